@@ -1,0 +1,107 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type DynamoDBClient
+} from '@aws-sdk/client-dynamodb'
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueNameExists,
+  SetQueueAttributesCommand,
+  type QueueAttributeName,
+  type SQSClient
+} from '@aws-sdk/client-sqs'
+import type { Config } from '../config.js'
+import { TABLE, deadLetterQueueAttributes, fifoAttributes, tableDefinition, workQueueAttributes } from './resources.js'
+
+/** A queue as the bootstrap leaves it: name, URL and ARN. */
+export interface QueueRef {
+  name: string
+  url: string
+  arn: string
+}
+
+/** What exists after the bootstrap, with the identifiers the pollers and workers need. */
+export interface LocalResources {
+  tableName: string
+  streamArn: string
+  queues: { work: QueueRef; deadLetter: QueueRef }
+}
+
+const TABLE_ACTIVE_TIMEOUT_MS = 30_000
+
+/**
+ * Creates whatever is missing of the table and the queues, idempotently, from the shared
+ * resource definitions. For local runs against an emulator; the deployment stack creates them
+ * in AWS.
+ */
+export async function ensureResources (
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+  config: Pick<Config, 'tableName' | 'queues' | 'maxReceiveCount' | 'visibilityTimeoutSeconds'>
+): Promise<LocalResources> {
+  const [streamArn, queues] = await Promise.all([
+    ensureTable(clients.dynamodb, config.tableName),
+    ensureQueues(clients.sqs, config)
+  ])
+  return { tableName: config.tableName, streamArn, queues }
+}
+
+async function ensureTable (dynamodb: DynamoDBClient, tableName: string): Promise<string> {
+  try {
+    await dynamodb.send(new CreateTableCommand(tableDefinition(tableName)))
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error
+  }
+
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS
+  let streamArn: string | undefined
+  for (;;) {
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))
+    streamArn = Table?.LatestStreamArn
+    if (Table?.TableStatus === 'ACTIVE' && streamArn !== undefined) break
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE with a stream within ${TABLE_ACTIVE_TIMEOUT_MS} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+
+  const { TimeToLiveDescription } = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: tableName }))
+  if (TimeToLiveDescription?.TimeToLiveStatus !== 'ENABLED') {
+    await dynamodb.send(new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true }
+    }))
+  }
+  return streamArn
+}
+
+async function ensureQueues (
+  sqs: SQSClient,
+  config: Pick<Config, 'queues' | 'maxReceiveCount' | 'visibilityTimeoutSeconds'>
+): Promise<LocalResources['queues']> {
+  const { work, deadLetter } = config.queues
+  const deadLetterRef = await ensureQueue(sqs, deadLetter.name, deadLetterQueueAttributes())
+  const workRef = await ensureQueue(sqs, work.name, workQueueAttributes(config, deadLetterRef.arn))
+  return { work: workRef, deadLetter: deadLetterRef }
+}
+
+async function ensureQueue (sqs: SQSClient, name: string, attributes: Partial<Record<QueueAttributeName, string>>): Promise<QueueRef> {
+  const Attributes = { ...attributes, ...fifoAttributes(name) }
+  let url: string | undefined
+  try {
+    url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes }))).QueueUrl
+  } catch (error) {
+    // The queue exists with other attributes (an earlier run's settings): bring it in line.
+    if (!(error instanceof QueueNameExists)) throw error
+    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl
+    const { FifoQueue, ...mutable } = Attributes
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: mutable }))
+  }
+  if (url === undefined) throw new Error(`SQS returned no URL for queue ${name}`)
+  const { Attributes: current } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))
+  const arn = current?.QueueArn
+  if (arn === undefined) throw new Error(`SQS returned no ARN for queue ${name}`)
+  return { name, url, arn }
+}

@@ -1,0 +1,65 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb'
+import type { QueueAttributeName } from '@aws-sdk/client-sqs'
+
+/**
+ * The single description of paylith's AWS resources. The local bootstrap creates them from
+ * here and the deployment stack declares them from here, so local and cloud cannot drift.
+ */
+export const TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  gsi1: { name: 'GSI1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  streamViewType: 'NEW_AND_OLD_IMAGES',
+  ttlAttribute: 'expiresAt'
+} as const
+
+/** Queue settings shared by the bootstrap and the deployment. */
+export interface QueueSettings {
+  maxReceiveCount: number
+  visibilityTimeoutSeconds: number
+}
+
+/** How long SQS keeps a message: the maximum, 14 days, so nothing expires before it is handled. */
+export const MESSAGE_RETENTION_SECONDS = 1_209_600
+
+/** The CreateTable input for the payments table (on-demand, stream, GSI1). */
+export function tableDefinition (tableName: string): CreateTableCommandInput {
+  const { partitionKey, sortKey, gsi1 } = TABLE
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [partitionKey, sortKey, gsi1.partitionKey, gsi1.sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' },
+      { AttributeName: sortKey, KeyType: 'RANGE' }
+    ],
+    GlobalSecondaryIndexes: [{
+      IndexName: gsi1.name,
+      KeySchema: [
+        { AttributeName: gsi1.partitionKey, KeyType: 'HASH' },
+        { AttributeName: gsi1.sortKey, KeyType: 'RANGE' }
+      ],
+      Projection: { ProjectionType: 'ALL' }
+    }],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamViewType }
+  }
+}
+
+/** Attributes of the dead-letter queue. */
+export function deadLetterQueueAttributes (): Partial<Record<QueueAttributeName, string>> {
+  return { MessageRetentionPeriod: String(MESSAGE_RETENTION_SECONDS) }
+}
+
+/** Attributes of the work queue, with its redrive policy to the dead-letter queue. */
+export function workQueueAttributes (settings: QueueSettings, deadLetterQueueArn: string): Partial<Record<QueueAttributeName, string>> {
+  return {
+    MessageRetentionPeriod: String(MESSAGE_RETENTION_SECONDS),
+    VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount: settings.maxReceiveCount })
+  }
+}
+
+/** A FIFO queue's name ends in `.fifo`, and so must its attributes say. */
+export function fifoAttributes (queueName: string): Partial<Record<QueueAttributeName, string>> {
+  return queueName.endsWith('.fifo') ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {}
+}

@@ -1,0 +1,153 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/** Log levels pino accepts, lowest noise last. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const Url = (description: string) => Type.String({ pattern: '^https?://[^\\s]+$', description })
+
+/**
+ * Every environment variable paylith reads, with its default. The README's configuration
+ * table mirrors this schema; `expected` is what a startup error says when a value is wrong.
+ */
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, expected: 'an integer from 0 (any free port) to 65535' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', expected: 'a host name or address' }),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level)), {
+    default: 'info',
+    expected: `one of ${LOG_LEVELS.join(', ')}`
+  }),
+  AWS_REGION: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', default: 'us-east-1', expected: 'an AWS region such as eu-west-1' }),
+  AWS_ENDPOINT_URL: Type.Optional(Url('an http(s) URL such as http://127.0.0.1:5000')),
+  TABLE_NAME: Type.String({ pattern: '^[A-Za-z0-9_.-]{3,255}$', default: 'paylith', expected: 'a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)' }),
+  WORK_QUEUE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}(\\.fifo)?$', default: 'paylith-work', expected: 'an SQS queue name (1-80 of A-Z a-z 0-9 _ -, optional .fifo)' }),
+  WORK_QUEUE_URL: Type.Optional(Url('the work queue URL')),
+  DEAD_LETTER_QUEUE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}(\\.fifo)?$', default: 'paylith-work-dlq', expected: 'an SQS queue name (1-80 of A-Z a-z 0-9 _ -, optional .fifo)' }),
+  DEAD_LETTER_QUEUE_URL: Type.Optional(Url('the dead-letter queue URL')),
+  MAX_RECEIVE_COUNT: Type.Integer({ minimum: 1, maximum: 1000, default: 5, expected: 'an integer from 1 to 1000' }),
+  VISIBILITY_TIMEOUT_SECONDS: Type.Integer({ minimum: 0, maximum: 43200, default: 30, expected: 'an integer from 0 to 43200' }),
+  SQS_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10, default: 10, expected: 'an integer from 1 to 10' }),
+  SQS_WAIT_TIME_SECONDS: Type.Integer({ minimum: 0, maximum: 20, default: 20, expected: 'an integer from 0 to 20' }),
+  STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 100, expected: 'an integer from 1 to 1000' }),
+  STREAM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10000, default: 3, expected: 'an integer from 0 to 10000' }),
+  STREAM_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 250, expected: 'an integer from 10 to 60000' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, expected: 'an integer from 100 to 120000' }),
+  LOCAL_EMULATOR_COMMAND: Type.String({ minLength: 1, default: 'moto_server', expected: 'the moto_server executable to run' }),
+  AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String())
+})
+
+type Env = Static<typeof EnvSchema>
+
+/** The validated, typed configuration every module receives. */
+export interface Config {
+  /** `lambda` when running inside AWS Lambda, `local` otherwise. */
+  runtime: 'lambda' | 'local'
+  port: number
+  host: string
+  logLevel: (typeof LOG_LEVELS)[number]
+  aws: { region: string; endpoint: string | undefined }
+  tableName: string
+  queues: {
+    work: QueueConfig
+    deadLetter: QueueConfig
+  }
+  maxReceiveCount: number
+  visibilityTimeoutSeconds: number
+  pollers: {
+    sqsBatchSize: number
+    sqsWaitTimeSeconds: number
+    streamBatchSize: number
+    streamMaxRetries: number
+    streamPollIntervalMs: number
+  }
+  shutdownTimeoutMs: number
+  /** The emulator `npm start` runs when no AWS endpoint is configured. */
+  localEmulatorCommand: string
+}
+
+/** A queue is known by name; its URL comes from configuration (Lambda) or the local bootstrap. */
+export interface QueueConfig {
+  name: string
+  url: string | undefined
+}
+
+/** Raised at startup when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  readonly problems: string[]
+
+  constructor (problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/**
+ * Reads and validates the configuration from an environment, once.
+ * @throws ConfigError listing every problem (variable, what was expected, what was found)
+ */
+export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = environment[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+
+  const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, structuredClone(raw)))
+  const problems = describeProblems(env, raw)
+  const runtime = raw.AWS_LAMBDA_FUNCTION_NAME === undefined ? 'local' : 'lambda'
+  if (runtime === 'lambda') {
+    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL'] as const) {
+      if (raw[key] === undefined) problems.push(`${key}: required in AWS Lambda, found nothing`)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  return toConfig(env as Env, runtime)
+}
+
+function describeProblems (env: unknown, raw: Record<string, string>): string[] {
+  const seen = new Set<string>()
+  const problems: string[] = []
+  for (const error of Value.Errors(EnvSchema, env)) {
+    const key = error.path.split('/')[1] ?? error.path
+    if (seen.has(key)) continue
+    seen.add(key)
+    const schema: TSchema | undefined = EnvSchema.properties[key as keyof Env]
+    const expected = (schema?.expected as string | undefined) ?? (schema?.description as string | undefined) ?? error.message
+    const found = raw[key] === undefined ? 'nothing' : JSON.stringify(raw[key])
+    problems.push(`${key}: expected ${expected}, found ${found}`)
+  }
+  return problems
+}
+
+function queueName (url: string | undefined, fallback: string): string {
+  if (url === undefined) return fallback
+  return new URL(url).pathname.split('/').filter(Boolean).pop() ?? fallback
+}
+
+function toConfig (env: Env, runtime: Config['runtime']): Config {
+  return {
+    runtime,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    aws: { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL },
+    tableName: env.TABLE_NAME,
+    queues: {
+      work: { name: queueName(env.WORK_QUEUE_URL, env.WORK_QUEUE_NAME), url: env.WORK_QUEUE_URL },
+      deadLetter: { name: queueName(env.DEAD_LETTER_QUEUE_URL, env.DEAD_LETTER_QUEUE_NAME), url: env.DEAD_LETTER_QUEUE_URL }
+    },
+    maxReceiveCount: env.MAX_RECEIVE_COUNT,
+    visibilityTimeoutSeconds: env.VISIBILITY_TIMEOUT_SECONDS,
+    pollers: {
+      sqsBatchSize: env.SQS_BATCH_SIZE,
+      sqsWaitTimeSeconds: env.SQS_WAIT_TIME_SECONDS,
+      streamBatchSize: env.STREAM_BATCH_SIZE,
+      streamMaxRetries: env.STREAM_MAX_RETRIES,
+      streamPollIntervalMs: env.STREAM_POLL_INTERVAL_MS
+    },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    localEmulatorCommand: env.LOCAL_EMULATOR_COMMAND
+  }
+}

@@ -1,0 +1,228 @@
+import {
+  DescribeStreamCommand,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+  type _Record as StreamsRecord
+} from '@aws-sdk/client-dynamodb-streams'
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
+import type { Logger } from 'pino'
+import type { Dispatch } from '../dispatch.js'
+import { createLocalContext } from './lambda-context.js'
+import { startPolling, type Poller } from './poller.js'
+
+/** What the stream poller needs. */
+export interface StreamPollerOptions {
+  streams: DynamoDBStreamsClient
+  sqs: SQSClient
+  streamArn: string
+  /** Where a batch that exhausted its retries is reported (Lambda's on-failure destination). */
+  onFailureQueueUrl: string
+  region: string
+  batchSize: number
+  maxRetries: number
+  pollIntervalMs: number
+  invocationTimeoutMs: number
+  dispatch: Dispatch
+  logger: Logger
+}
+
+/** An item image as Lambda delivers it: the same attribute-value JSON the SDK reads. */
+type StreamImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['Keys']>
+
+interface ShardState {
+  id: string
+  parentId: string | undefined
+  /** Undefined until first read; null once the shard has ended (closed by a split). */
+  iterator: string | undefined | null
+  /** Records read but not yet done: the head is where the next invocation starts. */
+  pending: DynamoDBRecord[]
+  attempts: number
+  lastSequenceNumber: string | undefined
+  closed: boolean
+}
+
+/**
+ * Emulates a Lambda DynamoDB Stream event source mapping with ReportBatchItemFailures:
+ * reads every shard in order (a child only after its parent), hands batches to `dispatch`,
+ * retries from the lowest reported sequence number, and after `maxRetries` failed retries
+ * sends that record's metadata to the on-failure queue and moves past it (where bisect on
+ * error ends up for one poison record), so a shard never stays blocked.
+ */
+export function startStreamPoller (options: StreamPollerOptions): Poller {
+  const log = options.logger.child({ poller: 'stream', streamArn: options.streamArn })
+  const shards = new Map<string, ShardState>()
+
+  return startPolling(async () => {
+    await discoverShards(options, shards)
+    let worked = false
+    for (const shard of shards.values()) {
+      if (shard.closed || !parentDone(shard, shards)) continue
+      worked = (await pollShard(shard, options, log)) || worked
+    }
+    return worked
+  }, { idleMs: options.pollIntervalMs, onError: (error) => log.error({ err: error }, 'reading the stream failed') })
+}
+
+async function discoverShards (options: StreamPollerOptions, shards: Map<string, ShardState>): Promise<void> {
+  let exclusiveStartShardId: string | undefined
+  do {
+    const { StreamDescription } = await options.streams.send(new DescribeStreamCommand({ StreamArn: options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }))
+    for (const shard of StreamDescription?.Shards ?? []) {
+      if (shard.ShardId === undefined || shards.has(shard.ShardId)) continue
+      shards.set(shard.ShardId, {
+        id: shard.ShardId,
+        parentId: shard.ParentShardId,
+        iterator: undefined,
+        pending: [],
+        attempts: 0,
+        lastSequenceNumber: undefined,
+        closed: false
+      })
+    }
+    exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId
+  } while (exclusiveStartShardId !== undefined)
+}
+
+function parentDone (shard: ShardState, shards: Map<string, ShardState>): boolean {
+  const parent = shard.parentId === undefined ? undefined : shards.get(shard.parentId)
+  return parent === undefined || parent.closed
+}
+
+/** Reads (if nothing is pending) and invokes once for one shard. Says whether there was work. */
+async function pollShard (shard: ShardState, options: StreamPollerOptions, log: Logger): Promise<boolean> {
+  if (shard.pending.length === 0) {
+    if (shard.iterator === null) {
+      shard.closed = true
+      return false
+    }
+    await readShard(shard, options)
+  }
+  if (shard.pending.length === 0) return false
+
+  const batch = shard.pending.slice(0, options.batchSize)
+  const retryFrom = await firstFailedIndex(batch, options, log)
+  if (retryFrom === undefined) {
+    shard.pending = shard.pending.slice(batch.length)
+    shard.attempts = 0
+    return true
+  }
+
+  // Records before the checkpoint are done; retry from it. Progress restarts the count.
+  shard.pending = shard.pending.slice(retryFrom)
+  shard.attempts = retryFrom > 0 ? 1 : shard.attempts + 1
+  if (shard.attempts > options.maxRetries) {
+    // Like bisect-on-error narrowed down to the one failing record: report it, move past it.
+    const [poison] = shard.pending.splice(0, 1)
+    if (poison !== undefined) await reportExhausted([poison], shard, options)
+    log.error({ shardId: shard.id, attempts: shard.attempts, sequenceNumber: poison?.dynamodb?.SequenceNumber }, 'stream record exhausted its retries; sent to the on-failure queue and skipped')
+    shard.attempts = 0
+  }
+  return true
+}
+
+async function readShard (shard: ShardState, options: StreamPollerOptions): Promise<void> {
+  shard.iterator ??= await shardIterator(shard, options)
+  let response
+  try {
+    response = await options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: options.batchSize }))
+  } catch (error) {
+    if (!(error instanceof ExpiredIteratorException)) throw error
+    shard.iterator = await shardIterator(shard, options)
+    return
+  }
+  const records = (response.Records ?? []).map((record) => toLambdaRecord(record, options))
+  shard.pending = records
+  const last = records.at(-1)?.dynamodb?.SequenceNumber
+  if (last !== undefined) shard.lastSequenceNumber = last
+  shard.iterator = response.NextShardIterator ?? null
+}
+
+async function shardIterator (shard: ShardState, options: StreamPollerOptions): Promise<string | undefined> {
+  const resume = shard.lastSequenceNumber
+  const { ShardIterator } = await options.streams.send(new GetShardIteratorCommand({
+    StreamArn: options.streamArn,
+    ShardId: shard.id,
+    ...(resume === undefined
+      ? { ShardIteratorType: 'TRIM_HORIZON' }
+      : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: resume })
+  }))
+  return ShardIterator
+}
+
+/** Invokes once; returns the index of the lowest failed record, or undefined if all succeeded. */
+async function firstFailedIndex (batch: DynamoDBRecord[], options: StreamPollerOptions, log: Logger): Promise<number | undefined> {
+  const event: DynamoDBStreamEvent = { Records: batch }
+  let response: DynamoDBBatchResponse
+  try {
+    response = await options.dispatch(event, createLocalContext('paylith-local', options.invocationTimeoutMs)) as DynamoDBBatchResponse
+  } catch (error) {
+    log.error({ err: error, batchSize: batch.length }, 'the invocation failed; the whole batch will be retried')
+    return 0
+  }
+  const lowest = lowestSequenceNumber(response.batchItemFailures.map((failure) => failure.itemIdentifier))
+  if (lowest === undefined) return undefined
+  const index = batch.findIndex((record) => record.dynamodb?.SequenceNumber === lowest)
+  return index === -1 ? 0 : index
+}
+
+/**
+ * The lowest of some sequence numbers. They are decimal strings longer than a double holds
+ * and of varying length, so they are compared as integers, never as strings.
+ */
+export function lowestSequenceNumber (sequenceNumbers: string[]): string | undefined {
+  let lowest: bigint | undefined
+  for (const value of sequenceNumbers) {
+    const number = BigInt(value)
+    if (lowest === undefined || number < lowest) lowest = number
+  }
+  return lowest?.toString()
+}
+
+async function reportExhausted (failed: DynamoDBRecord[], shard: ShardState, options: StreamPollerOptions): Promise<void> {
+  const first = failed[0]?.dynamodb
+  const last = failed.at(-1)?.dynamodb
+  const at = (seconds: number | undefined): string | undefined => seconds === undefined ? undefined : new Date(seconds * 1000).toISOString()
+  // The shape Lambda sends to a stream mapping's on-failure destination.
+  const message = {
+    requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: shard.attempts },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST' },
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    DDBStreamBatchInfo: {
+      shardId: shard.id,
+      startSequenceNumber: first?.SequenceNumber,
+      endSequenceNumber: last?.SequenceNumber,
+      approximateArrivalOfFirstRecord: at(first?.ApproximateCreationDateTime),
+      approximateArrivalOfLastRecord: at(last?.ApproximateCreationDateTime),
+      batchSize: failed.length,
+      streamArn: options.streamArn
+    }
+  }
+  await options.sqs.send(new SendMessageCommand({ QueueUrl: options.onFailureQueueUrl, MessageBody: JSON.stringify(message) }))
+}
+
+/** Turns a record read from the stream into the record Lambda would deliver for it. */
+export function toLambdaRecord (record: StreamsRecord, options: Pick<StreamPollerOptions, 'streamArn' | 'region'>): DynamoDBRecord {
+  const { dynamodb = {} } = record
+  const created = dynamodb.ApproximateCreationDateTime
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: record.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: options.region,
+    eventSourceARN: options.streamArn,
+    dynamodb: {
+      ...(created !== undefined && { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) }),
+      Keys: dynamodb.Keys as StreamImage,
+      ...(dynamodb.NewImage !== undefined && { NewImage: dynamodb.NewImage as StreamImage }),
+      ...(dynamodb.OldImage !== undefined && { OldImage: dynamodb.OldImage as StreamImage }),
+      SequenceNumber: dynamodb.SequenceNumber,
+      SizeBytes: dynamodb.SizeBytes,
+      StreamViewType: dynamodb.StreamViewType
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import type { Config } from './config.js'
+
+/** Keys that identify the unit of work a log line belongs to. */
+export interface LogContext {
+  awsRequestId?: string
+  [key: string]: string | undefined
+}
+
+const logContext = new AsyncLocalStorage<LogContext>()
+
+/** Runs `fn` so that every log line written inside it (app or worker) carries `context`. */
+export function withLogContext<T> (context: LogContext, fn: () => T): T {
+  return logContext.run({ ...logContext.getStore(), ...context }, fn)
+}
+
+/** Paths pino replaces with `[Redacted]`: credentials and anything card-like we might be handed. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["stripe-signature"]',
+  'req.headers["webhook-signature"]',
+  '*.apiKey',
+  '*.secret',
+  '*.password',
+  '*.cardNumber',
+  '*.card.number',
+  '*.card.cvc'
+]
+
+/** Builds the one pino logger the app and the workers share. */
+export function createLogger (config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level: config.logLevel,
+    base: { service: 'paylith' },
+    redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+    mixin: () => logContext.getStore() ?? {}
+  }
+  return destination === undefined ? pino(options) : pino(options, destination)
+}

@@ -1,0 +1,38 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Deps } from '../../deps.js'
+import { DependencyUnavailableError } from '../../errors.js'
+import { ProblemRef } from '../../schemas/common.js'
+import { HealthSchema, ReadinessSchema } from './schemas.js'
+
+/** How long `/ready` waits for DynamoDB before it says the service is not ready. */
+export const READINESS_TIMEOUT_MS = 2_000
+
+/** Liveness (`/health`, no I/O) and readiness (`/ready`, DynamoDB answers) probes; no auth. */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  app.get('/health', {
+    schema: {
+      summary: 'Liveness: the process is up. Does no I/O.',
+      tags: ['operations'],
+      response: { 200: HealthSchema }
+    }
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/ready', {
+    schema: {
+      summary: 'Readiness: DynamoDB answers for the payments table.',
+      tags: ['operations'],
+      response: { 200: ReadinessSchema, 503: ProblemRef }
+    }
+  }, async () => {
+    try {
+      await deps.dynamodb.send(
+        new DescribeTableCommand({ TableName: deps.config.tableName }),
+        { abortSignal: AbortSignal.timeout(READINESS_TIMEOUT_MS) }
+      )
+    } catch (error) {
+      throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.config.tableName}`, { cause: error })
+    }
+    return { status: 'ready' as const, checks: { dynamodb: 'ok' as const } }
+  })
+}

@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/** One failing field of a validation problem. */
+export const InvalidParamSchema = Type.Object({
+  name: Type.String({ description: 'Where the value was: body, querystring, params or headers, then its JSON pointer.' }),
+  reason: Type.String()
+})
+
+/** RFC 9457 problem details, as every error response of paylith is shaped. */
+export const ProblemDetailsSchema = Type.Object({
+  type: Type.String({ description: 'A stable URI per kind of problem.' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.Optional(Type.String()),
+  instance: Type.Optional(Type.String()),
+  code: Type.Optional(Type.String({ description: 'Stable machine-readable code, PAYLITH_<AREA>_<WHAT>.' })),
+  invalidParams: Type.Optional(Type.Array(InvalidParamSchema))
+}, { $id: 'ProblemDetails', description: 'RFC 9457 problem details (application/problem+json).' })
+
+/** A problem details body. */
+export type ProblemDetails = Static<typeof ProblemDetailsSchema>
+
+/** Reference to the shared ProblemDetails schema, for route response declarations. */
+export const ProblemRef = Type.Ref(ProblemDetailsSchema)

@@ -1,0 +1,67 @@
+import type { DestinationStream } from 'pino'
+import { EmulatorUnavailableError } from './aws/local-emulator.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { startLocalRuntime } from './local/runtime.js'
+import { createLogger } from './logger.js'
+
+// The local server: `npm start`. Same app and workers as Lambda, fed by local pollers.
+
+/** Pretty, colourful lines on a terminal; JSON lines otherwise (pipes, CI, containers). */
+async function logDestination (): Promise<DestinationStream | undefined> {
+  if (process.stdout.isTTY !== true) return undefined
+  const { default: pretty } = await import('pino-pretty')
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' })
+}
+
+async function main (): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`paylith: ${error.message}\n`)
+    process.exit(1)
+  }
+  // AWS credentials are irrelevant to the embedded emulator but the SDK insists on some.
+  if (config.aws.endpoint === undefined) {
+    process.env.AWS_ACCESS_KEY_ID ??= 'local'
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local'
+  }
+
+  const logger = createLogger(config, await logDestination())
+  let runtime
+  try {
+    runtime = await startLocalRuntime(config, logger)
+  } catch (error) {
+    if (error instanceof EmulatorUnavailableError) {
+      process.stderr.write(`paylith: ${error.message}\n`)
+      process.exit(1)
+    }
+    logger.fatal({ err: error }, 'paylith could not start')
+    process.exit(1)
+  }
+  logger.info({ url: runtime.url, endpoint: runtime.config.aws.endpoint, table: runtime.config.tableName }, `paylith listening on ${runtime.url}`)
+
+  let stopping = false
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now')
+      process.exit(1)
+    }
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting')
+      process.exit(1)
+    }, config.shutdownTimeoutMs)
+    timer.unref()
+    runtime.stop().then(
+      () => { logger.info('stopped'); process.exit(0) },
+      (error: unknown) => { logger.error({ err: error }, 'shutdown failed'); process.exit(1) }
+    )
+  }
+  process.on('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown)
+}
+
+await main()

@@ -1,0 +1,13 @@
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+
+/** Handles one SQS batch; reports the message ids that failed. */
+export type SqsWorker = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>
+
+/** Handles one DynamoDB Stream batch; reports the sequence number to retry from. */
+export type StreamWorker = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>
+
+/** Which worker handles which event source: queues by name, streams by table name. */
+export interface WorkerRegistry {
+  queues: Readonly<Record<string, SqsWorker>>
+  streams: Readonly<Record<string, StreamWorker>>
+}

@@ -1,0 +1,58 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('an empty environment gives the documented local defaults', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.runtime, 'local')
+  t.equal(config.port, 3000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.logLevel, 'info')
+  t.same(config.aws, { region: 'us-east-1', endpoint: undefined })
+  t.equal(config.tableName, 'paylith')
+  t.same(config.queues, { work: { name: 'paylith-work', url: undefined }, deadLetter: { name: 'paylith-work-dlq', url: undefined } })
+  t.equal(config.maxReceiveCount, 5)
+  t.equal(config.visibilityTimeoutSeconds, 30)
+  t.same(config.pollers, { sqsBatchSize: 10, sqsWaitTimeSeconds: 20, streamBatchSize: 100, streamMaxRetries: 3, streamPollIntervalMs: 250 })
+})
+
+t.test('string values are converted to the types the schema declares', async (t) => {
+  const config = loadConfig({ PORT: '8080', MAX_RECEIVE_COUNT: '3', LOG_LEVEL: 'debug', AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' })
+  t.equal(config.port, 8080)
+  t.equal(config.maxReceiveCount, 3)
+  t.equal(config.logLevel, 'debug')
+  t.equal(config.aws.endpoint, 'http://127.0.0.1:5000')
+})
+
+t.test('an empty string counts as unset, so the default applies', async (t) => {
+  t.equal(loadConfig({ PORT: '' }).port, 3000)
+})
+
+t.test('every bad value is reported in one error, with the name, what was expected and what was found', async (t) => {
+  const error = t.throws(() => loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud', MAX_RECEIVE_COUNT: '0', AWS_ENDPOINT_URL: 'not a url' })) as ConfigError
+  t.type(error, ConfigError)
+  t.equal(error.problems.length, 4)
+  t.match(error.message, /^Invalid configuration \(4 problems\):/)
+  t.match(error.message, /PORT: expected an integer from 0 \(any free port\) to 65535, found "abc"/)
+  t.match(error.message, /LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, found "loud"/)
+  t.match(error.message, /MAX_RECEIVE_COUNT: expected an integer from 1 to 1000, found "0"/)
+  t.match(error.message, /AWS_ENDPOINT_URL: expected an http\(s\) URL such as http:\/\/127\.0\.0\.1:5000, found "not a url"/)
+})
+
+t.test('in AWS Lambda the queue URLs are required', async (t) => {
+  const error = t.throws(() => loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'paylith' })) as ConfigError
+  t.same(error.problems, [
+    'WORK_QUEUE_URL: required in AWS Lambda, found nothing',
+    'DEAD_LETTER_QUEUE_URL: required in AWS Lambda, found nothing'
+  ])
+})
+
+t.test('in AWS Lambda the queue names come from their URLs', async (t) => {
+  const config = loadConfig({
+    AWS_LAMBDA_FUNCTION_NAME: 'paylith',
+    WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-work',
+    DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-dlq'
+  })
+  t.equal(config.runtime, 'lambda')
+  t.same(config.queues.work, { name: 'prod-work', url: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-work' })
+  t.equal(config.queues.deadLetter.name, 'prod-dlq')
+})

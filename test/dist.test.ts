@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs'
+import t from 'tap'
+import { ensureResources } from '../src/aws/bootstrap.js'
+import { createAwsClients } from '../src/aws/clients.js'
+import { createLocalContext } from '../src/local/lambda-context.js'
+import { testConfig } from './helpers/build.js'
+import { httpApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
+
+// The built bundle, exactly what is deployed. `npm test` builds it first.
+const bundle = new URL('../dist/lambda.mjs', import.meta.url)
+if (!existsSync(bundle)) throw new Error('dist/lambda.mjs is missing: run `npm run build` (npm test does) before this test')
+
+const config = await testConfig('dist')
+const resources = await ensureResources(createAwsClients(config), config)
+Object.assign(process.env, {
+  AWS_LAMBDA_FUNCTION_NAME: 'paylith-dist',
+  AWS_ENDPOINT_URL: config.aws.endpoint,
+  TABLE_NAME: config.tableName,
+  WORK_QUEUE_URL: resources.queues.work.url,
+  DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
+  LOG_LEVEL: 'silent'
+})
+const { handler } = await import(bundle.href) as { handler: (event: unknown, context: unknown) => Promise<unknown> }
+const context = () => createLocalContext('paylith-dist', 30_000)
+
+t.test('the bundle answers an HTTP API v2 event', async (t) => {
+  const response = await handler(httpApiEvent({ path: '/ready' }), context()) as { statusCode: number; body: string }
+  t.equal(response.statusCode, 200)
+  t.same(JSON.parse(response.body), { status: 'ready', checks: { dynamodb: 'ok' } })
+})
+
+t.test('the bundle dispatches an SQS batch to the work-queue worker', async (t) => {
+  const event = sqsEvent(config.queues.work.name, ['{"type":"unknown-command"}'])
+  t.same(await handler(event, context()), { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] })
+})
+
+t.test('the bundle dispatches a stream batch to the table-stream worker', async (t) => {
+  t.same(await handler(streamEvent([streamRecord(config.tableName, { pk: 'OTHER#1', sequenceNumber: '5' })]), context()), { batchItemFailures: [] })
+})
+
+t.test('the bundle rejects an unknown event with UnsupportedEventError', async (t) => {
+  await t.rejects(handler({ hello: 'world' }, context()), { name: 'UnsupportedEventError' })
+})

@@ -1,0 +1,86 @@
+import t from 'tap'
+import { ensureResources } from '../src/aws/bootstrap.js'
+import { createAwsClients } from '../src/aws/clients.js'
+import { createLocalContext } from '../src/local/lambda-context.js'
+import { testConfig } from './helpers/build.js'
+import { httpApiEvent, restApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
+
+// The real src/lambda.ts module, initialised from the environment as in AWS.
+const config = await testConfig('lambda')
+const resources = await ensureResources(createAwsClients(config), config)
+Object.assign(process.env, {
+  AWS_LAMBDA_FUNCTION_NAME: 'paylith-test',
+  AWS_ENDPOINT_URL: config.aws.endpoint,
+  TABLE_NAME: config.tableName,
+  WORK_QUEUE_URL: resources.queues.work.url,
+  DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
+  LOG_LEVEL: 'silent'
+})
+const { handler } = await import('../src/lambda.js')
+const context = () => createLocalContext('paylith-test', 30_000)
+
+t.test('an HTTP API v2 event is answered by the app', async (t) => {
+  const response = await handler(httpApiEvent({ path: '/health' }), context()) as { statusCode: number; body: string }
+  t.equal(response.statusCode, 200)
+  t.same(JSON.parse(response.body), { status: 'ok' })
+})
+
+t.test('an HTTP API v2 event on a named stage has the stage removed from the path', async (t) => {
+  const response = await handler(httpApiEvent({ path: '/prod/ready', stage: 'prod' }), context()) as { statusCode: number; body: string }
+  t.equal(response.statusCode, 200)
+  t.same(JSON.parse(response.body), { status: 'ready', checks: { dynamodb: 'ok' } })
+})
+
+t.test('a REST API v1 event on a stage is answered by the app', async (t) => {
+  const response = await handler(restApiEvent({ path: '/health' }), context()) as { statusCode: number; body: string }
+  t.equal(response.statusCode, 200)
+  t.same(JSON.parse(response.body), { status: 'ok' })
+})
+
+t.test('an unknown route through Lambda is a 404 problem+json', async (t) => {
+  const response = await handler(httpApiEvent({ path: '/v0/nothing' }), context()) as { statusCode: number; headers: Record<string, string>; body: string }
+  t.equal(response.statusCode, 404)
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  t.equal(JSON.parse(response.body).type, 'https://paylith.dev/problems/not-found')
+})
+
+t.test('an SQS batch goes to the work-queue worker; messages it cannot handle are all reported failed', async (t) => {
+  const event = sqsEvent(config.queues.work.name, ['{"type":"no-such-command"}', 'not json'])
+  const response = await handler(event, context())
+  t.same(response, { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) })
+})
+
+t.test('an SQS batch from a queue with no worker is an UnsupportedEventError naming the queue', async (t) => {
+  await t.rejects(handler(sqsEvent('someone-elses-queue', ['{}']), context()), {
+    name: 'UnsupportedEventError',
+    message: /no worker is registered for SQS queue "someone-elses-queue"/
+  })
+})
+
+t.test('a DynamoDB Stream batch goes to the table-stream worker', async (t) => {
+  const event = streamEvent([streamRecord(config.tableName, { pk: 'OTHER#1', sequenceNumber: '100' })])
+  t.same(await handler(event, context()), { batchItemFailures: [] })
+})
+
+t.test('a DynamoDB Stream batch from another table is an UnsupportedEventError naming the table', async (t) => {
+  await t.rejects(handler(streamEvent([streamRecord('other-table', { pk: 'X#1', sequenceNumber: '1' })]), context()), {
+    name: 'UnsupportedEventError',
+    message: /no worker is registered for the stream of table "other-table"/
+  })
+})
+
+t.test('a warm-up ping is answered without touching the app', async (t) => {
+  t.same(await handler({ source: 'serverless-plugin-warmup' }, context()), { warmed: true })
+})
+
+t.test('any other event is an UnsupportedEventError that describes its shape', async (t) => {
+  await t.rejects(handler({ detail: {}, 'detail-type': 'Scheduled Event' }, context()), {
+    name: 'UnsupportedEventError',
+    message: 'no handler for this event: an object with keys [detail, detail-type]'
+  })
+  await t.rejects(handler({ Records: [{ eventSource: 'aws:kinesis' }] }, context()), {
+    name: 'UnsupportedEventError',
+    message: /Records\[0\]\.eventSource="aws:kinesis"/
+  })
+  await t.rejects(handler(null, context()), { name: 'UnsupportedEventError', message: 'no handler for this event: a null' })
+})

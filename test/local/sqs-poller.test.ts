@@ -1,0 +1,97 @@
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
+import type { SQSRecord } from 'aws-lambda'
+import t from 'tap'
+import { ensureResources } from '../../src/aws/bootstrap.js'
+import { createAwsClients } from '../../src/aws/clients.js'
+import { createDispatcher } from '../../src/dispatch.js'
+import { startSqsPoller } from '../../src/local/sqs-poller.js'
+import { createLogger } from '../../src/logger.js'
+import { createWorkQueueWorker } from '../../src/workers/work-queue.js'
+import { testConfig } from '../helpers/build.js'
+import { waitFor } from '../helpers/wait.js'
+
+t.test('the SQS poller deletes successes, redelivers failures and dead-letters a poison message', async (t) => {
+  const config = await testConfig(t.name, { VISIBILITY_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2' })
+  const clients = createAwsClients(config)
+  const { queues } = await ensureResources(clients, config)
+  const logger = createLogger({ logLevel: 'silent' })
+
+  const seen: SQSRecord[] = []
+  const handled: string[] = []
+  const worker = createWorkQueueWorker({ logger }, {
+    ok: async (command) => { handled.push(`ok:${String(command.n)}`) },
+    flaky: async (_command, record) => {
+      if (record.attributes.ApproximateReceiveCount === '1') throw new Error('transient failure')
+      handled.push('flaky')
+    },
+    poison: async () => { throw new Error('always fails') }
+  })
+  const dispatch = createDispatcher({
+    http: async () => { throw new Error('no HTTP in this test') },
+    workers: {
+      queues: { [queues.work.name]: async (event, context) => { seen.push(...event.Records); return worker(event, context) } },
+      streams: {}
+    }
+  })
+  const poller = startSqsPoller({ sqs: clients.sqs, queue: queues.work, region: config.aws.region, batchSize: 10, waitTimeSeconds: 1, invocationTimeoutMs: 5_000, dispatch, logger })
+  t.teardown(() => poller.stop())
+
+  for (const body of [{ type: 'ok', n: 1 }, { type: 'flaky' }, { type: 'poison' }, { type: 'ok', n: 2 }]) {
+    await clients.sqs.send(new SendMessageCommand({
+      QueueUrl: queues.work.url,
+      MessageBody: JSON.stringify(body),
+      MessageAttributes: { source: { DataType: 'String', StringValue: 'test' } }
+    }))
+  }
+
+  const deadLetters = await waitFor('the poison message in the DLQ', async () => {
+    const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.deadLetter.url, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }))
+    return Messages.length > 0 ? Messages : undefined
+  }, { timeoutMs: 20_000 })
+  await waitFor('the flaky message to succeed', () => handled.includes('flaky'))
+  await poller.stop()
+
+  t.same(deadLetters.map((m) => JSON.parse(m.Body ?? '')), [{ type: 'poison' }], 'only the poison message is dead-lettered')
+  t.same(handled.sort(), ['flaky', 'ok:1', 'ok:2'], 'each good message was handled exactly once')
+  const poisonDeliveries = seen.filter((r) => r.body === '{"type":"poison"}')
+  t.same(poisonDeliveries.map((r) => r.attributes.ApproximateReceiveCount), ['1', '2'], 'the poison message was tried maxReceiveCount times')
+  const flakyDeliveries = seen.filter((r) => r.body === '{"type":"flaky"}')
+  t.equal(flakyDeliveries.length, 2, 'the failed message came back once, after the visibility timeout')
+
+  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.work.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
+  t.same(Attributes, { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' }, 'nothing is left on the work queue')
+
+  const record = seen[0] as SQSRecord
+  t.match(record, {
+    messageId: /^[0-9a-f-]{36}$/,
+    receiptHandle: /.+/,
+    body: /^\{/,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: /^\d+$/, ApproximateFirstReceiveTimestamp: /^\d+$/, SenderId: /.+/ },
+    messageAttributes: { source: { stringValue: 'test', dataType: 'String', stringListValues: [], binaryListValues: [] } },
+    md5OfBody: /^[0-9a-f]{32}$/,
+    eventSource: 'aws:sqs',
+    eventSourceARN: queues.work.arn,
+    awsRegion: config.aws.region
+  }, 'records have the fields Lambda delivers')
+})
+
+t.test('a dispatch that throws fails the whole batch, which comes back', async (t) => {
+  const config = await testConfig(t.name, { VISIBILITY_TIMEOUT_SECONDS: '1' })
+  const clients = createAwsClients(config)
+  const { queues } = await ensureResources(clients, config)
+  const logger = createLogger({ logLevel: 'silent' })
+  let invocations = 0
+  const dispatch = async () => {
+    invocations += 1
+    if (invocations === 1) throw new Error('function crashed')
+    return { batchItemFailures: [] }
+  }
+  const poller = startSqsPoller({ sqs: clients.sqs, queue: queues.work, region: config.aws.region, batchSize: 10, waitTimeSeconds: 1, invocationTimeoutMs: 5_000, dispatch, logger })
+  t.teardown(() => poller.stop())
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl: queues.work.url, MessageBody: '{"type":"x"}' }))
+
+  await waitFor('a second invocation', () => invocations >= 2)
+  await poller.stop()
+  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.work.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
+  t.same(Attributes, { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' }, 'deleted after the successful retry')
+})

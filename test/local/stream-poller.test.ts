@@ -1,0 +1,125 @@
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
+import { PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
+import type { DynamoDBRecord } from 'aws-lambda'
+import t from 'tap'
+import { ensureResources } from '../../src/aws/bootstrap.js'
+import { clientOptions, createAwsClients } from '../../src/aws/clients.js'
+import { createDispatcher } from '../../src/dispatch.js'
+import { lowestSequenceNumber, startStreamPoller } from '../../src/local/stream-poller.js'
+import { createLogger } from '../../src/logger.js'
+import { createTableStreamWorker } from '../../src/workers/table-stream.js'
+import { testConfig, type Teardownable } from '../helpers/build.js'
+import { waitFor } from '../helpers/wait.js'
+
+t.test('sequence numbers are compared as integers, not strings', async (t) => {
+  t.equal(lowestSequenceNumber(['20', '100', '9']), '9')
+  t.equal(lowestSequenceNumber(['1100000000017454423009', '999999999999999999999']), '999999999999999999999')
+  t.equal(lowestSequenceNumber(['1100000000017454423010', '1100000000017454423009']), '1100000000017454423009', 'beyond double precision')
+  t.equal(lowestSequenceNumber([]), undefined)
+})
+
+/** Starts a table, a poller and a stream worker whose handler `behave` decides per item. */
+async function streamHarness (t: Teardownable, env: Record<string, string>, behave: (pk: string, attempt: number) => void) {
+  const config = await testConfig(t.name, env)
+  const clients = createAwsClients(config)
+  const resources = await ensureResources(clients, config)
+  const logger = createLogger({ logLevel: 'silent' })
+  const attempts = new Map<string, number>()
+  const seen: DynamoDBRecord[] = []
+  const worker = createTableStreamWorker({ logger }, {
+    ITEM: async (record: DynamoDBRecord) => {
+      const pk = record.dynamodb?.Keys?.pk?.S ?? ''
+      const attempt = (attempts.get(pk) ?? 0) + 1
+      attempts.set(pk, attempt)
+      behave(pk, attempt)
+    }
+  })
+  const dispatch = createDispatcher({
+    http: async () => { throw new Error('no HTTP in this test') },
+    workers: { queues: {}, streams: { [config.tableName]: async (event, context) => { seen.push(...event.Records); return worker(event, context) } } }
+  })
+  const put = (pk: string, extra: Record<string, { N: string }> = {}) =>
+    clients.dynamodb.send(new PutItemCommand({ TableName: config.tableName, Item: { pk: { S: pk }, sk: { S: 'ITEM' }, ...extra } }))
+  const start = () => {
+    const poller = startStreamPoller({
+      streams: new DynamoDBStreamsClient(clientOptions(config)),
+      sqs: clients.sqs,
+      streamArn: resources.streamArn,
+      onFailureQueueUrl: resources.queues.deadLetter.url,
+      region: config.aws.region,
+      batchSize: config.pollers.streamBatchSize,
+      maxRetries: config.pollers.streamMaxRetries,
+      pollIntervalMs: 50,
+      invocationTimeoutMs: 5_000,
+      dispatch,
+      logger
+    })
+    t.teardown(() => poller.stop())
+    return poller
+  }
+  return { config, clients, resources, attempts, seen, put, start }
+}
+
+t.test('after a failure the stream poller resumes from the failed record, not from the batch start', async (t) => {
+  const { attempts, put, start } = await streamHarness(t, { STREAM_MAX_RETRIES: '5' }, (pk, attempt) => {
+    if (pk === 'ITEM#2' && attempt <= 2) throw new Error('transient')
+  })
+  for (const pk of ['ITEM#1', 'ITEM#2', 'ITEM#3']) await put(pk)
+  const poller = start()
+
+  await waitFor('every item handled', () => attempts.get('ITEM#3') === 1 && attempts.get('ITEM#2') === 3)
+  await poller.stop()
+  t.same(Object.fromEntries(attempts), { 'ITEM#1': 1, 'ITEM#2': 3, 'ITEM#3': 1 }, 'records before the failure are not redelivered')
+})
+
+t.test('a record that exhausts its retries goes to the on-failure queue and the shard moves on', async (t) => {
+  const { clients, resources, attempts, put, start } = await streamHarness(t, { STREAM_MAX_RETRIES: '2' }, (pk) => {
+    if (pk === 'ITEM#poison') throw new Error('never works')
+  })
+  for (const pk of ['ITEM#a', 'ITEM#poison', 'ITEM#c']) await put(pk)
+  const poller = start()
+
+  await waitFor('the record after the poison one', () => attempts.get('ITEM#c') === 1)
+  await put('ITEM#d')
+  await waitFor('a record written later', () => attempts.get('ITEM#d') === 1)
+  await poller.stop()
+
+  t.same(Object.fromEntries(attempts), { 'ITEM#a': 1, 'ITEM#poison': 3, 'ITEM#c': 1, 'ITEM#d': 1 }, 'one try plus maxRetries retries, then skipped')
+  const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: resources.queues.deadLetter.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  t.equal(Messages.length, 1)
+  const failure = JSON.parse(Messages[0]?.Body ?? '{}')
+  t.match(failure, {
+    requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
+    version: '1.0',
+    DDBStreamBatchInfo: { shardId: /.+/, startSequenceNumber: /^\d+$/, batchSize: 1, streamArn: resources.streamArn }
+  })
+  t.equal(failure.DDBStreamBatchInfo.startSequenceNumber, failure.DDBStreamBatchInfo.endSequenceNumber)
+})
+
+t.test('stream records have the fields Lambda delivers', async (t) => {
+  const { config, resources, seen, put, start } = await streamHarness(t, {}, () => {})
+  const poller = start()
+  await put('ITEM#1', { n: { N: '1' } })
+  await put('ITEM#1', { n: { N: '2' } })
+  await waitFor('two records', () => seen.length >= 2)
+  await poller.stop()
+
+  t.match(seen[0], {
+    eventID: /.+/,
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    eventSourceARN: resources.streamArn,
+    awsRegion: config.aws.region,
+    dynamodb: {
+      Keys: { pk: { S: 'ITEM#1' }, sk: { S: 'ITEM' } },
+      NewImage: { n: { N: '1' } },
+      SequenceNumber: /^\d+$/,
+      SizeBytes: Number,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+      ApproximateCreationDateTime: Number
+    }
+  })
+  t.match(seen[1], { eventName: 'MODIFY', dynamodb: { OldImage: { n: { N: '1' } }, NewImage: { n: { N: '2' } } } })
+  t.ok(BigInt(seen[1]?.dynamodb?.SequenceNumber ?? 0) > BigInt(seen[0]?.dynamodb?.SequenceNumber ?? 0), 'in order')
+})

@@ -1,0 +1,91 @@
+import { Type } from '@sinclair/typebox'
+import t from 'tap'
+import type { App } from '../../src/app.js'
+import { NotFoundError } from '../../src/errors.js'
+import { build } from '../helpers/build.js'
+
+// Test-only routes on the production app, to drive each branch of the error handler.
+function testRoutes (app: App): void {
+  app.post('/test/validated', {
+    schema: {
+      body: Type.Object({
+        amount: Type.Integer({ minimum: 1 }),
+        currency: Type.String({ pattern: '^[A-Z]{3}$' })
+      }, { additionalProperties: false }),
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ maximum: 100 })) })
+    }
+  }, async () => ({ ok: true }))
+  app.get('/test/missing', async () => { throw new NotFoundError('payment pay_123 does not exist') })
+  app.get('/test/crash', async () => { throw new Error('secret internals: connection string xyz') })
+}
+
+const PROBLEM = /^application\/problem\+json/
+
+t.test('a validation error is 400 problem+json listing every failing field', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'POST', url: '/test/validated', payload: { amount: 0, currency: 'euro', extra: 1 } })
+  t.equal(response.statusCode, 400)
+  t.match(response.headers['content-type'], PROBLEM)
+  const body = response.json()
+  t.match(body, { type: 'https://paylith.dev/problems/validation', title: 'Validation Failed', status: 400, code: 'PAYLITH_HTTP_VALIDATION' })
+  t.same(body.invalidParams.map((p: { name: string }) => p.name).sort(), ['body/amount', 'body/currency', 'body/extra'])
+})
+
+t.test('a missing required field is named by its path', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'POST', url: '/test/validated', payload: { amount: 5 } })
+  t.equal(response.statusCode, 400)
+  t.same(response.json().invalidParams, [{ name: 'body/currency', reason: "must have required property 'currency'" }])
+})
+
+t.test('malformed JSON is 400 problem+json', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'POST', url: '/test/validated', headers: { 'content-type': 'application/json' }, payload: '{"amount":' })
+  t.equal(response.statusCode, 400)
+  t.match(response.headers['content-type'], PROBLEM)
+  t.match(response.json(), { type: 'https://paylith.dev/problems/malformed-request', status: 400 })
+})
+
+t.test('an unsupported media type is 415 problem+json', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'POST', url: '/test/validated', headers: { 'content-type': 'text/csv' }, payload: 'a,b' })
+  t.equal(response.statusCode, 415)
+  t.match(response.json(), { type: 'https://paylith.dev/problems/unsupported-media-type', status: 415 })
+})
+
+t.test('a body over the limit is 413 problem+json', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'POST', url: '/test/validated', headers: { 'content-type': 'application/json' }, payload: `{"pad":"${'x'.repeat(300 * 1024)}"}` })
+  t.equal(response.statusCode, 413)
+  t.match(response.json(), { type: 'https://paylith.dev/problems/payload-too-large', status: 413 })
+})
+
+t.test('an AppError keeps its status, type and message', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'GET', url: '/test/missing' })
+  t.equal(response.statusCode, 404)
+  t.same(response.json(), {
+    type: 'https://paylith.dev/problems/not-found',
+    title: 'Not Found',
+    status: 404,
+    detail: 'payment pay_123 does not exist',
+    code: 'PAYLITH_HTTP_NOT_FOUND'
+  })
+})
+
+t.test('an unexpected error is a generic 500 with no internals', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'GET', url: '/test/crash' })
+  t.equal(response.statusCode, 500)
+  t.match(response.headers['content-type'], PROBLEM)
+  t.match(response.json(), { type: 'https://paylith.dev/problems/internal', status: 500, code: 'PAYLITH_INTERNAL' })
+  t.notMatch(response.body, /secret internals|connection string|at .*\.ts/)
+})
+
+t.test('an unknown route is 404 problem+json', async (t) => {
+  const { app } = await build(t, { bootstrap: false })
+  const response = await app.inject({ method: 'DELETE', url: '/nowhere?x=1' })
+  t.equal(response.statusCode, 404)
+  t.match(response.headers['content-type'], PROBLEM)
+  t.match(response.json(), { type: 'https://paylith.dev/problems/not-found', detail: 'No route DELETE /nowhere' })
+})

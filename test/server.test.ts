@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import t from 'tap'
+
+// `npm start` as a user runs it: a real process that starts its own emulator.
+const SERVER = ['--import', 'tsx', 'src/server.ts']
+const cwd = new URL('..', import.meta.url)
+
+function startServer (env: Record<string, string>) {
+  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }
+  delete childEnv.AWS_ENDPOINT_URL
+  if (env.AWS_ENDPOINT_URL !== undefined) childEnv.AWS_ENDPOINT_URL = env.AWS_ENDPOINT_URL
+  const child = spawn(process.execPath, SERVER, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const lines: Array<Record<string, unknown>> = []
+  createInterface({ input: child.stdout }).on('line', (line) => { try { lines.push(JSON.parse(line)) } catch { /* not JSON */ } })
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+  return { child, lines, exited, stderr: () => stderr }
+}
+
+async function waitForLine (lines: Array<Record<string, unknown>>, test: (line: Record<string, unknown>) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const line = lines.find(test)
+    if (line !== undefined) return line
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error('timed out waiting for a log line')
+}
+
+t.test('npm start serves /health and /ready on its own emulator, and SIGTERM leaves nothing running', async (t) => {
+  const server = startServer({})
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const started = await waitForLine(server.lines, (line) => typeof line.url === 'string' && typeof line.endpoint === 'string')
+  const url = started.url as string
+  const endpoint = started.endpoint as string
+
+  const health = await fetch(`${url}/health`)
+  t.equal(health.status, 200)
+  t.same(await health.json(), { status: 'ok' })
+  const ready = await fetch(`${url}/ready`)
+  t.equal(ready.status, 200)
+
+  server.child.kill('SIGTERM')
+  const [code] = await server.exited
+  t.equal(code, 0, 'exits cleanly')
+  t.ok(server.lines.some((line) => line.msg === 'stopped'))
+  await t.rejects(fetch(`${endpoint}/moto-api/data.json`), 'the emulator is gone')
+  await t.rejects(fetch(`${url}/health`), 'the server is gone')
+})
+
+t.test('npm start without moto_server says how to install it, in one line, and exits non-zero', async (t) => {
+  const server = startServer({ LOCAL_EMULATOR_COMMAND: '/nonexistent/moto_server' })
+  const [code] = await server.exited
+  t.equal(code, 1)
+  t.equal(server.stderr().trim().split('\n').length, 1, 'one line')
+  t.match(server.stderr(), /moto_server is not installed: install it with `pipx install "moto\[server\]"`, or set AWS_ENDPOINT_URL/)
+})
+
+t.test('npm start with bad configuration lists every problem and exits non-zero', async (t) => {
+  const server = startServer({ PORT: 'abc', MAX_RECEIVE_COUNT: '-1' })
+  const [code] = await server.exited
+  t.equal(code, 1)
+  t.match(server.stderr(), /Invalid configuration \(2 problems\)/)
+  t.match(server.stderr(), /PORT: expected an integer from 0 \(any free port\) to 65535, found "abc"/)
+  t.match(server.stderr(), /MAX_RECEIVE_COUNT: expected an integer from 1 to 1000, found "-1"/)
+})
