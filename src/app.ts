@@ -2,8 +2,13 @@ import Fastify, { type FastifyInstance, type FastifyBaseLogger, type RawServerDe
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Deps } from './deps.js'
+import { auth } from './plugins/auth.js'
+import { openapi } from './plugins/openapi.js'
 import { problemDetails } from './plugins/problem-details.js'
+import { buildValidator } from './plugins/validation.js'
+import { docsRoutes } from './routes/docs/index.js'
 import { healthRoutes } from './routes/health/index.js'
+import { paymentRoutes } from './routes/payments/index.js'
 import { ProblemDetailsSchema } from './schemas/common.js'
 
 /** The Fastify instance paylith builds, typed for TypeBox schemas. */
@@ -26,12 +31,18 @@ export function buildApp ({ deps }: BuildAppOptions): App {
     loggerInstance: deps.logger as FastifyBaseLogger,
     requestIdHeader: 'x-request-id',
     bodyLimit: BODY_LIMIT_BYTES,
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } }
+    schemaController: { compilersFactory: { buildValidator } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // JSON only: anything else is 415, never a string body that fails validation by surprise.
+  app.removeContentTypeParser('text/plain')
   app.addSchema(ProblemDetailsSchema)
   problemDetails(app)
+  auth(app, deps.config.apiKeys)
+  openapi(app)
   app.register(healthRoutes, { deps })
+  app.register(docsRoutes)
+  app.register(paymentRoutes, { prefix: '/v1/payments', deps })
 
   return app
 }

@@ -1,6 +1,20 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
+/** What an API key may be allowed to do. */
+export const SCOPES = ['payments:read', 'payments:write', 'admin'] as const
+
+/** One scope. */
+export type Scope = (typeof SCOPES)[number]
+
+/** A configured API key: never the key itself, only its SHA-256 and its scopes. */
+export interface ApiKey {
+  /** A short, non-secret id for the key (the first 16 hex digits of its hash), for logs and scoping. */
+  id: string
+  sha256: Buffer
+  scopes: ReadonlySet<Scope>
+}
+
 /** Log levels pino accepts, lowest noise last. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -32,6 +46,8 @@ export const EnvSchema = Type.Object({
   STREAM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10000, default: 3, expected: 'an integer from 0 to 10000' }),
   STREAM_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 250, expected: 'an integer from 10 to 60000' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, expected: 'an integer from 100 to 120000' }),
+  API_KEYS: Type.Optional(Type.String({ expected: 'comma-separated <sha256 hex of the key>=<scope>|<scope> entries' })),
+  IDEMPOTENCY_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400, expected: 'an integer from 60 to 2592000 (30 days)' }),
   LOCAL_EMULATOR_COMMAND: Type.String({ minLength: 1, default: 'moto_server', expected: 'the moto_server executable to run' }),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String())
 })
@@ -61,6 +77,10 @@ export interface Config {
     streamPollIntervalMs: number
   }
   shutdownTimeoutMs: number
+  /** API keys by hash; empty only locally, where the server generates one. */
+  apiKeys: readonly ApiKey[]
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlSeconds: number
   /** The emulator `npm start` runs when no AWS endpoint is configured. */
   localEmulatorCommand: string
 }
@@ -96,14 +116,40 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, structuredClone(raw)))
   const problems = describeProblems(env, raw)
   const runtime = raw.AWS_LAMBDA_FUNCTION_NAME === undefined ? 'local' : 'lambda'
+  const apiKeys = parseApiKeys(raw.API_KEYS ?? '', problems)
   if (runtime === 'lambda') {
-    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL'] as const) {
+    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'API_KEYS'] as const) {
       if (raw[key] === undefined) problems.push(`${key}: required in AWS Lambda, found nothing`)
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)
 
-  return toConfig(env as Env, runtime)
+  return { ...toConfig(env as Env, runtime), apiKeys }
+}
+
+/**
+ * Parses `API_KEYS`. Problems name the entry by position and never echo it, in case someone
+ * pasted a raw key where its hash belongs.
+ */
+function parseApiKeys (value: string, problems: string[]): ApiKey[] {
+  const keys: ApiKey[] = []
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  entries.forEach((entry, index) => {
+    const where = `API_KEYS entry ${index + 1}`
+    const [hash = '', scopeList = '', ...rest] = entry.split('=')
+    if (!/^[0-9a-fA-F]{64}$/.test(hash) || rest.length > 0) {
+      problems.push(`${where}: expected <sha256 hex of the key (64 hex digits)>=<scope>|<scope>, found something else (not shown, it may be a secret)`)
+      return
+    }
+    const scopes = scopeList.split('|').map((scope) => scope.trim())
+    const unknown = scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope))
+    if (unknown.length > 0 || scopeList === '') {
+      problems.push(`${where}: expected scopes from ${SCOPES.join(', ')} separated by |, found ${JSON.stringify(scopeList)}`)
+      return
+    }
+    keys.push({ id: hash.slice(0, 16).toLowerCase(), sha256: Buffer.from(hash, 'hex'), scopes: new Set(scopes as Scope[]) })
+  })
+  return keys
 }
 
 function describeProblems (env: unknown, raw: Record<string, string>): string[] {
@@ -126,7 +172,7 @@ function queueName (url: string | undefined, fallback: string): string {
   return new URL(url).pathname.split('/').filter(Boolean).pop() ?? fallback
 }
 
-function toConfig (env: Env, runtime: Config['runtime']): Config {
+function toConfig (env: Env, runtime: Config['runtime']): Omit<Config, 'apiKeys'> {
   return {
     runtime,
     port: env.PORT,
@@ -148,6 +194,7 @@ function toConfig (env: Env, runtime: Config['runtime']): Config {
       streamPollIntervalMs: env.STREAM_POLL_INTERVAL_MS
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
     localEmulatorCommand: env.LOCAL_EMULATOR_COMMAND
   }
 }

@@ -1,6 +1,8 @@
 import type { DestinationStream } from 'pino'
 import { EmulatorUnavailableError } from './aws/local-emulator.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { randomBytes } from 'node:crypto'
+import { ConfigError, SCOPES, loadConfig, type Config } from './config.js'
+import { hashApiKey } from './plugins/auth.js'
 import { startLocalRuntime } from './local/runtime.js'
 import { createLogger } from './logger.js'
 
@@ -11,6 +13,23 @@ async function logDestination (): Promise<DestinationStream | undefined> {
   if (process.stdout.isTTY !== true) return undefined
   const { default: pretty } = await import('pino-pretty')
   return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' })
+}
+
+/**
+ * Locally, with no API_KEYS, one key with every scope is generated for this run and printed
+ * once, to the terminal only (never to the logs).
+ */
+function withGeneratedApiKey (config: Config): Config {
+  const key = `plk_local_${randomBytes(24).toString('base64url')}`
+  const sha256 = hashApiKey(key)
+  process.stdout.write([
+    `paylith: API_KEYS is not set, so this run generated an API key with every scope (${SCOPES.join(', ')}):`,
+    `    ${key}`,
+    '  It is not stored anywhere. To keep a key across restarts, set',
+    `    API_KEYS=${sha256}=${SCOPES.join('|')}`,
+    ''
+  ].join('\n'))
+  return { ...config, apiKeys: [{ id: sha256.slice(0, 16), sha256: Buffer.from(sha256, 'hex'), scopes: new Set(SCOPES) }] }
 }
 
 async function main (): Promise<void> {
@@ -27,6 +46,8 @@ async function main (): Promise<void> {
     process.env.AWS_ACCESS_KEY_ID ??= 'local'
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local'
   }
+
+  if (config.apiKeys.length === 0) config = withGeneratedApiKey(config)
 
   const logger = createLogger(config, await logDestination())
   let runtime

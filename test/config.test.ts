@@ -38,17 +38,36 @@ t.test('every bad value is reported in one error, with the name, what was expect
   t.match(error.message, /AWS_ENDPOINT_URL: expected an http\(s\) URL such as http:\/\/127\.0\.0\.1:5000, found "not a url"/)
 })
 
-t.test('in AWS Lambda the queue URLs are required', async (t) => {
+t.test('in AWS Lambda the queue URLs and API keys are required', async (t) => {
   const error = t.throws(() => loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'paylith' })) as ConfigError
   t.same(error.problems, [
     'WORK_QUEUE_URL: required in AWS Lambda, found nothing',
-    'DEAD_LETTER_QUEUE_URL: required in AWS Lambda, found nothing'
+    'DEAD_LETTER_QUEUE_URL: required in AWS Lambda, found nothing',
+    'API_KEYS: required in AWS Lambda, found nothing'
   ])
+})
+
+t.test('API_KEYS holds SHA-256 hashes with scopes', async (t) => {
+  const hash = 'a'.repeat(64)
+  const config = loadConfig({ API_KEYS: `${hash}=payments:read|payments:write, ${'B'.repeat(64)}=admin` })
+  t.equal(config.apiKeys.length, 2)
+  t.equal(config.apiKeys[0]?.id, 'a'.repeat(16))
+  t.same([...(config.apiKeys[0]?.scopes ?? [])], ['payments:read', 'payments:write'])
+  t.same(config.apiKeys[1]?.sha256, Buffer.from('B'.repeat(64), 'hex'))
+})
+
+t.test('a malformed API_KEYS entry is named by position and never echoed', async (t) => {
+  const error = t.throws(() => loadConfig({ API_KEYS: `plk_live_raw_secret=admin,${'c'.repeat(64)}=payments:delete` })) as ConfigError
+  t.equal(error.problems.length, 2)
+  t.match(error.problems[0], /^API_KEYS entry 1: expected <sha256 hex of the key/)
+  t.match(error.problems[1], /^API_KEYS entry 2: expected scopes from payments:read, payments:write, admin/)
+  t.notMatch(error.message, /plk_live_raw_secret/, 'a raw key pasted by mistake is not repeated')
 })
 
 t.test('in AWS Lambda the queue names come from their URLs', async (t) => {
   const config = loadConfig({
     AWS_LAMBDA_FUNCTION_NAME: 'paylith',
+    API_KEYS: `${'a'.repeat(64)}=admin`,
     WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-work',
     DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-dlq'
   })

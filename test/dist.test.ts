@@ -3,7 +3,7 @@ import t from 'tap'
 import { ensureResources } from '../src/aws/bootstrap.js'
 import { createAwsClients } from '../src/aws/clients.js'
 import { createLocalContext } from '../src/local/lambda-context.js'
-import { testConfig } from './helpers/build.js'
+import { TEST_API_KEYS, testConfig } from './helpers/build.js'
 import { httpApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
 
 // The built bundle, exactly what is deployed. `npm test` builds it first.
@@ -18,7 +18,8 @@ Object.assign(process.env, {
   TABLE_NAME: config.tableName,
   WORK_QUEUE_URL: resources.queues.work.url,
   DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
-  LOG_LEVEL: 'silent'
+  LOG_LEVEL: 'silent',
+  API_KEYS: TEST_API_KEYS
 })
 const { handler } = await import(bundle.href) as { handler: (event: unknown, context: unknown) => Promise<unknown> }
 const context = () => createLocalContext('paylith-dist', 30_000)

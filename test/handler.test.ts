@@ -13,7 +13,7 @@ interface ProxyResult { statusCode: number; headers: Record<string, string>; bod
 
 // A test-only route that echoes what the app saw of the request and of its Lambda event.
 function echoRoute (app: App): void {
-  app.post('/echo', async (request, reply) => {
+  app.post('/echo', { config: { auth: 'public' } }, async (request, reply) => {
     reply.header('set-cookie', ['a=1; Path=/', 'b=2; Path=/'])
     return {
       requestId: request.awsLambda.event?.requestContext.requestId,

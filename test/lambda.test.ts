@@ -2,7 +2,7 @@ import t from 'tap'
 import { ensureResources } from '../src/aws/bootstrap.js'
 import { createAwsClients } from '../src/aws/clients.js'
 import { createLocalContext } from '../src/local/lambda-context.js'
-import { testConfig } from './helpers/build.js'
+import { TEST_API_KEYS, testConfig } from './helpers/build.js'
 import { httpApiEvent, restApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
 
 // The real src/lambda.ts module, initialised from the environment as in AWS.
@@ -14,7 +14,8 @@ Object.assign(process.env, {
   TABLE_NAME: config.tableName,
   WORK_QUEUE_URL: resources.queues.work.url,
   DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
-  LOG_LEVEL: 'silent'
+  LOG_LEVEL: 'silent',
+  API_KEYS: TEST_API_KEYS
 })
 const { handler } = await import('../src/lambda.js')
 const context = () => createLocalContext('paylith-test', 30_000)

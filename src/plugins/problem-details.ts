@@ -31,6 +31,7 @@ export function problemDetails (app: FastifyInstance): void {
     } else {
       request.log.info({ code: problem.code, status: problem.status }, problem.title)
     }
+    if (error instanceof AppError) reply.headers(error.headers)
     return sendProblem(reply, problem)
   })
 

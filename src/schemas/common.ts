@@ -22,3 +22,9 @@ export type ProblemDetails = Static<typeof ProblemDetailsSchema>
 
 /** Reference to the shared ProblemDetails schema, for route response declarations. */
 export const ProblemRef = Type.Ref(ProblemDetailsSchema)
+
+/** A response declaration for errors: problem details under application/problem+json. */
+export const ProblemResponse = {
+  description: 'RFC 9457 problem details.',
+  content: { 'application/problem+json': { schema: ProblemRef } }
+}

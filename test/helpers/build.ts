@@ -5,7 +5,8 @@ import { buildApp, type App } from '../../src/app.js'
 import { ensureResources, type LocalResources } from '../../src/aws/bootstrap.js'
 import { createAwsClients } from '../../src/aws/clients.js'
 import { loadConfig, type Config } from '../../src/config.js'
-import { createDeps, type Deps } from '../../src/deps.js'
+import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js'
+import { hashApiKey } from '../../src/plugins/auth.js'
 import { localAwsEndpoint, uniqueNames } from './aws.js'
 
 /** What a test gets: the production app with real deps on the emulator, and its resources. */
@@ -30,6 +31,31 @@ export interface BuildOptions {
   configure?: (app: App) => void
   /** False to skip creating the table and queues (for an endpoint that is meant to be down). */
   bootstrap?: boolean
+  /** Replacements for parts of the deps (a clock to move time, an id generator). */
+  deps?: DepsOverrides
+}
+
+/** API keys every test app accepts, one per scope set, as a client would send them. */
+export const TEST_KEYS = {
+  all: 'plk_test_all_scopes',
+  read: 'plk_test_read_only',
+  write: 'plk_test_write_only',
+  admin: 'plk_test_admin_only'
+} as const
+
+const TEST_KEY_SCOPES: Record<keyof typeof TEST_KEYS, string> = {
+  all: 'payments:read|payments:write|admin',
+  read: 'payments:read',
+  write: 'payments:write',
+  admin: 'admin'
+}
+
+/** The API_KEYS value for TEST_KEYS. */
+export const TEST_API_KEYS = Object.entries(TEST_KEYS).map(([name, key]) => `${hashApiKey(key)}=${TEST_KEY_SCOPES[name as keyof typeof TEST_KEYS]}`).join(',')
+
+/** An Authorization header for one of the test keys. */
+export function bearer (name: keyof typeof TEST_KEYS = 'all'): { authorization: string } {
+  return { authorization: `Bearer ${TEST_KEYS[name]}` }
 }
 
 /** Builds the config a test would get, with unique resource names on the local emulator. */
@@ -43,6 +69,7 @@ export async function testConfig (label: string, env: Record<string, string> = {
     WORK_QUEUE_NAME: names.workQueueName,
     DEAD_LETTER_QUEUE_NAME: names.deadLetterQueueName,
     LOG_LEVEL: 'silent',
+    API_KEYS: TEST_API_KEYS,
     ...env
   })
 }
@@ -62,7 +89,7 @@ export async function build (t: Teardownable, options: BuildOptions = {}): Promi
       deadLetter: { name: resources.queues.deadLetter.name, url: resources.queues.deadLetter.url }
     }
   }
-  const deps = createDeps(config, { ...clients, ...(options.logger !== undefined && { logger: options.logger }) })
+  const deps = createDeps(config, { ...clients, ...(options.logger !== undefined && { logger: options.logger }), ...options.deps })
   const app = buildApp({ deps })
   options.configure?.(app)
   t.teardown(() => app.close())

@@ -7,6 +7,7 @@ import { build } from '../helpers/build.js'
 // Test-only routes on the production app, to drive each branch of the error handler.
 function testRoutes (app: App): void {
   app.post('/test/validated', {
+    config: { auth: 'public' },
     schema: {
       body: Type.Object({
         amount: Type.Integer({ minimum: 1 }),
@@ -15,8 +16,8 @@ function testRoutes (app: App): void {
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ maximum: 100 })) })
     }
   }, async () => ({ ok: true }))
-  app.get('/test/missing', async () => { throw new NotFoundError('payment pay_123 does not exist') })
-  app.get('/test/crash', async () => { throw new Error('secret internals: connection string xyz') })
+  app.get('/test/missing', { config: { auth: 'public' } }, async () => { throw new NotFoundError('payment pay_123 does not exist') })
+  app.get('/test/crash', { config: { auth: 'public' } }, async () => { throw new Error('secret internals: connection string xyz') })
 }
 
 const PROBLEM = /^application\/problem\+json/

@@ -2,7 +2,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { DependencyUnavailableError } from '../../errors.js'
-import { ProblemRef } from '../../schemas/common.js'
+import { ProblemResponse } from '../../schemas/common.js'
 import { HealthSchema, ReadinessSchema } from './schemas.js'
 
 /** How long `/ready` waits for DynamoDB before it says the service is not ready. */
@@ -11,6 +11,7 @@ export const READINESS_TIMEOUT_MS = 2_000
 /** Liveness (`/health`, no I/O) and readiness (`/ready`, DynamoDB answers) probes; no auth. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.get('/health', {
+    config: { auth: 'public' },
     schema: {
       summary: 'Liveness: the process is up. Does no I/O.',
       tags: ['operations'],
@@ -19,10 +20,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/ready', {
+    config: { auth: 'public' },
     schema: {
       summary: 'Readiness: DynamoDB answers for the payments table.',
       tags: ['operations'],
-      response: { 200: ReadinessSchema, 503: ProblemRef }
+      response: { 200: ReadinessSchema, 503: ProblemResponse }
     }
   }, async () => {
     try {

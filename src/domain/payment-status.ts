@@ -1,0 +1,53 @@
+/** The states a payment can be in. */
+export const PaymentStatus = {
+  pending: 'pending',
+  processing: 'processing',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  refunded: 'refunded'
+} as const
+
+/** One payment state. */
+export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus]
+
+/** Every state, in lifecycle order. */
+export const PAYMENT_STATUSES = Object.values(PaymentStatus)
+
+/** The lifecycle's single steps: `pending → processing → succeeded | failed`, `succeeded → refunded`. */
+const NEXT: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
+  pending: ['processing'],
+  processing: ['succeeded', 'failed'],
+  succeeded: ['refunded'],
+  failed: [],
+  refunded: []
+}
+
+/** Every state reachable from each state by one or more steps (forward skips included). */
+const REACHABLE: Readonly<Record<PaymentStatus, ReadonlySet<PaymentStatus>>> = Object.fromEntries(
+  PAYMENT_STATUSES.map((from) => [from, reachableFrom(from)])
+) as unknown as Record<PaymentStatus, ReadonlySet<PaymentStatus>>
+
+function reachableFrom (from: PaymentStatus): Set<PaymentStatus> {
+  const seen = new Set<PaymentStatus>()
+  const queue = [...NEXT[from]]
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    if (seen.has(next)) continue
+    seen.add(next)
+    queue.push(...NEXT[next])
+  }
+  return seen
+}
+
+/**
+ * Whether a payment may move from `from` to `to`. Forward moves are allowed, skips included
+ * (a provider's webhook may arrive before our worker: `pending → succeeded`); staying put,
+ * going back or sideways (`failed → succeeded`) never is.
+ */
+export function canTransition (from: PaymentStatus, to: PaymentStatus): boolean {
+  return REACHABLE[from].has(to)
+}
+
+/** Whether no further transition can leave this state. */
+export function isFinal (status: PaymentStatus): boolean {
+  return REACHABLE[status].size === 0
+}

@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ApiKey, Scope } from '../config.js'
+import { ForbiddenError, UnauthorizedError } from '../errors.js'
+
+/** How a route is authenticated: a scope its API key must have, or public (health, docs, signed webhooks). */
+export type RouteAuth = { scope: Scope } | 'public'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every route declares this; a route without it fails at startup. */
+    auth?: RouteAuth
+  }
+  interface FastifyRequest {
+    /** The caller's API key, on authenticated routes. */
+    apiKey: ApiKey | null
+  }
+}
+
+/**
+ * Bearer API-key authentication for every route. Routes declare `config.auth`; a route that
+ * does not is refused when it is registered, so nothing is public by accident. Keys are
+ * compared as SHA-256 hashes in constant time, against every configured key.
+ */
+export function auth (app: FastifyInstance, apiKeys: readonly ApiKey[]): void {
+  app.decorateRequest('apiKey', null)
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.auth === undefined) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no config.auth (a scope, or 'public')`)
+    }
+  })
+
+  app.addHook('onRequest', async (request) => {
+    const routeAuth = request.routeOptions.config.auth
+    if (routeAuth === undefined || routeAuth === 'public') return
+    const apiKey = findApiKey(request, apiKeys)
+    if (apiKey === undefined) throw new UnauthorizedError('a valid API key is required: send Authorization: Bearer <key>')
+    if (!apiKey.scopes.has(routeAuth.scope)) throw new ForbiddenError(`this API key lacks the ${routeAuth.scope} scope`)
+    request.apiKey = apiKey
+  })
+}
+
+function findApiKey (request: FastifyRequest, apiKeys: readonly ApiKey[]): ApiKey | undefined {
+  const match = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '')
+  if (match === null) return undefined
+  const presented = createHash('sha256').update(match[1] as string).digest()
+  let found: ApiKey | undefined
+  // Compare with every key, without stopping early, so timing says nothing about which matched.
+  for (const apiKey of apiKeys) {
+    if (timingSafeEqual(presented, apiKey.sha256) && found === undefined) found = apiKey
+  }
+  return found
+}
+
+/** The SHA-256 hex of an API key: what API_KEYS holds. */
+export function hashApiKey (key: string): string {
+  return createHash('sha256').update(key).digest('hex')
+}

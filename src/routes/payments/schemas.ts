@@ -1,0 +1,88 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { PAYMENT_ID_PATTERN } from '../../domain/ids.js'
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../domain/idempotency-key.js'
+import { PAYMENT_STATUSES } from '../../domain/payment-status.js'
+import { CURRENCY_FORMAT } from '../../plugins/validation.js'
+
+/** A payment id: `pay_` and a ULID. */
+export const PaymentIdSchema = Type.String({ pattern: PAYMENT_ID_PATTERN, description: '`pay_` followed by a ULID.', examples: ['pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M'] })
+
+/** A customer id as the client knows it. */
+export const CustomerIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: '1 to 64 of A-Z a-z 0-9 _ -.', examples: ['cus_42'] })
+
+/** A payment's status. */
+export const PaymentStatusSchema = Type.Union(PAYMENT_STATUSES.map((status) => Type.Literal(status)), {
+  description: 'pending → processing → succeeded | failed; succeeded → refunded. Never moves backwards.'
+})
+
+const Amount = Type.Integer({ minimum: 1, maximum: 99_999_999, description: 'Integer amount in the currency\'s minor unit (cents for EUR).', examples: [1999] })
+const Currency = Type.String({ format: CURRENCY_FORMAT, pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of a currency in use.', examples: ['EUR'] })
+const Description = Type.String({ maxLength: 500 })
+const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 500 }), {
+  maxProperties: 20,
+  propertyNames: { minLength: 1, maxLength: 40 },
+  description: 'Up to 20 string keys (≤ 40 characters) with string values (≤ 500 characters).'
+})
+
+/** `POST /v1/payments` body. Unknown fields are rejected. */
+export const CreatePaymentBodySchema = Type.Object({
+  amount: Amount,
+  currency: Currency,
+  customerId: CustomerIdSchema,
+  description: Type.Optional(Description),
+  metadata: Type.Optional(Metadata)
+}, { additionalProperties: false })
+export type CreatePaymentBody = Static<typeof CreatePaymentBodySchema>
+
+/** `POST /v1/payments` headers. The key's rules are checked by the route for a specific problem type. */
+export const CreatePaymentHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    description: `Required. 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, bare (abc) or as a structured-field string ("abc"). ` +
+      'Scoped to the calling API key. Remembered for IDEMPOTENCY_TTL_SECONDS (default 24 h): the same key and body replays the original answer ' +
+      'with Idempotent-Replayed: true; the same key with another body is 422; while the first request is in flight, 409 with Retry-After.'
+  }))
+})
+
+/** A payment as the API returns it. */
+export const PaymentSchema = Type.Object({
+  id: PaymentIdSchema,
+  status: PaymentStatusSchema,
+  amount: Amount,
+  currency: Type.String({ description: 'ISO 4217 code.' }),
+  customerId: CustomerIdSchema,
+  description: Type.Optional(Description),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' })
+}, { $id: 'Payment' })
+export type PaymentResponse = Static<typeof PaymentSchema>
+
+/** `GET /v1/payments/{id}` params. */
+export const PaymentParamsSchema = Type.Object({ id: PaymentIdSchema })
+
+/** `GET /v1/payments` query. */
+export const ListPaymentsQuerySchema = Type.Object({
+  customerId: CustomerIdSchema,
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Opaque: the nextCursor of the previous page.' }))
+}, { additionalProperties: false })
+
+/** A page of payments, newest first. */
+export const PaymentListSchema = Type.Object({
+  data: Type.Array(Type.Ref(PaymentSchema)),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page.' })
+})
+
+/** One status change of a payment. */
+export const PaymentEventSchema = Type.Object({
+  status: PaymentStatusSchema,
+  previousStatus: Type.Union([PaymentStatusSchema, Type.Null()]),
+  version: Type.Integer({ minimum: 1 }),
+  at: Type.String({ format: 'date-time' }),
+  reason: Type.Optional(Type.String())
+})
+
+/** A payment's status history, oldest first. */
+export const PaymentEventListSchema = Type.Object({
+  data: Type.Array(PaymentEventSchema)
+})

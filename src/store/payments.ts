@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto'
+import {
+  GetItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  TransactionCanceledException,
+  type AttributeValue,
+  type DynamoDBClient
+} from '@aws-sdk/client-dynamodb'
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
+import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
+import { ConflictError, IdempotencyKeyInFlightError, InvalidCursorError, InvalidTransitionError } from '../errors.js'
+import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
+import { EVENT_SK_PREFIX, Keys } from './keys.js'
+import { TABLE } from '../aws/resources.js'
+
+/** The outcome of an idempotent create: a new payment, or the record an earlier request left. */
+export type CreateOutcome =
+  | { created: true, payment: Payment, record: IdempotencyRecord }
+  | { created: false, record: IdempotencyRecord }
+
+/** One page of a customer's payments, newest first. */
+export interface PaymentPage {
+  payments: Payment[]
+  nextCursor: string | null
+}
+
+/** Details recorded with a status change. */
+export interface TransitionDetails {
+  reason?: string
+  providerRef?: string
+}
+
+/** Payments and their history in the single table. */
+export interface PaymentStore {
+  /**
+   * Writes the payment, its first history event and the idempotency record in one
+   * transaction, or returns the live record another request already wrote under the key.
+   */
+  createIdempotently: (payment: Payment, claim: IdempotencyClaim, responseBody: string) => Promise<CreateOutcome>
+  get: (paymentId: string) => Promise<Payment | undefined>
+  listByCustomer: (customerId: string, options: { limit: number, cursor?: string }) => Promise<PaymentPage>
+  /** The payment's history, oldest first, or undefined if there is no such payment. */
+  history: (paymentId: string) => Promise<PaymentEvent[] | undefined>
+  /**
+   * Moves a payment to `to`, conditional on the version it was read at.
+   * @throws InvalidTransitionError for a move the lifecycle forbids
+   * @throws ConflictError when the payment changed since it was read
+   */
+  transition: (payment: Payment, to: PaymentStatus, details?: TransitionDetails) => Promise<Payment>
+}
+
+/** Seconds a client should wait before retrying a key that is still in flight. */
+const IN_FLIGHT_RETRY_AFTER_SECONDS = 1
+
+/** Builds the payment store on a DynamoDB client. */
+export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtlSeconds }: {
+  dynamodb: DynamoDBClient
+  tableName: string
+  clock: () => Date
+  idempotencyTtlSeconds: number
+}): PaymentStore {
+  const cache = new IdempotencyCache()
+  const put = (item: Record<string, unknown>, condition: string, values?: Record<string, AttributeValue>) => ({
+    Put: {
+      TableName: tableName,
+      Item: marshall(item, { removeUndefinedValues: true }),
+      ConditionExpression: condition,
+      ...(values !== undefined && { ExpressionAttributeValues: values })
+    }
+  })
+
+  return {
+    async createIdempotently (payment, claim, responseBody) {
+      const now = clock()
+      const cached = cache.get(claim.scope, claim.key, now)
+      if (cached !== undefined) return { created: false, record: cached }
+
+      const record: IdempotencyRecord = {
+        ...claim,
+        paymentId: payment.id,
+        statusCode: 201,
+        body: responseBody,
+        createdAt: now.toISOString(),
+        expiresAt: Math.floor(now.getTime() / 1000) + idempotencyTtlSeconds
+      }
+      try {
+        await dynamodb.send(new TransactWriteItemsCommand({
+          TransactItems: [
+            // A key is free if never used or if its record has expired (TTL deletion lags).
+            put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt < :now', { ':now': { N: String(Math.floor(now.getTime() / 1000)) } }),
+            put(paymentItem(payment), 'attribute_not_exists(pk)'),
+            put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
+          ]
+        }))
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error
+        const reasons = error.CancellationReasons?.map((reason) => reason.Code) ?? []
+        if (reasons.includes('TransactionConflict')) {
+          throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })
+        }
+        if (reasons[0] !== 'ConditionalCheckFailed') throw error
+        const existing = await readIdempotencyRecord(dynamodb, tableName, claim.scope, claim.key)
+        if (existing === undefined || !isLive(existing, clock())) {
+          // Taken and gone between our write and our read (expired meanwhile): a retry will get it.
+          throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })
+        }
+        cache.set(existing)
+        return { created: false, record: existing }
+      }
+      cache.set(record)
+      return { created: true, payment, record }
+    },
+
+    async get (paymentId) {
+      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.payment(paymentId)), ConsistentRead: true }))
+      return Item === undefined ? undefined : toPayment(Item)
+    },
+
+    async listByCustomer (customerId, { limit, cursor }) {
+      const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
+        TableName: tableName,
+        IndexName: TABLE.gsi1.name,
+        KeyConditionExpression: 'gsi1pk = :customer',
+        ExpressionAttributeValues: { ':customer': { S: Keys.paymentByCustomer(customerId, '', '').gsi1pk } },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor !== undefined && { ExclusiveStartKey: decodeCursor(cursor, customerId) })
+      }))
+      return {
+        payments: Items.map(toPayment),
+        nextCursor: LastEvaluatedKey === undefined ? null : encodeCursor(LastEvaluatedKey, customerId)
+      }
+    },
+
+    async history (paymentId) {
+      const items: Array<Record<string, AttributeValue>> = []
+      let startKey: Record<string, AttributeValue> | undefined
+      do {
+        const page = await dynamodb.send(new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: Keys.payment(paymentId).pk } },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey
+        }))
+        items.push(...(page.Items ?? []))
+        startKey = page.LastEvaluatedKey
+      } while (startKey !== undefined)
+      if (!items.some((item) => item.sk?.S === 'PAYMENT')) return undefined
+      return items.filter((item) => item.sk?.S?.startsWith(EVENT_SK_PREFIX) === true).map(toEvent)
+    },
+
+    async transition (payment, to, details = {}) {
+      if (!canTransition(payment.status, to)) {
+        throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`)
+      }
+      const at = clock().toISOString()
+      const next: Payment = {
+        ...payment,
+        status: to,
+        version: payment.version + 1,
+        updatedAt: at,
+        ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
+        ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
+      }
+      const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
+      try {
+        await dynamodb.send(new TransactWriteItemsCommand({
+          TransactItems: [
+            put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
+            put(eventItem(event), 'attribute_not_exists(pk)')
+          ]
+        }))
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) {
+          throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { cause: error })
+        }
+        throw error
+      }
+      return next
+    }
+  }
+}
+
+function firstEvent (payment: Payment): PaymentEvent {
+  return { paymentId: payment.id, version: payment.version, status: payment.status, previousStatus: null, at: payment.createdAt }
+}
+
+function paymentItem (payment: Payment): Record<string, unknown> {
+  return { ...Keys.payment(payment.id), ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id), ...payment }
+}
+
+function eventItem (event: PaymentEvent): Record<string, unknown> {
+  return { ...Keys.paymentEvent(event.paymentId, event.version), ...event }
+}
+
+function toPayment (item: Record<string, AttributeValue>): Payment {
+  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, ...payment } = unmarshall(item)
+  return payment as Payment
+}
+
+function toEvent (item: Record<string, AttributeValue>): PaymentEvent {
+  const { pk: _pk, sk: _sk, ...event } = unmarshall(item)
+  return event as PaymentEvent
+}
+
+/**
+ * Cursors are the query's LastEvaluatedKey as base64url JSON with a checksum bound to the
+ * customer, so a cursor that was altered or belongs to another listing is refused. Forging one
+ * gains nothing: it can only start this customer's listing at another place.
+ */
+export function encodeCursor (key: Record<string, AttributeValue>, customerId: string): string {
+  const payload = Buffer.from(JSON.stringify(unmarshall(key))).toString('base64url')
+  return `${payload}.${checksum(payload, customerId)}`
+}
+
+function decodeCursor (cursor: string, customerId: string): Record<string, AttributeValue> {
+  const [payload = '', sum, ...rest] = cursor.split('.')
+  if (sum === undefined || rest.length > 0 || checksum(payload, customerId) !== sum) {
+    throw new InvalidCursorError('the cursor was not issued for this listing; start again without one')
+  }
+  let key: Record<string, unknown>
+  try {
+    key = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
+  } catch (error) {
+    throw new InvalidCursorError('the cursor is malformed; start again without one', { cause: error })
+  }
+  const fields = ['pk', 'sk', 'gsi1pk', 'gsi1sk']
+  if (key === null || typeof key !== 'object' || Object.keys(key).length !== fields.length || !fields.every((field) => typeof key[field] === 'string')) {
+    throw new InvalidCursorError('the cursor is malformed; start again without one')
+  }
+  if (key.gsi1pk !== Keys.paymentByCustomer(customerId, '', '').gsi1pk) throw new InvalidCursorError('the cursor belongs to another listing; start again without one')
+  return marshall(key)
+}
+
+function checksum (payload: string, customerId: string): string {
+  return createHash('sha256').update(`${customerId}\n${payload}`).digest('base64url').slice(0, 16)
+}
+
+/** A new payment's stored form, pending at version 1. */
+export function newPayment (id: string, input: NewPayment, now: Date): Payment {
+  const at = now.toISOString()
+  return {
+    id,
+    status: 'pending',
+    amount: input.amount,
+    currency: input.currency,
+    customerId: input.customerId,
+    ...(input.description !== undefined && { description: input.description }),
+    ...(input.metadata !== undefined && { metadata: input.metadata }),
+    version: 1,
+    createdAt: at,
+    updatedAt: at
+  }
+}

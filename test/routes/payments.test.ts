@@ -1,0 +1,294 @@
+import t from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+
+type Assertions = Pick<Test, 'equal' | 'match' | 'type'>
+import { build, bearer, type Built } from '../helpers/build.js'
+
+const PROBLEM = /^application\/problem\+json/
+const body = (overrides: Record<string, unknown> = {}) => ({ amount: 1999, currency: 'EUR', customerId: 'cus_42', ...overrides })
+
+async function create (built: Built, payload: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return built.app.inject({
+    method: 'POST',
+    url: '/v1/payments',
+    headers: { ...bearer('all'), 'idempotency-key': `key-${Math.random()}`, ...headers },
+    payload: payload as Record<string, unknown>
+  })
+}
+
+function assertProblem (t: Assertions, response: LightMyRequestResponse, status: number, type: string): Record<string, unknown> {
+  t.equal(response.statusCode, status, `status ${status}`)
+  t.match(response.headers['content-type'], PROBLEM, 'problem+json')
+  const problem = response.json()
+  t.equal(problem.type, `https://paylith.dev/problems/${type}`)
+  t.equal(problem.status, status)
+  t.type(problem.title, 'string')
+  return problem
+}
+
+t.test('POST /v1/payments creates a pending payment', async (t) => {
+  const built = await build(t)
+  const response = await create(built, body({ description: 'Order 1001', metadata: { orderId: '1001' } }))
+  t.equal(response.statusCode, 201)
+  const payment = response.json()
+  t.match(payment, {
+    id: /^pay_[0-9A-HJKMNP-TV-Z]{26}$/,
+    status: 'pending',
+    amount: 1999,
+    currency: 'EUR',
+    customerId: 'cus_42',
+    description: 'Order 1001',
+    metadata: { orderId: '1001' },
+    createdAt: /^\d{4}-\d\d-\d\dT/,
+    updatedAt: /^\d{4}-\d\d-\d\dT/
+  })
+  t.same(Object.keys(payment).sort(), ['amount', 'createdAt', 'currency', 'customerId', 'description', 'id', 'metadata', 'status', 'updatedAt'], 'no internal fields leak')
+  t.equal(response.headers['idempotent-replayed'], undefined)
+})
+
+t.test('authentication', async (t) => {
+  const built = await build(t)
+
+  t.test('no Authorization header is 401 with WWW-Authenticate: Bearer', async (t) => {
+    const response = await built.app.inject({ method: 'GET', url: '/v1/payments/pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' })
+    assertProblem(t, response, 401, 'unauthorized')
+    t.equal(response.headers['www-authenticate'], 'Bearer')
+  })
+
+  t.test('an unknown key is 401', async (t) => {
+    const response = await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=c', headers: { authorization: 'Bearer plk_not_a_key' } })
+    assertProblem(t, response, 401, 'unauthorized')
+  })
+
+  t.test('a malformed Authorization header is 401', async (t) => {
+    const response = await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=c', headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+    assertProblem(t, response, 401, 'unauthorized')
+  })
+
+  t.test('a known key without the scope is 403', async (t) => {
+    const write = await create(built, body(), bearer('read'))
+    assertProblem(t, write, 403, 'forbidden')
+    const read = await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=c', headers: bearer('write') })
+    assertProblem(t, read, 403, 'forbidden')
+    const admin = await create(built, body(), bearer('admin'))
+    assertProblem(t, admin, 403, 'forbidden')
+  })
+
+  t.test('authentication comes before validation', async (t) => {
+    const response = await built.app.inject({ method: 'POST', url: '/v1/payments', payload: { nonsense: true } })
+    assertProblem(t, response, 401, 'unauthorized')
+  })
+
+  t.test('health, readiness and docs need no key', async (t) => {
+    for (const url of ['/health', '/ready', '/openapi.json', '/docs']) {
+      const response = await built.app.inject({ method: 'GET', url })
+      t.equal(response.statusCode, 200, url)
+    }
+  })
+})
+
+t.test('validation lists every failing field', async (t) => {
+  const built = await build(t)
+
+  t.test('bad values everywhere', async (t) => {
+    const response = await create(built, {
+      amount: 0,
+      currency: 'eur',
+      customerId: 'has spaces',
+      description: 'x'.repeat(501),
+      metadata: { ok: 'yes', [`k${'x'.repeat(40)}`]: 'long key' },
+      surprise: true
+    })
+    const problem = assertProblem(t, response, 400, 'validation')
+    const names = (problem.invalidParams as Array<{ name: string }>).map((p) => p.name)
+    for (const name of ['body/amount', 'body/currency', 'body/customerId', 'body/description', 'body/surprise']) {
+      t.ok(names.includes(name), `${name} is listed`)
+    }
+    t.ok(names.some((name) => name.startsWith('body/metadata')), 'the metadata key is listed')
+  })
+
+  t.test('an amount must be an integer number of minor units, not a string or a fraction', async (t) => {
+    for (const amount of ['100', 10.5, 100_000_000, -1, null]) {
+      const problem = assertProblem(t, await create(built, body({ amount })), 400, 'validation')
+      t.same((problem.invalidParams as Array<{ name: string }>).map((p) => p.name), ['body/amount'], `amount ${JSON.stringify(amount)}`)
+    }
+  })
+
+  t.test('a currency must be a real ISO 4217 code', async (t) => {
+    for (const currency of ['ABC', 'EURO', 'US']) {
+      const problem = assertProblem(t, await create(built, body({ currency })), 400, 'validation')
+      t.match(problem.invalidParams, [{ name: 'body/currency' }], currency)
+    }
+    t.equal((await create(built, body({ currency: 'JPY' }))).statusCode, 201)
+  })
+
+  t.test('metadata: at most 20 string values', async (t) => {
+    const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v']))
+    assertProblem(t, await create(built, body({ metadata: many })), 400, 'validation')
+    assertProblem(t, await create(built, body({ metadata: { n: 1 } })), 400, 'validation')
+    assertProblem(t, await create(built, body({ metadata: { v: 'x'.repeat(501) } })), 400, 'validation')
+  })
+
+  t.test('missing fields are named', async (t) => {
+    const problem = assertProblem(t, await create(built, {}), 400, 'validation')
+    t.same((problem.invalidParams as Array<{ name: string }>).map((p) => p.name).sort(), ['body/amount', 'body/currency', 'body/customerId'])
+  })
+
+  t.test('a body that is not JSON is 400, and a non-JSON content type 415', async (t) => {
+    const malformed = await built.app.inject({ method: 'POST', url: '/v1/payments', headers: { ...bearer(), 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: '{"amount":' })
+    assertProblem(t, malformed, 400, 'malformed-request')
+    const text = await built.app.inject({ method: 'POST', url: '/v1/payments', headers: { ...bearer(), 'idempotency-key': 'k', 'content-type': 'text/plain' }, payload: 'amount=1' })
+    assertProblem(t, text, 415, 'unsupported-media-type')
+  })
+})
+
+t.test('Idempotency-Key', async (t) => {
+  const built = await build(t)
+
+  t.test('missing is 400', async (t) => {
+    const response = await built.app.inject({ method: 'POST', url: '/v1/payments', headers: bearer(), payload: body() })
+    assertProblem(t, response, 400, 'idempotency-key-missing')
+  })
+
+  t.test('empty or longer than 255 is 400', async (t) => {
+    assertProblem(t, await create(built, body(), { 'idempotency-key': '' }), 400, 'idempotency-key-invalid')
+    assertProblem(t, await create(built, body(), { 'idempotency-key': '""' }), 400, 'idempotency-key-invalid')
+    assertProblem(t, await create(built, body(), { 'idempotency-key': 'k'.repeat(256) }), 400, 'idempotency-key-invalid')
+    t.equal((await create(built, body(), { 'idempotency-key': 'k'.repeat(255) })).statusCode, 201)
+  })
+
+  t.test('the same key and body replays the original answer', async (t) => {
+    const first = await create(built, body({ customerId: 'cus_replay' }), { 'idempotency-key': 'order-1' })
+    const again = await create(built, body({ customerId: 'cus_replay' }), { 'idempotency-key': 'order-1' })
+    t.equal(first.statusCode, 201)
+    t.equal(again.statusCode, 201)
+    t.equal(again.headers['idempotent-replayed'], 'true')
+    t.same(again.json(), first.json())
+  })
+
+  t.test('the quoted form is the same key as the bare form', async (t) => {
+    const bare = await create(built, body(), { 'idempotency-key': 'quoted-1' })
+    const quoted = await create(built, body(), { 'idempotency-key': '"quoted-1"' })
+    t.equal(quoted.headers['idempotent-replayed'], 'true')
+    t.equal(quoted.json().id, bare.json().id)
+  })
+
+  t.test('the fingerprint ignores key order in the body', async (t) => {
+    const first = await create(built, { amount: 5, currency: 'EUR', customerId: 'c1' }, { 'idempotency-key': 'order-2' })
+    const again = await create(built, { customerId: 'c1', currency: 'EUR', amount: 5 }, { 'idempotency-key': 'order-2' })
+    t.equal(again.headers['idempotent-replayed'], 'true')
+    t.equal(again.json().id, first.json().id)
+  })
+
+  t.test('the same key with another body is 422 and creates nothing', async (t) => {
+    await create(built, body({ customerId: 'cus_reuse' }), { 'idempotency-key': 'order-3' })
+    const reused = await create(built, body({ customerId: 'cus_reuse', amount: 2000 }), { 'idempotency-key': 'order-3' })
+    assertProblem(t, reused, 422, 'idempotency-key-reused')
+    const list = await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=cus_reuse', headers: bearer() })
+    t.equal(list.json().data.length, 1)
+  })
+
+  t.test('keys are scoped to the API key: two clients may use the same key', async (t) => {
+    const mine = await create(built, body({ customerId: 'cus_scope' }), { ...bearer('all'), 'idempotency-key': 'shared' })
+    const theirs = await create(built, body({ customerId: 'cus_scope' }), { ...bearer('write'), 'idempotency-key': 'shared' })
+    t.equal(theirs.statusCode, 201)
+    t.equal(theirs.headers['idempotent-replayed'], undefined)
+    t.not(theirs.json().id, mine.json().id)
+  })
+})
+
+t.test('an expired key is free again: the code checks expiry, not only DynamoDB TTL', async (t) => {
+  let now = new Date('2026-11-27T10:00:00.000Z')
+  const built = await build(t, { env: { IDEMPOTENCY_TTL_SECONDS: '3600' }, deps: { clock: () => now } })
+  const first = await create(built, body(), { 'idempotency-key': 'expiring' })
+  now = new Date('2026-11-27T10:59:59.000Z')
+  const replay = await create(built, body(), { 'idempotency-key': 'expiring' })
+  t.equal(replay.headers['idempotent-replayed'], 'true', 'replayed within the hour')
+  now = new Date('2026-11-27T11:00:01.000Z')
+  const fresh = await create(built, body(), { 'idempotency-key': 'expiring' })
+  t.equal(fresh.statusCode, 201)
+  t.equal(fresh.headers['idempotent-replayed'], undefined, 'a new request after expiry')
+  t.not(fresh.json().id, first.json().id)
+})
+
+t.test('GET /v1/payments/{id}', async (t) => {
+  const built = await build(t)
+  const created = (await create(built, body())).json()
+
+  t.test('answers the payment', async (t) => {
+    const response = await built.app.inject({ method: 'GET', url: `/v1/payments/${created.id}`, headers: bearer('read') })
+    t.equal(response.statusCode, 200)
+    t.same(response.json(), created)
+  })
+
+  t.test('an unknown id is 404 problem+json', async (t) => {
+    const response = await built.app.inject({ method: 'GET', url: '/v1/payments/pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', headers: bearer('read') })
+    const problem = assertProblem(t, response, 404, 'not-found')
+    t.equal(problem.detail, 'payment pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M does not exist')
+  })
+
+  t.test('a malformed id is 400', async (t) => {
+    const problem = assertProblem(t, await built.app.inject({ method: 'GET', url: '/v1/payments/nope', headers: bearer('read') }), 400, 'validation')
+    t.match(problem.invalidParams, [{ name: 'params/id' }])
+  })
+})
+
+t.test('GET /v1/payments lists a customer\'s payments newest first, page by page', async (t) => {
+  const built = await build(t)
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) ids.push((await create(built, body({ customerId: 'cus_list', amount: 100 + i }))).json().id)
+  await create(built, body({ customerId: 'cus_other' }))
+  const list = (query: string) => built.app.inject({ method: 'GET', url: `/v1/payments?${query}`, headers: bearer('read') })
+
+  const seen: string[] = []
+  let cursor: string | null = null
+  let pages = 0
+  do {
+    const response = await list(`customerId=cus_list&limit=2${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`)
+    t.equal(response.statusCode, 200)
+    const page = response.json()
+    seen.push(...page.data.map((p: { id: string }) => p.id))
+    cursor = page.nextCursor
+    pages += 1
+  } while (cursor !== null && pages < 10)
+  t.same(seen, [...ids].reverse(), 'every payment once, newest first, none of another customer')
+  t.ok(pages >= 3, 'paginated by 2')
+
+  t.test('the default limit is 20', async (t) => {
+    t.equal((await list('customerId=cus_list')).json().data.length, 5)
+  })
+
+  t.test('a tampered cursor is 400', async (t) => {
+    const { nextCursor } = (await list('customerId=cus_list&limit=2')).json()
+    const tampered = `${nextCursor.slice(0, 5)}${nextCursor[5] === 'A' ? 'B' : 'A'}${nextCursor.slice(6)}`
+    assertProblem(t, await list(`customerId=cus_list&cursor=${encodeURIComponent(tampered)}`), 400, 'invalid-cursor')
+    assertProblem(t, await list('customerId=cus_list&cursor=garbage'), 400, 'invalid-cursor')
+    assertProblem(t, await list(`customerId=cus_other&cursor=${encodeURIComponent(nextCursor)}`), 400, 'invalid-cursor')
+  })
+
+  t.test('limit and customerId are validated', async (t) => {
+    assertProblem(t, await list('customerId=cus_list&limit=0'), 400, 'validation')
+    assertProblem(t, await list('customerId=cus_list&limit=101'), 400, 'validation')
+    assertProblem(t, await list('limit=5'), 400, 'validation')
+  })
+})
+
+t.test('GET /v1/payments/{id}/events is the status history, oldest first', async (t) => {
+  const built = await build(t)
+  const created = (await create(built, body())).json()
+  const payment = await built.deps.payments.get(created.id)
+  if (payment === undefined) throw new Error('payment was not stored')
+  await built.deps.payments.transition(payment, 'processing')
+
+  const response = await built.app.inject({ method: 'GET', url: `/v1/payments/${created.id}/events`, headers: bearer('read') })
+  t.equal(response.statusCode, 200)
+  t.match(response.json().data, [
+    { status: 'pending', previousStatus: null, version: 1, at: created.createdAt },
+    { status: 'processing', previousStatus: 'pending', version: 2 }
+  ])
+  t.equal(response.json().data.length, 2)
+
+  const missing = await built.app.inject({ method: 'GET', url: '/v1/payments/pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M/events', headers: bearer('read') })
+  assertProblem(t, missing, 404, 'not-found')
+})
