@@ -1,0 +1,30 @@
+import t from 'tap'
+import { build } from '../helpers/build.js'
+
+t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and problem responses', async (t) => {
+  const { app } = await build(t, { bootstrap: false })
+  const response = await app.inject({ method: 'GET', url: '/openapi.json' })
+  t.equal(response.statusCode, 200)
+  const doc = response.json()
+  t.match(doc.openapi, /^3\./)
+  t.same(Object.keys(doc.paths).sort(), ['/health', '/ready', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/events'])
+
+  const create = doc.paths['/v1/payments'].post
+  t.same(create.security, [{ apiKey: [] }])
+  t.match(create.description, /Requires scope `payments:write`/)
+  t.same(create.requestBody.content['application/json'].schema.required, ['amount', 'currency', 'customerId'])
+  t.match(create.parameters, [{ in: 'header', name: 'idempotency-key', description: /24 h/ }])
+  t.same(Object.keys(create.responses).sort(), ['201', '400', '401', '403', '409', '422'])
+  t.ok(create.responses['422'].content['application/problem+json'], 'errors are documented as problem+json')
+  t.equal(doc.paths['/health'].get.security, undefined, 'health is public')
+  t.match(doc.components.securitySchemes.apiKey, { type: 'http', scheme: 'bearer' })
+  t.match(doc.info.description, /IDEMPOTENCY_TTL_SECONDS \(default 24 h\)/, 'the idempotency policy is stated')
+})
+
+t.test('GET /docs is an HTML page that renders /openapi.json', async (t) => {
+  const { app } = await build(t, { bootstrap: false })
+  const response = await app.inject({ method: 'GET', url: '/docs' })
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /^text\/html/)
+  t.match(response.body, /SwaggerUIBundle\(\{ url: 'openapi\.json'/)
+})

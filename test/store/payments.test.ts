@@ -1,0 +1,110 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import t from 'tap'
+import { newPayment } from '../../src/store/payments.js'
+import { build, bearer } from '../helpers/build.js'
+
+const input = { amount: 500, currency: 'EUR', customerId: 'cus_store' }
+
+t.test('a transition is a conditional write on version: a stale copy is a conflict, never a lost update', async (t) => {
+  const { deps } = await build(t)
+  const payment = newPayment(deps.ids(), input, deps.clock())
+  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k1', fingerprint: 'f' }, '{}')
+
+  const processing = await deps.payments.transition(payment, 'processing')
+  t.equal(processing.version, 2)
+  await t.rejects(deps.payments.transition(payment, 'failed'), { name: 'ConflictError', statusCode: 409 }, 'the version-1 copy is stale')
+  const stored = await deps.payments.get(payment.id)
+  t.equal(stored?.status, 'processing', 'the stale write changed nothing')
+  t.equal(stored?.version, 2)
+})
+
+t.test('of two concurrent transitions from the same version exactly one wins', async (t) => {
+  const { deps } = await build(t)
+  const payment = newPayment(deps.ids(), input, deps.clock())
+  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k2', fingerprint: 'f' }, '{}')
+
+  const results = await Promise.allSettled([
+    deps.payments.transition(payment, 'succeeded', { providerRef: 'pi_1' }),
+    deps.payments.transition(payment, 'failed', { reason: 'card_declined' })
+  ])
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+  t.equal(results.filter((r) => r.status === 'rejected' && (r.reason as Error).name === 'ConflictError').length, 1)
+  const history = await deps.payments.history(payment.id)
+  t.equal(history?.length, 2, 'one history entry per applied transition')
+})
+
+t.test('a move the lifecycle forbids is refused before any write', async (t) => {
+  const { deps } = await build(t)
+  const payment = newPayment(deps.ids(), input, deps.clock())
+  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k3', fingerprint: 'f' }, '{}')
+  const failed = await deps.payments.transition(payment, 'failed', { reason: 'card_declined' })
+  t.equal(failed.failureReason, 'card_declined')
+  await t.rejects(deps.payments.transition(failed, 'succeeded'), { name: 'InvalidTransitionError', message: /cannot move from failed to succeeded/ })
+  await t.rejects(deps.payments.transition(failed, 'failed'), { name: 'InvalidTransitionError' })
+  t.equal((await deps.payments.get(payment.id))?.status, 'failed')
+})
+
+t.test('a forward skip (pending → succeeded, webhook before worker) is allowed and recorded', async (t) => {
+  const { deps } = await build(t)
+  const payment = newPayment(deps.ids(), input, deps.clock())
+  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k4', fingerprint: 'f' }, '{}')
+  const succeeded = await deps.payments.transition(payment, 'succeeded', { providerRef: 'pi_9' })
+  t.equal(succeeded.providerRef, 'pi_9')
+  t.match(await deps.payments.history(payment.id), [{ status: 'pending', version: 1 }, { status: 'succeeded', previousStatus: 'pending', version: 2 }])
+})
+
+t.test('10 concurrent requests with the same key and body create exactly one payment', async (t) => {
+  const { app } = await build(t)
+  const responses = await Promise.all(Array.from({ length: 10 }, () => app.inject({
+    method: 'POST',
+    url: '/v1/payments',
+    headers: { ...bearer(), 'idempotency-key': 'concurrent-1' },
+    payload: { ...input, customerId: 'cus_concurrent' }
+  })))
+  const statuses = responses.map((r) => r.statusCode)
+  t.ok(statuses.every((status) => status === 201 || status === 409), `every answer is 201 or 409: ${statuses.join(',')}`)
+  const ids = new Set(responses.filter((r) => r.statusCode === 201).map((r) => r.json().id))
+  t.equal(ids.size, 1, 'every 201 is the same payment')
+  t.equal(responses.filter((r) => r.statusCode === 201 && r.headers['idempotent-replayed'] === undefined).length, 1, 'exactly one original')
+  const list = await app.inject({ method: 'GET', url: '/v1/payments?customerId=cus_concurrent', headers: bearer() })
+  t.equal(list.json().data.length, 1, 'exactly one payment exists')
+})
+
+t.test('a key whose first request is still in flight is 409 with Retry-After', async (t) => {
+  const { app, deps } = await build(t)
+  // Fault injection (the emulator never reports it): DynamoDB cancels a transaction with
+  // TransactionConflict when another transaction holds the same item, i.e. the key's first
+  // request is mid-write.
+  deps.dynamodb.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'TransactWriteItemsCommand') {
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }, { Code: 'None' }]
+      })
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'injectTransactionConflict' })
+
+  const response = await app.inject({ method: 'POST', url: '/v1/payments', headers: { ...bearer(), 'idempotency-key': 'in-flight' }, payload: input })
+  t.equal(response.statusCode, 409)
+  t.equal(response.headers['retry-after'], '1')
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  t.equal(response.json().type, 'https://paylith.dev/problems/idempotency-key-in-flight')
+})
+
+t.test('a request that took its key but never answered (a crash) is replayed on retry, never charged twice', async (t) => {
+  const { app, deps } = await build(t)
+  // After the first attempt's transaction commits, the table holds the same state whether its
+  // answer reached the client or the process died first; what matters is the next process.
+  const payload = { ...input, customerId: 'cus_crash' }
+  const first = await app.inject({ method: 'POST', url: '/v1/payments', headers: { ...bearer(), 'idempotency-key': 'crash-1' }, payload })
+  // A new process (fresh deps, so no in-memory cache) receives the client's retry.
+  const { app: restarted } = await build(t, { env: { TABLE_NAME: deps.config.tableName }, bootstrap: false })
+  const retry = await restarted.inject({ method: 'POST', url: '/v1/payments', headers: { ...bearer(), 'idempotency-key': 'crash-1' }, payload })
+  t.equal(retry.statusCode, 201)
+  t.equal(retry.headers['idempotent-replayed'], 'true')
+  t.equal(retry.json().id, first.json().id)
+  const list = await restarted.inject({ method: 'GET', url: '/v1/payments?customerId=cus_crash', headers: bearer() })
+  t.equal(list.json().data.length, 1)
+})
