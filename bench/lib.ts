@@ -32,16 +32,22 @@ export async function benchApp (config: Config): Promise<{ app: App, deps: Deps 
   return { app, deps }
 }
 
-/** Times `fn` `runs` times (after `warmup` untimed runs); durations in milliseconds. */
-export async function sample (runs: number, warmup: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn(-1 - i)
-  const durations: number[] = []
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint()
-    await fn(i)
-    durations.push(Number(process.hrtime.bigint() - start) / 1e6)
+/**
+ * Times several operations, interleaved: run i of every operation before run i + 1 of any, so
+ * warm-up and noise fall on all alike. Each gets the run index (negative while warming up).
+ * Returns each operation's durations in milliseconds.
+ */
+export async function interleave<K extends string> (runs: number, warmup: number, operations: Record<K, (i: number) => Promise<unknown>>): Promise<Record<K, number[]>> {
+  const names = Object.keys(operations) as K[]
+  const timings = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>
+  for (let i = -warmup; i < runs; i++) {
+    for (const name of names) {
+      const start = process.hrtime.bigint()
+      await operations[name](i)
+      if (i >= 0) timings[name].push(Number(process.hrtime.bigint() - start) / 1e6)
+    }
   }
-  return durations
+  return timings
 }
 
 /** The p-th percentile (0-100) of some durations. */

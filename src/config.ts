@@ -33,6 +33,7 @@ export const EnvSchema = Type.Object({
   }),
   AWS_REGION: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', default: 'us-east-1', expected: 'an AWS region such as eu-west-1' }),
   AWS_ENDPOINT_URL: Type.Optional(Url('an http(s) URL such as http://127.0.0.1:5000')),
+  AWS_ENDPOINT_URL_DYNAMODB: Type.Optional(Url('an http(s) URL such as http://127.0.0.1:8000')),
   TABLE_NAME: Type.String({ pattern: '^[A-Za-z0-9_.-]{3,255}$', default: 'paylith', expected: 'a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)' }),
   WORK_QUEUE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}(\\.fifo)?$', default: 'paylith-work', expected: 'an SQS queue name (1-80 of A-Z a-z 0-9 _ -, optional .fifo)' }),
   WORK_QUEUE_URL: Type.Optional(Url('the work queue URL')),
@@ -61,7 +62,8 @@ export interface Config {
   port: number
   host: string
   logLevel: (typeof LOG_LEVELS)[number]
-  aws: { region: string; endpoint: string | undefined }
+  /** `endpoint` for every client; `dynamodbEndpoint` overrides it for DynamoDB and its streams. */
+  aws: { region: string; endpoint: string | undefined; dynamodbEndpoint: string | undefined }
   tableName: string
   queues: {
     work: QueueConfig
@@ -178,7 +180,7 @@ function toConfig (env: Env, runtime: Config['runtime']): Omit<Config, 'apiKeys'
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
-    aws: { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL },
+    aws: { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL, dynamodbEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB },
     tableName: env.TABLE_NAME,
     queues: {
       work: { name: queueName(env.WORK_QUEUE_URL, env.WORK_QUEUE_NAME), url: env.WORK_QUEUE_URL },

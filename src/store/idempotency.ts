@@ -1,4 +1,4 @@
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { Keys } from './keys.js'
 
@@ -37,8 +37,12 @@ export async function readIdempotencyRecord (dynamodb: DynamoDBClient, tableName
     Key: { pk: { S: Keys.idempotency(scope, key).pk }, sk: { S: 'IDEMPOTENCY' } },
     ConsistentRead: true
   }))
-  if (Item === undefined) return undefined
-  const { pk: _pk, sk: _sk, ...record } = unmarshall(Item)
+  return Item === undefined ? undefined : toIdempotencyRecord(Item)
+}
+
+/** A stored idempotency item as a record. */
+export function toIdempotencyRecord (item: Record<string, AttributeValue>): IdempotencyRecord {
+  const { pk: _pk, sk: _sk, ...record } = unmarshall(item)
   return record as IdempotencyRecord
 }
 

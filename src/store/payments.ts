@@ -11,7 +11,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { ConflictError, IdempotencyKeyInFlightError, InvalidCursorError, InvalidTransitionError } from '../errors.js'
-import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
+import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
 import { EVENT_SK_PREFIX, Keys } from './keys.js'
 import { TABLE } from '../aws/resources.js'
 
@@ -67,7 +67,9 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
       TableName: tableName,
       Item: marshall(item, { removeUndefinedValues: true }),
       ConditionExpression: condition,
-      ...(values !== undefined && { ExpressionAttributeValues: values })
+      ...(values !== undefined && { ExpressionAttributeValues: values }),
+      // A failed condition hands back the item that failed it: a replay needs no second read.
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
     }
   })
 
@@ -101,7 +103,10 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
           throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })
         }
         if (reasons[0] !== 'ConditionalCheckFailed') throw error
-        const existing = await readIdempotencyRecord(dynamodb, tableName, claim.scope, claim.key)
+        const returned = error.CancellationReasons?.[0]?.Item
+        const existing = returned === undefined
+          ? await readIdempotencyRecord(dynamodb, tableName, claim.scope, claim.key)
+          : toIdempotencyRecord(returned)
         if (existing === undefined || !isLive(existing, clock())) {
           // Taken and gone between our write and our read (expired meanwhile): a retry will get it.
           throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })

@@ -43,7 +43,7 @@ async function streamHarness (t: Teardownable, env: Record<string, string>, beha
     clients.dynamodb.send(new PutItemCommand({ TableName: config.tableName, Item: { pk: { S: pk }, sk: { S: 'ITEM' }, ...extra } }))
   const start = () => {
     const poller = startStreamPoller({
-      streams: new DynamoDBStreamsClient(clientOptions(config)),
+      streams: new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')),
       sqs: clients.sqs,
       streamArn: resources.streamArn,
       onFailureQueueUrl: resources.queues.deadLetter.url,
