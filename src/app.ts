@@ -9,6 +9,7 @@ import { buildValidator } from './plugins/validation.js'
 import { docsRoutes } from './routes/docs/index.js'
 import { healthRoutes } from './routes/health/index.js'
 import { paymentRoutes } from './routes/payments/index.js'
+import { webhookRoutes } from './routes/webhooks/index.js'
 import { ProblemDetailsSchema } from './schemas/common.js'
 
 /** The Fastify instance paylith builds, typed for TypeBox schemas. */
@@ -43,6 +44,7 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   app.register(healthRoutes, { deps })
   app.register(docsRoutes)
   app.register(paymentRoutes, { prefix: '/v1/payments', deps })
+  app.register(webhookRoutes, { prefix: '/v1/webhooks', deps })
 
   return app
 }

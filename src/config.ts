@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { parseWebhookSecrets, type WebhookSecretMap } from './webhooks/providers.js'
 
 /** What an API key may be allowed to do. */
 export const SCOPES = ['payments:read', 'payments:write', 'admin'] as const
@@ -49,6 +50,11 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, expected: 'an integer from 100 to 120000' }),
   API_KEYS: Type.Optional(Type.String({ expected: 'comma-separated <sha256 hex of the key>=<scope>|<scope> entries' })),
   IDEMPOTENCY_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400, expected: 'an integer from 60 to 2592000 (30 days)' }),
+  WEBHOOK_SECRETS: Type.Optional(Type.String({ expected: 'comma-separated <provider>=<secret> entries' })),
+  WEBHOOK_SECRETS_ARN: Type.Optional(Type.String({ pattern: '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:.+$', expected: 'a Secrets Manager secret ARN' })),
+  WEBHOOK_SECRETS_CACHE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 300, expected: 'an integer from 0 to 86400' }),
+  WEBHOOK_TOLERANCE_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 300, expected: 'an integer from 1 to 3600' }),
+  WEBHOOK_TTL_SECONDS: Type.Integer({ minimum: 3_600, maximum: 31_536_000, default: 2_592_000, expected: 'an integer from 3600 to 31536000 (a year)' }),
   LOCAL_EMULATOR_COMMAND: Type.String({ minLength: 1, default: 'moto_server', expected: 'the moto_server executable to run' }),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String())
 })
@@ -83,6 +89,15 @@ export interface Config {
   apiKeys: readonly ApiKey[]
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlSeconds: number
+  webhooks: {
+    /** Secrets from WEBHOOK_SECRETS; empty when they come from Secrets Manager. */
+    secrets: WebhookSecretMap
+    secretsArn: string | undefined
+    secretsCacheSeconds: number
+    toleranceSeconds: number
+    /** How long stored webhook events are kept (providers retry for about three days). */
+    ttlSeconds: number
+  }
   /** The emulator `npm start` runs when no AWS endpoint is configured. */
   localEmulatorCommand: string
 }
@@ -119,6 +134,10 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   const problems = describeProblems(env, raw)
   const runtime = raw.AWS_LAMBDA_FUNCTION_NAME === undefined ? 'local' : 'lambda'
   const apiKeys = parseApiKeys(raw.API_KEYS ?? '', problems)
+  const webhookSecrets = parseWebhookSecrets(raw.WEBHOOK_SECRETS ?? '', problems)
+  if (raw.WEBHOOK_SECRETS !== undefined && raw.WEBHOOK_SECRETS_ARN !== undefined) {
+    problems.push('WEBHOOK_SECRETS and WEBHOOK_SECRETS_ARN: expected one of them, found both')
+  }
   if (runtime === 'lambda') {
     for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'API_KEYS'] as const) {
       if (raw[key] === undefined) problems.push(`${key}: required in AWS Lambda, found nothing`)
@@ -126,7 +145,7 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   }
   if (problems.length > 0) throw new ConfigError(problems)
 
-  return { ...toConfig(env as Env, runtime), apiKeys }
+  return toConfig(env as Env, runtime, apiKeys, webhookSecrets)
 }
 
 /**
@@ -174,7 +193,7 @@ function queueName (url: string | undefined, fallback: string): string {
   return new URL(url).pathname.split('/').filter(Boolean).pop() ?? fallback
 }
 
-function toConfig (env: Env, runtime: Config['runtime']): Omit<Config, 'apiKeys'> {
+function toConfig (env: Env, runtime: Config['runtime'], apiKeys: ApiKey[], webhookSecrets: WebhookSecretMap): Config {
   return {
     runtime,
     port: env.PORT,
@@ -197,6 +216,14 @@ function toConfig (env: Env, runtime: Config['runtime']): Omit<Config, 'apiKeys'
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+    apiKeys,
+    webhooks: {
+      secrets: webhookSecrets,
+      secretsArn: env.WEBHOOK_SECRETS_ARN,
+      secretsCacheSeconds: env.WEBHOOK_SECRETS_CACHE_SECONDS,
+      toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
+      ttlSeconds: env.WEBHOOK_TTL_SECONDS
+    },
     localEmulatorCommand: env.LOCAL_EMULATOR_COMMAND
   }
 }

@@ -7,7 +7,8 @@ export const Keys = {
   /** Status history: one item per version, so the sort key orders it and guards duplicates. */
   paymentEvent: (paymentId: string, version: number) => ({ pk: `PAYMENT#${paymentId}`, sk: `EVENT#${String(version).padStart(6, '0')}` }),
   paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => ({ gsi1pk: `CUSTOMER#${customerId}`, gsi1sk: `${createdAt}#${paymentId}` }),
-  idempotency: (scope: string, key: string) => ({ pk: `IDEMPOTENCY#${scope}#${key}`, sk: 'IDEMPOTENCY' })
+  idempotency: (scope: string, key: string) => ({ pk: `IDEMPOTENCY#${scope}#${key}`, sk: 'IDEMPOTENCY' }),
+  webhookEvent: (provider: string, eventId: string) => ({ pk: `WEBHOOK#${provider}#${eventId}`, sk: 'WEBHOOK' })
 } as const
 
 /** The `sk` prefix of status-history items. */

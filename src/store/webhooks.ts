@@ -1,0 +1,40 @@
+import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
+import type { WebhookProvider } from '../webhooks/providers.js'
+import type { NormalizedWebhookEvent } from '../webhooks/normalize.js'
+import { Keys } from './keys.js'
+
+/** A verified webhook as stored: the normalised event, the raw payload for audit, and when. */
+export interface StoredWebhookEvent extends NormalizedWebhookEvent {
+  provider: WebhookProvider
+  /** The raw body, exactly as received and verified. */
+  payload: string
+  receivedAt: string
+  /** Unix seconds; the table's TTL attribute. */
+  expiresAt: number
+}
+
+/** Verified webhook events, stored once per (provider, event id). */
+export interface WebhookStore {
+  /** Stores the event unless one with its id was stored before: says which happened. */
+  recordOnce: (event: StoredWebhookEvent) => Promise<'stored' | 'duplicate'>
+}
+
+/** Builds the webhook store on a DynamoDB client. */
+export function createWebhookStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): WebhookStore {
+  return {
+    async recordOnce (event) {
+      try {
+        await dynamodb.send(new PutItemCommand({
+          TableName: tableName,
+          Item: marshall({ ...Keys.webhookEvent(event.provider, event.eventId), ...event }, { removeUndefinedValues: true }),
+          ConditionExpression: 'attribute_not_exists(pk)'
+        }))
+        return 'stored'
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'duplicate'
+        throw error
+      }
+    }
+  }
+}

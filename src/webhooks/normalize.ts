@@ -1,0 +1,94 @@
+import type { WebhookProvider } from './providers.js'
+
+/** What paylith does with a provider's event. */
+export const WebhookEventType = {
+  paymentSucceeded: 'payment.succeeded',
+  paymentFailed: 'payment.failed',
+  paymentRefunded: 'payment.refunded',
+  ignored: 'ignored'
+} as const
+
+/** One internal event type. */
+export type WebhookEventType = (typeof WebhookEventType)[keyof typeof WebhookEventType]
+
+/** A provider event in paylith's terms: which payment, what happened, and why. */
+export interface NormalizedWebhookEvent {
+  /** The provider's own id for the event; with the provider, what makes a delivery unique. */
+  eventId: string
+  /** The provider's type, as sent (`payment_intent.succeeded`). */
+  providerType: string
+  type: WebhookEventType
+  paymentId?: string
+  providerRef?: string
+  reason?: string
+}
+
+/** A verified payload that is not an event we can read (no id, not an object). */
+export class MalformedWebhookError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'MalformedWebhookError'
+  }
+}
+
+const STRIPE_TYPES: Record<string, WebhookEventType> = {
+  'payment_intent.succeeded': WebhookEventType.paymentSucceeded,
+  'payment_intent.payment_failed': WebhookEventType.paymentFailed,
+  'charge.refunded': WebhookEventType.paymentRefunded
+}
+
+const STANDARD_TYPES: Record<string, WebhookEventType> = {
+  'payment.succeeded': WebhookEventType.paymentSucceeded,
+  'payment.failed': WebhookEventType.paymentFailed,
+  'payment.refunded': WebhookEventType.paymentRefunded
+}
+
+/**
+ * Reads a verified payload. Stripe: the event's `id` and `type`, the PaymentIntent (or, for a
+ * refund, the charge's payment_intent) as providerRef and `metadata.paymentId`. Standard
+ * Webhooks: `{ type, data: { paymentId | providerRef, reason? } }` with the `webhook-id` as id.
+ * Types we do not act on are kept, marked ignored.
+ */
+export function normalizeWebhookEvent (provider: WebhookProvider, payload: unknown, webhookId: string | undefined): NormalizedWebhookEvent {
+  if (!isObject(payload)) throw new MalformedWebhookError('the payload is not a JSON object')
+  const providerType = typeof payload.type === 'string' ? payload.type : ''
+  const data = isObject(payload.data) ? payload.data : {}
+
+  if (provider === 'stripe') {
+    if (typeof payload.id !== 'string' || payload.id === '') throw new MalformedWebhookError('the Stripe event has no id')
+    const object = isObject(data.object) ? data.object : {}
+    const metadata = isObject(object.metadata) ? object.metadata : {}
+    const paymentIntent = typeof object.payment_intent === 'string' ? object.payment_intent : object.id
+    const error = isObject(object.last_payment_error) ? object.last_payment_error : {}
+    return compact({
+      eventId: payload.id,
+      providerType,
+      type: STRIPE_TYPES[providerType] ?? WebhookEventType.ignored,
+      paymentId: stringOrUndefined(metadata.paymentId),
+      providerRef: stringOrUndefined(paymentIntent),
+      reason: stringOrUndefined(error.code) ?? stringOrUndefined(error.message)
+    })
+  }
+
+  if (webhookId === undefined || webhookId === '') throw new MalformedWebhookError('the delivery has no webhook-id')
+  return compact({
+    eventId: webhookId,
+    providerType,
+    type: STANDARD_TYPES[providerType] ?? WebhookEventType.ignored,
+    paymentId: stringOrUndefined(data.paymentId),
+    providerRef: stringOrUndefined(data.providerRef),
+    reason: stringOrUndefined(data.reason)
+  })
+}
+
+function compact (event: NormalizedWebhookEvent): NormalizedWebhookEvent {
+  return Object.fromEntries(Object.entries(event).filter(([, value]) => value !== undefined)) as unknown as NormalizedWebhookEvent
+}
+
+function stringOrUndefined (value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
