@@ -8,6 +8,8 @@ import { problemDetails } from './plugins/problem-details.js'
 import { buildValidator } from './plugins/validation.js'
 import { docsRoutes } from './routes/docs/index.js'
 import { healthRoutes } from './routes/health/index.js'
+import { customerRoutes } from './routes/customers/index.js'
+import { deadLetterRoutes } from './routes/dead-letters/index.js'
 import { paymentRoutes } from './routes/payments/index.js'
 import { webhookRoutes } from './routes/webhooks/index.js'
 import { ProblemDetailsSchema } from './schemas/common.js'
@@ -45,6 +47,8 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   app.register(docsRoutes)
   app.register(paymentRoutes, { prefix: '/v1/payments', deps })
   app.register(webhookRoutes, { prefix: '/v1/webhooks', deps })
+  app.register(customerRoutes, { prefix: '/v1/customers', deps })
+  app.register(deadLetterRoutes, { prefix: '/v1/dead-letters', deps })
 
   return app
 }

@@ -55,6 +55,21 @@ export const EnvSchema = Type.Object({
   WEBHOOK_SECRETS_CACHE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 300, expected: 'an integer from 0 to 86400' }),
   WEBHOOK_TOLERANCE_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 300, expected: 'an integer from 1 to 3600' }),
   WEBHOOK_TTL_SECONDS: Type.Integer({ minimum: 3_600, maximum: 31_536_000, default: 2_592_000, expected: 'an integer from 3600 to 31536000 (a year)' }),
+  PAYMENT_PROVIDER: Type.Optional(Type.Union([Type.Literal('sandbox'), Type.Literal('stripe')], { expected: 'sandbox or stripe' })),
+  SANDBOX_LATENCY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0, expected: 'an integer from 0 to 60000' }),
+  SANDBOX_WEBHOOK_URL: Type.Optional(Url('the URL the sandbox posts its signed webhooks to')),
+  STRIPE_SECRET_KEY: Type.Optional(Type.String({ secret: true, pattern: '^(sk|rk)_(test|live)_\\w+$', expected: 'a Stripe secret key (sk_test_..., sk_live_... or rk_...)' })),
+  STRIPE_SECRET_ARN: Type.Optional(Type.String({ pattern: '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:.+$', expected: 'a Secrets Manager secret ARN' })),
+  STRIPE_PAYMENT_METHOD: Type.Optional(Type.String({ minLength: 1, expected: 'a Stripe PaymentMethod id' })),
+  STRIPE_API_URL: Type.Optional(Url('a Stripe-compatible API base URL, such as stripe-mock')),
+  PROVIDER_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000, expected: 'an integer from 100 to 60000' }),
+  PROVIDER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3, expected: 'an integer from 1 to 10' }),
+  PROVIDER_BACKOFF_BASE_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, expected: 'an integer from 1 to 10000' }),
+  PROVIDER_BACKOFF_CAP_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 2_000, expected: 'an integer from 1 to 60000' }),
+  BREAKER_VOLUME_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1_000, default: 5, expected: 'an integer from 1 to 1000' }),
+  BREAKER_ERROR_PERCENTAGE: Type.Integer({ minimum: 1, maximum: 100, default: 50, expected: 'an integer from 1 to 100' }),
+  BREAKER_RESET_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, expected: 'an integer from 100 to 600000' }),
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1_000, default: 10, expected: 'an integer from 1 to 1000' }),
   LOCAL_EMULATOR_COMMAND: Type.String({ minLength: 1, default: 'moto_server', expected: 'the moto_server executable to run' }),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String())
 })
@@ -98,6 +113,19 @@ export interface Config {
     /** How long stored webhook events are kept (providers retry for about three days). */
     ttlSeconds: number
   }
+  provider: {
+    /** `sandbox` by default locally; must be chosen explicitly in Lambda. */
+    name: 'sandbox' | 'stripe'
+    sandbox: { latencyMs: number, webhookUrl: string | undefined }
+    stripe: { secretKey: string | undefined, secretArn: string | undefined, paymentMethod: string | undefined, apiUrl: string | undefined }
+    timeoutMs: number
+    maxAttempts: number
+    backoffBaseMs: number
+    backoffCapMs: number
+    breaker: { volumeThreshold: number, errorThresholdPercentage: number, resetTimeoutMs: number }
+  }
+  /** Work-queue records of one batch in flight at once (standard queues). */
+  workerConcurrency: number
   /** The emulator `npm start` runs when no AWS endpoint is configured. */
   localEmulatorCommand: string
 }
@@ -135,11 +163,17 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   const runtime = raw.AWS_LAMBDA_FUNCTION_NAME === undefined ? 'local' : 'lambda'
   const apiKeys = parseApiKeys(raw.API_KEYS ?? '', problems)
   const webhookSecrets = parseWebhookSecrets(raw.WEBHOOK_SECRETS ?? '', problems)
+  if (raw.STRIPE_SECRET_KEY !== undefined && raw.STRIPE_SECRET_ARN !== undefined) {
+    problems.push('STRIPE_SECRET_KEY and STRIPE_SECRET_ARN: expected one of them, found both')
+  }
+  if (raw.PAYMENT_PROVIDER === 'stripe' && raw.STRIPE_SECRET_KEY === undefined && raw.STRIPE_SECRET_ARN === undefined) {
+    problems.push('STRIPE_SECRET_KEY or STRIPE_SECRET_ARN: required when PAYMENT_PROVIDER is stripe, found neither')
+  }
   if (raw.WEBHOOK_SECRETS !== undefined && raw.WEBHOOK_SECRETS_ARN !== undefined) {
     problems.push('WEBHOOK_SECRETS and WEBHOOK_SECRETS_ARN: expected one of them, found both')
   }
   if (runtime === 'lambda') {
-    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'API_KEYS'] as const) {
+    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'API_KEYS', 'PAYMENT_PROVIDER'] as const) {
       if (raw[key] === undefined) problems.push(`${key}: required in AWS Lambda, found nothing`)
     }
   }
@@ -182,7 +216,7 @@ function describeProblems (env: unknown, raw: Record<string, string>): string[] 
     seen.add(key)
     const schema: TSchema | undefined = EnvSchema.properties[key as keyof Env]
     const expected = (schema?.expected as string | undefined) ?? (schema?.description as string | undefined) ?? error.message
-    const found = raw[key] === undefined ? 'nothing' : JSON.stringify(raw[key])
+    const found = raw[key] === undefined ? 'nothing' : schema?.secret === true ? 'a value that is not shown (it is a secret)' : JSON.stringify(raw[key])
     problems.push(`${key}: expected ${expected}, found ${found}`)
   }
   return problems
@@ -224,6 +258,17 @@ function toConfig (env: Env, runtime: Config['runtime'], apiKeys: ApiKey[], webh
       toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
       ttlSeconds: env.WEBHOOK_TTL_SECONDS
     },
-    localEmulatorCommand: env.LOCAL_EMULATOR_COMMAND
+    localEmulatorCommand: env.LOCAL_EMULATOR_COMMAND,
+    provider: {
+      name: env.PAYMENT_PROVIDER ?? 'sandbox',
+      sandbox: { latencyMs: env.SANDBOX_LATENCY_MS, webhookUrl: env.SANDBOX_WEBHOOK_URL },
+      stripe: { secretKey: env.STRIPE_SECRET_KEY, secretArn: env.STRIPE_SECRET_ARN, paymentMethod: env.STRIPE_PAYMENT_METHOD, apiUrl: env.STRIPE_API_URL },
+      timeoutMs: env.PROVIDER_TIMEOUT_MS,
+      maxAttempts: env.PROVIDER_MAX_ATTEMPTS,
+      backoffBaseMs: env.PROVIDER_BACKOFF_BASE_MS,
+      backoffCapMs: env.PROVIDER_BACKOFF_CAP_MS,
+      breaker: { volumeThreshold: env.BREAKER_VOLUME_THRESHOLD, errorThresholdPercentage: env.BREAKER_ERROR_PERCENTAGE, resetTimeoutMs: env.BREAKER_RESET_TIMEOUT_MS }
+    },
+    workerConcurrency: env.WORKER_CONCURRENCY
   }
 }

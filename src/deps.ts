@@ -4,6 +4,12 @@ import type { Config } from './config.js'
 import { createIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
+import { createSandboxProvider } from './providers/sandbox.js'
+import { createStripeProvider } from './providers/stripe.js'
+import type { PaymentProvider } from './providers/types.js'
+import { createDeadLetterStore, type DeadLetterStore } from './store/dead-letters.js'
+import { createSummaryStore, type SummaryStore } from './store/summaries.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
 import { cachedWebhookSecrets, secretsManagerFetcher, staticWebhookSecrets, type WebhookSecrets } from './webhooks/secrets.js'
@@ -20,10 +26,15 @@ export interface Deps extends AwsClients {
   webhooks: WebhookStore
   webhookSecrets: WebhookSecrets
   metrics: Metrics
+  summaries: SummaryStore
+  deadLetters: DeadLetterStore
+  provider: PaymentProvider
+  /** The provider behind a circuit breaker, with timeouts and retries. */
+  charge: ResilientCharge
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks'>>
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'charge'>>
 
 /** Builds the dependencies from configuration. Makes no network calls. */
 export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps {
@@ -33,6 +44,9 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
   const dynamodb = overrides.dynamodb ?? clients.dynamodb
   const clock = overrides.clock ?? (() => new Date())
   const logger = overrides.logger ?? createLogger(config)
+  const metrics = overrides.metrics ?? createMetrics(logger, clock)
+  const provider = overrides.provider ?? createProvider(config, logger, clock)
+  const { tableName } = config
   return {
     config,
     logger,
@@ -40,11 +54,45 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     ids: overrides.ids ?? createIdGenerator(),
     dynamodb,
     sqs: overrides.sqs ?? clients.sqs,
-    payments: createPaymentStore({ dynamodb, tableName: config.tableName, clock, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
-    webhooks: createWebhookStore({ dynamodb, tableName: config.tableName }),
+    payments: createPaymentStore({ dynamodb, tableName, clock, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+    webhooks: createWebhookStore({ dynamodb, tableName }),
     webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, clock),
-    metrics: overrides.metrics ?? createMetrics(logger, clock)
+    metrics,
+    summaries: createSummaryStore({ dynamodb, tableName }),
+    deadLetters: createDeadLetterStore({ dynamodb, tableName }),
+    provider,
+    charge: createResilientCharge(provider, {
+      timeoutMs: config.provider.timeoutMs,
+      maxAttempts: config.provider.maxAttempts,
+      backoffBaseMs: config.provider.backoffBaseMs,
+      backoffCapMs: config.provider.backoffCapMs,
+      ...config.provider.breaker
+    }, { logger, metrics })
   }
+}
+
+/** The configured payment provider. The Stripe SDK itself loads on the first charge. */
+function createProvider (config: Config, logger: Logger, clock: () => Date): PaymentProvider {
+  if (config.provider.name === 'sandbox') {
+    return createSandboxProvider({
+      latencyMs: config.provider.sandbox.latencyMs,
+      webhookUrl: config.provider.sandbox.webhookUrl,
+      webhookSecret: config.webhooks.secrets.standard[0],
+      logger,
+      clock
+    })
+  }
+  const { secretKey, secretArn, paymentMethod, apiUrl } = config.provider.stripe
+  const fetchKey = secretArn === undefined
+    ? async () => secretKey ?? ''
+    : secretsManagerFetcher({ secretId: secretArn, region: config.aws.region, endpoint: config.aws.endpoint })
+  const api = apiUrl === undefined ? undefined : new URL(apiUrl)
+  return createStripeProvider({
+    secretKey: fetchKey,
+    defaultPaymentMethod: paymentMethod,
+    timeoutMs: config.provider.timeoutMs,
+    ...(api !== undefined && { apiBase: { host: api.hostname, port: Number(api.port || (api.protocol === 'https:' ? 443 : 80)), protocol: api.protocol === 'https:' ? 'https' : 'http' } })
+  })
 }
 
 /** Webhook secrets from Secrets Manager when WEBHOOK_SECRETS_ARN is set, else from WEBHOOK_SECRETS. */

@@ -38,12 +38,13 @@ t.test('every bad value is reported in one error, with the name, what was expect
   t.match(error.message, /AWS_ENDPOINT_URL: expected an http\(s\) URL such as http:\/\/127\.0\.0\.1:5000, found "not a url"/)
 })
 
-t.test('in AWS Lambda the queue URLs and API keys are required', async (t) => {
+t.test('in AWS Lambda the queue URLs, API keys and the provider are required', async (t) => {
   const error = t.throws(() => loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'paylith' })) as ConfigError
   t.same(error.problems, [
     'WORK_QUEUE_URL: required in AWS Lambda, found nothing',
     'DEAD_LETTER_QUEUE_URL: required in AWS Lambda, found nothing',
-    'API_KEYS: required in AWS Lambda, found nothing'
+    'API_KEYS: required in AWS Lambda, found nothing',
+    'PAYMENT_PROVIDER: required in AWS Lambda, found nothing'
   ])
 })
 
@@ -68,6 +69,7 @@ t.test('in AWS Lambda the queue names come from their URLs', async (t) => {
   const config = loadConfig({
     AWS_LAMBDA_FUNCTION_NAME: 'paylith',
     API_KEYS: `${'a'.repeat(64)}=admin`,
+    PAYMENT_PROVIDER: 'sandbox',
     WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-work',
     DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-dlq'
   })

@@ -15,7 +15,8 @@ Object.assign(process.env, {
   WORK_QUEUE_URL: resources.queues.work.url,
   DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
   LOG_LEVEL: 'silent',
-  API_KEYS: TEST_API_KEYS
+  API_KEYS: TEST_API_KEYS,
+  PAYMENT_PROVIDER: 'sandbox'
 })
 const { handler } = await import('../src/lambda.js')
 const context = () => createLocalContext('paylith-test', 30_000)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
 import { buildApp, type App } from '../app.js'
@@ -5,7 +6,8 @@ import { ensureResources, type LocalResources, type QueueRef } from '../aws/boot
 import { clientOptions, createAwsClients } from '../aws/clients.js'
 import { startLocalEmulator, type LocalEmulator } from '../aws/local-emulator.js'
 import type { Config } from '../config.js'
-import { createDeps } from '../deps.js'
+import { createDeps, type Deps } from '../deps.js'
+import { createSandboxProvider, type SandboxProvider } from '../providers/sandbox.js'
 import { createLambdaHandler } from '../handler.js'
 import { createWorkers } from '../workers/index.js'
 import type { Poller } from './poller.js'
@@ -19,6 +21,9 @@ export interface LocalRuntime {
   url: string
   config: Config
   resources: LocalResources
+  deps: Deps
+  /** The sandbox provider, when it is the one in use. */
+  sandbox: SandboxProvider | undefined
   /** Stops accepting requests, stops the pollers, then the emulator. */
   stop: () => Promise<void>
 }
@@ -39,13 +44,18 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
 
   const pollers: Poller[] = []
   let app: App | undefined
+  let sandbox: SandboxProvider | undefined
+  // Stop taking work first, let the sandbox's webhooks land, then close the server and the emulator.
   const stop = async (): Promise<void> => {
-    await app?.close()
     await Promise.all(pollers.map((poller) => poller.stop()))
+    await sandbox?.drain()
+    await app?.close()
     await emulator?.stop()
   }
 
+  let url: string | undefined
   try {
+    config = withLocalWebhookSecret(config, logger)
     const clients = createAwsClients(config)
     const resources = await ensureResources(clients, config)
     config = {
@@ -55,11 +65,22 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
         deadLetter: { name: resources.queues.deadLetter.name, url: resources.queues.deadLetter.url }
       }
     }
-    const deps = createDeps(config, { logger, ...clients })
+    // The sandbox posts its signed webhooks to this very server unless told otherwise, so a
+    // local run shows the whole loop: create → charge → webhook → final status.
+    sandbox = config.provider.name === 'sandbox'
+      ? createSandboxProvider({
+        latencyMs: config.provider.sandbox.latencyMs,
+        webhookUrl: config.provider.sandbox.webhookUrl ?? (() => url === undefined ? undefined : `${url}/v1/webhooks/standard`),
+        webhookSecret: config.webhooks.secrets.standard[0],
+        logger,
+        clock: () => new Date()
+      })
+      : undefined
+    const deps = createDeps(config, { logger, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
     app = buildApp({ deps })
     const workers = createWorkers(deps)
     const dispatch = createLambdaHandler({ app, workers })
-    const url = await app.listen({ port: config.port, host: config.host })
+    url = await app.listen({ port: config.port, host: config.host })
 
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
     const queues: QueueRef[] = [resources.queues.work, resources.queues.deadLetter]
@@ -90,9 +111,20 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
         logger
       }))
     }
-    return { app, url, config, resources, stop }
+    return { app, url, config, resources, deps, sandbox, stop }
   } catch (error) {
     await stop()
     throw error
   }
+}
+
+/**
+ * Locally, with no webhook secrets configured, a Standard Webhooks secret is generated for this
+ * run, so the sandbox can sign its webhooks and the webhook route can verify them.
+ */
+function withLocalWebhookSecret (config: Config, logger: Logger): Config {
+  const { secrets, secretsArn } = config.webhooks
+  if (secretsArn !== undefined || secrets.standard.length > 0) return config
+  logger.info('no Standard Webhooks secret configured: generated one for this run, for the sandbox\'s webhooks')
+  return { ...config, webhooks: { ...config.webhooks, secrets: { ...secrets, standard: [`whsec_${randomBytes(32).toString('base64')}`] } } }
 }

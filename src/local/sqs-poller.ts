@@ -9,7 +9,7 @@ import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRe
 import type { Logger } from 'pino'
 import type { QueueRef } from '../aws/bootstrap.js'
 import type { Dispatch } from '../dispatch.js'
-import { createLocalContext } from './lambda-context.js'
+import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 
 /** What the SQS poller needs. */
@@ -55,13 +55,12 @@ export function startSqsPoller (options: SqsPollerOptions): Poller {
       if (Failed.length > 0) log.warn({ failed: Failed }, 'some handled messages could not be deleted; SQS will deliver them again')
     }
     return true
-  }, { idleMs: 0, onError: (error) => log.error({ err: error }, 'receiving from SQS failed') })
+  }, { idleMs: options.waitTimeSeconds === 0 ? 1_000 : 0, onError: (error) => log.error({ err: error }, 'receiving from SQS failed') })
 }
 
 async function failedMessageIds (event: SQSEvent, options: SqsPollerOptions, log: Logger): Promise<Set<string>> {
   try {
-    const context = createLocalContext('paylith-local', options.invocationTimeoutMs)
-    const response = await options.dispatch(event, context) as SQSBatchResponse
+    const response = await invokeLocally<SQSBatchResponse>(options.dispatch, event, 'paylith-local', options.invocationTimeoutMs)
     return new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier))
   } catch (error) {
     log.error({ err: error, batchSize: event.Records.length }, 'the invocation failed; the whole batch will be delivered again')

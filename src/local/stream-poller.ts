@@ -10,7 +10,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { Dispatch } from '../dispatch.js'
-import { createLocalContext } from './lambda-context.js'
+import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 
 /** What the stream poller needs. */
@@ -114,10 +114,12 @@ async function pollShard (shard: ShardState, options: StreamPollerOptions, log: 
   shard.pending = shard.pending.slice(retryFrom)
   shard.attempts = retryFrom > 0 ? 1 : shard.attempts + 1
   if (shard.attempts > options.maxRetries) {
-    // Like bisect-on-error narrowed down to the one failing record: report it, move past it.
-    const [poison] = shard.pending.splice(0, 1)
+    // Like bisect-on-error narrowed down to the one failing record: report it, then move past
+    // it. If the report cannot be sent, the record stays and is tried again: nothing is lost.
+    const poison = shard.pending[0]
     if (poison !== undefined) await reportExhausted([poison], shard, options)
     log.error({ shardId: shard.id, attempts: shard.attempts, sequenceNumber: poison?.dynamodb?.SequenceNumber }, 'stream record exhausted its retries; sent to the on-failure queue and skipped')
+    shard.pending = shard.pending.slice(1)
     shard.attempts = 0
   }
   return true
@@ -157,7 +159,7 @@ async function firstFailedIndex (batch: DynamoDBRecord[], options: StreamPollerO
   const event: DynamoDBStreamEvent = { Records: batch }
   let response: DynamoDBBatchResponse
   try {
-    response = await options.dispatch(event, createLocalContext('paylith-local', options.invocationTimeoutMs)) as DynamoDBBatchResponse
+    response = await invokeLocally<DynamoDBBatchResponse>(options.dispatch, event, 'paylith-local', options.invocationTimeoutMs)
   } catch (error) {
     log.error({ err: error, batchSize: batch.length }, 'the invocation failed; the whole batch will be retried')
     return 0

@@ -8,7 +8,14 @@ export const Keys = {
   paymentEvent: (paymentId: string, version: number) => ({ pk: `PAYMENT#${paymentId}`, sk: `EVENT#${String(version).padStart(6, '0')}` }),
   paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => ({ gsi1pk: `CUSTOMER#${customerId}`, gsi1sk: `${createdAt}#${paymentId}` }),
   idempotency: (scope: string, key: string) => ({ pk: `IDEMPOTENCY#${scope}#${key}`, sk: 'IDEMPOTENCY' }),
-  webhookEvent: (provider: string, eventId: string) => ({ pk: `WEBHOOK#${provider}#${eventId}`, sk: 'WEBHOOK' })
+  webhookEvent: (provider: string, eventId: string) => ({ pk: `WEBHOOK#${provider}#${eventId}`, sk: 'WEBHOOK' }),
+  /** Which payment a provider reference belongs to. */
+  providerRef: (providerRef: string) => ({ pk: `PROVIDERREF#${providerRef}`, sk: 'PROVIDERREF' }),
+  customerSummary: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'SUMMARY' }),
+  /** What one payment currently adds to its customer's summary. */
+  summaryContribution: (customerId: string, paymentId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `CONTRIBUTION#${paymentId}` }),
+  deadLetter: (messageId: string) => ({ pk: `DEADLETTER#${messageId}`, sk: 'DEADLETTER' }),
+  deadLetterIndex: (at: string, messageId: string) => ({ gsi1pk: 'DEADLETTERS', gsi1sk: `${at}#${messageId}` })
 } as const
 
 /** The `sk` prefix of status-history items. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import {
   GetItemCommand,
   QueryCommand,
@@ -10,7 +9,8 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
-import { ConflictError, IdempotencyKeyInFlightError, InvalidCursorError, InvalidTransitionError } from '../errors.js'
+import { ConflictError, IdempotencyKeyInFlightError, InvalidTransitionError } from '../errors.js'
+import { decodePageCursor, encodePageCursor } from './cursor.js'
 import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
 import { EVENT_SK_PREFIX, Keys } from './keys.js'
 import { TABLE } from '../aws/resources.js'
@@ -49,6 +49,8 @@ export interface PaymentStore {
    * @throws ConflictError when the payment changed since it was read
    */
   transition: (payment: Payment, to: PaymentStatus, details?: TransitionDetails) => Promise<Payment>
+  /** The payment a provider reference was recorded for, if any. */
+  findByProviderRef: (providerRef: string) => Promise<Payment | undefined>
 }
 
 /** Seconds a client should wait before retrying a key that is still in flight. */
@@ -73,6 +75,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
     }
   })
 
+  const getPayment = async (paymentId: string): Promise<Payment | undefined> => {
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.payment(paymentId)), ConsistentRead: true }))
+    return Item === undefined ? undefined : toPayment(Item)
+  }
+
   return {
     async createIdempotently (payment, claim, responseBody) {
       const now = clock()
@@ -91,7 +98,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         await dynamodb.send(new TransactWriteItemsCommand({
           TransactItems: [
             // A key is free if never used or if its record has expired (TTL deletion lags).
-            put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt < :now', { ':now': { N: String(Math.floor(now.getTime() / 1000)) } }),
+            put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(Math.floor(now.getTime() / 1000)) } }),
             put(paymentItem(payment), 'attribute_not_exists(pk)'),
             put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
           ]
@@ -118,10 +125,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
       return { created: true, payment, record }
     },
 
-    async get (paymentId) {
-      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.payment(paymentId)), ConsistentRead: true }))
-      return Item === undefined ? undefined : toPayment(Item)
-    },
+    get: getPayment,
 
     async listByCustomer (customerId, { limit, cursor }) {
       const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
@@ -131,11 +135,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         ExpressionAttributeValues: { ':customer': { S: Keys.paymentByCustomer(customerId, '', '').gsi1pk } },
         ScanIndexForward: false,
         Limit: limit,
-        ...(cursor !== undefined && { ExclusiveStartKey: decodeCursor(cursor, customerId) })
+        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, `payments:${customerId}`, { gsi1pk: Keys.paymentByCustomer(customerId, '', '').gsi1pk, pkPrefix: 'PAYMENT#pay_', sk: 'PAYMENT' }) })
       }))
       return {
         payments: Items.map(toPayment),
-        nextCursor: LastEvaluatedKey === undefined ? null : encodeCursor(LastEvaluatedKey, customerId)
+        nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, `payments:${customerId}`)
       }
     },
 
@@ -171,20 +175,33 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
       }
       const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
+      const newRef = details.providerRef !== undefined && details.providerRef !== payment.providerRef
       try {
         await dynamodb.send(new TransactWriteItemsCommand({
           TransactItems: [
             put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
-            put(eventItem(event), 'attribute_not_exists(pk)')
+            put(eventItem(event), 'attribute_not_exists(pk)'),
+            ...(newRef ? [put({ ...Keys.providerRef(details.providerRef as string), paymentId: payment.id }, 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })] : [])
           ]
         }))
       } catch (error) {
-        if (error instanceof TransactionCanceledException) {
+        if (!(error instanceof TransactionCanceledException)) throw error
+        const [paymentReason, , refReason] = error.CancellationReasons?.map((reason) => reason.Code) ?? []
+        if (paymentReason === 'ConditionalCheckFailed') {
           throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { cause: error })
+        }
+        if (refReason === 'ConditionalCheckFailed') {
+          throw new Error(`provider reference ${details.providerRef} already belongs to another payment; refusing to attach it to ${payment.id}`, { cause: error })
         }
         throw error
       }
       return next
+    },
+
+    async findByProviderRef (providerRef) {
+      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.providerRef(providerRef)), ConsistentRead: true }))
+      const paymentId = Item?.paymentId?.S
+      return paymentId === undefined ? undefined : getPayment(paymentId)
     }
   }
 }
@@ -209,39 +226,6 @@ function toPayment (item: Record<string, AttributeValue>): Payment {
 function toEvent (item: Record<string, AttributeValue>): PaymentEvent {
   const { pk: _pk, sk: _sk, ...event } = unmarshall(item)
   return event as PaymentEvent
-}
-
-/**
- * Cursors are the query's LastEvaluatedKey as base64url JSON with a checksum bound to the
- * customer, so a cursor that was altered or belongs to another listing is refused. Forging one
- * gains nothing: it can only start this customer's listing at another place.
- */
-export function encodeCursor (key: Record<string, AttributeValue>, customerId: string): string {
-  const payload = Buffer.from(JSON.stringify(unmarshall(key))).toString('base64url')
-  return `${payload}.${checksum(payload, customerId)}`
-}
-
-function decodeCursor (cursor: string, customerId: string): Record<string, AttributeValue> {
-  const [payload = '', sum, ...rest] = cursor.split('.')
-  if (sum === undefined || rest.length > 0 || checksum(payload, customerId) !== sum) {
-    throw new InvalidCursorError('the cursor was not issued for this listing; start again without one')
-  }
-  let key: Record<string, unknown>
-  try {
-    key = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
-  } catch (error) {
-    throw new InvalidCursorError('the cursor is malformed; start again without one', { cause: error })
-  }
-  const fields = ['pk', 'sk', 'gsi1pk', 'gsi1sk']
-  if (key === null || typeof key !== 'object' || Object.keys(key).length !== fields.length || !fields.every((field) => typeof key[field] === 'string')) {
-    throw new InvalidCursorError('the cursor is malformed; start again without one')
-  }
-  if (key.gsi1pk !== Keys.paymentByCustomer(customerId, '', '').gsi1pk) throw new InvalidCursorError('the cursor belongs to another listing; start again without one')
-  return marshall(key)
-}
-
-function checksum (payload: string, customerId: string): string {
-  return createHash('sha256').update(`${customerId}\n${payload}`).digest('base64url').slice(0, 16)
 }
 
 /** A new payment's stored form, pending at version 1. */

@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { marshall } from '@aws-sdk/util-dynamodb'
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { WebhookProvider } from '../webhooks/providers.js'
 import type { NormalizedWebhookEvent } from '../webhooks/normalize.js'
 import { Keys } from './keys.js'
@@ -18,6 +18,7 @@ export interface StoredWebhookEvent extends NormalizedWebhookEvent {
 export interface WebhookStore {
   /** Stores the event unless one with its id was stored before: says which happened. */
   recordOnce: (event: StoredWebhookEvent) => Promise<'stored' | 'duplicate'>
+  get: (provider: string, eventId: string) => Promise<StoredWebhookEvent | undefined>
 }
 
 /** Builds the webhook store on a DynamoDB client. */
@@ -35,6 +36,13 @@ export function createWebhookStore ({ dynamodb, tableName }: { dynamodb: DynamoD
         if (error instanceof ConditionalCheckFailedException) return 'duplicate'
         throw error
       }
+    },
+
+    async get (provider, eventId) {
+      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.webhookEvent(provider, eventId)), ConsistentRead: true }))
+      if (Item === undefined) return undefined
+      const { pk: _pk, sk: _sk, ...event } = unmarshall(Item)
+      return event as StoredWebhookEvent
     }
   }
 }

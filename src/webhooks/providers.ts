@@ -26,7 +26,24 @@ export function parseWebhookSecrets (value: string, problems: string[], source =
       problems.push(`${source} entry ${index + 1}: expected <provider>=<secret> with provider one of ${WEBHOOK_PROVIDERS.join(', ')}, found something else (not shown, it may hold a secret)`)
       return
     }
+    const weakness = secretWeakness(provider, secret)
+    if (weakness !== undefined) {
+      problems.push(`${source} entry ${index + 1}: the ${provider} secret ${weakness} (not shown)`)
+      return
+    }
     secrets[provider].push(secret)
   })
   return secrets
+}
+
+/**
+ * Why a secret is too weak to verify with, if it is: a Standard Webhooks key must decode to
+ * 24 to 64 bytes (the spec's range); a Stripe endpoint secret is `whsec_` and more.
+ */
+function secretWeakness (provider: WebhookProvider, secret: string): string | undefined {
+  if (provider === 'stripe') return secret.length < 16 ? 'is shorter than 16 characters' : undefined
+  const base64 = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return 'is not base64 after its whsec_ prefix'
+  const bytes = Buffer.from(base64, 'base64').length
+  return bytes < 24 || bytes > 64 ? `decodes to ${bytes} bytes; 24 to 64 are needed` : undefined
 }

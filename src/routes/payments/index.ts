@@ -6,6 +6,7 @@ import { parseIdempotencyKey } from '../../domain/idempotency-key.js'
 import type { Payment, PaymentEvent } from '../../domain/payment.js'
 import type { Deps } from '../../deps.js'
 import { IdempotencyKeyInvalidError, IdempotencyKeyMissingError, IdempotencyKeyReusedError, NotFoundError } from '../../errors.js'
+import { MetricName } from '../../metrics.js'
 import { ProblemResponse } from '../../schemas/common.js'
 import { newPayment } from '../../store/payments.js'
 import {
@@ -65,6 +66,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
     const outcome = await deps.payments.createIdempotently(payment, claim, JSON.stringify(response))
 
     if (outcome.created) {
+      deps.metrics.count(MetricName.paymentCreated)
       request.log.info({ paymentId: payment.id }, 'payment created')
       return reply.code(201).send(response)
     }

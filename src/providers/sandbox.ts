@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import { signStandardWebhook } from '../domain/signatures/standard-webhooks.js'
+import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
+
+/**
+ * The sandbox's outcomes, by the amount's last two digits. Everything not listed succeeds.
+ * Documented in the README; tests and local runs pick outcomes by amount.
+ */
+export const SANDBOX_OUTCOMES = {
+  51: { kind: 'decline', reason: 'card_declined' },
+  52: { kind: 'decline', reason: 'insufficient_funds' },
+  61: { kind: 'transient-once', reason: 'processor_unavailable' },
+  62: { kind: 'transient-always', reason: 'processor_unavailable' },
+  71: { kind: 'slow', reason: 'takes 30 s to answer' }
+} as const
+
+const SLOW_MS = 30_000
+
+/** How the sandbox behaves. */
+export interface SandboxOptions {
+  /** Added to every charge, to see timeouts and concurrency locally. */
+  latencyMs: number
+  /** Where to send a signed Standard Webhook after each outcome (read at send time); none if undefined. */
+  webhookUrl: string | (() => string | undefined) | undefined
+  /** The Standard Webhooks secret to sign with. */
+  webhookSecret: string | undefined
+  logger: Logger
+  clock: () => Date
+}
+
+/** The sandbox provider, plus what tests want to know of it. */
+export interface SandboxProvider extends PaymentProvider {
+  /**
+   * How many real charges were made for a payment, whatever idempotency keys were used: more
+   * than one is a double charge.
+   */
+  chargesFor: (paymentId: string) => number
+  /** How many calls reached it for an idempotency key, retries included. */
+  attemptsFor: (idempotencyKey: string) => number
+  /** Resolves when every webhook it has started to send is sent (or has failed). */
+  drain: () => Promise<void>
+  /** Makes every call fail, as if the provider were down, until set back to false. */
+  setDown: (down: boolean) => void
+}
+
+/**
+ * A deterministic provider for local runs and tests: the outcome depends on the amount's last
+ * two digits; it keeps its own idempotency by key (a repeated key replays the first outcome and
+ * never charges again); it can send a signed Standard Webhook for each outcome, so a local run
+ * shows the whole loop: create → charge → webhook → final status.
+ */
+export function createSandboxProvider (options: SandboxOptions): SandboxProvider {
+  const results = new Map<string, ChargeResult>()
+  const attempts = new Map<string, number>()
+  const charges = new Map<string, number>()
+  const sending = new Set<Promise<void>>()
+  let down = false
+
+  const sendWebhook = (request: ChargeRequest, result: ChargeResult): void => {
+    const { webhookSecret } = options
+    const webhookUrl = typeof options.webhookUrl === 'function' ? options.webhookUrl() : options.webhookUrl
+    if (webhookUrl === undefined || webhookSecret === undefined) return
+    const id = `msg_${randomUUID()}`
+    const body = JSON.stringify({
+      type: result.outcome === 'succeeded' ? 'payment.succeeded' : 'payment.failed',
+      data: { paymentId: request.paymentId, providerRef: result.providerRef, ...(result.outcome === 'declined' && { reason: result.reason }) }
+    })
+    const timestamp = Math.floor(options.clock().getTime() / 1000)
+    const delivery = fetch(webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signStandardWebhook(webhookSecret, id, timestamp, body) },
+      body,
+      signal: AbortSignal.timeout(5_000)
+    }).then(async (response) => {
+      await response.body?.cancel()
+      if (!response.ok) options.logger.warn({ status: response.status, paymentId: request.paymentId }, 'sandbox webhook was not accepted')
+    }, (error: unknown) => {
+      options.logger.warn({ err: error, paymentId: request.paymentId }, 'sandbox webhook could not be sent')
+    }).finally(() => { sending.delete(delivery) })
+    sending.add(delivery)
+  }
+
+  return {
+    name: 'sandbox',
+    async charge (request, { signal }) {
+      const key = request.idempotencyKey
+      attempts.set(key, (attempts.get(key) ?? 0) + 1)
+      if (options.latencyMs > 0) await sleep(options.latencyMs, undefined, { signal })
+      if (down) throw new TransientProviderError('sandbox: provider is down')
+      const previous = results.get(key)
+      if (previous !== undefined) return previous
+
+      const outcome = SANDBOX_OUTCOMES[(request.amount % 100) as keyof typeof SANDBOX_OUTCOMES]
+      if (outcome?.kind === 'transient-always') throw new TransientProviderError(`sandbox: ${outcome.reason}`)
+      if (outcome?.kind === 'transient-once' && attempts.get(key) === 1) throw new TransientProviderError(`sandbox: ${outcome.reason}`)
+      if (outcome?.kind === 'slow') await sleep(SLOW_MS, undefined, { signal })
+
+      const providerRef = `sbx_${request.paymentId}`
+      const result: ChargeResult = outcome?.kind === 'decline'
+        ? { outcome: 'declined', providerRef, reason: outcome.reason }
+        : { outcome: 'succeeded', providerRef }
+      results.set(key, result)
+      if (result.outcome === 'succeeded') charges.set(request.paymentId, (charges.get(request.paymentId) ?? 0) + 1)
+      sendWebhook(request, result)
+      return result
+    },
+    chargesFor: (paymentId) => charges.get(paymentId) ?? 0,
+    attemptsFor: (key) => attempts.get(key) ?? 0,
+    drain: async () => { await Promise.all([...sending]) },
+    setDown: (value) => { down = value }
+  }
+}

@@ -1,0 +1,82 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs'
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Deps } from '../../deps.js'
+import { AppError, ConflictError, DependencyUnavailableError, NotFoundError } from '../../errors.js'
+import { ProblemResponse } from '../../schemas/common.js'
+import type { DeadLetter } from '../../store/dead-letters.js'
+
+/** A redrive that started but never finished may be taken over after this long. */
+const REDRIVE_STALE_MS = 60_000
+
+const DeadLetterSchema = Type.Object({
+  messageId: Type.String(),
+  body: Type.String(),
+  attributes: Type.Record(Type.String(), Type.String()),
+  messageAttributes: Type.Record(Type.String(), Type.Unknown()),
+  sourceQueue: Type.String(),
+  receiveCount: Type.Integer(),
+  deadLetteredAt: Type.String({ format: 'date-time' }),
+  kind: Type.Union([Type.Literal('message'), Type.Literal('stream-batch')]),
+  status: Type.Union([Type.Literal('open'), Type.Literal('redriving'), Type.Literal('redriven')]),
+  redrivenAt: Type.Optional(Type.String({ format: 'date-time' }))
+})
+
+const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
+
+/** A stream batch's metadata is a pointer to records, not a message: there is nothing to resend. */
+class NotRedrivableError extends AppError {
+  constructor (message: string) {
+    super({ statusCode: 422, code: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE', slug: 'not-redrivable', title: 'Not Redrivable' }, message)
+    this.name = 'NotRedrivableError'
+  }
+}
+
+/** Admin: list dead letters and send one back to the work queue, once. */
+export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  app.get('', {
+    config: { auth: { scope: 'admin' } },
+    schema: {
+      summary: 'Messages that exhausted their retries, newest first.',
+      tags: ['dead letters'],
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 }))
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ data: Type.Array(DeadLetterSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...Problems }
+    }
+  }, async (request) => {
+    const { limit, cursor } = request.query
+    const page = await deps.deadLetters.list({ limit, ...(cursor !== undefined && { cursor }) })
+    return { data: page.deadLetters, nextCursor: page.nextCursor }
+  })
+
+  app.post('/:id/redrive', {
+    config: { auth: { scope: 'admin' } },
+    schema: {
+      summary: 'Send a dead letter\'s original body back to the work queue, once.',
+      description: 'A second redrive of the same dead letter is 409. Commands are idempotent, so a redriven message that already took effect changes nothing.',
+      tags: ['dead letters'],
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
+      response: { 200: DeadLetterSchema, ...Problems, 404: ProblemResponse, 409: ProblemResponse, 422: ProblemResponse, 503: ProblemResponse }
+    }
+  }, async (request) => {
+    const { id } = request.params
+    const deadLetter = await deps.deadLetters.get(id)
+    if (deadLetter === undefined) throw new NotFoundError(`dead letter ${id} does not exist`)
+    if (deadLetter.kind !== 'message') throw new NotRedrivableError('this dead letter records a stream batch that exhausted its retries; there is no message to resend')
+    if (!await deps.deadLetters.claimForRedrive(id, deps.clock(), REDRIVE_STALE_MS)) {
+      throw new ConflictError(`dead letter ${id} is already ${deadLetter.status === 'open' ? 'being redriven' : deadLetter.status}`)
+    }
+    try {
+      await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.config.queues.work.url, MessageBody: deadLetter.body }))
+    } catch (error) {
+      await deps.deadLetters.releaseClaim(id)
+      throw new DependencyUnavailableError('the work queue did not take the message; the dead letter is still open, try again', { cause: error })
+    }
+    const now = deps.clock()
+    await deps.deadLetters.markRedriven(id, now)
+    request.log.info({ deadLetter: id }, 'dead letter redriven')
+    return { ...deadLetter, status: 'redriven' as const, redrivenAt: now.toISOString() } satisfies DeadLetter
+  })
+}

@@ -1,0 +1,144 @@
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  TransactWriteItemsCommand,
+  TransactionCanceledException,
+  UpdateItemCommand,
+  type DynamoDBClient
+} from '@aws-sdk/client-dynamodb'
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import type { Payment } from '../domain/payment.js'
+import type { PaymentStatus } from '../domain/payment-status.js'
+import { Keys } from './keys.js'
+
+/** One bucket of a customer's summary: how many payments, for how much, in a currency and status. */
+export interface SummaryBucket {
+  currency: string
+  status: PaymentStatus
+  count: number
+  amount: number
+}
+
+/** A customer's payments at a glance, kept by the stream worker. */
+export interface CustomerSummary {
+  customerId: string
+  totals: SummaryBucket[]
+  lastPaymentAt: string | null
+}
+
+/** What a payment, at some version, adds to its customer's summary. */
+type Contribution = Pick<Payment, 'status' | 'amount' | 'currency' | 'version'>
+
+/** The customer summary projection. */
+export interface SummaryStore {
+  /**
+   * Counts a payment at this version into its customer's summary, replacing what an older
+   * version counted. Redelivered and out-of-order versions change nothing, so the summary
+   * is exact under at-least-once, reordered delivery. Says whether it changed anything.
+   */
+  apply: (payment: Payment) => Promise<boolean>
+  get: (customerId: string) => Promise<CustomerSummary | undefined>
+}
+
+const MAX_ATTEMPTS = 5
+
+/** `c#EUR#succeeded` (count) and `t#EUR#succeeded` (total): flat counters ADD can create. */
+const counter = (kind: 'c' | 't', currency: string, status: string): string => `${kind}#${currency}#${status}`
+
+/** Builds the summary store on a DynamoDB client. */
+export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): SummaryStore {
+  const readContribution = async (payment: Payment): Promise<Contribution | undefined> => {
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.summaryContribution(payment.customerId, payment.id)), ConsistentRead: true }))
+    return Item === undefined ? undefined : unmarshall(Item) as Contribution
+  }
+
+  const apply = async (payment: Payment, attempt = 1): Promise<boolean> => {
+    const previous = await readContribution(payment)
+    if (previous !== undefined && previous.version >= payment.version) return false
+
+    // Take the previous contribution out of its bucket and put the new one in, in one step.
+    const deltas = new Map<string, number>()
+    const add = (name: string, value: number): void => { deltas.set(name, (deltas.get(name) ?? 0) + value) }
+    if (previous !== undefined) {
+      add(counter('c', previous.currency, previous.status), -1)
+      add(counter('t', previous.currency, previous.status), -previous.amount)
+    }
+    add(counter('c', payment.currency, payment.status), 1)
+    add(counter('t', payment.currency, payment.status), payment.amount)
+    const names = [...deltas.keys()]
+
+    const contribution: Contribution & Record<string, unknown> = {
+      ...Keys.summaryContribution(payment.customerId, payment.id),
+      status: payment.status,
+      amount: payment.amount,
+      currency: payment.currency,
+      version: payment.version
+    }
+    try {
+      await dynamodb.send(new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tableName,
+              Item: marshall(contribution),
+              ...(previous === undefined
+                ? { ConditionExpression: 'attribute_not_exists(pk)' }
+                : { ConditionExpression: 'version = :seen', ExpressionAttributeValues: { ':seen': { N: String(previous.version) } } })
+            }
+          },
+          {
+            Update: {
+              TableName: tableName,
+              Key: marshall(Keys.customerSummary(payment.customerId)),
+              UpdateExpression: `SET customerId = :customer ADD ${names.map((_, i) => `#n${i} :v${i}`).join(', ')}`,
+              ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#n${i}`, name])),
+              ExpressionAttributeValues: {
+                ':customer': { S: payment.customerId },
+                ...Object.fromEntries(names.map((name, i) => [`:v${i}`, { N: String(deltas.get(name)) }]))
+              }
+            }
+          }
+        ]
+      }))
+    } catch (error) {
+      // Another version of this payment was counted between our read and our write: look again.
+      if (error instanceof TransactionCanceledException && attempt < MAX_ATTEMPTS) return apply(payment, attempt + 1)
+      throw error
+    }
+    await recordLastPayment(payment)
+    return true
+  }
+
+  /** `lastPaymentAt` only ever moves forward. */
+  const recordLastPayment = async (payment: Payment): Promise<void> => {
+    try {
+      await dynamodb.send(new UpdateItemCommand({
+        TableName: tableName,
+        Key: marshall(Keys.customerSummary(payment.customerId)),
+        UpdateExpression: 'SET lastPaymentAt = :at',
+        ConditionExpression: 'attribute_not_exists(lastPaymentAt) OR lastPaymentAt < :at',
+        ExpressionAttributeValues: { ':at': { S: payment.createdAt } }
+      }))
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+    }
+  }
+
+  return {
+    apply: async (payment) => apply(payment),
+
+    async get (customerId) {
+      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.customerSummary(customerId)), ConsistentRead: true }))
+      if (Item === undefined) return undefined
+      const item = unmarshall(Item) as Record<string, unknown>
+      const totals: SummaryBucket[] = []
+      for (const [name, count] of Object.entries(item)) {
+        const [kind, currency, status] = name.split('#')
+        if (kind !== 'c' || currency === undefined || status === undefined || Number(count) === 0) continue
+        totals.push({ currency, status: status as PaymentStatus, count: Number(count), amount: Number(item[counter('t', currency, status)] ?? 0) })
+      }
+      totals.sort((a, b) => a.currency.localeCompare(b.currency) || a.status.localeCompare(b.status))
+      return { customerId, totals, lastPaymentAt: typeof item.lastPaymentAt === 'string' ? item.lastPaymentAt : null }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino'
+import type { Metrics } from '../metrics.js'
+import type { ResilientCharge } from '../providers/resilient.js'
+import type { PaymentStore } from '../store/payments.js'
+import type { CommandHandler } from './work-queue.js'
+import { settlePayment } from './settle.js'
+
+/** A command that names no payment we have: the message goes to the dead-letter queue. */
+export class UnknownPaymentError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'UnknownPaymentError'
+  }
+}
+
+/**
+ * `charge`: charges a pending payment once. A payment no longer pending or processing is
+ * acknowledged as is (a redelivery, or a webhook got there first). Otherwise it moves to
+ * processing, the provider is called with the payment id as its idempotency key (a retry after
+ * a crash replays, never charges twice), and the payment moves to succeeded or failed. A
+ * decline fails the payment for good; an outage throws, so SQS redelivers the message.
+ */
+export function createChargeHandler (deps: { payments: PaymentStore, charge: ResilientCharge, metrics: Metrics, logger: Logger }): CommandHandler {
+  return async (command, _record, context) => {
+    const paymentId = String(command.paymentId)
+    let payment = await deps.payments.get(paymentId)
+    if (payment === undefined) throw new UnknownPaymentError(`charge: no payment ${paymentId}`)
+    if (payment.status === 'pending') payment = await settlePayment(deps, payment, 'processing')
+    if (payment.status !== 'processing') {
+      deps.logger.info({ paymentId, status: payment.status }, 'charge: nothing to do, the payment is already settled')
+      return
+    }
+
+    const result = await deps.charge({
+      paymentId,
+      amount: payment.amount,
+      currency: payment.currency,
+      customerId: payment.customerId,
+      ...(payment.description !== undefined && { description: payment.description }),
+      ...(payment.metadata !== undefined && { metadata: payment.metadata }),
+      idempotencyKey: paymentId
+    }, () => context?.getRemainingTimeInMillis() ?? 30_000)
+
+    if (result.outcome === 'succeeded') {
+      await settlePayment(deps, payment, 'succeeded', { providerRef: result.providerRef })
+    } else {
+      await settlePayment(deps, payment, 'failed', { reason: result.reason, ...(result.providerRef !== undefined && { providerRef: result.providerRef }) })
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import type { SQSClient } from '@aws-sdk/client-sqs'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws-lambda'
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import type { Logger } from 'pino'
+import type { Payment } from '../domain/payment.js'
+import type { SummaryStore } from '../store/summaries.js'
+import type { StoredWebhookEvent } from '../store/webhooks.js'
+import { WebhookEventType } from '../webhooks/normalize.js'
+import { CommandType, sendCommand } from './commands.js'
+import type { ChangeHandler } from './table-stream.js'
+
+/** The item a stream record carries after the change, without its keys. */
+function newImage<T> (record: DynamoDBRecord): T | undefined {
+  const image = record.dynamodb?.NewImage
+  if (image === undefined) return undefined
+  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, ...item } = unmarshall(image as Record<string, AttributeValue> & Record<string, LambdaAttributeValue>)
+  return item as T
+}
+
+/**
+ * Payment changes: a new pending payment is relayed to the work queue as a `charge` command
+ * (the table is the outbox: the route never sends to SQS itself), and every version of a
+ * payment is counted into its customer's summary.
+ */
+export function createPaymentChangeHandler (deps: { sqs: SQSClient, workQueueUrl: string, summaries: SummaryStore, logger: Logger }): ChangeHandler {
+  return async (record) => {
+    if (record.dynamodb?.Keys?.sk?.S !== 'PAYMENT' || record.eventName === 'REMOVE') return
+    const payment = newImage<Payment>(record)
+    if (payment === undefined) return
+    if (record.eventName === 'INSERT' && payment.status === 'pending') {
+      await sendCommand(deps.sqs, deps.workQueueUrl, { type: CommandType.charge, paymentId: payment.id })
+      deps.logger.info({ paymentId: payment.id }, 'outbox: charge command sent')
+    }
+    await deps.summaries.apply(payment)
+  }
+}
+
+/** Webhook events: each new event we act on is relayed to the work queue as `apply-webhook`. */
+export function createWebhookChangeHandler (deps: { sqs: SQSClient, workQueueUrl: string, logger: Logger }): ChangeHandler {
+  return async (record) => {
+    if (record.eventName !== 'INSERT') return
+    const event = newImage<StoredWebhookEvent>(record)
+    if (event === undefined || event.type === WebhookEventType.ignored) return
+    await sendCommand(deps.sqs, deps.workQueueUrl, { type: CommandType.applyWebhook, provider: event.provider, eventId: event.eventId })
+    deps.logger.info({ provider: event.provider, eventId: event.eventId, paymentId: event.paymentId }, 'outbox: apply-webhook command sent')
+  }
+}

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino'
+import type { Payment } from '../domain/payment.js'
+import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
+import { ConflictError } from '../errors.js'
+import { MetricName, type Metrics } from '../metrics.js'
+import type { PaymentStore, TransitionDetails } from '../store/payments.js'
+
+const ATTEMPTS = 3
+
+const OUTCOME_METRICS: Partial<Record<PaymentStatus, (typeof MetricName)[keyof typeof MetricName]>> = {
+  succeeded: MetricName.paymentSucceeded,
+  failed: MetricName.paymentFailed
+}
+
+/**
+ * Moves a payment towards `to` if the lifecycle allows it from where the payment is now. A
+ * lost race (the version moved) re-reads and decides again; a move that is no longer allowed
+ * (a late, duplicate or out-of-order event) changes nothing. Returns the payment as it ends up.
+ */
+export async function settlePayment (
+  deps: { payments: PaymentStore, metrics: Metrics, logger: Logger },
+  payment: Payment,
+  to: PaymentStatus,
+  details: TransitionDetails = {}
+): Promise<Payment> {
+  let current = payment
+  for (let attempt = 1; ; attempt++) {
+    if (!canTransition(current.status, to)) {
+      deps.logger.info({ paymentId: current.id, status: current.status, to }, 'no status change: the payment is already past it')
+      return current
+    }
+    try {
+      const next = await deps.payments.transition(current, to, details)
+      const metric = OUTCOME_METRICS[to]
+      if (metric !== undefined) deps.metrics.count(metric)
+      deps.logger.info({ paymentId: next.id, from: current.status, to, version: next.version }, 'payment status changed')
+      return next
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error
+      const reloaded = await deps.payments.get(current.id)
+      if (reloaded === undefined) throw error
+      current = reloaded
+    }
+  }
+}
