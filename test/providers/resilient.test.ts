@@ -1,0 +1,69 @@
+import { Writable } from 'node:stream'
+import t from 'tap'
+import { createLogger } from '../../src/logger.js'
+import { createMetrics } from '../../src/metrics.js'
+import { CircuitOpenError, createResilientCharge, type ResilienceOptions } from '../../src/providers/resilient.js'
+import { createSandboxProvider } from '../../src/providers/sandbox.js'
+import type { ChargeRequest } from '../../src/providers/types.js'
+
+const OPTIONS: ResilienceOptions = { timeoutMs: 200, maxAttempts: 3, backoffBaseMs: 1, backoffCapMs: 5, volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 300 }
+const plenty = () => 60_000
+
+function harness (options: Partial<ResilienceOptions> = {}) {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ logLevel: 'info' }, new Writable({ write (chunk, _e, done) { lines.push(JSON.parse(String(chunk))); done() } }))
+  const sandbox = createSandboxProvider({ latencyMs: 0, webhookUrl: undefined, webhookSecret: undefined, logger, clock: () => new Date() })
+  const charge = createResilientCharge(sandbox, { ...OPTIONS, ...options }, { logger, metrics: createMetrics(logger) })
+  return { sandbox, charge, lines }
+}
+
+const request = (paymentId: string, amount: number): ChargeRequest => ({ paymentId, amount, currency: 'EUR', customerId: 'c', idempotencyKey: paymentId })
+
+t.test('a transient failure is retried and then succeeds, under the same idempotency key', async (t) => {
+  const { sandbox, charge } = harness()
+  t.match(await charge(request('pay_a', 1061), plenty), { outcome: 'succeeded' })
+  t.equal(sandbox.attemptsFor('pay_a'), 2)
+  t.equal(sandbox.chargesFor('pay_a'), 1)
+})
+
+t.test('a decline is a result: not retried, not a breaker failure', async (t) => {
+  const { sandbox, charge } = harness()
+  t.same(await charge(request('pay_d', 1051), plenty), { outcome: 'declined', providerRef: 'sbx_pay_d', reason: 'card_declined' })
+  t.equal(sandbox.attemptsFor('pay_d'), 1)
+  t.equal(charge.breaker.opened, false)
+})
+
+t.test('one failure on a fresh instance does not open the breaker', async (t) => {
+  const { charge } = harness({ maxAttempts: 1 })
+  await t.rejects(charge(request('pay_1', 1062), plenty), { name: 'TransientProviderError' })
+  t.equal(charge.breaker.opened, false)
+})
+
+t.test('the breaker opens after the volume threshold of failures, then fails fast; it closes after recovery', async (t) => {
+  const { sandbox, charge, lines } = harness({ maxAttempts: 1 })
+  sandbox.setDown(true)
+  for (let i = 0; i < 4; i++) await t.rejects(charge(request(`pay_down_${i}`, 1000), plenty))
+  t.equal(charge.breaker.opened, true, 'open after 4 failures')
+  t.ok(lines.some((line) => line.CircuitOpened === 1), 'the CircuitOpened metric was emitted')
+  const attemptsBefore = sandbox.attemptsFor('pay_fast')
+  await t.rejects(charge(request('pay_fast', 1000), plenty), CircuitOpenError)
+  t.equal(sandbox.attemptsFor('pay_fast'), attemptsBefore, 'an open breaker does not call the provider')
+
+  sandbox.setDown(false)
+  await new Promise((resolve) => setTimeout(resolve, OPTIONS.resetTimeoutMs + 50))
+  t.match(await charge(request('pay_after', 1000), plenty), { outcome: 'succeeded' }, 'the half-open trial call goes through')
+  t.equal(charge.breaker.closed, true)
+})
+
+t.test('retries never outlive the invocation\'s remaining time', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 10 })
+  await t.rejects(charge(request('pay_late', 1062), () => 1_100), { name: 'TransientProviderError' })
+  t.equal(sandbox.attemptsFor('pay_late'), 1, 'no retry fits in the time left')
+})
+
+t.test('a call slower than the timeout is abandoned as a transient failure', async (t) => {
+  const { charge } = harness({ maxAttempts: 1, timeoutMs: 50 })
+  const started = Date.now()
+  await t.rejects(charge(request('pay_slow', 1071), plenty), { name: 'TransientProviderError', message: /within 50 ms/ })
+  t.ok(Date.now() - started < 1_000, 'gave up at the timeout, not after the provider\'s 30 s')
+})

@@ -1,0 +1,42 @@
+import t from 'tap'
+import type { Payment } from '../../src/domain/payment.js'
+import { build } from '../helpers/build.js'
+
+const base: Payment = { id: 'pay_A', status: 'pending', amount: 1000, currency: 'EUR', customerId: 'cus_proj', version: 1, createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:00.000Z' }
+const at = (version: number, status: Payment['status'], overrides: Partial<Payment> = {}): Payment => ({ ...base, version, status, ...overrides })
+
+t.test('each payment counts once, in the bucket of its newest version', async (t) => {
+  const { deps } = await build(t)
+  await deps.summaries.apply(at(1, 'pending'))
+  await deps.summaries.apply(at(2, 'processing'))
+  await deps.summaries.apply(at(3, 'succeeded'))
+  await deps.summaries.apply(at(1, 'pending', { id: 'pay_B', amount: 250, currency: 'USD', createdAt: '2026-11-27T11:00:00.000Z' }))
+  t.same(await deps.summaries.get('cus_proj'), {
+    customerId: 'cus_proj',
+    totals: [
+      { currency: 'EUR', status: 'succeeded', count: 1, amount: 1000 },
+      { currency: 'USD', status: 'pending', count: 1, amount: 250 }
+    ],
+    lastPaymentAt: '2026-11-27T11:00:00.000Z'
+  })
+})
+
+t.test('redelivered and out-of-order versions change nothing', async (t) => {
+  const { deps } = await build(t)
+  t.equal(await deps.summaries.apply(at(3, 'succeeded')), true, 'the newest version first')
+  t.equal(await deps.summaries.apply(at(1, 'pending')), false, 'an older version is ignored')
+  t.equal(await deps.summaries.apply(at(2, 'processing')), false)
+  t.equal(await deps.summaries.apply(at(3, 'succeeded')), false, 'a redelivery is ignored')
+  t.same((await deps.summaries.get('cus_proj'))?.totals, [{ currency: 'EUR', status: 'succeeded', count: 1, amount: 1000 }])
+})
+
+t.test('concurrent versions of one payment still leave it counted once', async (t) => {
+  const { deps } = await build(t)
+  await Promise.all([deps.summaries.apply(at(1, 'pending')), deps.summaries.apply(at(2, 'processing')), deps.summaries.apply(at(3, 'failed'))])
+  t.same((await deps.summaries.get('cus_proj'))?.totals, [{ currency: 'EUR', status: 'failed', count: 1, amount: 1000 }])
+})
+
+t.test('a customer without payments has no summary', async (t) => {
+  const { deps } = await build(t)
+  t.equal(await deps.summaries.get('cus_nobody'), undefined)
+})
