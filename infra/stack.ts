@@ -1,0 +1,209 @@
+import { fileURLToPath } from 'node:url'
+import {
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  aws_apigatewayv2 as apigw,
+  aws_apigatewayv2_integrations as integrations,
+  aws_cloudwatch as cloudwatch,
+  aws_dynamodb as dynamodb,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_lambda_event_sources as sources,
+  aws_logs as logs,
+  aws_secretsmanager as secretsmanager,
+  aws_sqs as sqs
+} from 'aws-cdk-lib'
+import type { Construct } from 'constructs'
+import { MESSAGE_RETENTION_SECONDS, TABLE } from '../src/aws/resources.js'
+
+/** What can be tuned per deployment (cdk context or props). */
+export interface PaylithStackProps extends StackProps {
+  /** Where the built bundle is (`dist/`, with lambda.mjs). */
+  codePath?: string
+  memoryMb?: number
+  timeoutSeconds?: number
+  /** Receives before a work message moves to the dead-letter queue. */
+  maxReceiveCount?: number
+  /** Concurrent invocations an SQS mapping may drive (protects the provider and the table). */
+  sqsMaxConcurrency?: number
+  /** HTTP API throttling: steady requests per second and burst. */
+  throttle?: { rateLimit: number, burstLimit: number }
+  /** `sandbox` or `stripe`. */
+  paymentProvider?: 'sandbox' | 'stripe'
+  /** X-Ray tracing on the function. */
+  tracing?: boolean
+}
+
+const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
+
+/**
+ * paylith in AWS: one function behind an HTTP API, fed by the work queue, the dead-letter
+ * queue and the table's stream, with least-privilege IAM. The table and queues are declared
+ * from the same definitions the local bootstrap uses (src/aws/resources.ts).
+ */
+export class PaylithStack extends Stack {
+  constructor (scope: Construct, id: string, props: PaylithStackProps = {}) {
+    super(scope, id, props)
+    const timeout = Duration.seconds(props.timeoutSeconds ?? 30)
+    const maxReceiveCount = props.maxReceiveCount ?? 5
+
+    const apiKeys = new CfnParameter(this, 'ApiKeys', {
+      type: 'String',
+      noEcho: true,
+      description: 'API_KEYS: comma-separated <sha256 hex of the key>=<scope>|<scope> entries.'
+    })
+
+    const table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      globalSecondaryIndexes: [{
+        indexName: TABLE.gsi1.name,
+        partitionKey: { name: TABLE.gsi1.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TABLE.gsi1.sortKey, type: dynamodb.AttributeType.STRING }
+      }],
+      removalPolicy: RemovalPolicy.RETAIN
+    })
+
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.seconds(MESSAGE_RETENTION_SECONDS),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true
+    })
+    const workQueue = new sqs.Queue(this, 'WorkQueue', {
+      retentionPeriod: Duration.seconds(MESSAGE_RETENTION_SECONDS),
+      // AWS: at least six times the function timeout, so a retried batch is not redelivered mid-flight.
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true
+    })
+
+    const webhookSecrets = new secretsmanager.Secret(this, 'WebhookSecrets', {
+      description: 'paylith WEBHOOK_SECRETS: comma-separated <provider>=<secret> entries. Set its value after the first deploy.'
+    })
+    const stripeKey = new secretsmanager.Secret(this, 'StripeSecretKey', {
+      description: 'paylith Stripe secret key (sk_live_... or rk_live_...). Set its value after the first deploy.'
+    })
+
+    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })
+    const fn = new lambda.Function(this, 'Function', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'lambda.handler',
+      code: lambda.Code.fromAsset(props.codePath ?? DEFAULT_CODE_PATH, { exclude: ['*.map', '*.json'] }),
+      memorySize: props.memoryMb ?? 1024,
+      timeout,
+      logGroup,
+      tracing: props.tracing === true ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        TABLE_NAME: table.tableName,
+        WORK_QUEUE_URL: workQueue.queueUrl,
+        DEAD_LETTER_QUEUE_URL: deadLetterQueue.queueUrl,
+        MAX_RECEIVE_COUNT: String(maxReceiveCount),
+        VISIBILITY_TIMEOUT_SECONDS: String(timeout.toSeconds() * 6),
+        API_KEYS: apiKeys.valueAsString,
+        PAYMENT_PROVIDER: props.paymentProvider ?? 'stripe',
+        WEBHOOK_SECRETS_ARN: webhookSecrets.secretArn,
+        ...(props.paymentProvider !== 'sandbox' && { STRIPE_SECRET_ARN: stripeKey.secretArn }),
+        ...(props.tracing === true && { TRACING: 'true' })
+      }
+    })
+
+    // Least privilege: only the actions the code calls, only on its own resources.
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'TableReadWrite',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'],
+      resources: [table.tableArn, `${table.tableArn}/index/${TABLE.gsi1.name}`]
+    }))
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'SendCommands',
+      actions: ['sqs:SendMessage'],
+      resources: [workQueue.queueArn]
+    }))
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ReadSecrets',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: props.paymentProvider === 'sandbox' ? [webhookSecrets.secretArn] : [webhookSecrets.secretArn, stripeKey.secretArn]
+    }))
+
+    fn.addEventSource(new sources.SqsEventSource(workQueue, {
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+      maxConcurrency: props.sqsMaxConcurrency ?? 10
+    }))
+    fn.addEventSource(new sources.SqsEventSource(deadLetterQueue, {
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(5),
+      reportBatchItemFailures: true,
+      maxConcurrency: 2
+    }))
+    fn.addEventSource(new sources.DynamoEventSource(table, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: 10,
+      maxRecordAge: Duration.hours(24),
+      parallelizationFactor: 1,
+      onFailure: new sources.SqsDlq(deadLetterQueue)
+    }))
+
+    const api = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'paylith payments API',
+      createDefaultStage: false,
+      defaultIntegration: new integrations.HttpLambdaIntegration('Function', fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 })
+    })
+    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 }
+    api.addStage('DefaultStage', { stageName: '$default', autoDeploy: true, throttle })
+
+    // Alarms: anything in the DLQ, function errors, throttles, slow p99.
+    new cloudwatch.Alarm(this, 'DeadLetterQueueDepth', {
+      alarmDescription: 'Messages are waiting in the paylith dead-letter queue.',
+      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
+    })
+    new cloudwatch.Alarm(this, 'FunctionErrors', {
+      alarmDescription: 'The paylith function is failing invocations.',
+      metric: fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
+    })
+    new cloudwatch.Alarm(this, 'FunctionThrottles', {
+      alarmDescription: 'The paylith function is being throttled.',
+      metric: fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
+    })
+    new cloudwatch.Alarm(this, 'FunctionDurationP99', {
+      alarmDescription: 'paylith p99 duration is above 80% of the timeout.',
+      metric: fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }),
+      threshold: timeout.toMilliseconds() * 0.8,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
+    })
+
+    new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint })
+    new CfnOutput(this, 'WebhookSecretsArn', { value: webhookSecrets.secretArn })
+    new CfnOutput(this, 'StripeSecretKeyArn', { value: stripeKey.secretArn })
+  }
+}

@@ -1,0 +1,137 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { App } from 'aws-cdk-lib'
+import { Match, Template } from 'aws-cdk-lib/assertions'
+import t from 'tap'
+import { PaylithStack } from '../../infra/stack.js'
+import { MESSAGE_RETENTION_SECONDS, TABLE } from '../../src/aws/resources.js'
+
+// The stack synthesised offline, with a stand-in bundle so the test does not depend on dist/.
+const code = mkdtempSync(join(tmpdir(), 'paylith-code-'))
+writeFileSync(join(code, 'lambda.mjs'), 'export const handler = async () => ({})\n')
+const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')) })
+const stack = new PaylithStack(app, 'Test', { codePath: code, timeoutSeconds: 20, memoryMb: 512 })
+const template = Template.fromStack(stack)
+const resources = (type: string) => template.findResources(type)
+const only = <T>(type: string): T => {
+  const found = Object.values(resources(type))
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`)
+  return found[0] as T
+}
+
+t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its configuration', async (t) => {
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Runtime: 'nodejs22.x',
+    Architectures: ['arm64'],
+    Handler: 'lambda.handler',
+    MemorySize: 512,
+    Timeout: 20,
+    Environment: {
+      Variables: Match.objectLike({
+        TABLE_NAME: Match.anyValue(),
+        WORK_QUEUE_URL: Match.anyValue(),
+        DEAD_LETTER_QUEUE_URL: Match.anyValue(),
+        API_KEYS: { Ref: 'ApiKeys' },
+        PAYMENT_PROVIDER: 'stripe',
+        WEBHOOK_SECRETS_ARN: Match.anyValue(),
+        STRIPE_SECRET_ARN: Match.anyValue()
+      })
+    }
+  })
+  t.equal(Object.keys(resources('AWS::Lambda::Function')).length, 1, 'one function: a Lambdalith')
+  t.match(template.toJSON().Parameters.ApiKeys, { Type: 'String', NoEcho: true }, 'API keys are a no-echo parameter')
+})
+
+t.test('the table: on demand, point-in-time recovery, stream, TTL and GSI1 from the shared definition', async (t) => {
+  template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }, { AttributeName: TABLE.sortKey, KeyType: 'RANGE' }],
+    StreamSpecification: { StreamViewType: TABLE.streamViewType },
+    TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+    GlobalSecondaryIndexes: [Match.objectLike({
+      IndexName: TABLE.gsi1.name,
+      KeySchema: [{ AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' }, { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' }]
+    })],
+    Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })]
+  })
+  t.pass('table matches')
+})
+
+t.test('the work queue redrives to the DLQ after 5 receives, with a visibility timeout of 6x the function timeout', async (t) => {
+  template.hasResourceProperties('AWS::SQS::Queue', {
+    VisibilityTimeout: 120,
+    MessageRetentionPeriod: MESSAGE_RETENTION_SECONDS,
+    RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 }
+  })
+  t.equal(Object.keys(resources('AWS::SQS::Queue')).length, 2)
+})
+
+t.test('event source mappings report batch item failures; the stream one bisects, retries boundedly and has an on-failure destination', async (t) => {
+  const mappings = Object.values(resources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Record<string, unknown> }>
+  t.equal(mappings.length, 3, 'work queue, dead-letter queue and stream')
+  for (const mapping of mappings) t.same(mapping.Properties.FunctionResponseTypes, ['ReportBatchItemFailures'])
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WorkQueue'), 'Arn'] },
+    BatchSize: 10,
+    MaximumBatchingWindowInSeconds: 1,
+    ScalingConfig: { MaximumConcurrency: 10 }
+  })
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('Table'), 'StreamArn'] },
+    StartingPosition: 'TRIM_HORIZON',
+    BisectBatchOnFunctionError: true,
+    MaximumRetryAttempts: 10,
+    MaximumRecordAgeInSeconds: 86_400,
+    DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } } }
+  })
+})
+
+t.test('an HTTP API with the $default stage, throttled, in front of the function', async (t) => {
+  template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' })
+  template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+    StageName: '$default',
+    AutoDeploy: true,
+    DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }
+  })
+  template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' })
+  t.pass('api matches')
+})
+
+t.test('secrets live in Secrets Manager', async (t) => {
+  t.equal(Object.keys(resources('AWS::SecretsManager::Secret')).length, 2, 'webhook secrets and the Stripe key')
+})
+
+t.test('alarms on DLQ depth, function errors, throttles and p99 duration', async (t) => {
+  const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { MetricName?: string, ExtendedStatistic?: string } }>
+  const metrics = alarms.map((alarm) => alarm.Properties.MetricName).sort()
+  t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'Duration', 'Errors', 'Throttles'])
+  t.ok(alarms.some((alarm) => alarm.Properties.MetricName === 'Duration' && alarm.Properties.ExtendedStatistic === 'p99'))
+})
+
+t.test('IAM is least privilege: only the actions the code uses, only on its own resources', async (t) => {
+  const policy = only<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[], Resource: unknown }> } } }>('AWS::IAM::Policy')
+  const statements = policy.Properties.PolicyDocument.Statement
+  const actions = statements.flatMap((statement) => ([] as string[]).concat(statement.Action)).sort()
+  t.same([...new Set(actions)], [
+    'dynamodb:ConditionCheckItem', 'dynamodb:DescribeStream', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords',
+    'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+    'secretsmanager:GetSecretValue',
+    'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'
+  ], 'no wildcard actions, nothing unused (no Scan, DeleteItem, BatchWrite)')
+  for (const statement of statements) {
+    t.notMatch(JSON.stringify(statement.Resource), /"\*"/, `no wildcard resource for ${JSON.stringify(statement.Action)}`)
+  }
+  const sendTargets = statements.filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage')).map((s) => JSON.stringify(s.Resource))
+  t.ok(sendTargets.some((target) => target.includes('WorkQueue')) && sendTargets.some((target) => target.includes('DeadLetterQueue')), 'sends only to its own queues')
+})
+
+t.test('with the sandbox provider the function gets no Stripe key and no access to it', async (t) => {
+  const sandboxStack = new PaylithStack(new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')) }), 'Sandbox', { codePath: code, paymentProvider: 'sandbox' })
+  const sandbox = Template.fromStack(sandboxStack)
+  const fn = Object.values(sandbox.findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } }
+  t.equal(fn.Properties.Environment.Variables.PAYMENT_PROVIDER, 'sandbox')
+  t.equal(fn.Properties.Environment.Variables.STRIPE_SECRET_ARN, undefined)
+  const secretStatement = JSON.stringify(sandbox.toJSON()).match(/"secretsmanager:GetSecretValue"[^\]]*\]/)
+  t.notMatch(secretStatement?.[0] ?? '', /StripeSecretKey/)
+})
