@@ -6,6 +6,7 @@ export default tseslint.config(
   { ignores: ['dist/', 'cdk.out/', 'coverage/', '.tap/', 'node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   {
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',

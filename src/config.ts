@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { Ajv } from 'ajv'
 import { parseWebhookSecrets, type WebhookSecretMap } from './webhooks/providers.js'
 
 /** What an API key may be allowed to do. */
@@ -158,8 +158,8 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
     if (value !== undefined && value !== '') raw[key] = value
   }
 
-  const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, structuredClone(raw)))
-  const problems = describeProblems(env, raw)
+  const env: Record<string, unknown> = { ...raw }
+  const problems = validateEnv(env) ? [] : describeProblems(validateEnv.errors ?? [], raw)
   const runtime = raw.AWS_LAMBDA_FUNCTION_NAME === undefined ? 'local' : 'lambda'
   const apiKeys = parseApiKeys(raw.API_KEYS ?? '', problems)
   const webhookSecrets = parseWebhookSecrets(raw.WEBHOOK_SECRETS ?? '', problems)
@@ -179,7 +179,7 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   }
   if (problems.length > 0) throw new ConfigError(problems)
 
-  return toConfig(env as Env, runtime, apiKeys, webhookSecrets)
+  return toConfig(env as unknown as Env, runtime, apiKeys, webhookSecrets)
 }
 
 /**
@@ -207,15 +207,21 @@ function parseApiKeys (value: string, problems: string[]): ApiKey[] {
   return keys
 }
 
-function describeProblems (env: unknown, raw: Record<string, string>): string[] {
+/**
+ * The environment's validator: Ajv (already in the bundle for Fastify) converts the strings
+ * to the declared types and fills in the defaults as it validates.
+ */
+const validateEnv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false, validateSchema: false }).compile(EnvSchema)
+
+function describeProblems (errors: ReadonlyArray<{ instancePath: string, message?: string }>, raw: Record<string, string>): string[] {
   const seen = new Set<string>()
   const problems: string[] = []
-  for (const error of Value.Errors(EnvSchema, env)) {
-    const key = error.path.split('/')[1] ?? error.path
+  for (const error of errors) {
+    const key = error.instancePath.split('/')[1] ?? error.instancePath
     if (seen.has(key)) continue
     seen.add(key)
     const schema: TSchema | undefined = EnvSchema.properties[key as keyof Env]
-    const expected = (schema?.expected as string | undefined) ?? (schema?.description as string | undefined) ?? error.message
+    const expected = (schema?.expected as string | undefined) ?? (schema?.description as string | undefined) ?? error.message ?? 'a valid value'
     const found = raw[key] === undefined ? 'nothing' : schema?.secret === true ? 'a value that is not shown (it is a secret)' : JSON.stringify(raw[key])
     problems.push(`${key}: expected ${expected}, found ${found}`)
   }

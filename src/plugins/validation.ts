@@ -8,11 +8,26 @@ export const CURRENCY_FORMAT = 'iso4217'
 
 type ValidatorCompilerBuilder = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>
 
-function createAjv (options: Options, schemas: Record<string, unknown>): Ajv {
-  const ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, strict: false, ...options })
-  addFormats.default(ajv)
-  ajv.addFormat(CURRENCY_FORMAT, { type: 'string', validate: isCurrencyCode })
-  for (const schema of Object.values(schemas)) ajv.addSchema(schema as object)
+/**
+ * One Ajv per coercion mode for the whole process: Fastify asks for a validator builder once
+ * per plugin context with schemas of its own, and every new Ajv would compile its meta-schema
+ * again (most of the cold start, before this). Our schemas are static and tested, so they are
+ * not validated against the meta-schema at startup either.
+ */
+const instances = new Map<string, Ajv>()
+
+function sharedAjv (options: Options & { coerceTypes: Options['coerceTypes'] }, schemas: Record<string, unknown>): Ajv {
+  const key = String(options.coerceTypes)
+  let ajv = instances.get(key)
+  if (ajv === undefined) {
+    ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, strict: false, validateSchema: false, ...options })
+    addFormats.default(ajv)
+    ajv.addFormat(CURRENCY_FORMAT, { type: 'string', validate: isCurrencyCode })
+    instances.set(key, ajv)
+  }
+  for (const schema of Object.values(schemas) as Array<{ $id?: string }>) {
+    if (schema.$id === undefined || ajv.getSchema(schema.$id) === undefined) ajv.addSchema(schema)
+  }
   return ajv
 }
 
@@ -24,7 +39,7 @@ function createAjv (options: Options, schemas: Record<string, unknown>): Ajv {
  */
 export const buildValidator: ValidatorCompilerBuilder = (externalSchemas) => {
   const schemas = externalSchemas as Record<string, unknown>
-  const coercing = createAjv({ coerceTypes: 'array' }, schemas)
-  const strict = createAjv({ coerceTypes: false }, schemas)
+  const coercing = sharedAjv({ coerceTypes: 'array' }, schemas)
+  const strict = sharedAjv({ coerceTypes: false }, schemas)
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema)
 }
