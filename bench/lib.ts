@@ -23,11 +23,12 @@ export function benchConfig (label: string, tableName?: string): Config {
 }
 
 /** The production app on the emulator, its resources created. */
-export async function benchApp (config: Config): Promise<{ app: App, deps: Deps }> {
+export async function benchApp (config: Config, beforeReady?: (app: App, deps: Deps) => void): Promise<{ app: App, deps: Deps }> {
   const clients = createAwsClients(config)
   const resources = await ensureResources(clients, config)
   const deps = createDeps({ ...config, queues: { work: { name: resources.queues.work.name, url: resources.queues.work.url }, deadLetter: { name: resources.queues.deadLetter.name, url: resources.queues.deadLetter.url } } }, clients)
   const app = buildApp({ deps })
+  beforeReady?.(app, deps)
   await app.ready()
   return { app, deps }
 }
@@ -65,3 +66,18 @@ export function printTable (headers: string[], rows: string[][]): void {
   console.log(line(widths.map((w) => '-'.repeat(w))))
   for (const row of rows) console.log(line(row))
 }
+
+/** One line of the summary table: a metric, our figure, the baseline's, and the target. */
+export interface BenchRow {
+  metric: string
+  ours: string
+  baseline: string
+  ratio: string
+  target: string
+}
+
+/** Formats a ratio to two decimals. */
+export const ratioOf = (ours: number, baseline: number): string => (ours / baseline).toFixed(2)
+
+/** The median of some values. */
+export const median = (values: number[]): number => percentile(values, 50)

@@ -16,7 +16,8 @@ function echoRoute (app: App): void {
   app.post('/echo', { config: { auth: 'public' } }, async (request, reply) => {
     reply.header('set-cookie', ['a=1; Path=/', 'b=2; Path=/'])
     return {
-      requestId: request.awsLambda.event?.requestContext.requestId,
+      requestId: request.headers['x-request-id'],
+      logId: request.id,
       marker: request.headers['x-marker'],
       cookie: request.headers.cookie,
       forwarded: request.headers['x-forwarded-for'],
@@ -41,7 +42,7 @@ t.test('a v2 event with cookies and a base64 body reaches the route intact, and 
   })
   const response = await handler(event, context()) as ProxyResult
   t.equal(response.statusCode, 200)
-  t.same(JSON.parse(response.body), { requestId: event.requestContext.requestId, marker: 'm1', cookie: 'session=abc;theme=dark', body: { hello: 'wörld' } })
+  t.same(JSON.parse(response.body), { requestId: event.requestContext.requestId, logId: event.requestContext.requestId, marker: 'm1', cookie: 'session=abc;theme=dark', body: { hello: 'wörld' } })
   t.same(response.cookies, ['a=1; Path=/', 'b=2; Path=/'])
 })
 
@@ -75,7 +76,7 @@ t.test('80 concurrent API invocations each see only their own event', async (t) 
   const responses = await Promise.all(events.map((event, i) => handler(event, context(`lambda-${i}`)) as Promise<ProxyResult>))
   const mismatched = responses.filter((response, i) => {
     const seen = JSON.parse(response.body)
-    return seen.requestId !== `req-${i}` || seen.marker !== `m${i}` || seen.body.i !== i
+    return seen.requestId !== `req-${i}` || seen.logId !== `req-${i}` || seen.marker !== `m${i}` || seen.body.i !== i
   })
   t.equal(responses.length, 80)
   t.equal(mismatched.length, 0, 'no invocation saw another one\'s event')

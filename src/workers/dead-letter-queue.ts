@@ -5,13 +5,15 @@ import { withLogContext } from '../logger.js'
 import { MetricName, type Metrics } from '../metrics.js'
 import type { DeadLetterStore } from '../store/dead-letters.js'
 import type { SqsWorker } from './types.js'
+import { createLimiter } from './work-queue.js'
 
 /**
  * The dead-letter-queue worker: every message that exhausted its receives (or every stream
  * batch that exhausted its retries) becomes a dead-letter record, once per message id, with an
  * alert metric and an error log line. Admin routes list and redrive them.
  */
-export function createDeadLetterWorker (deps: { deadLetters: DeadLetterStore, metrics: Metrics, logger: Logger, clock: () => Date }, sourceQueueName: string): SqsWorker {
+export function createDeadLetterWorker (deps: { deadLetters: DeadLetterStore, metrics: Metrics, logger: Logger, clock: () => Date }, sourceQueueName: string, concurrency: number): SqsWorker {
+  const limit = createLimiter(concurrency)
   const handleRecord = async (record: SQSRecord): Promise<void> => {
     await withLogContext({ messageId: record.messageId }, async () => {
       const streamBatch = isStreamBatchFailure(record.body)
@@ -32,7 +34,7 @@ export function createDeadLetterWorker (deps: { deadLetters: DeadLetterStore, me
       deps.logger.error({ kind: streamBatch ? 'stream-batch' : 'message', receiveCount: record.attributes.ApproximateReceiveCount }, 'dead letter: a message exhausted its retries')
     })
   }
-  return async (event, context) => processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false })
+  return async (event, context) => processPartialResponse(event, (record: SQSRecord) => limit(() => handleRecord(record)), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false })
 }
 
 function isStreamBatchFailure (body: string): boolean {

@@ -19,7 +19,7 @@ export function createWorkers (deps: Deps): WorkerRegistry {
         [CommandType.charge]: createChargeHandler(deps),
         [CommandType.applyWebhook]: createApplyWebhookHandler(deps)
       }, { concurrency: deps.config.workerConcurrency, fifo: work.name.endsWith('.fifo') }),
-      [deadLetter.name]: createDeadLetterWorker(deps, work.name)
+      [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)
     },
     streams: {
       [deps.config.tableName]: createTableStreamWorker(deps, {
