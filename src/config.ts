@@ -70,6 +70,7 @@ export const EnvSchema = Type.Object({
   BREAKER_ERROR_PERCENTAGE: Type.Integer({ minimum: 1, maximum: 100, default: 50, expected: 'an integer from 1 to 100' }),
   BREAKER_RESET_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, expected: 'an integer from 100 to 600000' }),
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1_000, default: 10, expected: 'an integer from 1 to 1000' }),
+  TRACING: Type.Boolean({ default: false, expected: 'true or false' }),
   LOCAL_EMULATOR_COMMAND: Type.String({ minLength: 1, default: 'moto_server', expected: 'the moto_server executable to run' }),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String())
 })
@@ -126,6 +127,8 @@ export interface Config {
   }
   /** Work-queue records of one batch in flight at once (standard queues). */
   workerConcurrency: number
+  /** AWS X-Ray tracing of the SDK clients (Lambda only; loaded only when on). */
+  tracing: boolean
   /** The emulator `npm start` runs when no AWS endpoint is configured. */
   localEmulatorCommand: string
 }
@@ -275,6 +278,7 @@ function toConfig (env: Env, runtime: Config['runtime'], apiKeys: ApiKey[], webh
       backoffCapMs: env.PROVIDER_BACKOFF_CAP_MS,
       breaker: { volumeThreshold: env.BREAKER_VOLUME_THRESHOLD, errorThresholdPercentage: env.BREAKER_ERROR_PERCENTAGE, resetTimeoutMs: env.BREAKER_RESET_TIMEOUT_MS }
     },
-    workerConcurrency: env.WORKER_CONCURRENCY
+    workerConcurrency: env.WORKER_CONCURRENCY,
+    tracing: env.TRACING
   }
 }

@@ -7,7 +7,7 @@ import type { Payment } from '../domain/payment.js'
 import type { SummaryStore } from '../store/summaries.js'
 import type { StoredWebhookEvent } from '../store/webhooks.js'
 import { WebhookEventType } from '../webhooks/normalize.js'
-import { CommandType, sendCommand } from './commands.js'
+import { CommandType, correlationIdOf, sendCommand } from './commands.js'
 import type { ChangeHandler } from './table-stream.js'
 
 /** The item a stream record carries after the change, without its keys. */
@@ -42,7 +42,8 @@ export function createWebhookChangeHandler (deps: { sqs: SQSClient, workQueueUrl
     if (record.eventName !== 'INSERT') return
     const event = newImage<StoredWebhookEvent>(record)
     if (event === undefined || event.type === WebhookEventType.ignored) return
-    await sendCommand(deps.sqs, deps.workQueueUrl, { type: CommandType.applyWebhook, provider: event.provider, eventId: event.eventId })
+    const command = { type: CommandType.applyWebhook, provider: event.provider, eventId: event.eventId } as const
+    await sendCommand(deps.sqs, deps.workQueueUrl, command, event.paymentId ?? correlationIdOf(command))
     deps.logger.info({ provider: event.provider, eventId: event.eventId, paymentId: event.paymentId }, 'outbox: apply-webhook command sent')
   }
 }

@@ -44,7 +44,8 @@ export function createWorkQueueWorker (
 ): SqsWorker {
   const limit = createLimiter(options.concurrency)
   const handleRecord = async (record: SQSRecord, context?: Context): Promise<void> => {
-    await withLogContext({ messageId: record.messageId }, async () => {
+    const correlationId = record.messageAttributes.correlationId?.stringValue
+    await withLogContext({ messageId: record.messageId, ...(correlationId !== undefined && { correlationId }) }, async () => {
       try {
         const command = parseCommand(record.body)
         const handler = commands[command.type]
