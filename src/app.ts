@@ -5,6 +5,7 @@ import type { Deps } from './deps.js'
 import { auth } from './plugins/auth.js'
 import { openapi } from './plugins/openapi.js'
 import { problemDetails } from './plugins/problem-details.js'
+import { buildLazySerializer } from './plugins/lazy-compilers.js'
 import { buildValidator } from './plugins/validation.js'
 import { docsRoutes } from './routes/docs/index.js'
 import { healthRoutes } from './routes/health/index.js'
@@ -34,7 +35,7 @@ export function buildApp ({ deps }: BuildAppOptions): App {
     loggerInstance: deps.logger as FastifyBaseLogger,
     requestIdHeader: 'x-request-id',
     bodyLimit: BODY_LIMIT_BYTES,
-    schemaController: { compilersFactory: { buildValidator } }
+    schemaController: { compilersFactory: { buildValidator, buildSerializer: buildLazySerializer } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // JSON only: anything else is 415, never a string body that fails validation by surprise.

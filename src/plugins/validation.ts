@@ -41,5 +41,27 @@ export const buildValidator: ValidatorCompilerBuilder = (externalSchemas) => {
   const schemas = externalSchemas as Record<string, unknown>
   const coercing = sharedAjv({ coerceTypes: 'array' }, schemas)
   const strict = sharedAjv({ coerceTypes: false }, schemas)
-  return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema)
+  // Fastify only calls a validator and reads its `errors`, never Ajv's other properties.
+  return ({ schema, httpPart }) => lazy(() => (httpPart === 'body' ? strict : coercing).compile(schema)) as unknown as ReturnType<Ajv['compile']>
+}
+
+/** A validator as Fastify calls it: true or false, with `errors` set after a false. */
+interface Validator {
+  (data: unknown): boolean
+  errors?: unknown
+}
+
+/**
+ * Compiles a route's validator on the route's first request rather than at startup, where
+ * compiling every route's schemas cost tens of milliseconds of each Lambda cold start.
+ */
+function lazy (compile: () => Validator): Validator {
+  let validate: Validator | undefined
+  const validator: Validator = (data) => {
+    validate ??= compile()
+    const valid = validate(data)
+    validator.errors = validate.errors
+    return valid
+  }
+  return validator
 }
