@@ -77,3 +77,15 @@ t.test('in AWS Lambda the queue names come from their URLs', async (t) => {
   t.same(config.queues.work, { name: 'prod-work', url: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-work' })
   t.equal(config.queues.deadLetter.name, 'prod-dlq')
 })
+
+t.test('booleans, enumerations and secrets are read strictly, and a secret is never echoed', async (t) => {
+  t.equal(loadConfig({ TRACING: 'true' }).tracing, true)
+  t.equal(loadConfig({}).tracing, false)
+  const error = t.throws(() => loadConfig({ TRACING: 'yes', PAYMENT_PROVIDER: 'paypal', STRIPE_SECRET_KEY: 'sk_oops not a key' })) as ConfigError
+  t.same(error.problems, [
+    'PAYMENT_PROVIDER: expected sandbox or stripe, found "paypal"',
+    'STRIPE_SECRET_KEY: expected a Stripe secret key (sk_test_..., sk_live_... or rk_...), found a value that is not shown (it is a secret)',
+    'TRACING: expected true or false, found "yes"'
+  ])
+  t.notMatch(error.message, /sk_oops/)
+})

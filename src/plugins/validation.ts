@@ -14,21 +14,25 @@ type ValidatorCompilerBuilder = NonNullable<NonNullable<NonNullable<FastifyServe
  * again (most of the cold start, before this). Our schemas are static and tested, so they are
  * not validated against the meta-schema at startup either.
  */
-const instances = new Map<string, Ajv>()
+const instances = new Map<string, { ajv: Ajv, ids: Set<string> }>()
 
 function sharedAjv (options: Options & { coerceTypes: Options['coerceTypes'] }, schemas: Record<string, unknown>): Ajv {
   const key = String(options.coerceTypes)
-  let ajv = instances.get(key)
-  if (ajv === undefined) {
-    ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, strict: false, validateSchema: false, ...options })
+  let instance = instances.get(key)
+  if (instance === undefined) {
+    const ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, strict: false, validateSchema: false, ...options })
     addFormats.default(ajv)
     ajv.addFormat(CURRENCY_FORMAT, { type: 'string', validate: isCurrencyCode })
-    instances.set(key, ajv)
+    instance = { ajv, ids: new Set() }
+    instances.set(key, instance)
   }
+  // Added, not compiled: Ajv compiles a shared schema when a route that refers to it compiles.
   for (const schema of Object.values(schemas) as Array<{ $id?: string }>) {
-    if (schema.$id === undefined || ajv.getSchema(schema.$id) === undefined) ajv.addSchema(schema)
+    if (schema.$id !== undefined && instance.ids.has(schema.$id)) continue
+    instance.ajv.addSchema(schema)
+    if (schema.$id !== undefined) instance.ids.add(schema.$id)
   }
-  return ajv
+  return instance.ajv
 }
 
 /**
