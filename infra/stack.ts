@@ -176,6 +176,21 @@ export class PaylithStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
     })
+    // The DLQ worker drains the queue within seconds, so depth alone rarely shows: alarm on the
+    // DeadLetters metric the worker emits (EMF) for every message it records.
+    const deadLetters = (kind: string) => new cloudwatch.Metric({ namespace: 'paylith', metricName: 'DeadLetters', dimensionsMap: { kind }, statistic: 'Sum', period: Duration.minutes(1) })
+    new cloudwatch.Alarm(this, 'DeadLettersRecorded', {
+      alarmDescription: 'paylith recorded dead letters: a message or a stream batch exhausted its retries.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(messages, 0) + FILL(streamBatches, 0)',
+        usingMetrics: { messages: deadLetters('message'), streamBatches: deadLetters('stream-batch') },
+        period: Duration.minutes(1)
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
+    })
     new cloudwatch.Alarm(this, 'FunctionErrors', {
       alarmDescription: 'The paylith function is failing invocations.',
       metric: fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),

@@ -35,6 +35,9 @@ export type ResilientCharge = (request: ChargeRequest, remainingTimeMs: () => nu
 /** Time kept back from the invocation's deadline for the writes after the charge. */
 const SAFETY_MARGIN_MS = 1_000
 
+/** The shortest provider call worth making. */
+const MIN_CALL_MS = 100
+
 /**
  * Wraps a provider in a circuit breaker (opossum) with a per-call timeout, and retries
  * transient failures with exponential backoff and full jitter, never past the invocation's
@@ -63,13 +66,14 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   breaker.on('halfOpen', () => { logger.warn({ provider: provider.name }, 'provider circuit half-open: trying one call') })
   breaker.on('close', () => { logger.info({ provider: provider.name }, 'provider circuit closed') })
 
-  const attempt = async (request: ChargeRequest): Promise<ChargeResult> => {
-    const signal = AbortSignal.timeout(options.timeoutMs)
+  const attempt = async (request: ChargeRequest, timeoutMs: number): Promise<ChargeResult> => {
+    const signal = AbortSignal.timeout(timeoutMs)
     try {
       return await breaker.fire(request, signal)
     } catch (error) {
-      if (breaker.opened && (error as { code?: string }).code === 'EOPENBREAKER') throw new CircuitOpenError({ cause: error })
-      if (signal.aborted) throw new TransientProviderError(`the provider did not answer within ${options.timeoutMs} ms`, { cause: error })
+      // Open, or half-open with its one trial call already out: either way, not tried.
+      if ((error as { code?: string }).code === 'EOPENBREAKER') throw new CircuitOpenError({ cause: error })
+      if (signal.aborted) throw new TransientProviderError(`the provider did not answer within ${timeoutMs} ms`, { cause: error })
       if (error instanceof TransientProviderError) throw error
       throw new TransientProviderError(`the provider call failed: ${(error as Error).message}`, { cause: error })
     }
@@ -77,11 +81,16 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
 
   const charge: ResilientCharge = async (request, remainingTimeMs) => {
     for (let n = 1; ; n++) {
+      // Every call, the first included, ends (or times out) before the invocation must.
+      const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
+      if (timeoutMs < MIN_CALL_MS) {
+        throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
+      }
       try {
-        return await attempt(request)
+        return await attempt(request, timeoutMs)
       } catch (error) {
         const delay = Math.floor(random() * Math.min(options.backoffCapMs, options.backoffBaseMs * 2 ** (n - 1)))
-        const outOfTime = remainingTimeMs() - SAFETY_MARGIN_MS < delay + options.timeoutMs
+        const outOfTime = remainingTimeMs() - SAFETY_MARGIN_MS < delay + MIN_CALL_MS
         if (error instanceof CircuitOpenError || n >= options.maxAttempts || outOfTime) throw error
         logger.warn({ err: error, attempt: n, retryInMs: delay, paymentId: request.paymentId }, 'provider call failed; retrying')
         await sleep(delay)

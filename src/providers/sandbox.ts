@@ -64,7 +64,7 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
     if (webhookUrl === undefined || webhookSecret === undefined) return
     const id = `msg_${randomUUID()}`
     const body = JSON.stringify({
-      type: result.outcome === 'succeeded' ? 'payment.succeeded' : 'payment.failed',
+      type: result.outcome === 'declined' ? 'payment.failed' : 'payment.succeeded',
       data: { paymentId: request.paymentId, providerRef: result.providerRef, ...(result.outcome === 'declined' && { reason: result.reason }) }
     })
     const timestamp = Math.floor(options.clock().getTime() / 1000)

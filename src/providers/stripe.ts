@@ -44,7 +44,9 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
           ...(request.description !== undefined && { description: request.description }),
           metadata: { paymentId: request.paymentId, customerId: request.customerId }
         }, { idempotencyKey: request.idempotencyKey })
-        if (intent.status === 'succeeded' || intent.status === 'processing') return { outcome: 'succeeded', providerRef: intent.id }
+        if (intent.status === 'succeeded') return { outcome: 'succeeded', providerRef: intent.id }
+        // Asynchronous methods (SEPA, ACH) settle days later: the webhook decides, not us.
+        if (intent.status === 'processing') return { outcome: 'processing', providerRef: intent.id }
         return { outcome: 'declined', providerRef: intent.id, reason: intent.last_payment_error?.code ?? `payment intent ${intent.status}` }
       } catch (error) {
         const type = (error as { type?: string }).type

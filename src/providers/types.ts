@@ -14,6 +14,8 @@ export interface ChargeRequest {
 export type ChargeResult =
   | { outcome: 'succeeded', providerRef: string }
   | { outcome: 'declined', providerRef?: string, reason: string }
+  /** Accepted but not settled yet (bank debits): the provider's webhook will say how it ends. */
+  | { outcome: 'processing', providerRef: string }
 
 /** A failure worth retrying later: the provider is down, slow or rate-limiting. */
 export class TransientProviderError extends Error {

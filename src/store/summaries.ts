@@ -54,7 +54,12 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
 
   const apply = async (payment: Payment, attempt = 1): Promise<boolean> => {
     const previous = await readContribution(payment)
-    if (previous !== undefined && previous.version >= payment.version) return false
+    if (previous !== undefined && previous.version >= payment.version) {
+      // Counted before; the last-payment time may not have been (it is written after), and
+      // writing it again is harmless since it only moves forward.
+      await recordLastPayment(payment)
+      return false
+    }
 
     // Take the previous contribution out of its bucket and put the new one in, in one step.
     const deltas = new Map<string, number>()

@@ -41,7 +41,9 @@ export function createChargeHandler (deps: { payments: PaymentStore, charge: Res
       idempotencyKey: paymentId
     }, () => context?.getRemainingTimeInMillis() ?? 30_000)
 
-    if (result.outcome === 'succeeded') {
+    if (result.outcome === 'processing') {
+      deps.logger.info({ paymentId, providerRef: result.providerRef }, 'charge accepted, not settled yet: the provider\'s webhook will settle it')
+    } else if (result.outcome === 'succeeded') {
       await settlePayment(deps, payment, 'succeeded', { providerRef: result.providerRef })
     } else {
       await settlePayment(deps, payment, 'failed', { reason: result.reason, ...(result.providerRef !== undefined && { providerRef: result.providerRef }) })

@@ -102,10 +102,12 @@ t.test('secrets live in Secrets Manager', async (t) => {
   t.equal(Object.keys(resources('AWS::SecretsManager::Secret')).length, 2, 'webhook secrets and the Stripe key')
 })
 
-t.test('alarms on DLQ depth, function errors, throttles and p99 duration', async (t) => {
-  const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { MetricName?: string, ExtendedStatistic?: string } }>
-  const metrics = alarms.map((alarm) => alarm.Properties.MetricName).sort()
+t.test('alarms on DLQ depth, recorded dead letters, function errors, throttles and p99 duration', async (t) => {
+  const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { MetricName?: string, ExtendedStatistic?: string, Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string, MetricName: string } } }> } }>
+  const metrics = alarms.map((alarm) => alarm.Properties.MetricName).filter((name) => name !== undefined).sort()
   t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'Duration', 'Errors', 'Throttles'])
+  const deadLetterMetrics = alarms.flatMap((alarm) => alarm.Properties.Metrics ?? []).map((m) => m.MetricStat?.Metric).filter((m) => m !== undefined)
+  t.match(deadLetterMetrics, [{ Namespace: 'paylith', MetricName: 'DeadLetters' }, { Namespace: 'paylith', MetricName: 'DeadLetters' }], 'the DeadLetters metric the DLQ worker emits is alarmed on, for both kinds')
   t.ok(alarms.some((alarm) => alarm.Properties.MetricName === 'Duration' && alarm.Properties.ExtendedStatistic === 'p99'))
 })
 

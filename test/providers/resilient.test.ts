@@ -55,15 +55,25 @@ t.test('the breaker opens after the volume threshold of failures, then fails fas
   t.equal(charge.breaker.closed, true)
 })
 
-t.test('retries never outlive the invocation\'s remaining time', async (t) => {
+t.test('no call starts that could not finish before the invocation must end', async (t) => {
   const { sandbox, charge } = harness({ maxAttempts: 10 })
-  await t.rejects(charge(request('pay_late', 1062), () => 1_100), { name: 'TransientProviderError' })
-  t.equal(sandbox.attemptsFor('pay_late'), 1, 'no retry fits in the time left')
+  await t.rejects(charge(request('pay_late', 1000), () => 1_050), { name: 'TransientProviderError', message: /not enough of the invocation is left/ })
+  t.equal(sandbox.attemptsFor('pay_late'), 0, 'the provider was not called with 1.05 s left and a 1 s margin')
+})
+
+t.test('calls are cut short to the time left, and retries stop when it runs out', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 10, timeoutMs: 5_000 })
+  const deadline = Date.now() + 1_500
+  const started = Date.now()
+  await t.rejects(charge(request('pay_slowly', 1071), () => deadline - Date.now()), { name: 'TransientProviderError' })
+  t.equal(sandbox.attemptsFor('pay_slowly'), 1, 'one call, timed out after the ~0.5 s left before the margin, not 5 s; no time for another')
+  const elapsed = Date.now() - started
+  t.ok(elapsed >= 400 && elapsed < 1_000, `gave up at the invocation's margin (${elapsed} ms)`)
 })
 
 t.test('a call slower than the timeout is abandoned as a transient failure', async (t) => {
-  const { charge } = harness({ maxAttempts: 1, timeoutMs: 50 })
+  const { charge } = harness({ maxAttempts: 1, timeoutMs: 150 })
   const started = Date.now()
-  await t.rejects(charge(request('pay_slow', 1071), plenty), { name: 'TransientProviderError', message: /within 50 ms/ })
+  await t.rejects(charge(request('pay_slow', 1071), plenty), { name: 'TransientProviderError', message: /within 150 ms/ })
   t.ok(Date.now() - started < 1_000, 'gave up at the timeout, not after the provider\'s 30 s')
 })

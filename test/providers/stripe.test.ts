@@ -58,3 +58,8 @@ t.test('a server error is transient', async (t) => {
   const { provider } = await fakeStripe(t, () => ({ status: 500, body: { error: { type: 'api_error', message: 'boom' } } }))
   await t.rejects(provider.charge(request, { signal }), { name: 'TransientProviderError' })
 })
+
+t.test('an intent still processing (a bank debit) is not a success: the webhook will settle it', async (t) => {
+  const { provider } = await fakeStripe(t, () => ({ status: 200, body: { id: 'pi_sepa', object: 'payment_intent', status: 'processing' } }))
+  t.same(await provider.charge(request, { signal }), { outcome: 'processing', providerRef: 'pi_sepa' })
+})

@@ -1,4 +1,4 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs'
+import { SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
@@ -6,8 +6,11 @@ import { AppError, ConflictError, DependencyUnavailableError, NotFoundError } fr
 import { ProblemResponse } from '../../schemas/common.js'
 import type { DeadLetter } from '../../store/dead-letters.js'
 
-/** A redrive that started but never finished may be taken over after this long. */
-const REDRIVE_STALE_MS = 60_000
+/**
+ * A redrive that started but never finished may be taken over after this long: well past the
+ * SDK's own retries of a send, so a slow first send cannot race a second one.
+ */
+const REDRIVE_STALE_MS = 300_000
 
 const DeadLetterSchema = Type.Object({
   messageId: Type.String(),
@@ -68,15 +71,47 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
     if (!await deps.deadLetters.claimForRedrive(id, deps.clock(), REDRIVE_STALE_MS)) {
       throw new ConflictError(`dead letter ${id} is already ${deadLetter.status === 'open' ? 'being redriven' : deadLetter.status}`)
     }
+    const queueUrl = deps.config.queues.work.url ?? ''
     try {
-      await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.config.queues.work.url, MessageBody: deadLetter.body }))
+      await deps.sqs.send(new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: deadLetter.body,
+        MessageAttributes: toSqsAttributes(deadLetter.messageAttributes),
+        // A FIFO queue needs the message's group back, and a deduplication id of its own.
+        ...(queueUrl.endsWith('.fifo') && { MessageGroupId: deadLetter.attributes.MessageGroupId ?? 'redrive', MessageDeduplicationId: `redrive-${id}`.slice(0, 128) })
+      }))
     } catch (error) {
       await deps.deadLetters.releaseClaim(id)
       throw new DependencyUnavailableError('the work queue did not take the message; the dead letter is still open, try again', { cause: error })
     }
     const now = deps.clock()
-    await deps.deadLetters.markRedriven(id, now)
+    // The message is on its way: record that, trying harder than usual, so a later redrive
+    // cannot send it again.
+    await retry(() => deps.deadLetters.markRedriven(id, now), 3)
     request.log.info({ deadLetter: id }, 'dead letter redriven')
     return { ...deadLetter, status: 'redriven' as const, redrivenAt: now.toISOString() } satisfies DeadLetter
   })
+}
+
+async function retry (fn: () => Promise<void>, attempts: number): Promise<void> {
+  for (let n = 1; ; n++) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (n >= attempts) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100 * n))
+    }
+  }
+}
+
+/** The message attributes Lambda delivered, in the shape SendMessage takes. */
+function toSqsAttributes (attributes: Record<string, unknown>): Record<string, MessageAttributeValue> {
+  const result: Record<string, MessageAttributeValue> = {}
+  for (const [name, value] of Object.entries(attributes)) {
+    const { dataType, stringValue, binaryValue } = value as { dataType?: string, stringValue?: string, binaryValue?: string }
+    if (dataType === undefined) continue
+    if (stringValue !== undefined) result[name] = { DataType: dataType, StringValue: stringValue }
+    else if (binaryValue !== undefined) result[name] = { DataType: dataType, BinaryValue: Buffer.from(binaryValue, 'base64') }
+  }
+  return result
 }
