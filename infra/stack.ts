@@ -167,55 +167,31 @@ export class PaylithStack extends Stack {
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 }
     api.addStage('DefaultStage', { stageName: '$default', autoDeploy: true, throttle })
 
-    // Alarms: anything in the DLQ, function errors, throttles, slow p99.
-    new cloudwatch.Alarm(this, 'DeadLetterQueueDepth', {
-      alarmDescription: 'Messages are waiting in the paylith dead-letter queue.',
-      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
-    })
+    // Alarms: anything in the DLQ or recorded as a dead letter, function errors, throttles, slow p99.
+    const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, options: { threshold?: number, evaluationPeriods?: number, datapointsToAlarm?: number } = {}): void => {
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: options.threshold ?? 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: options.evaluationPeriods ?? 1,
+        ...(options.datapointsToAlarm !== undefined && { datapointsToAlarm: options.datapointsToAlarm }),
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
+      })
+    }
+    alarm('DeadLetterQueueDepth', 'Messages are waiting in the paylith dead-letter queue.',
+      deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }))
     // The DLQ worker drains the queue within seconds, so depth alone rarely shows: alarm on the
     // DeadLetters metric the worker emits (EMF) for every message it records.
     const deadLetters = (kind: string) => new cloudwatch.Metric({ namespace: 'paylith', metricName: 'DeadLetters', dimensionsMap: { kind }, statistic: 'Sum', period: Duration.minutes(1) })
-    new cloudwatch.Alarm(this, 'DeadLettersRecorded', {
-      alarmDescription: 'paylith recorded dead letters: a message or a stream batch exhausted its retries.',
-      metric: new cloudwatch.MathExpression({
-        expression: 'FILL(messages, 0) + FILL(streamBatches, 0)',
-        usingMetrics: { messages: deadLetters('message'), streamBatches: deadLetters('stream-batch') },
-        period: Duration.minutes(1)
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
-    })
-    new cloudwatch.Alarm(this, 'FunctionErrors', {
-      alarmDescription: 'The paylith function is failing invocations.',
-      metric: fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
-    })
-    new cloudwatch.Alarm(this, 'FunctionThrottles', {
-      alarmDescription: 'The paylith function is being throttled.',
-      metric: fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
-    })
-    new cloudwatch.Alarm(this, 'FunctionDurationP99', {
-      alarmDescription: 'paylith p99 duration is above 80% of the timeout.',
-      metric: fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }),
-      threshold: timeout.toMilliseconds() * 0.8,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
-    })
+    alarm('DeadLettersRecorded', 'paylith recorded dead letters: a message or a stream batch exhausted its retries.', new cloudwatch.MathExpression({
+      expression: 'FILL(messages, 0) + FILL(streamBatches, 0)',
+      usingMetrics: { messages: deadLetters('message'), streamBatches: deadLetters('stream-batch') },
+      period: Duration.minutes(1)
+    }))
+    alarm('FunctionErrors', 'The paylith function is failing invocations.', fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), { evaluationPeriods: 3, datapointsToAlarm: 2 })
+    alarm('FunctionThrottles', 'The paylith function is being throttled.', fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }))
+    alarm('FunctionDurationP99', 'paylith p99 duration is above 80% of the timeout.', fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), { threshold: timeout.toMilliseconds() * 0.8, evaluationPeriods: 3 })
 
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint })
     new CfnOutput(this, 'WebhookSecretsArn', { value: webhookSecrets.secretArn })

@@ -1,27 +1,14 @@
 import { existsSync } from 'node:fs'
 import t from 'tap'
-import { ensureResources } from '../src/aws/bootstrap.js'
-import { createAwsClients } from '../src/aws/clients.js'
 import { createLocalContext } from '../src/local/lambda-context.js'
-import { TEST_API_KEYS, testConfig } from './helpers/build.js'
+import { useLambdaEnvironment } from './helpers/lambda-env.js'
 import { httpApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
 
 // The built bundle, exactly what is deployed. `npm test` builds it first.
 const bundle = new URL('../dist/lambda.mjs', import.meta.url)
 if (!existsSync(bundle)) throw new Error('dist/lambda.mjs is missing: run `npm run build` (npm test does) before this test')
 
-const config = await testConfig('dist')
-const resources = await ensureResources(createAwsClients(config), config)
-Object.assign(process.env, {
-  AWS_LAMBDA_FUNCTION_NAME: 'paylith-dist',
-  AWS_ENDPOINT_URL: config.aws.endpoint,
-  TABLE_NAME: config.tableName,
-  WORK_QUEUE_URL: resources.queues.work.url,
-  DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
-  LOG_LEVEL: 'silent',
-  API_KEYS: TEST_API_KEYS,
-  PAYMENT_PROVIDER: 'sandbox'
-})
+const config = await useLambdaEnvironment('dist')
 const { handler } = await import(bundle.href) as { handler: (event: unknown, context: unknown) => Promise<unknown> }
 const context = () => createLocalContext('paylith-dist', 30_000)
 

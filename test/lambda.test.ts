@@ -1,23 +1,10 @@
 import t from 'tap'
-import { ensureResources } from '../src/aws/bootstrap.js'
-import { createAwsClients } from '../src/aws/clients.js'
 import { createLocalContext } from '../src/local/lambda-context.js'
-import { TEST_API_KEYS, testConfig } from './helpers/build.js'
+import { useLambdaEnvironment } from './helpers/lambda-env.js'
 import { httpApiEvent, restApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
 
 // The real src/lambda.ts module, initialised from the environment as in AWS.
-const config = await testConfig('lambda')
-const resources = await ensureResources(createAwsClients(config), config)
-Object.assign(process.env, {
-  AWS_LAMBDA_FUNCTION_NAME: 'paylith-test',
-  AWS_ENDPOINT_URL: config.aws.endpoint,
-  TABLE_NAME: config.tableName,
-  WORK_QUEUE_URL: resources.queues.work.url,
-  DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
-  LOG_LEVEL: 'silent',
-  API_KEYS: TEST_API_KEYS,
-  PAYMENT_PROVIDER: 'sandbox'
-})
+const config = await useLambdaEnvironment('lambda')
 const { handler } = await import('../src/lambda.js')
 const context = () => createLocalContext('paylith-test', 30_000)
 
