@@ -10,6 +10,8 @@ import {
   aws_apigatewayv2_integrations as integrations,
   aws_cloudwatch as cloudwatch,
   aws_dynamodb as dynamodb,
+  aws_events as events,
+  aws_events_targets as targets,
   aws_iam as iam,
   aws_lambda as lambda,
   aws_lambda_event_sources as sources,
@@ -64,11 +66,11 @@ export class PaylithStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       timeToLiveAttribute: TABLE.ttlAttribute,
-      globalSecondaryIndexes: [{
-        indexName: TABLE.gsi1.name,
-        partitionKey: { name: TABLE.gsi1.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: TABLE.gsi1.sortKey, type: dynamodb.AttributeType.STRING }
-      }],
+      globalSecondaryIndexes: [TABLE.gsi1, TABLE.gsi2].map((index) => ({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING }
+      })),
       removalPolicy: RemovalPolicy.RETAIN
     })
 
@@ -122,7 +124,7 @@ export class PaylithStack extends Stack {
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'TableReadWrite',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'],
-      resources: [table.tableArn, `${table.tableArn}/index/${TABLE.gsi1.name}`]
+      resources: [table.tableArn, `${table.tableArn}/index/${TABLE.gsi1.name}`, `${table.tableArn}/index/${TABLE.gsi2.name}`]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'SendCommands',
@@ -158,6 +160,13 @@ export class PaylithStack extends Stack {
       parallelizationFactor: 1,
       onFailure: new sources.SqsDlq(deadLetterQueue)
     }))
+
+    // The sweeper: every five minutes, re-send charge commands for payments that stopped moving.
+    new events.Rule(this, 'SweepSchedule', {
+      description: 'paylith sweeper: payments left pending or processing get their charge command again.',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })]
+    })
 
     const api = new apigw.HttpApi(this, 'HttpApi', {
       description: 'paylith payments API',

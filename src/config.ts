@@ -69,6 +69,9 @@ export const EnvSchema = Type.Object({
   BREAKER_ERROR_PERCENTAGE: Type.Integer({ minimum: 1, maximum: 100, default: 50, expected: 'an integer from 1 to 100' }),
   BREAKER_RESET_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, expected: 'an integer from 100 to 600000' }),
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1_000, default: 10, expected: 'an integer from 1 to 1000' }),
+  SWEEP_STALE_AFTER_SECONDS: Type.Integer({ minimum: 60, maximum: 86_400, default: 900, expected: 'an integer from 60 to 86400' }),
+  SWEEP_MAX_PER_RUN: Type.Integer({ minimum: 1, maximum: 10_000, default: 500, expected: 'an integer from 1 to 10000' }),
+  SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 60, expected: 'an integer from 1 to 3600' }),
   TRACING: Type.Boolean({ default: false, expected: 'true or false' }),
   LOCAL_EMULATOR_COMMAND: Type.String({ minLength: 1, default: 'moto_server', expected: 'the moto_server executable to run' }),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String())
@@ -128,6 +131,8 @@ export interface Config {
   workerConcurrency: number
   /** AWS X-Ray tracing of the SDK clients (Lambda only; loaded only when on). */
   tracing: boolean
+  /** The sweeper that re-sends charge commands for payments that stopped moving. */
+  sweeper: { staleAfterSeconds: number, maxPerRun: number, localIntervalSeconds: number }
   /** The emulator `npm start` runs when no AWS endpoint is configured. */
   localEmulatorCommand: string
 }
@@ -295,6 +300,7 @@ function toConfig (env: Env, runtime: Config['runtime'], apiKeys: ApiKey[], webh
       breaker: { volumeThreshold: env.BREAKER_VOLUME_THRESHOLD, errorThresholdPercentage: env.BREAKER_ERROR_PERCENTAGE, resetTimeoutMs: env.BREAKER_RESET_TIMEOUT_MS }
     },
     workerConcurrency: env.WORKER_CONCURRENCY,
-    tracing: env.TRACING
+    tracing: env.TRACING,
+    sweeper: { staleAfterSeconds: env.SWEEP_STALE_AFTER_SECONDS, maxPerRun: env.SWEEP_MAX_PER_RUN, localIntervalSeconds: env.SWEEP_INTERVAL_SECONDS }
   }
 }

@@ -4,6 +4,7 @@ import type {
   Context,
   DynamoDBBatchResponse,
   DynamoDBStreamEvent,
+  ScheduledEvent,
   SQSBatchResponse,
   SQSEvent
 } from 'aws-lambda'
@@ -24,12 +25,13 @@ export const WARMUP_RESPONSE = { warmed: true } as const
 
 /**
  * Builds the dispatcher: API Gateway events go to the app, SQS and DynamoDB Stream batches to
- * the worker registered for their queue or table, a warm-up ping is answered at once, and
- * anything else is an UnsupportedEventError.
+ * the worker registered for their queue or table, a scheduled EventBridge event to the
+ * sweeper, a warm-up ping is answered at once, and anything else is an UnsupportedEventError.
  */
 export function createDispatcher ({ http, workers }: { http: HttpHandler; workers: WorkerRegistry }): Dispatch {
   return async (event, context) => {
     if (isWarmup(event)) return WARMUP_RESPONSE
+    if (isScheduledEvent(event) && workers.scheduled !== undefined) return workers.scheduled(event, context)
     if (isHttpApiEvent(event)) return http(withoutStagePrefix(event), context)
     if (isRestApiEvent(event)) return http(event, context)
 
@@ -85,6 +87,10 @@ function singleSourceArn (arns: string[]): string {
 
 function isWarmup (event: unknown): boolean {
   return isObject(event) && typeof event.source === 'string' && WARMUP_SOURCES.has(event.source)
+}
+
+function isScheduledEvent (event: unknown): event is ScheduledEvent {
+  return isObject(event) && event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event'
 }
 
 function isHttpApiEvent (event: unknown): event is APIGatewayProxyEventV2 {

@@ -9,6 +9,8 @@ export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   gsi1: { name: 'GSI1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /** Sparse: only unsettled payments (pending, processing) have its keys, by creation day. */
+  gsi2: { name: 'GSI2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
   streamViewType: 'NEW_AND_OLD_IMAGES',
   ttlAttribute: 'expiresAt'
 } as const
@@ -24,23 +26,23 @@ export const MESSAGE_RETENTION_SECONDS = 1_209_600
 
 /** The CreateTable input for the payments table (on-demand, stream, GSI1). */
 export function tableDefinition (tableName: string): CreateTableCommandInput {
-  const { partitionKey, sortKey, gsi1 } = TABLE
+  const { partitionKey, sortKey, gsi1, gsi2 } = TABLE
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [partitionKey, sortKey, gsi1.partitionKey, gsi1.sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    AttributeDefinitions: [partitionKey, sortKey, gsi1.partitionKey, gsi1.sortKey, gsi2.partitionKey, gsi2.sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     KeySchema: [
       { AttributeName: partitionKey, KeyType: 'HASH' },
       { AttributeName: sortKey, KeyType: 'RANGE' }
     ],
-    GlobalSecondaryIndexes: [{
-      IndexName: gsi1.name,
+    GlobalSecondaryIndexes: [gsi1, gsi2].map((index) => ({
+      IndexName: index.name,
       KeySchema: [
-        { AttributeName: gsi1.partitionKey, KeyType: 'HASH' },
-        { AttributeName: gsi1.sortKey, KeyType: 'RANGE' }
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const }
       ],
-      Projection: { ProjectionType: 'ALL' }
-    }],
+      Projection: { ProjectionType: 'ALL' as const }
+    })),
     StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamViewType }
   }
 }

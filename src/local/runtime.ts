@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { ScheduledEvent } from 'aws-lambda'
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
 import { buildApp, type App } from '../app.js'
@@ -10,7 +11,8 @@ import { createDeps, type Deps } from '../deps.js'
 import { createSandboxProvider, type SandboxProvider } from '../providers/sandbox.js'
 import { createLambdaHandler } from '../handler.js'
 import { createWorkers } from '../workers/index.js'
-import type { Poller } from './poller.js'
+import { invokeLocally } from './lambda-context.js'
+import { startPolling, type Poller } from './poller.js'
 import { startSqsPoller } from './sqs-poller.js'
 import { startStreamPoller } from './stream-poller.js'
 
@@ -111,6 +113,11 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
         logger
       }))
     }
+    // EventBridge's schedule, locally: the same scheduled event, on a timer.
+    pollers.push(startPolling(async () => {
+      await invokeLocally(dispatch, scheduledEvent(config.aws.region), 'paylith-local', invocationTimeoutMs)
+      return false
+    }, { idleMs: config.sweeper.localIntervalSeconds * 1000, onError: (error) => logger.error({ err: error }, 'the scheduled sweep failed') }))
     return { app, url, config, resources, deps, sandbox, stop }
   } catch (error) {
     await stop()
@@ -127,4 +134,19 @@ function withLocalWebhookSecret (config: Config, logger: Logger): Config {
   if (secretsArn !== undefined || secrets.standard.length > 0) return config
   logger.info('no Standard Webhooks secret configured: generated one for this run, for the sandbox\'s webhooks')
   return { ...config, webhooks: { ...config.webhooks, secrets: { ...secrets, standard: [`whsec_${randomBytes(32).toString('base64')}`] } } }
+}
+
+/** The event EventBridge sends for a scheduled rule. */
+function scheduledEvent (region: string): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region,
+    resources: ['arn:aws:events:local:000000000000:rule/paylith-sweep'],
+    detail: {}
+  }
 }

@@ -7,6 +7,8 @@ export const Keys = {
   /** Status history: one item per version, so the sort key orders it and guards duplicates. */
   paymentEvent: (paymentId: string, version: number) => ({ pk: `PAYMENT#${paymentId}`, sk: `EVENT#${String(version).padStart(6, '0')}` }),
   paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => ({ gsi1pk: `CUSTOMER#${customerId}`, gsi1sk: `${createdAt}#${paymentId}` }),
+  /** GSI2, only while a payment is unsettled: by the day it was created (`2026-11-27`). */
+  unsettledPayment: (createdAt: string, paymentId: string) => ({ gsi2pk: `UNSETTLED#${createdAt.slice(0, 10)}`, gsi2sk: `${createdAt}#${paymentId}` }),
   idempotency: (scope: string, key: string) => ({ pk: `IDEMPOTENCY#${scope}#${key}`, sk: 'IDEMPOTENCY' }),
   webhookEvent: (provider: string, eventId: string) => ({ pk: `WEBHOOK#${provider}#${eventId}`, sk: 'WEBHOOK' }),
   /** Which payment a provider reference belongs to. */

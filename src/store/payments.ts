@@ -51,6 +51,8 @@ export interface PaymentStore {
   transition: (payment: Payment, to: PaymentStatus, details?: TransitionDetails) => Promise<Payment>
   /** The payment a provider reference was recorded for, if any. */
   findByProviderRef: (providerRef: string) => Promise<Payment | undefined>
+  /** Unsettled payments created on `day` (YYYY-MM-DD) before `before`, oldest first, at most `limit`. */
+  listUnsettled: (day: string, before: string, limit: number) => Promise<Array<{ id: string, createdAt: string }>>
 }
 
 /** Seconds a client should wait before retrying a key that is still in flight. */
@@ -198,6 +200,26 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
       return next
     },
 
+    async listUnsettled (day, before, limit) {
+      const found: Array<{ id: string, createdAt: string }> = []
+      let startKey: Record<string, AttributeValue> | undefined
+      do {
+        if (limit - found.length <= 0) break
+        const page = await dynamodb.send(new QueryCommand({
+          TableName: tableName,
+          IndexName: TABLE.gsi2.name,
+          KeyConditionExpression: 'gsi2pk = :day AND gsi2sk < :before',
+          ExpressionAttributeValues: { ':day': { S: `UNSETTLED#${day}` }, ':before': { S: before } },
+          ProjectionExpression: 'id, createdAt',
+          Limit: limit - found.length,
+          ExclusiveStartKey: startKey
+        }))
+        found.push(...(page.Items ?? []).map((item) => ({ id: item.id?.S ?? '', createdAt: item.createdAt?.S ?? '' })).filter((entry) => entry.id !== ''))
+        startKey = page.LastEvaluatedKey
+      } while (startKey !== undefined && found.length < limit)
+      return found
+    },
+
     async findByProviderRef (providerRef) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.providerRef(providerRef)), ConsistentRead: true }))
       const paymentId = Item?.paymentId?.S
@@ -211,7 +233,14 @@ function firstEvent (payment: Payment): PaymentEvent {
 }
 
 function paymentItem (payment: Payment): Record<string, unknown> {
-  return { ...Keys.payment(payment.id), ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id), ...payment }
+  const unsettled = payment.status === 'pending' || payment.status === 'processing'
+  return {
+    ...Keys.payment(payment.id),
+    ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),
+    // In the sparse GSI2 while unsettled, so the sweeper finds payments that stopped moving.
+    ...(unsettled && Keys.unsettledPayment(payment.createdAt, payment.id)),
+    ...payment
+  }
 }
 
 function eventItem (event: PaymentEvent): Record<string, unknown> {
@@ -219,7 +248,7 @@ function eventItem (event: PaymentEvent): Record<string, unknown> {
 }
 
 function toPayment (item: Record<string, AttributeValue>): Payment {
-  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, ...payment } = unmarshall(item)
+  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, gsi2pk: _gsi2pk, gsi2sk: _gsi2sk, ...payment } = unmarshall(item)
   return payment as Payment
 }
 

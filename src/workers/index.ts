@@ -4,6 +4,7 @@ import { createChargeHandler } from './charge.js'
 import { CommandType } from './commands.js'
 import { createDeadLetterWorker } from './dead-letter-queue.js'
 import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox.js'
+import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
 import type { WorkerRegistry } from './types.js'
 import { createWorkQueueWorker } from './work-queue.js'
@@ -26,6 +27,10 @@ export function createWorkers (deps: Deps): WorkerRegistry {
         PAYMENT: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
         WEBHOOK: createWebhookChangeHandler(relay)
       })
-    }
+    },
+    scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock }, {
+      staleAfterMs: deps.config.sweeper.staleAfterSeconds * 1000,
+      maxPerRun: deps.config.sweeper.maxPerRun
+    })
   }
 }

@@ -43,16 +43,16 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
   t.match(template.toJSON().Parameters.ApiKeys, { Type: 'String', NoEcho: true }, 'API keys are a no-echo parameter')
 })
 
-t.test('the table: on demand, point-in-time recovery, stream, TTL and GSI1 from the shared definition', async (t) => {
+t.test('the table: on demand, point-in-time recovery, stream, TTL, GSI1 and GSI2 from the shared definition', async (t) => {
   template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
     BillingMode: 'PAY_PER_REQUEST',
     KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }, { AttributeName: TABLE.sortKey, KeyType: 'RANGE' }],
     StreamSpecification: { StreamViewType: TABLE.streamViewType },
     TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
-    GlobalSecondaryIndexes: [Match.objectLike({
-      IndexName: TABLE.gsi1.name,
-      KeySchema: [{ AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' }, { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' }]
-    })],
+    GlobalSecondaryIndexes: [TABLE.gsi1, TABLE.gsi2].map((index) => Match.objectLike({
+      IndexName: index.name,
+      KeySchema: [{ AttributeName: index.partitionKey, KeyType: 'HASH' }, { AttributeName: index.sortKey, KeyType: 'RANGE' }]
+    })),
     Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })]
   })
   t.pass('table matches')
@@ -96,6 +96,16 @@ t.test('an HTTP API with the $default stage, throttled, in front of the function
   })
   template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' })
   t.pass('api matches')
+})
+
+t.test('a schedule invokes the function every five minutes for the sweeper', async (t) => {
+  template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'rate(5 minutes)',
+    State: 'ENABLED',
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('Function'), 'Arn'] } })]
+  })
+  template.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com' })
+  t.pass('schedule matches')
 })
 
 t.test('secrets live in Secrets Manager', async (t) => {

@@ -1,0 +1,36 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
+import t from 'tap'
+import { createLocalContext } from '../../src/local/lambda-context.js'
+import { newPayment } from '../../src/store/payments.js'
+import { createSweeper } from '../../src/workers/sweeper.js'
+import { build } from '../helpers/build.js'
+
+const HOUR = 3_600_000
+const scheduled = { version: '0', id: 'e', 'detail-type': 'Scheduled Event' as const, source: 'aws.events' as const, account: '1', time: '', region: 'us-east-1', resources: [], detail: {} }
+
+t.test('the sweeper re-sends charge commands for payments that stopped moving, and only for them', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const { deps } = await build(t, { deps: { clock: () => now } })
+  const at = (hoursAgo: number) => new Date(now.getTime() - hoursAgo * HOUR)
+  const create = async (label: string, hoursAgo: number) => {
+    const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: `cus_${label}` }, at(hoursAgo))
+    await deps.payments.createIdempotently(payment, { scope: 's', key: label, fingerprint: 'f' }, '{}')
+    return payment
+  }
+  const stuckPending = await create('stuck-pending', 2)
+  const stuckProcessing = await deps.payments.transition(await create('stuck-processing', 20), 'processing')
+  await create('fresh', 0.05)
+  const settled = await create('settled', 3)
+  await deps.payments.transition(settled, 'succeeded', { providerRef: 'ref_settled' })
+  const ancient = await create('ancient', 30)
+
+  const sweep = createSweeper({ payments: deps.payments, sqs: deps.sqs, workQueueUrl: deps.config.queues.work.url ?? '', clock: deps.clock, logger: deps.logger }, { staleAfterMs: 0.25 * HOUR, maxPerRun: 100 })
+  const result = await sweep(scheduled, createLocalContext('paylith-test', 30_000))
+  t.same(result, { resent: 2, needAttention: 1 })
+
+  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))
+  const commands = Messages.map((m) => JSON.parse(m.Body ?? '{}')).sort((a, b) => a.paymentId.localeCompare(b.paymentId))
+  t.same(commands, [{ type: 'charge', paymentId: stuckPending.id }, { type: 'charge', paymentId: stuckProcessing.id }].sort((a, b) => a.paymentId.localeCompare(b.paymentId)),
+    'the fresh, the settled and the too-old payments were not re-sent')
+  t.notOk(commands.some((c) => c.paymentId === ancient.id), 'a payment older than the providers\' idempotency window is reported, never re-charged')
+})
