@@ -3,7 +3,7 @@ import type { SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
 import { withLogContext } from '../logger.js'
 import { MetricName, type Metrics } from '../metrics.js'
-import type { DeadLetterStore } from '../store/dead-letters.js'
+import type { DeadLetter, DeadLetterStore } from '../store/dead-letters.js'
 import type { SqsWorker } from './types.js'
 import { createLimiter } from './work-queue.js'
 
@@ -14,7 +14,7 @@ import { createLimiter } from './work-queue.js'
  */
 export function createDeadLetterWorker (deps: { deadLetters: DeadLetterStore, metrics: Metrics, logger: Logger, clock: () => Date }, sourceQueueName: string, concurrency: number): SqsWorker {
   const limit = createLimiter(concurrency)
-  const handleRecord = async (record: SQSRecord): Promise<void> => {
+  const handleRecord = async (record: SQSRecord, recorded: Record<DeadLetter['kind'], number>): Promise<void> => {
     await withLogContext({ messageId: record.messageId }, async () => {
       const streamBatch = isStreamBatchFailure(record.body)
       const sourceArn = (record.attributes as unknown as Record<string, string | undefined>).DeadLetterQueueSourceArn
@@ -30,14 +30,21 @@ export function createDeadLetterWorker (deps: { deadLetters: DeadLetterStore, me
         status: 'open'
       })
       if (!stored) return
-      deps.metrics.count(MetricName.deadLetters, { kind: streamBatch ? 'stream-batch' : 'message' })
+      recorded[streamBatch ? 'stream-batch' : 'message'] += 1
       deps.logger.error({ kind: streamBatch ? 'stream-batch' : 'message', receiveCount: record.attributes.ApproximateReceiveCount }, 'dead letter: a message exhausted its retries')
     })
   }
-  return async (event, context) => processPartialResponse(event, (record: SQSRecord) => limit(() => handleRecord(record)), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false })
+  return async (event, context) => {
+    const recorded = { message: 0, 'stream-batch': 0 }
+    const response = await processPartialResponse(event, (record: SQSRecord) => limit(() => handleRecord(record, recorded)), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false })
+    // One alert metric line per kind and batch, with the count, rather than one per record.
+    for (const [kind, count] of Object.entries(recorded)) if (count > 0) deps.metrics.count(MetricName.deadLetters, { kind }, count)
+    return response
+  }
 }
 
 function isStreamBatchFailure (body: string): boolean {
+  if (!body.includes('DDBStreamBatchInfo')) return false
   try {
     const value = JSON.parse(body) as { DDBStreamBatchInfo?: unknown }
     return typeof value === 'object' && value !== null && value.DDBStreamBatchInfo !== undefined
