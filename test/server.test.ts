@@ -9,7 +9,9 @@ const cwd = new URL('..', import.meta.url)
 
 function startServer (env: Record<string, string>) {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }
+  // As a user runs it: no endpoints, so it starts its own emulator for everything.
   delete childEnv.AWS_ENDPOINT_URL
+  delete childEnv.AWS_ENDPOINT_URL_DYNAMODB
   if (env.AWS_ENDPOINT_URL !== undefined) childEnv.AWS_ENDPOINT_URL = env.AWS_ENDPOINT_URL
   const child = spawn(process.execPath, SERVER, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''

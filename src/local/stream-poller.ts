@@ -171,16 +171,17 @@ async function firstFailedIndex (batch: DynamoDBRecord[], options: StreamPollerO
 }
 
 /**
- * The lowest of some sequence numbers. They are decimal strings longer than a double holds
- * and of varying length, so they are compared as integers, never as strings.
+ * The lowest of some sequence numbers, as given. They are decimal strings longer than a double
+ * holds, of varying length and sometimes zero-padded, so they are compared as integers, never
+ * as strings; the string itself is returned, since that is what identifies the record.
  */
 export function lowestSequenceNumber (sequenceNumbers: string[]): string | undefined {
-  let lowest: bigint | undefined
-  for (const value of sequenceNumbers) {
-    const number = BigInt(value)
-    if (lowest === undefined || number < lowest) lowest = number
+  let lowest: { value: bigint, text: string } | undefined
+  for (const text of sequenceNumbers) {
+    const value = BigInt(text)
+    if (lowest === undefined || value < lowest.value) lowest = { value, text }
   }
-  return lowest?.toString()
+  return lowest?.text
 }
 
 async function reportExhausted (failed: DynamoDBRecord[], shard: ShardState, options: StreamPollerOptions): Promise<void> {

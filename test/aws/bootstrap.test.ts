@@ -14,7 +14,7 @@ t.test('the bootstrap creates the table, stream, TTL, GSI and queues from the sh
   const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: config.tableName }))
   t.same(Table?.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }])
   t.equal(Table?.StreamSpecification?.StreamViewType, 'NEW_AND_OLD_IMAGES')
-  t.equal(Table?.GlobalSecondaryIndexes?.[0]?.IndexName, TABLE.gsi1.name)
+  t.same(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort(), [TABLE.gsi1.name, TABLE.gsi2.name])
   t.equal(resources.streamArn, Table?.LatestStreamArn)
   const { TimeToLiveDescription } = await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: config.tableName }))
   t.same(TimeToLiveDescription, { TimeToLiveStatus: 'ENABLED', AttributeName: TABLE.ttlAttribute })
