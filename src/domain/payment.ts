@@ -12,6 +12,8 @@ export interface Payment {
   /** Starts at 1; every status change is a conditional write that increments it. */
   version: number
   providerRef?: string
+  /** The provider accepted the charge and will settle it by webhook (bank debits). */
+  awaitingProvider?: boolean
   failureReason?: string
   createdAt: string
   updatedAt: string

@@ -1,6 +1,8 @@
 import {
+  ConditionalCheckFailedException,
   GetItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   TransactWriteItemsCommand,
   TransactionCanceledException,
   type AttributeValue,
@@ -51,8 +53,17 @@ export interface PaymentStore {
   transition: (payment: Payment, to: PaymentStatus, details?: TransitionDetails) => Promise<Payment>
   /** The payment a provider reference was recorded for, if any. */
   findByProviderRef: (providerRef: string) => Promise<Payment | undefined>
-  /** Unsettled payments created on `day` (YYYY-MM-DD) before `before`, oldest first, at most `limit`. */
-  listUnsettled: (day: string, before: string, limit: number) => Promise<Array<{ id: string, createdAt: string }>>
+  /**
+   * Unsettled payments created on `day` (YYYY-MM-DD) in [`from`, `to`), oldest first, at most
+   * `limit`.
+   */
+  listUnsettled: (day: string, range: { from: string, to: string }, limit: number) => Promise<Array<{ id: string, createdAt: string }>>
+  /**
+   * Records that the provider accepted the charge and will settle it by webhook (bank debits):
+   * the payment stays processing, keeps the reference, and leaves the unsettled index, so the
+   * sweeper does not keep re-charging it. Conditional on the version it was read at.
+   */
+  markAwaitingProvider: (payment: Payment, providerRef: string) => Promise<void>
 }
 
 /** Seconds a client should wait before retrying a key that is still in flight. */
@@ -200,7 +211,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
       return next
     },
 
-    async listUnsettled (day, before, limit) {
+    async listUnsettled (day, { from, to }, limit) {
       const found: Array<{ id: string, createdAt: string }> = []
       let startKey: Record<string, AttributeValue> | undefined
       do {
@@ -208,8 +219,8 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         const page = await dynamodb.send(new QueryCommand({
           TableName: tableName,
           IndexName: TABLE.gsi2.name,
-          KeyConditionExpression: 'gsi2pk = :day AND gsi2sk < :before',
-          ExpressionAttributeValues: { ':day': { S: `UNSETTLED#${day}` }, ':before': { S: before } },
+          KeyConditionExpression: 'gsi2pk = :day AND gsi2sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':day': { S: `UNSETTLED#${day}` }, ':from': { S: from }, ':to': { S: to } },
           ProjectionExpression: 'id, createdAt',
           Limit: limit - found.length,
           ExclusiveStartKey: startKey
@@ -218,6 +229,22 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         startKey = page.LastEvaluatedKey
       } while (startKey !== undefined && found.length < limit)
       return found
+    },
+
+    async markAwaitingProvider (payment, providerRef) {
+      try {
+        await dynamodb.send(new UpdateItemCommand({
+          TableName: tableName,
+          Key: marshall(Keys.payment(payment.id)),
+          UpdateExpression: 'SET providerRef = :ref, awaitingProvider = :true REMOVE gsi2pk, gsi2sk',
+          ConditionExpression: 'version = :version AND #status = :processing',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
+        }))
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { cause: error })
+        throw error
+      }
     },
 
     async findByProviderRef (providerRef) {
@@ -233,7 +260,7 @@ function firstEvent (payment: Payment): PaymentEvent {
 }
 
 function paymentItem (payment: Payment): Record<string, unknown> {
-  const unsettled = payment.status === 'pending' || payment.status === 'processing'
+  const unsettled = (payment.status === 'pending' || payment.status === 'processing') && payment.awaitingProvider !== true
   return {
     ...Keys.payment(payment.id),
     ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),

@@ -5,6 +5,17 @@ import type { PaymentStore } from '../store/payments.js'
 import type { CommandHandler } from './work-queue.js'
 import { settlePayment } from './settle.js'
 
+/** Providers keep idempotency keys for 24 hours; this is the margin paylith keeps under that. */
+export const PROVIDER_KEY_WINDOW_MS = 23 * 3_600_000
+
+/** A charge too old to retry safely: it goes to the dead-letter queue for a person. */
+export class StaleChargeError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'StaleChargeError'
+  }
+}
+
 /** A command that names no payment we have: the message goes to the dead-letter queue. */
 export class UnknownPaymentError extends Error {
   constructor (message: string) {
@@ -20,7 +31,7 @@ export class UnknownPaymentError extends Error {
  * a crash replays, never charges twice), and the payment moves to succeeded or failed. A
  * decline fails the payment for good; an outage throws, so SQS redelivers the message.
  */
-export function createChargeHandler (deps: { payments: PaymentStore, charge: ResilientCharge, metrics: Metrics, logger: Logger }): CommandHandler {
+export function createChargeHandler (deps: { payments: PaymentStore, charge: ResilientCharge, metrics: Metrics, logger: Logger, clock: () => Date }): CommandHandler {
   return async (command, _record, context) => {
     const paymentId = String(command.paymentId)
     let payment = await deps.payments.get(paymentId)
@@ -29,6 +40,15 @@ export function createChargeHandler (deps: { payments: PaymentStore, charge: Res
     if (payment.status !== 'processing') {
       deps.logger.info({ paymentId, status: payment.status }, 'charge: nothing to do, the payment is already settled')
       return
+    }
+    if (payment.awaitingProvider === true) {
+      deps.logger.info({ paymentId }, 'charge: nothing to do, the provider will settle it by webhook')
+      return
+    }
+    // A processing payment may have reached the provider already. Past the providers' 24 h
+    // idempotency window a second call could charge again, so it is left to a person.
+    if (deps.clock().getTime() - Date.parse(payment.createdAt) > PROVIDER_KEY_WINDOW_MS) {
+      throw new StaleChargeError(`charge: payment ${paymentId} has been processing since ${payment.createdAt}; calling the provider again could charge twice`)
     }
 
     const result = await deps.charge({
@@ -42,6 +62,7 @@ export function createChargeHandler (deps: { payments: PaymentStore, charge: Res
     }, () => context?.getRemainingTimeInMillis() ?? 30_000)
 
     if (result.outcome === 'processing') {
+      await deps.payments.markAwaitingProvider(payment, result.providerRef)
       deps.logger.info({ paymentId, providerRef: result.providerRef }, 'charge accepted, not settled yet: the provider\'s webhook will settle it')
     } else if (result.outcome === 'succeeded') {
       await settlePayment(deps, payment, 'succeeded', { providerRef: result.providerRef })

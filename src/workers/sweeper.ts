@@ -2,6 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { Context, ScheduledEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { PaymentStore } from '../store/payments.js'
+import { PROVIDER_KEY_WINDOW_MS } from './charge.js'
 import { CommandType, sendCommand } from './commands.js'
 
 /** One sweep, on a scheduled (EventBridge) event: how many were re-sent, how many need a person. */
@@ -17,9 +18,13 @@ export interface SweeperOptions {
 
 const DAY_MS = 86_400_000
 /** Only payments this young are re-sent: providers keep idempotency keys for 24 hours. */
-const RESEND_WINDOW_MS = 23 * 3_600_000
+const RESEND_WINDOW_MS = PROVIDER_KEY_WINDOW_MS
 /** How far back unsettled payments are looked for and reported. */
 const LOOKBACK_DAYS = 7
+/** At most this many too-old payments are reported per run. */
+const REPORT_LIMIT = 100
+/** Time kept back from the invocation's deadline: the sweep stops early rather than time out. */
+const TIME_MARGIN_MS = 5_000
 
 /**
  * The safety net under the outbox: a payment still pending or processing long after it was
@@ -29,24 +34,33 @@ const LOOKBACK_DAYS = 7
  * window are not re-sent (that could charge twice) but reported for a person to look at.
  */
 export function createSweeper (deps: { payments: PaymentStore, sqs: SQSClient, workQueueUrl: string, clock: () => Date, logger: Logger }, options: SweeperOptions): Sweeper {
-  return async () => {
+  return async (_event, context) => {
     const now = deps.clock().getTime()
-    const staleBefore = new Date(now - options.staleAfterMs).toISOString()
-    const resendAfter = new Date(now - RESEND_WINDOW_MS).toISOString()
+    const iso = (ms: number) => new Date(ms).toISOString()
+    const day = (ms: number) => iso(ms).slice(0, 10)
+    const staleBefore = iso(now - options.staleAfterMs)
+    const resendAfter = iso(now - RESEND_WINDOW_MS)
+    const enoughTime = () => context.getRemainingTimeInMillis() > TIME_MARGIN_MS
+
+    // Re-send: only the window [23 h ago, stale], queried as such so older ones never crowd it out.
     let resent = 0
-    let needAttention = 0
-    for (let daysAgo = 0; daysAgo < LOOKBACK_DAYS && resent < options.maxPerRun; daysAgo++) {
-      const day = new Date(now - daysAgo * DAY_MS).toISOString().slice(0, 10)
-      for (const entry of await deps.payments.listUnsettled(day, staleBefore, options.maxPerRun - resent)) {
-        if (entry.createdAt < resendAfter) {
-          needAttention += 1
-          deps.logger.error({ paymentId: entry.id, createdAt: entry.createdAt }, 'sweeper: payment unsettled for longer than the providers keep idempotency keys; needs a person')
-          continue
-        }
+    for (const dayStart of [now - RESEND_WINDOW_MS, now]) {
+      const inDay = await deps.payments.listUnsettled(day(dayStart), { from: resendAfter, to: staleBefore }, options.maxPerRun - resent)
+      for (const entry of inDay) {
+        if (!enoughTime()) break
         await sendCommand(deps.sqs, deps.workQueueUrl, { type: CommandType.charge, paymentId: entry.id })
         resent += 1
         deps.logger.warn({ paymentId: entry.id, createdAt: entry.createdAt }, 'sweeper: payment stopped moving; charge command sent again')
       }
+      if (day(now - RESEND_WINDOW_MS) === day(now)) break
+    }
+
+    // Report: unsettled for longer than providers keep idempotency keys, never re-charged.
+    let needAttention = 0
+    for (let daysAgo = 0; daysAgo < LOOKBACK_DAYS && enoughTime(); daysAgo++) {
+      const tooOld = await deps.payments.listUnsettled(day(now - daysAgo * DAY_MS), { from: '0', to: resendAfter }, REPORT_LIMIT - needAttention)
+      for (const entry of tooOld) deps.logger.error({ paymentId: entry.id, createdAt: entry.createdAt }, 'sweeper: payment unsettled for longer than the providers keep idempotency keys; needs a person')
+      needAttention += tooOld.length
     }
     if (resent > 0 || needAttention > 0) deps.logger.info({ resent, needAttention }, 'sweep done')
     return { resent, needAttention }

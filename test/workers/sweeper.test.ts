@@ -34,3 +34,35 @@ t.test('the sweeper re-sends charge commands for payments that stopped moving, a
     'the fresh, the settled and the too-old payments were not re-sent')
   t.notOk(commands.some((c) => c.paymentId === ancient.id), 'a payment older than the providers\' idempotency window is reported, never re-charged')
 })
+
+t.test('payments too old to re-send never crowd out ones that can be, and are reported', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const { deps } = await build(t, { deps: { clock: () => now } })
+  const create = async (label: string, hoursAgo: number) => {
+    const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: `cus_${label}` }, new Date(now.getTime() - hoursAgo * HOUR))
+    await deps.payments.createIdempotently(payment, { scope: 's', key: label, fingerprint: 'f' }, '{}')
+    return payment
+  }
+  for (const hours of [35, 34, 33]) await create(`old-${hours}`, hours)
+  const resendable = await create('resendable', 16)
+
+  const sweep = createSweeper({ payments: deps.payments, sqs: deps.sqs, workQueueUrl: deps.config.queues.work.url ?? '', clock: deps.clock, logger: deps.logger }, { staleAfterMs: 0.25 * HOUR, maxPerRun: 1 })
+  t.same(await sweep(scheduled, createLocalContext('paylith-test', 30_000)), { resent: 1, needAttention: 3 })
+  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  t.same(Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId), [resendable.id])
+})
+
+t.test('a payment the provider will settle by webhook leaves the unsettled index, so it is not re-charged', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const { deps } = await build(t, { deps: { clock: () => now } })
+  const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: 'cus_sepa' }, new Date(now.getTime() - 2 * HOUR))
+  await deps.payments.createIdempotently(payment, { scope: 's', key: 'sepa', fingerprint: 'f' }, '{}')
+  const processing = await deps.payments.transition(payment, 'processing')
+  await deps.payments.markAwaitingProvider(processing, 'pi_sepa')
+
+  const stored = await deps.payments.get(payment.id)
+  t.match(stored, { status: 'processing', providerRef: 'pi_sepa', awaitingProvider: true })
+  t.same(await deps.payments.listUnsettled('2026-11-27', { from: '0', to: now.toISOString() }, 10), [])
+  const settled = await deps.payments.transition(stored as NonNullable<typeof stored>, 'succeeded')
+  t.equal(settled.status, 'succeeded', 'the webhook still settles it')
+})

@@ -1,0 +1,32 @@
+import t from 'tap'
+import { createLocalContext } from '../../src/local/lambda-context.js'
+import type { SandboxProvider } from '../../src/providers/sandbox.js'
+import { newPayment } from '../../src/store/payments.js'
+import { createChargeHandler } from '../../src/workers/charge.js'
+import { build } from '../helpers/build.js'
+import { sqsRecord } from '../helpers/events.js'
+
+const HOUR = 3_600_000
+
+t.test('a payment processing for longer than the providers keep idempotency keys is not charged again', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const { deps } = await build(t, { deps: { clock: () => now } })
+  const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: 'cus_old' }, new Date(now.getTime() - 30 * HOUR))
+  await deps.payments.createIdempotently(payment, { scope: 's', key: 'old', fingerprint: 'f' }, '{}')
+  await deps.payments.transition(payment, 'processing')
+  const charge = createChargeHandler(deps)
+  await t.rejects(charge({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000)), { name: 'StaleChargeError' })
+  t.equal((await deps.payments.get(payment.id))?.status, 'processing', 'left for a person, through the dead-letter queue')
+})
+
+t.test('a payment awaiting the provider\'s webhook is acknowledged without another provider call', async (t) => {
+  const { deps } = await build(t)
+  const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: 'cus_wait' }, deps.clock())
+  await deps.payments.createIdempotently(payment, { scope: 's', key: 'wait', fingerprint: 'f' }, '{}')
+  const processing = await deps.payments.transition(payment, 'processing')
+  await deps.payments.markAwaitingProvider(processing, 'pi_wait')
+  const charge = createChargeHandler(deps)
+  await charge({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
+  t.equal((deps.provider as SandboxProvider).attemptsFor(payment.id), 0, 'the (sandbox) provider was not called')
+  t.equal((await deps.payments.get(payment.id))?.status, 'processing')
+})
