@@ -46,8 +46,3 @@ function reachableFrom (from: PaymentStatus): Set<PaymentStatus> {
 export function canTransition (from: PaymentStatus, to: PaymentStatus): boolean {
   return REACHABLE[from].has(to)
 }
-
-/** Whether no further transition can leave this state. */
-export function isFinal (status: PaymentStatus): boolean {
-  return REACHABLE[status].size === 0
-}
