@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { signStandardWebhook } from '../domain/signatures/standard-webhooks.js'
+import { unixSeconds } from '../domain/time.js'
 import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 
 /**
@@ -67,7 +68,7 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
       type: result.outcome === 'declined' ? 'payment.failed' : 'payment.succeeded',
       data: { paymentId: request.paymentId, providerRef: result.providerRef, ...(result.outcome === 'declined' && { reason: result.reason }) }
     })
-    const timestamp = Math.floor(options.clock().getTime() / 1000)
+    const timestamp = unixSeconds(options.clock())
     const delivery = fetch(webhookUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signStandardWebhook(webhookSecret, id, timestamp, body) },

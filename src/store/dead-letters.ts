@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -8,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { TABLE } from '../aws/resources.js'
+import { writeIfCondition } from './conditional.js'
 import { Keys } from './keys.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
 
@@ -58,19 +58,11 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
     return deadLetter as unknown as DeadLetter
   }
   return {
-    async recordOnce (deadLetter) {
-      try {
-        await dynamodb.send(new PutItemCommand({
-          TableName: tableName,
-          Item: marshall({ ...Keys.deadLetter(deadLetter.messageId), ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId), ...deadLetter }, { removeUndefinedValues: true }),
-          ConditionExpression: 'attribute_not_exists(pk)'
-        }))
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
-    },
+    recordOnce: async (deadLetter) => writeIfCondition(dynamodb, new PutItemCommand({
+      TableName: tableName,
+      Item: marshall({ ...Keys.deadLetter(deadLetter.messageId), ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId), ...deadLetter }, { removeUndefinedValues: true }),
+      ConditionExpression: 'attribute_not_exists(pk)'
+    })),
 
     async get (messageId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.deadLetter(messageId)), ConsistentRead: true }))
@@ -93,27 +85,19 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
       }
     },
 
-    async claimForRedrive (messageId, now, staleAfterMs) {
-      try {
-        await dynamodb.send(new UpdateItemCommand({
-          TableName: tableName,
-          Key: marshall(Keys.deadLetter(messageId)),
-          UpdateExpression: 'SET #status = :redriving, redriveStartedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND (#status = :open OR (#status = :redriving AND redriveStartedAt < :stale))',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: marshall({
-            ':redriving': 'redriving',
-            ':open': 'open',
-            ':now': now.toISOString(),
-            ':stale': new Date(now.getTime() - staleAfterMs).toISOString()
-          })
-        }))
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        throw error
-      }
-    },
+    claimForRedrive: async (messageId, now, staleAfterMs) => writeIfCondition(dynamodb, new UpdateItemCommand({
+      TableName: tableName,
+      Key: marshall(Keys.deadLetter(messageId)),
+      UpdateExpression: 'SET #status = :redriving, redriveStartedAt = :now',
+      ConditionExpression: 'attribute_exists(pk) AND (#status = :open OR (#status = :redriving AND redriveStartedAt < :stale))',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: marshall({
+        ':redriving': 'redriving',
+        ':open': 'open',
+        ':now': now.toISOString(),
+        ':stale': new Date(now.getTime() - staleAfterMs).toISOString()
+      })
+    })),
 
     async markRedriven (messageId, now) {
       await dynamodb.send(new UpdateItemCommand({
@@ -126,14 +110,14 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
     },
 
     async releaseClaim (messageId) {
-      await dynamodb.send(new UpdateItemCommand({
+      await writeIfCondition(dynamodb, new UpdateItemCommand({
         TableName: tableName,
         Key: marshall(Keys.deadLetter(messageId)),
         UpdateExpression: 'SET #status = :open',
         ConditionExpression: '#status = :redriving',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: marshall({ ':open': 'open', ':redriving': 'redriving' })
-      })).catch((error: unknown) => { if (!(error instanceof ConditionalCheckFailedException)) throw error })
+      }))
     }
   }
 }

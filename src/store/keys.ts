@@ -1,3 +1,5 @@
+const customerPayments = (customerId: string): string => `CUSTOMER#${customerId}`
+
 /**
  * Keys of the single table. Every item kind's `pk` starts with its kind and `#`, which is how
  * the stream worker tells them apart.
@@ -6,7 +8,9 @@ export const Keys = {
   payment: (paymentId: string) => ({ pk: `PAYMENT#${paymentId}`, sk: 'PAYMENT' }),
   /** Status history: one item per version, so the sort key orders it and guards duplicates. */
   paymentEvent: (paymentId: string, version: number) => ({ pk: `PAYMENT#${paymentId}`, sk: `EVENT#${String(version).padStart(6, '0')}` }),
-  paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => ({ gsi1pk: `CUSTOMER#${customerId}`, gsi1sk: `${createdAt}#${paymentId}` }),
+  /** GSI1 partition of a customer's payments. */
+  customerPayments,
+  paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => ({ gsi1pk: customerPayments(customerId), gsi1sk: `${createdAt}#${paymentId}` }),
   /** GSI2, only while a payment is unsettled: by the day it was created (`2026-11-27`). */
   unsettledPayment: (createdAt: string, paymentId: string) => ({ gsi2pk: `UNSETTLED#${createdAt.slice(0, 10)}`, gsi2sk: `${createdAt}#${paymentId}` }),
   idempotency: (scope: string, key: string) => ({ pk: `IDEMPOTENCY#${scope}#${key}`, sk: 'IDEMPOTENCY' }),

@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -12,6 +11,8 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { ConflictError, IdempotencyKeyInFlightError, InvalidTransitionError } from '../errors.js'
+import { unixSeconds } from '../domain/time.js'
+import { writeIfCondition } from './conditional.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
 import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
 import { EVENT_SK_PREFIX, Keys } from './keys.js'
@@ -105,13 +106,13 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         statusCode: 201,
         body: responseBody,
         createdAt: now.toISOString(),
-        expiresAt: Math.floor(now.getTime() / 1000) + idempotencyTtlSeconds
+        expiresAt: unixSeconds(now) + idempotencyTtlSeconds
       }
       try {
         await dynamodb.send(new TransactWriteItemsCommand({
           TransactItems: [
             // A key is free if never used or if its record has expired (TTL deletion lags).
-            put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(Math.floor(now.getTime() / 1000)) } }),
+            put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(now)) } }),
             put(paymentItem(payment), 'attribute_not_exists(pk)'),
             put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
           ]
@@ -145,10 +146,10 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         TableName: tableName,
         IndexName: TABLE.gsi1.name,
         KeyConditionExpression: 'gsi1pk = :customer',
-        ExpressionAttributeValues: { ':customer': { S: Keys.paymentByCustomer(customerId, '', '').gsi1pk } },
+        ExpressionAttributeValues: { ':customer': { S: Keys.customerPayments(customerId) } },
         ScanIndexForward: false,
         Limit: limit,
-        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, `payments:${customerId}`, { gsi1pk: Keys.paymentByCustomer(customerId, '', '').gsi1pk, pkPrefix: 'PAYMENT#pay_', sk: 'PAYMENT' }) })
+        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, `payments:${customerId}`, { gsi1pk: Keys.customerPayments(customerId), pkPrefix: 'PAYMENT#pay_', sk: 'PAYMENT' }) })
       }))
       return {
         payments: Items.map(toPayment),
@@ -232,19 +233,15 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
     },
 
     async markAwaitingProvider (payment, providerRef) {
-      try {
-        await dynamodb.send(new UpdateItemCommand({
-          TableName: tableName,
-          Key: marshall(Keys.payment(payment.id)),
-          UpdateExpression: 'SET providerRef = :ref, awaitingProvider = :true REMOVE gsi2pk, gsi2sk',
-          ConditionExpression: 'version = :version AND #status = :processing',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
-        }))
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { cause: error })
-        throw error
-      }
+      const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
+        TableName: tableName,
+        Key: marshall(Keys.payment(payment.id)),
+        UpdateExpression: 'SET providerRef = :ref, awaitingProvider = :true REMOVE gsi2pk, gsi2sk',
+        ConditionExpression: 'version = :version AND #status = :processing',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
+      }))
+      if (!written) throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`)
     },
 
     async findByProviderRef (providerRef) {

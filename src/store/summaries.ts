@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   GetItemCommand,
   TransactWriteItemsCommand,
   TransactionCanceledException,
@@ -9,6 +8,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { Payment } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
+import { writeIfCondition } from './conditional.js'
 import { Keys } from './keys.js'
 
 /** One bucket of a customer's summary: how many payments, for how much, in a currency and status. */
@@ -116,17 +116,13 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
 
   /** `lastPaymentAt` only ever moves forward. */
   const recordLastPayment = async (payment: Payment): Promise<void> => {
-    try {
-      await dynamodb.send(new UpdateItemCommand({
-        TableName: tableName,
-        Key: marshall(Keys.customerSummary(payment.customerId)),
-        UpdateExpression: 'SET lastPaymentAt = :at',
-        ConditionExpression: 'attribute_not_exists(lastPaymentAt) OR lastPaymentAt < :at',
-        ExpressionAttributeValues: { ':at': { S: payment.createdAt } }
-      }))
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error
-    }
+    await writeIfCondition(dynamodb, new UpdateItemCommand({
+      TableName: tableName,
+      Key: marshall(Keys.customerSummary(payment.customerId)),
+      UpdateExpression: 'SET lastPaymentAt = :at',
+      ConditionExpression: 'attribute_not_exists(lastPaymentAt) OR lastPaymentAt < :at',
+      ExpressionAttributeValues: { ':at': { S: payment.createdAt } }
+    }))
   }
 
   return {

@@ -1,7 +1,8 @@
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { WebhookProvider } from '../webhooks/providers.js'
 import type { NormalizedWebhookEvent } from '../webhooks/normalize.js'
+import { writeIfCondition } from './conditional.js'
 import { Keys } from './keys.js'
 
 /** A verified webhook as stored: the normalised event, the raw payload for audit, and when. */
@@ -25,17 +26,12 @@ export interface WebhookStore {
 export function createWebhookStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): WebhookStore {
   return {
     async recordOnce (event) {
-      try {
-        await dynamodb.send(new PutItemCommand({
-          TableName: tableName,
-          Item: marshall({ ...Keys.webhookEvent(event.provider, event.eventId), ...event }, { removeUndefinedValues: true }),
-          ConditionExpression: 'attribute_not_exists(pk)'
-        }))
-        return 'stored'
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return 'duplicate'
-        throw error
-      }
+      const stored = await writeIfCondition(dynamodb, new PutItemCommand({
+        TableName: tableName,
+        Item: marshall({ ...Keys.webhookEvent(event.provider, event.eventId), ...event }, { removeUndefinedValues: true }),
+        ConditionExpression: 'attribute_not_exists(pk)'
+      }))
+      return stored ? 'stored' : 'duplicate'
     },
 
     async get (provider, eventId) {

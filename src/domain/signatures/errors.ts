@@ -1,4 +1,5 @@
 import { AppError } from '../../errors.js'
+import { unixSeconds } from '../time.js'
 
 /** Why a webhook signature was refused; each is its own problem type. */
 export const SignatureProblem = {
@@ -39,7 +40,7 @@ export const DEFAULT_TOLERANCE_SECONDS = 300
 
 /** Refuses a timestamp more than `toleranceSeconds` before or after `now`. */
 export function checkTimestamp (timestamp: number, now: Date, toleranceSeconds: number): void {
-  const skew = Math.floor(now.getTime() / 1000) - timestamp
+  const skew = unixSeconds(now) - timestamp
   if (Math.abs(skew) > toleranceSeconds) {
     throw new WebhookSignatureError(SignatureProblem.timestampOutOfTolerance, `the timestamp is ${Math.abs(skew)} s ${skew > 0 ? 'old' : 'in the future'}; at most ${toleranceSeconds} s either way is accepted`)
   }

@@ -8,6 +8,7 @@ import { verifyStripeSignature } from '../../domain/signatures/stripe.js'
 import { AppError, NotFoundError } from '../../errors.js'
 import { MetricName } from '../../metrics.js'
 import { ProblemResponse } from '../../schemas/common.js'
+import { unixSeconds } from '../../domain/time.js'
 import { MalformedWebhookError, normalizeWebhookEvent } from '../../webhooks/normalize.js'
 import { isWebhookProvider, type WebhookProvider, WEBHOOK_PROVIDERS } from '../../webhooks/providers.js'
 
@@ -73,7 +74,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
       provider,
       payload: rawBody.toString('utf8'),
       receivedAt: now.toISOString(),
-      expiresAt: Math.floor(now.getTime() / 1000) + deps.config.webhooks.ttlSeconds
+      expiresAt: unixSeconds(now) + deps.config.webhooks.ttlSeconds
     })
     deps.metrics.count(outcome === 'stored' ? MetricName.webhookAccepted : MetricName.webhookDuplicate, { provider })
     log.info({ eventId: event.eventId, type: event.type, paymentId: event.paymentId, outcome }, outcome === 'stored' ? 'webhook accepted' : 'duplicate webhook')
