@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { buildApp, type App } from '../src/app.js'
-import { ensureResources } from '../src/aws/bootstrap.js'
+import { ensureResources, withQueueUrls } from '../src/aws/bootstrap.js'
 import { createAwsClients } from '../src/aws/clients.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createDeps, type Deps } from '../src/deps.js'
@@ -26,7 +26,7 @@ export function benchConfig (label: string, tableName?: string): Config {
 export async function benchApp (config: Config, beforeReady?: (app: App, deps: Deps) => void): Promise<{ app: App, deps: Deps }> {
   const clients = createAwsClients(config)
   const resources = await ensureResources(clients, config)
-  const deps = createDeps({ ...config, queues: { work: { name: resources.queues.work.name, url: resources.queues.work.url }, deadLetter: { name: resources.queues.deadLetter.name, url: resources.queues.deadLetter.url } } }, clients)
+  const deps = createDeps(withQueueUrls(config, resources), clients)
   const app = buildApp({ deps })
   beforeReady?.(app, deps)
   await app.ready()

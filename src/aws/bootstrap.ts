@@ -105,3 +105,9 @@ async function ensureQueue (sqs: SQSClient, name: string, attributes: Partial<Re
   if (arn === undefined) throw new Error(`SQS returned no ARN for queue ${name}`)
   return { name, url, arn }
 }
+
+/** The configuration with the queues' URLs as the bootstrap found them. */
+export function withQueueUrls<T extends Pick<Config, 'queues'>> (config: T, resources: LocalResources): T {
+  const { work, deadLetter } = resources.queues
+  return { ...config, queues: { work: { name: work.name, url: work.url }, deadLetter: { name: deadLetter.name, url: deadLetter.url } } }
+}

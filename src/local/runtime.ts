@@ -3,7 +3,7 @@ import type { ScheduledEvent } from 'aws-lambda'
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
 import { buildApp, type App } from '../app.js'
-import { ensureResources, type LocalResources, type QueueRef } from '../aws/bootstrap.js'
+import { ensureResources, withQueueUrls, type LocalResources, type QueueRef } from '../aws/bootstrap.js'
 import { clientOptions, createAwsClients } from '../aws/clients.js'
 import { startLocalEmulator, type LocalEmulator } from '../aws/local-emulator.js'
 import type { Config } from '../config.js'
@@ -60,13 +60,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
     config = withLocalWebhookSecret(config, logger)
     const clients = createAwsClients(config)
     const resources = await ensureResources(clients, config)
-    config = {
-      ...config,
-      queues: {
-        work: { name: resources.queues.work.name, url: resources.queues.work.url },
-        deadLetter: { name: resources.queues.deadLetter.name, url: resources.queues.deadLetter.url }
-      }
-    }
+    config = withQueueUrls(config, resources)
     // The sandbox posts its signed webhooks to this very server unless told otherwise, so a
     // local run shows the whole loop: create → charge → webhook → final status.
     sandbox = config.provider.name === 'sandbox'

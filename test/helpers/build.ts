@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { createServer, type AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { buildApp, type App } from '../../src/app.js'
-import { ensureResources, type LocalResources } from '../../src/aws/bootstrap.js'
+import { ensureResources, withQueueUrls, type LocalResources } from '../../src/aws/bootstrap.js'
 import { createAwsClients } from '../../src/aws/clients.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js'
@@ -82,13 +82,7 @@ export async function build (t: Teardownable, options: BuildOptions = {}): Promi
   const baseConfig = await testConfig(t.name, options.env)
   const clients = createAwsClients(baseConfig)
   const resources = options.bootstrap === false ? unbootstrapped(baseConfig) : await ensureResources(clients, baseConfig)
-  const config: Config = {
-    ...baseConfig,
-    queues: {
-      work: { name: resources.queues.work.name, url: resources.queues.work.url },
-      deadLetter: { name: resources.queues.deadLetter.name, url: resources.queues.deadLetter.url }
-    }
-  }
+  const config = withQueueUrls(baseConfig, resources)
   const deps = createDeps(config, { ...clients, ...(options.logger !== undefined && { logger: options.logger }), ...options.deps })
   const app = buildApp({ deps })
   options.configure?.(app)
