@@ -5,7 +5,7 @@ import { createIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
-import { createSandboxProvider } from './providers/sandbox.js'
+import { sandboxFromConfig } from './providers/sandbox.js'
 import { createStripeProvider } from './providers/stripe.js'
 import type { PaymentProvider } from './providers/types.js'
 import { createDeadLetterStore, type DeadLetterStore } from './store/dead-letters.js'
@@ -74,13 +74,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
 /** The configured payment provider. The Stripe SDK itself loads on the first charge. */
 function createProvider (config: Config, logger: Logger, clock: () => Date): PaymentProvider {
   if (config.provider.name === 'sandbox') {
-    return createSandboxProvider({
-      latencyMs: config.provider.sandbox.latencyMs,
-      webhookUrl: config.provider.sandbox.webhookUrl,
-      webhookSecret: config.webhooks.secrets.standard[0],
-      logger,
-      clock
-    })
+    return sandboxFromConfig(config, logger, clock)
   }
   const { secretKey, secretArn, paymentMethod, apiUrl } = config.provider.stripe
   const fetchKey = secretArn === undefined

@@ -8,7 +8,7 @@ import { clientOptions, createAwsClients } from '../aws/clients.js'
 import { startLocalEmulator, type LocalEmulator } from '../aws/local-emulator.js'
 import type { Config } from '../config.js'
 import { createDeps, type Deps } from '../deps.js'
-import { createSandboxProvider, type SandboxProvider } from '../providers/sandbox.js'
+import { sandboxFromConfig, type SandboxProvider } from '../providers/sandbox.js'
 import { createLambdaHandler } from '../handler.js'
 import { createWorkers } from '../workers/index.js'
 import { invokeLocally } from './lambda-context.js'
@@ -64,13 +64,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
     // The sandbox posts its signed webhooks to this very server unless told otherwise, so a
     // local run shows the whole loop: create → charge → webhook → final status.
     sandbox = config.provider.name === 'sandbox'
-      ? createSandboxProvider({
-        latencyMs: config.provider.sandbox.latencyMs,
-        webhookUrl: config.provider.sandbox.webhookUrl ?? (() => url === undefined ? undefined : `${url}/v1/webhooks/standard`),
-        webhookSecret: config.webhooks.secrets.standard[0],
-        logger,
-        clock: () => new Date()
-      })
+      ? sandboxFromConfig(config, logger, () => new Date(), config.provider.sandbox.webhookUrl ?? (() => url === undefined ? undefined : `${url}/v1/webhooks/standard`))
       : undefined
     const deps = createDeps(config, { logger, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
     app = buildApp({ deps })

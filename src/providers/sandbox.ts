@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
+import type { Config } from '../config.js'
 import { signStandardWebhook } from '../domain/signatures/standard-webhooks.js'
 import { unixSeconds } from '../domain/time.js'
 import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
@@ -112,4 +113,13 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
     drain: async () => { await Promise.all([...sending]) },
     setDown: (value) => { down = value }
   }
+}
+
+/**
+ * The sandbox as configured: latency from SANDBOX_LATENCY_MS, webhooks signed with the first
+ * `standard` secret and sent to SANDBOX_WEBHOOK_URL unless a `webhookUrl` is given (the local
+ * runtime gives its own address, known only once it listens).
+ */
+export function sandboxFromConfig (config: Pick<Config, 'provider' | 'webhooks'>, logger: Logger, clock: () => Date, webhookUrl: SandboxOptions['webhookUrl'] = config.provider.sandbox.webhookUrl): SandboxProvider {
+  return createSandboxProvider({ latencyMs: config.provider.sandbox.latencyMs, webhookUrl, webhookSecret: config.webhooks.secrets.standard[0], logger, clock })
 }
