@@ -1,14 +1,13 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import t from 'tap'
-import { newPayment } from '../../src/store/payments.js'
 import { build, bearer } from '../helpers/build.js'
+import { storePayment } from '../helpers/payments.js'
 
 const input = { amount: 500, currency: 'EUR', customerId: 'cus_store' }
 
 t.test('a transition is a conditional write on version: a stale copy is a conflict, never a lost update', async (t) => {
   const { deps } = await build(t)
-  const payment = newPayment(deps.ids(), input, deps.clock())
-  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k1', fingerprint: 'f' }, '{}')
+  const payment = await storePayment(deps, input)
 
   const processing = await deps.payments.transition(payment, 'processing')
   t.equal(processing.version, 2)
@@ -20,8 +19,7 @@ t.test('a transition is a conditional write on version: a stale copy is a confli
 
 t.test('of two concurrent transitions from the same version exactly one wins', async (t) => {
   const { deps } = await build(t)
-  const payment = newPayment(deps.ids(), input, deps.clock())
-  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k2', fingerprint: 'f' }, '{}')
+  const payment = await storePayment(deps, input)
 
   const results = await Promise.allSettled([
     deps.payments.transition(payment, 'succeeded', { providerRef: 'pi_1' }),
@@ -35,8 +33,7 @@ t.test('of two concurrent transitions from the same version exactly one wins', a
 
 t.test('a move the lifecycle forbids is refused before any write', async (t) => {
   const { deps } = await build(t)
-  const payment = newPayment(deps.ids(), input, deps.clock())
-  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k3', fingerprint: 'f' }, '{}')
+  const payment = await storePayment(deps, input)
   const failed = await deps.payments.transition(payment, 'failed', { reason: 'card_declined' })
   t.equal(failed.failureReason, 'card_declined')
   await t.rejects(deps.payments.transition(failed, 'succeeded'), { name: 'InvalidTransitionError', message: /cannot move from failed to succeeded/ })
@@ -46,8 +43,7 @@ t.test('a move the lifecycle forbids is refused before any write', async (t) => 
 
 t.test('a forward skip (pending → succeeded, webhook before worker) is allowed and recorded', async (t) => {
   const { deps } = await build(t)
-  const payment = newPayment(deps.ids(), input, deps.clock())
-  await deps.payments.createIdempotently(payment, { scope: 's', key: 'k4', fingerprint: 'f' }, '{}')
+  const payment = await storePayment(deps, input)
   const succeeded = await deps.payments.transition(payment, 'succeeded', { providerRef: 'pi_9' })
   t.equal(succeeded.providerRef, 'pi_9')
   t.match(await deps.payments.history(payment.id), [{ status: 'pending', version: 1 }, { status: 'succeeded', previousStatus: 'pending', version: 2 }])

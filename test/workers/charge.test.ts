@@ -1,9 +1,9 @@
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import type { SandboxProvider } from '../../src/providers/sandbox.js'
-import { newPayment } from '../../src/store/payments.js'
 import { createChargeHandler } from '../../src/workers/charge.js'
 import { build } from '../helpers/build.js'
+import { storePayment } from '../helpers/payments.js'
 import { sqsRecord } from '../helpers/events.js'
 
 const HOUR = 3_600_000
@@ -11,8 +11,7 @@ const HOUR = 3_600_000
 t.test('a payment processing for longer than the providers keep idempotency keys is not charged again', async (t) => {
   const now = new Date('2026-11-27T12:00:00.000Z')
   const { deps } = await build(t, { deps: { clock: () => now } })
-  const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: 'cus_old' }, new Date(now.getTime() - 30 * HOUR))
-  await deps.payments.createIdempotently(payment, { scope: 's', key: 'old', fingerprint: 'f' }, '{}')
+  const payment = await storePayment(deps, { customerId: 'cus_old', createdAt: new Date(now.getTime() - 30 * HOUR) })
   await deps.payments.transition(payment, 'processing')
   const charge = createChargeHandler(deps)
   await t.rejects(charge({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000)), { name: 'StaleChargeError' })
@@ -21,8 +20,7 @@ t.test('a payment processing for longer than the providers keep idempotency keys
 
 t.test('a payment awaiting the provider\'s webhook is acknowledged without another provider call', async (t) => {
   const { deps } = await build(t)
-  const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: 'cus_wait' }, deps.clock())
-  await deps.payments.createIdempotently(payment, { scope: 's', key: 'wait', fingerprint: 'f' }, '{}')
+  const payment = await storePayment(deps, { customerId: 'cus_wait' })
   const processing = await deps.payments.transition(payment, 'processing')
   await deps.payments.markAwaitingProvider(processing, 'pi_wait')
   const charge = createChargeHandler(deps)

@@ -1,9 +1,9 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
-import { newPayment } from '../../src/store/payments.js'
 import { createSweeper } from '../../src/workers/sweeper.js'
 import { build } from '../helpers/build.js'
+import { storePayment } from '../helpers/payments.js'
 
 const HOUR = 3_600_000
 const scheduled = { version: '0', id: 'e', 'detail-type': 'Scheduled Event' as const, source: 'aws.events' as const, account: '1', time: '', region: 'us-east-1', resources: [], detail: {} }
@@ -12,11 +12,7 @@ t.test('the sweeper re-sends charge commands for payments that stopped moving, a
   const now = new Date('2026-11-27T12:00:00.000Z')
   const { deps } = await build(t, { deps: { clock: () => now } })
   const at = (hoursAgo: number) => new Date(now.getTime() - hoursAgo * HOUR)
-  const create = async (label: string, hoursAgo: number) => {
-    const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: `cus_${label}` }, at(hoursAgo))
-    await deps.payments.createIdempotently(payment, { scope: 's', key: label, fingerprint: 'f' }, '{}')
-    return payment
-  }
+  const create = async (label: string, hoursAgo: number) => storePayment(deps, { customerId: `cus_${label}`, createdAt: at(hoursAgo) })
   const stuckPending = await create('stuck-pending', 2)
   const stuckProcessing = await deps.payments.transition(await create('stuck-processing', 20), 'processing')
   await create('fresh', 0.05)
@@ -38,11 +34,7 @@ t.test('the sweeper re-sends charge commands for payments that stopped moving, a
 t.test('payments too old to re-send never crowd out ones that can be, and are reported', async (t) => {
   const now = new Date('2026-11-27T12:00:00.000Z')
   const { deps } = await build(t, { deps: { clock: () => now } })
-  const create = async (label: string, hoursAgo: number) => {
-    const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: `cus_${label}` }, new Date(now.getTime() - hoursAgo * HOUR))
-    await deps.payments.createIdempotently(payment, { scope: 's', key: label, fingerprint: 'f' }, '{}')
-    return payment
-  }
+  const create = async (label: string, hoursAgo: number) => storePayment(deps, { customerId: `cus_${label}`, createdAt: new Date(now.getTime() - hoursAgo * HOUR) })
   for (const hours of [35, 34, 33]) await create(`old-${hours}`, hours)
   const resendable = await create('resendable', 16)
 
@@ -55,8 +47,7 @@ t.test('payments too old to re-send never crowd out ones that can be, and are re
 t.test('a payment the provider will settle by webhook leaves the unsettled index, so it is not re-charged', async (t) => {
   const now = new Date('2026-11-27T12:00:00.000Z')
   const { deps } = await build(t, { deps: { clock: () => now } })
-  const payment = newPayment(deps.ids(), { amount: 100, currency: 'EUR', customerId: 'cus_sepa' }, new Date(now.getTime() - 2 * HOUR))
-  await deps.payments.createIdempotently(payment, { scope: 's', key: 'sepa', fingerprint: 'f' }, '{}')
+  const payment = await storePayment(deps, { customerId: 'cus_sepa', createdAt: new Date(now.getTime() - 2 * HOUR) })
   const processing = await deps.payments.transition(payment, 'processing')
   await deps.payments.markAwaitingProvider(processing, 'pi_sepa')
 

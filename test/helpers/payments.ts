@@ -1,0 +1,14 @@
+import { randomUUID } from 'node:crypto'
+import type { Payment } from '../../src/domain/payment.js'
+import type { Deps } from '../../src/deps.js'
+import { newPayment } from '../../src/store/payments.js'
+
+/**
+ * Stores a new pending payment the way the create route does (payment, first event and
+ * idempotency record in one transaction), created at `createdAt` (the deps' clock by default).
+ */
+export async function storePayment (deps: Pick<Deps, 'ids' | 'clock' | 'payments'>, options: { customerId?: string, amount?: number, createdAt?: Date } = {}): Promise<Payment> {
+  const payment = newPayment(deps.ids(), { amount: options.amount ?? 100, currency: 'EUR', customerId: options.customerId ?? 'cus_test' }, options.createdAt ?? deps.clock())
+  await deps.payments.createIdempotently(payment, { scope: 'test', key: randomUUID(), fingerprint: 'f' }, '{}')
+  return payment
+}
