@@ -117,7 +117,7 @@ async function pollShard (shard: ShardState, options: StreamPollerOptions, log: 
     // Like bisect-on-error narrowed down to the one failing record: report it, then move past
     // it. If the report cannot be sent, the record stays and is tried again: nothing is lost.
     const poison = shard.pending[0]
-    if (poison !== undefined) await reportExhausted([poison], shard, options)
+    if (poison !== undefined) await reportExhausted(poison, shard, options)
     log.error({ shardId: shard.id, attempts: shard.attempts, sequenceNumber: poison?.dynamodb?.SequenceNumber }, 'stream record exhausted its retries; sent to the on-failure queue and skipped')
     shard.pending = shard.pending.slice(1)
     shard.attempts = 0
@@ -184,10 +184,9 @@ export function lowestSequenceNumber (sequenceNumbers: string[]): string | undef
   return lowest?.text
 }
 
-async function reportExhausted (failed: DynamoDBRecord[], shard: ShardState, options: StreamPollerOptions): Promise<void> {
-  const first = failed[0]?.dynamodb
-  const last = failed.at(-1)?.dynamodb
-  const at = (seconds: number | undefined): string | undefined => seconds === undefined ? undefined : new Date(seconds * 1000).toISOString()
+async function reportExhausted (record: DynamoDBRecord, shard: ShardState, options: StreamPollerOptions): Promise<void> {
+  const { SequenceNumber, ApproximateCreationDateTime } = record.dynamodb ?? {}
+  const arrival = ApproximateCreationDateTime === undefined ? undefined : new Date(ApproximateCreationDateTime * 1000).toISOString()
   // The shape Lambda sends to a stream mapping's on-failure destination.
   const message = {
     requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: shard.attempts },
@@ -196,11 +195,11 @@ async function reportExhausted (failed: DynamoDBRecord[], shard: ShardState, opt
     timestamp: new Date().toISOString(),
     DDBStreamBatchInfo: {
       shardId: shard.id,
-      startSequenceNumber: first?.SequenceNumber,
-      endSequenceNumber: last?.SequenceNumber,
-      approximateArrivalOfFirstRecord: at(first?.ApproximateCreationDateTime),
-      approximateArrivalOfLastRecord: at(last?.ApproximateCreationDateTime),
-      batchSize: failed.length,
+      startSequenceNumber: SequenceNumber,
+      endSequenceNumber: SequenceNumber,
+      approximateArrivalOfFirstRecord: arrival,
+      approximateArrivalOfLastRecord: arrival,
+      batchSize: 1,
       streamArn: options.streamArn
     }
   }
