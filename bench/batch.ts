@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { SQSEvent, SQSRecord } from 'aws-lambda'
-import { createLambdaHandler, type LambdaHandler } from '../src/handler.js'
-import { createWorkers } from '../src/workers/index.js'
-import { Keys } from '../src/store/keys.js'
-import { benchApp, benchConfig, ratioOf, type BenchRow } from './lib.js'
+import { Keys } from '../src/store/table.js'
+import { benchConfig, benchService, ratioOf, type BenchRow } from './lib.js'
 
 // M6: a 1,000-record SQS batch through the handler (dispatch, Powertools batch processing,
 // bounded concurrency, one conditional PutItem per record: the dead-letter worker) against a
@@ -37,9 +35,7 @@ async function pool<T> (items: T[], concurrency: number, fn: (item: T) => Promis
 /** Runs M6. */
 export async function run (): Promise<BenchRow[]> {
   const config = { ...benchConfig('batch'), workerConcurrency: CONCURRENCY }
-  let handler: LambdaHandler | undefined
-  const { app, deps } = await benchApp(config, (app, deps) => { handler = createLambdaHandler({ app, workers: createWorkers(deps) }) })
-  if (handler === undefined) throw new Error('no handler')
+  const { app, deps, handler } = await benchService(config)
   const arn = `arn:aws:sqs:us-east-1:000000000000:${deps.config.queues.deadLetter.name}`
   const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 900_000 } as never
 
@@ -48,7 +44,7 @@ export async function run (): Promise<BenchRow[]> {
   for (let round = 0; round < 4; round++) {
     const event: SQSEvent = { Records: Array.from({ length: RECORDS }, () => record(arn)) }
     let start = performance.now()
-    const response = await (handler as LambdaHandler)(event, context) as { batchItemFailures: unknown[] }
+    const response = await handler(event, context) as { batchItemFailures: unknown[] }
     if (response.batchItemFailures.length > 0) throw new Error(`${response.batchItemFailures.length} records failed`)
     if (round > 0) ours.push(performance.now() - start)
 

@@ -1,7 +1,7 @@
 import { PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import { newPayment } from '../src/store/payments.js'
-import { BENCH_KEY, benchApp, benchConfig, interleave, percentile, printTable, type BenchRow } from './lib.js'
+import { BENCH_KEY, benchService, benchConfig, interleave, percentile, printTable, type BenchRow } from './lib.js'
 
 // M7: what idempotency costs. A create with a fresh key against a plain conditional PutItem
 // of the same payment item (the least a create could do), and against the bare three-item
@@ -16,9 +16,9 @@ const headers = (key: string) => ({ authorization: `Bearer ${BENCH_KEY}`, 'idemp
 /** Runs M7, printing its detail table. */
 export async function run (): Promise<BenchRow[]> {
   const config = benchConfig('idem')
-  const { app, deps } = await benchApp(config)
+  const { app, deps } = await benchService(config)
   // A second instance of the function: its in-memory cache is empty, so its replays read DynamoDB.
-  const { app: other } = await benchApp({ ...config })
+  const { app: other } = await benchService({ ...config })
   const paymentItem = () => {
     const payment = newPayment(deps.ids(), body, deps.clock())
     return { pk: `PAYMENT#${payment.id}`, sk: 'PAYMENT', gsi1pk: `CUSTOMER#${payment.customerId}`, gsi1sk: `${payment.createdAt}#${payment.id}`, ...payment }

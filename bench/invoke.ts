@@ -1,8 +1,5 @@
 import serverless from 'serverless-http'
-import { buildApp } from '../src/app.js'
-import { createDeps } from '../src/deps.js'
-import { createLambdaHandler } from '../src/handler.js'
-import { BENCH_KEY, benchConfig, interleave, median, ratioOf, type BenchRow } from './lib.js'
+import { BENCH_KEY, benchConfig, benchService, interleave, median, ratioOf, type BenchRow } from './lib.js'
 
 // M4: one API Gateway v2 invocation through our handler vs app.inject of the same route.
 // M5: throughput of our handler vs the same app behind serverless-http.
@@ -33,10 +30,8 @@ async function throughput (fn: (i: number) => Promise<unknown>, ms: number): Pro
 /** Runs M4 and M5. */
 export async function run (): Promise<BenchRow[]> {
   const config = benchConfig('invoke')
-  const app = buildApp({ deps: createDeps(config) })
-  const handler = createLambdaHandler({ app, workers: { queues: {}, streams: {} } })
+  const { app, handler } = await benchService(config)
   const viaServerlessHttp = serverless(app as unknown as Parameters<typeof serverless>[0])
-  await app.ready()
 
   const check = (response: unknown) => { if ((response as { statusCode: number }).statusCode !== 200) throw new Error('not 200') }
   const timings = await interleave(RUNS, 200, {

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { buildApp, type App } from '../src/app.js'
-import { ensureResources, withQueueUrls } from '../src/aws/bootstrap.js'
-import { createAwsClients } from '../src/aws/clients.js'
-import { loadConfig, type Config } from '../src/config.js'
-import { createDeps, type Deps } from '../src/deps.js'
-import { hashApiKey } from '../src/plugins/auth.js'
+import { bootstrapLocal } from '../src/local/bootstrap.js'
+import { loadConfig, type Config } from '../src/config/load.js'
+import { createService, type Service } from '../src/service.js'
+import { hashApiKey } from '../src/http/auth.js'
 
 /** The API key benchmarks authenticate with. */
 export const BENCH_KEY = 'plk_bench_all_scopes'
@@ -22,15 +20,12 @@ export function benchConfig (label: string, tableName?: string): Config {
   })
 }
 
-/** The production app on the emulator, its resources created. */
-export async function benchApp (config: Config, beforeReady?: (app: App, deps: Deps) => void): Promise<{ app: App, deps: Deps }> {
-  const clients = createAwsClients(config)
-  const resources = await ensureResources(clients, config)
-  const deps = createDeps(withQueueUrls(config, resources), clients)
-  const app = buildApp({ deps })
-  beforeReady?.(app, deps)
-  await app.ready()
-  return { app, deps }
+/** The production service on the emulator, its resources created and its app ready. */
+export async function benchService (config: Config): Promise<Service> {
+  const { config: complete, clients } = await bootstrapLocal(config)
+  const service = createService(complete, clients)
+  await service.app.ready()
+  return service
 }
 
 /**

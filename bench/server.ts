@@ -2,8 +2,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import autocannon from 'autocannon'
 import Fastify from 'fastify'
-import { Keys } from '../src/store/keys.js'
-import { BENCH_KEY, benchApp, benchConfig, median, ratioOf, type BenchRow } from './lib.js'
+import { Keys } from '../src/store/table.js'
+import { BENCH_KEY, benchService, benchConfig, median, ratioOf, type BenchRow } from './lib.js'
 
 // M8: requests per second of the local server for GET /v1/payments/{id} (auth, validation,
 // GetItem, response schema) against a bare Fastify route doing the same GetItem. autocannon
@@ -20,7 +20,7 @@ async function requestsPerSecond (url: string, headers: Record<string, string>):
 /** Runs M8. */
 export async function run (): Promise<BenchRow[]> {
   const config = benchConfig('server')
-  const { app, deps } = await benchApp(config)
+  const { app, deps } = await benchService(config)
   const created = await app.inject({ method: 'POST', url: '/v1/payments', headers: { authorization: `Bearer ${BENCH_KEY}`, 'idempotency-key': 'server-bench' }, payload: { amount: 1000, currency: 'EUR', customerId: 'cus_bench' } })
   const id = created.json().id as string
   const ours = await app.listen({ port: 0, host: '127.0.0.1' })

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import { readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { startDynamoDbLocal, startLocalEmulator } from '../src/aws/local-emulator.js'
+import { startDynamoDbLocal, startLocalEmulator } from '../src/local/emulator.js'
 
 // Runs a command (the test runner, a benchmark) against one local AWS emulator started for the
 // whole run. Each test file makes its own uniquely named tables and queues in it.

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
 import { createAwsClients, type AwsClients } from './aws/clients.js'
-import type { Config } from './config.js'
+import type { Config } from './config/load.js'
 import { createIdGenerator, type IdGenerator } from './domain/ids.js'
-import { createLogger } from './logger.js'
-import { createMetrics, type Metrics } from './metrics.js'
+import { createLogger } from './observability/logger.js'
+import { createMetrics, type Metrics } from './observability/metrics.js'
 import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
 import { sandboxFromConfig } from './providers/sandbox.js'
 import { createStripeProvider } from './providers/stripe.js'
@@ -12,7 +12,7 @@ import { createDeadLetterStore, type DeadLetterStore } from './store/dead-letter
 import { createSummaryStore, type SummaryStore } from './store/summaries.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
-import { cachedWebhookSecrets, secretsManagerFetcher, staticWebhookSecrets, type WebhookSecrets } from './webhooks/secrets.js'
+import { cachedWebhookSecrets, secretsManagerFetcher, staticWebhookSecrets, type WebhookSecrets } from './domain/webhooks/secrets.js'
 
 /** Everything the app and the workers depend on, built once per process (cold start). */
 export interface Deps extends AwsClients {

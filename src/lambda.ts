@@ -1,17 +1,12 @@
-import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
-import { createDeps } from './deps.js'
-import { createLambdaHandler } from './handler.js'
-import { enableTracing } from './tracing.js'
-import { createWorkers } from './workers/index.js'
+import { loadConfig } from './config/load.js'
+import { enableTracing } from './observability/tracing.js'
+import { createService } from './service.js'
 
 // Init, once per cold start. A ConfigError here fails the init with every problem listed.
-const config = loadConfig()
-const deps = createDeps(config)
-if (config.tracing) await enableTracing(deps, deps.logger)
-const app = buildApp({ deps })
+const service = createService(loadConfig())
+if (service.config.tracing) await enableTracing(service.deps, service.deps.logger)
 
-/** The Lambda entrypoint for API Gateway, SQS, DynamoDB Stream and warm-up events. */
-export const handler = createLambdaHandler({ app, workers: createWorkers(deps) })
+/** The Lambda entrypoint for API Gateway, SQS, DynamoDB Stream, schedule and warm-up events. */
+export const handler = service.handler
 
-await app.ready()
+await service.app.ready()

@@ -1,10 +1,10 @@
 import type { DestinationStream } from 'pino'
-import { EmulatorUnavailableError } from './aws/local-emulator.js'
+import { EmulatorUnavailableError } from './local/emulator.js'
 import { randomBytes } from 'node:crypto'
-import { ConfigError, SCOPES, loadConfig, type Config } from './config.js'
-import { hashApiKey } from './plugins/auth.js'
+import { ConfigError, SCOPES, loadConfig, type Config } from './config/load.js'
+import { hashApiKey } from './http/auth.js'
 import { startLocalRuntime } from './local/runtime.js'
-import { createLogger } from './logger.js'
+import { createLogger } from './observability/logger.js'
 
 // The local server: `npm start`. Same app and workers as Lambda, fed by local pollers.
 

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import type { Logger } from 'pino'
 import { startLocalRuntime, type LocalRuntime } from '../src/local/runtime.js'
-import { createLogger } from '../src/logger.js'
+import { createLogger } from '../src/observability/logger.js'
 import { bearer, testConfig, type Teardownable } from './helpers/build.js'
 import { waitFor } from './helpers/wait.js'
 

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import type { Config } from '../config.js'
+import type { Config } from '../config/load.js'
 
 /** The AWS SDK clients paylith uses, built once per process and shared. */
 export interface AwsClients {

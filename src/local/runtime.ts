@@ -2,15 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { ScheduledEvent } from 'aws-lambda'
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
-import { buildApp, type App } from '../app.js'
-import { ensureResources, withQueueUrls, type LocalResources, type QueueRef } from '../aws/bootstrap.js'
-import { clientOptions, createAwsClients } from '../aws/clients.js'
-import { startLocalEmulator, type LocalEmulator } from '../aws/local-emulator.js'
-import type { Config } from '../config.js'
-import { createDeps, type Deps } from '../deps.js'
+import type { App } from '../app.js'
+import { bootstrapLocal, type LocalResources, type QueueRef } from './bootstrap.js'
+import { clientOptions } from '../aws/clients.js'
+import { startLocalEmulator, type LocalEmulator } from './emulator.js'
+import type { Config } from '../config/load.js'
+import type { Deps } from '../deps.js'
 import { sandboxFromConfig, type SandboxProvider } from '../providers/sandbox.js'
-import { createLambdaHandler } from '../handler.js'
-import { createWorkers } from '../workers/index.js'
+import { createService } from '../service.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 import { startSqsPoller } from './sqs-poller.js'
@@ -57,19 +56,17 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
 
   let url: string | undefined
   try {
-    config = withLocalWebhookSecret(config, logger)
-    const clients = createAwsClients(config)
-    const resources = await ensureResources(clients, config)
-    config = withQueueUrls(config, resources)
+    const bootstrapped = await bootstrapLocal(withLocalWebhookSecret(config, logger))
+    const { clients, resources } = bootstrapped
+    config = bootstrapped.config
     // The sandbox posts its signed webhooks to this very server unless told otherwise, so a
     // local run shows the whole loop: create → charge → webhook → final status.
     sandbox = config.provider.name === 'sandbox'
       ? sandboxFromConfig(config, logger, () => new Date(), config.provider.sandbox.webhookUrl ?? (() => url === undefined ? undefined : `${url}/v1/webhooks/standard`))
       : undefined
-    const deps = createDeps(config, { logger, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
-    app = buildApp({ deps })
-    const workers = createWorkers(deps)
-    const dispatch = createLambdaHandler({ app, workers })
+    const service = createService(config, { logger, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
+    const { deps, workers, handler: dispatch } = service
+    app = service.app
     url = await app.listen({ port: config.port, host: config.host })
 
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000

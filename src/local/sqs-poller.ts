@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda'
 import type { Logger } from 'pino'
-import type { QueueRef } from '../aws/bootstrap.js'
-import type { Dispatch } from '../dispatch.js'
+import type { QueueRef } from './bootstrap.js'
+import type { Dispatch } from '../lambda/dispatch.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 

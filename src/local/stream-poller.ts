@@ -9,7 +9,7 @@ import {
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
-import type { Dispatch } from '../dispatch.js'
+import type { Dispatch } from '../lambda/dispatch.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 

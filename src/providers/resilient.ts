@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import CircuitBreaker from 'opossum'
 import type { Logger } from 'pino'
-import { MetricName, type Metrics } from '../metrics.js'
+import { MetricName, type Metrics } from '../observability/metrics.js'
 import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 
 /** How hard to try a provider before giving the message back to SQS. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { Config } from '../config.js'
-import { signStandardWebhook } from '../domain/signatures/standard-webhooks.js'
+import type { Config } from '../config/load.js'
+import { signStandardWebhook } from '../domain/webhooks/signatures/standard-webhooks.js'
 import { unixSeconds } from '../domain/time.js'
 import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 

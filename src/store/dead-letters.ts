@@ -8,7 +8,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { TABLE } from '../aws/resources.js'
 import { writeIfCondition } from './conditional.js'
-import { Keys } from './keys.js'
+import { Keys } from './table.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
 
 /** A message that exhausted its receives, kept for a person to look at and redrive. */

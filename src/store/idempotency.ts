@@ -1,6 +1,6 @@
 import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
-import { Keys } from './keys.js'
+import { Keys } from './table.js'
 
 /** Who and what a request's Idempotency-Key is about: the caller's key id, the key, the body's fingerprint. */
 export interface IdempotencyClaim {

@@ -15,7 +15,7 @@ import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
 import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
-import { EVENT_SK_PREFIX, Keys } from './keys.js'
+import { EVENT_SK_PREFIX, Keys } from './table.js'
 import { TABLE } from '../aws/resources.js'
 
 /** The outcome of an idempotent create: a new payment, or the record an earlier request left. */

@@ -9,7 +9,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { Payment } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import { writeIfCondition } from './conditional.js'
-import { Keys } from './keys.js'
+import { Keys } from './table.js'
 
 /** One bucket of a customer's summary: how many payments, for how much, in a currency and status. */
 export interface SummaryBucket {

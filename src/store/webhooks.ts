@@ -1,9 +1,9 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
-import type { WebhookProvider } from '../webhooks/providers.js'
-import type { NormalizedWebhookEvent } from '../webhooks/normalize.js'
+import type { WebhookProvider } from '../domain/webhooks/providers.js'
+import type { NormalizedWebhookEvent } from '../domain/webhooks/normalize.js'
 import { writeIfCondition } from './conditional.js'
-import { Keys } from './keys.js'
+import { Keys } from './table.js'
 
 /** A verified webhook as stored: the normalised event, the raw payload for audit, and when. */
 export interface StoredWebhookEvent extends NormalizedWebhookEvent {

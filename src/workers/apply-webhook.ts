@@ -1,12 +1,12 @@
 import type { Logger } from 'pino'
 import type { PaymentStatus } from '../domain/payment-status.js'
-import type { Metrics } from '../metrics.js'
+import type { Metrics } from '../observability/metrics.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { WebhookStore } from '../store/webhooks.js'
-import { WebhookEventType } from '../webhooks/normalize.js'
+import { WebhookEventType } from '../domain/webhooks/normalize.js'
 import { UnknownPaymentError } from './charge.js'
 import type { CommandHandler } from './work-queue.js'
-import { settlePayment } from './settle.js'
+import { settlePayment } from '../use-cases/settle-payment.js'
 
 const TARGET: Record<string, PaymentStatus> = {
   [WebhookEventType.paymentSucceeded]: 'succeeded',

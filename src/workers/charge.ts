@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
-import type { Metrics } from '../metrics.js'
+import type { Metrics } from '../observability/metrics.js'
 import type { ResilientCharge } from '../providers/resilient.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { CommandHandler } from './work-queue.js'
-import { settlePayment } from './settle.js'
+import { settlePayment } from '../use-cases/settle-payment.js'
 
 /** Providers keep idempotency keys for 24 hours; this is the margin paylith keeps under that. */
 export const PROVIDER_KEY_WINDOW_MS = 23 * 3_600_000

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js'
 import { createApplyWebhookHandler } from './apply-webhook.js'
 import { createChargeHandler } from './charge.js'
-import { CommandType } from './commands.js'
+import { CommandType } from '../queue/commands.js'
 import { createDeadLetterWorker } from './dead-letter-queue.js'
 import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox.js'
 import { createSweeper } from './sweeper.js'

@@ -6,8 +6,8 @@ import type { Logger } from 'pino'
 import type { Payment } from '../domain/payment.js'
 import type { SummaryStore } from '../store/summaries.js'
 import type { StoredWebhookEvent } from '../store/webhooks.js'
-import { WebhookEventType } from '../webhooks/normalize.js'
-import { CommandType, correlationIdOf, sendCommand } from './commands.js'
+import { WebhookEventType } from '../domain/webhooks/normalize.js'
+import { CommandType, correlationIdOf, sendCommand } from '../queue/commands.js'
 import type { ChangeHandler } from './table-stream.js'
 
 /** The item a stream record carries after the change, without its keys. */

@@ -3,7 +3,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { PaymentStore } from '../store/payments.js'
 import { PROVIDER_KEY_WINDOW_MS } from './charge.js'
-import { CommandType, sendCommand } from './commands.js'
+import { CommandType, sendCommand } from '../queue/commands.js'
 
 /** One sweep, on a scheduled (EventBridge) event: how many were re-sent, how many need a person. */
 export type Sweeper = (event: ScheduledEvent, context: Context) => Promise<{ resent: number, needAttention: number }>

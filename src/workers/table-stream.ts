@@ -1,6 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda'
 import type { Deps } from '../deps.js'
-import { withLogContext } from '../logger.js'
+import { withLogContext } from '../observability/logger.js'
 import type { StreamWorker } from './types.js'
 
 /** Reacts to one change of the table; throwing stops the batch at this record. */

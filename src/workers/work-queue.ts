@@ -1,8 +1,8 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
-import { withLogContext } from '../logger.js'
-import { MetricName, type Metrics } from '../metrics.js'
+import { withLogContext } from '../observability/logger.js'
+import { MetricName, type Metrics } from '../observability/metrics.js'
 import type { SqsWorker } from './types.js'
 
 /** A command on the work queue: `type` names it, the rest is its payload. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { startLocalEmulator } from '../../src/aws/local-emulator.js'
+import { startLocalEmulator } from '../../src/local/emulator.js'
 
 /**
  * The emulator endpoint for this test file: the one `npm test` started for the run, or, when a

@@ -1,19 +1,24 @@
 import { once } from 'node:events'
 import { createServer, type AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
-import { buildApp, type App } from '../../src/app.js'
-import { ensureResources, withQueueUrls, type LocalResources } from '../../src/aws/bootstrap.js'
+import type { App } from '../../src/app.js'
+import { bootstrapLocal, type LocalResources } from '../../src/local/bootstrap.js'
 import { createAwsClients } from '../../src/aws/clients.js'
-import { loadConfig, type Config } from '../../src/config.js'
-import { createDeps, type Deps, type DepsOverrides } from '../../src/deps.js'
-import { hashApiKey } from '../../src/plugins/auth.js'
+import { loadConfig, type Config } from '../../src/config/load.js'
+import type { Deps, DepsOverrides } from '../../src/deps.js'
+import type { LambdaHandler } from '../../src/lambda/handler.js'
+import { createService } from '../../src/service.js'
+import type { WorkerRegistry } from '../../src/workers/types.js'
+import { hashApiKey } from '../../src/http/auth.js'
 import { localAwsEndpoint, uniqueNames } from './aws.js'
 
-/** What a test gets: the production app with real deps on the emulator, and its resources. */
+/** What a test gets: the production service (app, workers, handler) with real deps on the emulator, and its resources. */
 export interface Built {
   app: App
   deps: Deps
   config: Config
+  workers: WorkerRegistry
+  handler: LambdaHandler
   resources: LocalResources
 }
 
@@ -75,27 +80,26 @@ export async function testConfig (label: string, env: Record<string, string> = {
 }
 
 /**
- * Builds the app exactly as production does (buildApp + createDeps), with real clients on the
- * local emulator and this test's own table and queues; closes it when the test ends.
+ * Builds the service exactly as production does (createService), with real clients on the
+ * local emulator and this test's own table and queues; closes the app when the test ends.
  */
 export async function build (t: Teardownable, options: BuildOptions = {}): Promise<Built> {
   const baseConfig = await testConfig(t.name, options.env)
-  const clients = createAwsClients(baseConfig)
-  const resources = options.bootstrap === false ? unbootstrapped(baseConfig) : await ensureResources(clients, baseConfig)
-  const config = withQueueUrls(baseConfig, resources)
-  const deps = createDeps(config, { ...clients, ...(options.logger !== undefined && { logger: options.logger }), ...options.deps })
-  const app = buildApp({ deps })
-  options.configure?.(app)
-  t.teardown(() => app.close())
-  return { app, deps, config, resources }
+  const { config, clients, resources } = options.bootstrap === false ? unbootstrapped(baseConfig) : await bootstrapLocal(baseConfig)
+  const service = createService(config, { ...clients, ...(options.logger !== undefined && { logger: options.logger }), ...options.deps })
+  options.configure?.(service.app)
+  t.teardown(() => service.app.close())
+  return { ...service, resources }
 }
 
-function unbootstrapped (config: Config): LocalResources {
+/** Names the resources without creating them, for an endpoint that is meant to be down. */
+function unbootstrapped (config: Config): Awaited<ReturnType<typeof bootstrapLocal>> {
   const queue = (name: string) => ({ name, url: `${config.aws.endpoint ?? ''}/000000000000/${name}`, arn: `arn:aws:sqs:${config.aws.region}:000000000000:${name}` })
+  const queues = { work: queue(config.queues.work.name), deadLetter: queue(config.queues.deadLetter.name) }
   return {
-    tableName: config.tableName,
-    streamArn: '',
-    queues: { work: queue(config.queues.work.name), deadLetter: queue(config.queues.deadLetter.name) }
+    config: { ...config, queues: { work: { name: queues.work.name, url: queues.work.url }, deadLetter: { name: queues.deadLetter.name, url: queues.deadLetter.url } } },
+    clients: createAwsClients(config),
+    resources: { tableName: config.tableName, streamArn: '', queues }
   }
 }
 

@@ -1,6 +1,5 @@
-import { ensureResources } from '../../src/aws/bootstrap.js'
-import { createAwsClients } from '../../src/aws/clients.js'
-import type { Config } from '../../src/config.js'
+import { bootstrapLocal } from '../../src/local/bootstrap.js'
+import type { Config } from '../../src/config/load.js'
 import { TEST_API_KEYS, testConfig } from './build.js'
 
 /**
@@ -10,7 +9,7 @@ import { TEST_API_KEYS, testConfig } from './build.js'
  */
 export async function useLambdaEnvironment (label: string): Promise<Config> {
   const config = await testConfig(label)
-  const resources = await ensureResources(createAwsClients(config), config)
+  const { resources } = await bootstrapLocal(config)
   Object.assign(process.env, {
     AWS_LAMBDA_FUNCTION_NAME: `paylith-${label}`,
     AWS_ENDPOINT_URL: config.aws.endpoint,

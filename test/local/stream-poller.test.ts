@@ -1,14 +1,12 @@
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
-import type { DynamoDBRecord } from 'aws-lambda'
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import t from 'tap'
-import { ensureResources } from '../../src/aws/bootstrap.js'
-import { clientOptions, createAwsClients } from '../../src/aws/clients.js'
-import { createDispatcher } from '../../src/dispatch.js'
+import { clientOptions } from '../../src/aws/clients.js'
+import { bootstrapLocal } from '../../src/local/bootstrap.js'
 import { lowestSequenceNumber, startStreamPoller } from '../../src/local/stream-poller.js'
-import { createLogger } from '../../src/logger.js'
-import { createTableStreamWorker } from '../../src/workers/table-stream.js'
+import { createLogger } from '../../src/observability/logger.js'
 import { testConfig, type Teardownable } from '../helpers/build.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -20,26 +18,30 @@ t.test('sequence numbers are compared as integers, not strings', async (t) => {
   t.equal(lowestSequenceNumber([]), undefined)
 })
 
-/** Starts a table, a poller and a stream worker whose handler `behave` decides per item. */
+/**
+ * Starts a table and a poller that invokes a stand-in function: it handles records in order,
+ * `behave` decides per item whether one fails, and it reports the first failure as the
+ * table-stream worker does. The poller is under test here, not the workers.
+ */
 async function streamHarness (t: Teardownable, env: Record<string, string>, behave: (pk: string, attempt: number) => void) {
-  const config = await testConfig(t.name, env)
-  const clients = createAwsClients(config)
-  const resources = await ensureResources(clients, config)
+  const { config, clients, resources } = await bootstrapLocal(await testConfig(t.name, env))
   const logger = createLogger({ logLevel: 'silent' })
   const attempts = new Map<string, number>()
   const seen: DynamoDBRecord[] = []
-  const worker = createTableStreamWorker({ logger }, {
-    ITEM: async (record: DynamoDBRecord) => {
+  const dispatch = async (event: unknown): Promise<DynamoDBBatchResponse> => {
+    for (const record of (event as DynamoDBStreamEvent).Records) {
+      seen.push(record)
       const pk = record.dynamodb?.Keys?.pk?.S ?? ''
       const attempt = (attempts.get(pk) ?? 0) + 1
       attempts.set(pk, attempt)
-      behave(pk, attempt)
+      try {
+        behave(pk, attempt)
+      } catch {
+        return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] }
+      }
     }
-  })
-  const dispatch = createDispatcher({
-    http: async () => { throw new Error('no HTTP in this test') },
-    workers: { queues: {}, streams: { [config.tableName]: async (event, context) => { seen.push(...event.Records); return worker(event, context) } } }
-  })
+    return { batchItemFailures: [] }
+  }
   const put = (pk: string, extra: Record<string, { N: string }> = {}) =>
     clients.dynamodb.send(new PutItemCommand({ TableName: config.tableName, Item: { pk: { S: pk }, sk: { S: 'ITEM' }, ...extra } }))
   const start = () => {

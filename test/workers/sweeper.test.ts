@@ -1,7 +1,6 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
-import { createSweeper } from '../../src/workers/sweeper.js'
 import { build } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 
@@ -10,7 +9,7 @@ const scheduled = { version: '0', id: 'e', 'detail-type': 'Scheduled Event' as c
 
 t.test('the sweeper re-sends charge commands for payments that stopped moving, and only for them', async (t) => {
   const now = new Date('2026-11-27T12:00:00.000Z')
-  const { deps } = await build(t, { deps: { clock: () => now } })
+  const { deps, workers } = await build(t, { env: { SWEEP_STALE_AFTER_SECONDS: '900' }, deps: { clock: () => now } })
   const at = (hoursAgo: number) => new Date(now.getTime() - hoursAgo * HOUR)
   const create = async (label: string, hoursAgo: number) => storePayment(deps, { customerId: `cus_${label}`, createdAt: at(hoursAgo) })
   const stuckPending = await create('stuck-pending', 2)
@@ -20,8 +19,7 @@ t.test('the sweeper re-sends charge commands for payments that stopped moving, a
   await deps.payments.transition(settled, 'succeeded', { providerRef: 'ref_settled' })
   const ancient = await create('ancient', 30)
 
-  const sweep = createSweeper({ payments: deps.payments, sqs: deps.sqs, workQueueUrl: deps.config.queues.work.url ?? '', clock: deps.clock, logger: deps.logger }, { staleAfterMs: 0.25 * HOUR, maxPerRun: 100 })
-  const result = await sweep(scheduled, createLocalContext('paylith-test', 30_000))
+  const result = await workers.scheduled?.(scheduled, createLocalContext('paylith-test', 30_000))
   t.same(result, { resent: 2, needAttention: 1 })
 
   const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))
@@ -33,13 +31,12 @@ t.test('the sweeper re-sends charge commands for payments that stopped moving, a
 
 t.test('payments too old to re-send never crowd out ones that can be, and are reported', async (t) => {
   const now = new Date('2026-11-27T12:00:00.000Z')
-  const { deps } = await build(t, { deps: { clock: () => now } })
+  const { deps, workers } = await build(t, { env: { SWEEP_STALE_AFTER_SECONDS: '900', SWEEP_MAX_PER_RUN: '1' }, deps: { clock: () => now } })
   const create = async (label: string, hoursAgo: number) => storePayment(deps, { customerId: `cus_${label}`, createdAt: new Date(now.getTime() - hoursAgo * HOUR) })
   for (const hours of [35, 34, 33]) await create(`old-${hours}`, hours)
   const resendable = await create('resendable', 16)
 
-  const sweep = createSweeper({ payments: deps.payments, sqs: deps.sqs, workQueueUrl: deps.config.queues.work.url ?? '', clock: deps.clock, logger: deps.logger }, { staleAfterMs: 0.25 * HOUR, maxPerRun: 1 })
-  t.same(await sweep(scheduled, createLocalContext('paylith-test', 30_000)), { resent: 1, needAttention: 3 })
+  t.same(await workers.scheduled?.(scheduled, createLocalContext('paylith-test', 30_000)), { resent: 1, needAttention: 3 })
   const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   t.same(Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId), [resendable.id])
 })

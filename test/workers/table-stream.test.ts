@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger } from '../../src/observability/logger.js'
 import { createTableStreamWorker, itemKind } from '../../src/workers/table-stream.js'
 import { streamEvent, streamRecord } from '../helpers/events.js'
 

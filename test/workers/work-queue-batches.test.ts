@@ -1,7 +1,7 @@
 import type { SQSRecord } from 'aws-lambda'
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger } from '../../src/observability/logger.js'
 import { createWorkQueueWorker } from '../../src/workers/work-queue.js'
 import { sqsRecord } from '../helpers/events.js'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger } from '../../src/observability/logger.js'
 import { createWorkQueueWorker } from '../../src/workers/work-queue.js'
 import { sqsEvent } from '../helpers/events.js'
 

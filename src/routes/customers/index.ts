@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
-import { ProblemResponse } from '../../schemas/common.js'
+import { ProblemResponse } from '../../http/schemas.js'
 import { CustomerIdSchema, PaymentStatusSchema } from '../payments/schemas.js'
 
 /** A customer's payments at a glance: count and total per currency and status. */

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { AppError, ConflictError, DependencyUnavailableError, NotFoundError } from '../../errors.js'
-import { ProblemResponse } from '../../schemas/common.js'
+import { ProblemResponse } from '../../http/schemas.js'
 import type { DeadLetter } from '../../store/dead-letters.js'
 
 /**

@@ -2,7 +2,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { DependencyUnavailableError } from '../../errors.js'
-import { ProblemResponse } from '../../schemas/common.js'
+import { ProblemResponse } from '../../http/schemas.js'
 import { HealthSchema, ReadinessSchema } from './schemas.js'
 
 /** How long `/ready` waits for DynamoDB before it says the service is not ready. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { ConfigError, loadConfig } from '../../src/config/load.js'
 
 t.test('an empty environment gives the documented local defaults', async (t) => {
   const config = loadConfig({})

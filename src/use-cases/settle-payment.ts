@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Payment } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { ConflictError } from '../errors.js'
-import { MetricName, type Metrics } from '../metrics.js'
+import { MetricName, type Metrics } from '../observability/metrics.js'
 import type { PaymentStore, TransitionDetails } from '../store/payments.js'
 
 const ATTEMPTS = 3

@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { createLambdaHandler } from '../src/handler.js'
-import { createLocalContext } from '../src/local/lambda-context.js'
-import { createLogger } from '../src/logger.js'
-import { createWorkQueueWorker } from '../src/workers/work-queue.js'
-import type { App } from '../src/app.js'
-import type { SqsWorker } from '../src/workers/types.js'
-import { build } from './helpers/build.js'
-import { httpApiEvent, restApiEvent, sqsEvent } from './helpers/events.js'
+import { createLambdaHandler } from '../../src/lambda/handler.js'
+import { createLocalContext } from '../../src/local/lambda-context.js'
+import { createLogger } from '../../src/observability/logger.js'
+import { createWorkQueueWorker } from '../../src/workers/work-queue.js'
+import type { App } from '../../src/app.js'
+import type { SqsWorker } from '../../src/workers/types.js'
+import { build } from '../helpers/build.js'
+import { httpApiEvent, restApiEvent, sqsEvent } from '../helpers/events.js'
 
 interface ProxyResult { statusCode: number; headers: Record<string, string>; body: string; cookies?: string[]; isBase64Encoded?: boolean }
 

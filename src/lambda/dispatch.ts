@@ -8,8 +8,8 @@ import type {
   SQSBatchResponse,
   SQSEvent
 } from 'aws-lambda'
-import { UnsupportedEventError } from './errors.js'
-import type { WorkerRegistry } from './workers/types.js'
+import { UnsupportedEventError } from '../errors.js'
+import type { WorkerRegistry } from '../workers/types.js'
 
 /** Answers an API Gateway event (v1 or v2) through the Fastify app. */
 export type HttpHandler = (event: APIGatewayProxyEvent | APIGatewayProxyEventV2, context: Context) => Promise<unknown>

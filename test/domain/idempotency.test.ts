@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseIdempotencyKey } from '../../src/domain/idempotency-key.js'
+import { parseIdempotencyKey } from '../../src/domain/idempotency.js'
 
 t.test('bare and structured-field quoted keys are both accepted', async (t) => {
   t.same(parseIdempotencyKey('abc-123'), { key: 'abc-123' })

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
-import type { Config } from './config.js'
+import type { Config } from '../config/load.js'
 
 /** Keys that identify the unit of work a log line belongs to. */
 export interface LogContext {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { AwsClients } from './aws/clients.js'
+import type { AwsClients } from '../aws/clients.js'
 
 /**
  * Turns on AWS X-Ray tracing of the SDK clients with Powertools Tracer. Called at init only

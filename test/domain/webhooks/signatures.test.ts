@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 import Stripe from 'stripe'
 import t, { type Test } from 'tap'
-import { signStandardWebhook, verifyStandardWebhook } from '../../src/domain/signatures/standard-webhooks.js'
-import { verifyStripeSignature } from '../../src/domain/signatures/stripe.js'
+import { signStandardWebhook, verifyStandardWebhook } from '../../../src/domain/webhooks/signatures/standard-webhooks.js'
+import { verifyStripeSignature } from '../../../src/domain/webhooks/signatures/stripe.js'
 
 const now = new Date('2026-11-27T12:00:00Z')
 const nowSeconds = Math.floor(now.getTime() / 1000)

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, PROBLEM_BASE } from '../errors.js'
-import type { ProblemDetails } from '../schemas/common.js'
+import type { ProblemDetails } from './schemas.js'
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 

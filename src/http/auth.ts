@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { ApiKey, Scope } from '../config.js'
+import type { ApiKey, Scope } from '../config/load.js'
 import { ForbiddenError, UnauthorizedError } from '../errors.js'
 
 /** How a route is authenticated: a scope its API key must have, or public (health, docs, signed webhooks). */

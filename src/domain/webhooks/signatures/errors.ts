@@ -1,5 +1,5 @@
-import { AppError } from '../../errors.js'
-import { unixSeconds } from '../time.js'
+import { AppError } from '../../../errors.js'
+import { unixSeconds } from '../../time.js'
 
 /** Why a webhook signature was refused; each is its own problem type. */
 export const SignatureProblem = {

@@ -1,7 +1,7 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb'
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import t from 'tap'
-import { ensureResources } from '../../src/aws/bootstrap.js'
+import { ensureResources } from '../../src/local/bootstrap.js'
 import { createAwsClients } from '../../src/aws/clients.js'
 import { TABLE } from '../../src/aws/resources.js'
 import { testConfig } from '../helpers/build.js'

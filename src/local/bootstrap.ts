@@ -15,8 +15,9 @@ import {
   type QueueAttributeName,
   type SQSClient
 } from '@aws-sdk/client-sqs'
-import type { Config } from '../config.js'
-import { TABLE, deadLetterQueueAttributes, fifoAttributes, tableDefinition, workQueueAttributes } from './resources.js'
+import { createAwsClients, type AwsClients } from '../aws/clients.js'
+import type { Config } from '../config/load.js'
+import { TABLE, deadLetterQueueAttributes, fifoAttributes, tableDefinition, workQueueAttributes } from '../aws/resources.js'
 
 /** A queue as the bootstrap leaves it: name, URL and ARN. */
 export interface QueueRef {
@@ -107,7 +108,23 @@ async function ensureQueue (sqs: SQSClient, name: string, attributes: Partial<Re
 }
 
 /** The configuration with the queues' URLs as the bootstrap found them. */
-export function withQueueUrls<T extends Pick<Config, 'queues'>> (config: T, resources: LocalResources): T {
+function withQueueUrls (config: Config, resources: LocalResources): Config {
   const { work, deadLetter } = resources.queues
   return { ...config, queues: { work: { name: work.name, url: work.url }, deadLetter: { name: deadLetter.name, url: deadLetter.url } } }
+}
+
+/** What a local run starts from: the configuration completed with the queue URLs, the clients and the resources. */
+export interface Bootstrapped {
+  config: Config
+  clients: AwsClients
+  resources: LocalResources
+}
+
+/**
+ * Brings the emulator (or any AWS endpoint) to what the configuration describes and completes
+ * the configuration with what only exists then (the queue URLs), ready for createService.
+ */
+export async function bootstrapLocal (config: Config, clients: AwsClients = createAwsClients(config)): Promise<Bootstrapped> {
+  const resources = await ensureResources(clients, config)
+  return { config: withQueueUrls(config, resources), clients, resources }
 }

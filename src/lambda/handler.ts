@@ -1,9 +1,9 @@
 import awsLambdaFastify from '@fastify/aws-lambda'
 import type { Context } from 'aws-lambda'
-import type { App } from './app.js'
+import type { App } from '../app.js'
 import { createDispatcher, type HttpHandler } from './dispatch.js'
-import { withLogContext } from './logger.js'
-import type { WorkerRegistry } from './workers/types.js'
+import { withLogContext } from '../observability/logger.js'
+import type { WorkerRegistry } from '../workers/types.js'
 
 /** The function Lambda (and the local pollers) invoke with any event. */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>

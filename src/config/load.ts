@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { parseWebhookSecrets, type WebhookSecretMap } from './webhooks/providers.js'
+import { parseWebhookSecrets, type WebhookSecretMap } from '../domain/webhooks/providers.js'
 
 /** What an API key may be allowed to do. */
 export const SCOPES = ['payments:read', 'payments:write', 'admin'] as const
