@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import CircuitBreaker from 'opossum'
 import type { Logger } from 'pino'
+import { fullJitter, retry } from '../lib/retry.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 
@@ -79,24 +79,21 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     }
   }
 
-  const charge: ResilientCharge = async (request, remainingTimeMs) => {
-    for (let n = 1; ; n++) {
-      // Every call, the first included, ends (or times out) before the invocation must.
-      const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
-      if (timeoutMs < MIN_CALL_MS) {
-        throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
-      }
-      try {
-        return await attempt(request, timeoutMs)
-      } catch (error) {
-        const delay = Math.floor(random() * Math.min(options.backoffCapMs, options.backoffBaseMs * 2 ** (n - 1)))
-        const outOfTime = remainingTimeMs() - SAFETY_MARGIN_MS < delay + MIN_CALL_MS
-        if (error instanceof CircuitOpenError || n >= options.maxAttempts || outOfTime) throw error
-        logger.warn({ err: error, attempt: n, retryInMs: delay, paymentId: request.paymentId }, 'provider call failed; retrying')
-        await sleep(delay)
-      }
+  const backoff = fullJitter(options.backoffBaseMs, options.backoffCapMs, random)
+  const charge: ResilientCharge = async (request, remainingTimeMs) => retry(async () => {
+    // Every call, the first included, ends (or times out) before the invocation must.
+    const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
+    if (timeoutMs < MIN_CALL_MS) {
+      throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
     }
-  }
+    return attempt(request, timeoutMs)
+  }, {
+    attempts: options.maxAttempts,
+    delayMs: backoff,
+    // An open breaker will not let the next try through either; nor is there a try after the deadline.
+    shouldRetry: (error, next) => !(error instanceof CircuitOpenError) && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
+    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') }
+  })
   return Object.assign(charge, { breaker })
 }
 
