@@ -3,12 +3,13 @@ import {
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
+  type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
 import { TABLE } from '../aws/resources.js'
 import { writeIfCondition } from './conditional.js'
-import { Keys } from './table.js'
+import { Keys, Listings, fromItem, toItem } from './table.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
 
 /** A message that exhausted its receives, kept for a person to look at and redrive. */
@@ -49,39 +50,39 @@ export interface DeadLetterStore {
   releaseClaim: (messageId: string) => Promise<void>
 }
 
-const LISTING = 'dead-letters'
-
 /** Builds the dead-letter store on a DynamoDB client. */
 export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): DeadLetterStore {
-  const toDeadLetter = (item: Record<string, unknown>): DeadLetter => {
-    const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, redriveStartedAt: _started, ...deadLetter } = item
-    return deadLetter as unknown as DeadLetter
+  const toDeadLetter = (item: Record<string, AttributeValue>): DeadLetter => {
+    // The redrive claim's bookkeeping is the store's own, not part of the record.
+    const { redriveStartedAt: _started, ...deadLetter } = fromItem<DeadLetter & { redriveStartedAt?: string }>(item)
+    return deadLetter
   }
   return {
     recordOnce: async (deadLetter) => writeIfCondition(dynamodb, new PutItemCommand({
       TableName: tableName,
-      Item: marshall({ ...Keys.deadLetter(deadLetter.messageId), ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId), ...deadLetter }, { removeUndefinedValues: true }),
+      Item: toItem({ ...Keys.deadLetter(deadLetter.messageId), ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId) }, deadLetter),
       ConditionExpression: 'attribute_not_exists(pk)'
     })),
 
     async get (messageId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.deadLetter(messageId)), ConsistentRead: true }))
-      return Item === undefined ? undefined : toDeadLetter(unmarshall(Item))
+      return Item === undefined ? undefined : toDeadLetter(Item)
     },
 
     async list ({ limit, cursor }) {
+      const listing = Listings.deadLetters
       const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
         TableName: tableName,
         IndexName: TABLE.gsi1.name,
         KeyConditionExpression: 'gsi1pk = :listing',
-        ExpressionAttributeValues: { ':listing': { S: 'DEADLETTERS' } },
+        ExpressionAttributeValues: { ':listing': { S: listing.gsi1pk } },
         ScanIndexForward: false,
         Limit: limit,
-        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, LISTING, { gsi1pk: 'DEADLETTERS', pkPrefix: 'DEADLETTER#', sk: 'DEADLETTER' }) })
+        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, listing.name, listing) })
       }))
       return {
-        deadLetters: Items.map((item) => toDeadLetter(unmarshall(item))),
-        nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, LISTING)
+        deadLetters: Items.map(toDeadLetter),
+        nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, listing.name)
       }
     },
 

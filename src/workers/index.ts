@@ -4,6 +4,7 @@ import { createChargeHandler } from './charge.js'
 import { CommandType } from '../queue/commands.js'
 import { createDeadLetterWorker } from './dead-letter-queue.js'
 import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox.js'
+import { ItemKind } from '../store/table.js'
 import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
 import type { WorkerRegistry } from './types.js'
@@ -24,8 +25,8 @@ export function createWorkers (deps: Deps): WorkerRegistry {
     },
     streams: {
       [deps.config.tableName]: createTableStreamWorker(deps, {
-        PAYMENT: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
-        WEBHOOK: createWebhookChangeHandler(relay)
+        [ItemKind.payment]: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
+        [ItemKind.webhook]: createWebhookChangeHandler(relay)
       })
     },
     scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock }, {

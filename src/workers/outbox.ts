@@ -1,10 +1,10 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws-lambda'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { Logger } from 'pino'
 import type { Payment } from '../domain/payment.js'
 import type { SummaryStore } from '../store/summaries.js'
+import { fromItem, isPaymentKey, primaryKeyOf } from '../store/table.js'
 import type { StoredWebhookEvent } from '../store/webhooks.js'
 import { WebhookEventType } from '../domain/webhooks/normalize.js'
 import { CommandType, correlationIdOf, sendCommand } from '../queue/commands.js'
@@ -14,8 +14,7 @@ import type { ChangeHandler } from './table-stream.js'
 function newImage<T> (record: DynamoDBRecord): T | undefined {
   const image = record.dynamodb?.NewImage
   if (image === undefined) return undefined
-  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, ...item } = unmarshall(image as Record<string, AttributeValue> & Record<string, LambdaAttributeValue>)
-  return item as T
+  return fromItem<T>(image as Record<string, AttributeValue> & Record<string, LambdaAttributeValue>)
 }
 
 /**
@@ -25,7 +24,7 @@ function newImage<T> (record: DynamoDBRecord): T | undefined {
  */
 export function createPaymentChangeHandler (deps: { sqs: SQSClient, workQueueUrl: string, summaries: SummaryStore, logger: Logger }): ChangeHandler {
   return async (record) => {
-    if (record.dynamodb?.Keys?.sk?.S !== 'PAYMENT' || record.eventName === 'REMOVE') return
+    if (!isPaymentKey(primaryKeyOf(record.dynamodb?.Keys)) || record.eventName === 'REMOVE') return
     const payment = newImage<Payment>(record)
     if (payment === undefined) return
     if (record.eventName === 'INSERT' && payment.status === 'pending') {
