@@ -10,6 +10,7 @@ import { createStripeProvider } from './providers/stripe.js'
 import type { PaymentProvider } from './providers/types.js'
 import { createDeadLetterStore, type DeadLetterStore } from './store/dead-letters.js'
 import { createSummaryStore, type SummaryStore } from './store/summaries.js'
+import { createTableProbe, type TableProbe } from './store/table-probe.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
 import { cachedWebhookSecrets, secretsManagerFetcher, staticWebhookSecrets, type WebhookSecrets } from './domain/webhooks/secrets.js'
@@ -28,13 +29,15 @@ export interface Deps extends AwsClients {
   metrics: Metrics
   summaries: SummaryStore
   deadLetters: DeadLetterStore
+  /** Whether the table answers (readiness). */
+  table: TableProbe
   provider: PaymentProvider
   /** The provider behind a circuit breaker, with timeouts and retries. */
   charge: ResilientCharge
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'charge'>>
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'table' | 'charge'>>
 
 /** Builds the dependencies from configuration. Makes no network calls. */
 export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps {
@@ -60,6 +63,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     metrics,
     summaries: createSummaryStore({ dynamodb, tableName }),
     deadLetters: createDeadLetterStore({ dynamodb, tableName }),
+    table: createTableProbe({ dynamodb, tableName }),
     provider,
     charge: createResilientCharge(provider, {
       timeoutMs: config.provider.timeoutMs,
