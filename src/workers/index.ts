@@ -1,3 +1,4 @@
+import { isFifoQueue } from '../aws/resources.js'
 import type { Deps } from '../deps.js'
 import { createApplyWebhookHandler } from './apply-webhook.js'
 import { createChargeHandler } from './charge.js'
@@ -14,13 +15,13 @@ import { createWorkQueueWorker } from './work-queue.js'
 export function createWorkers (deps: Deps): WorkerRegistry {
   const { work, deadLetter } = deps.config.queues
   if (work.url === undefined) throw new Error('the work queue URL is not known: set WORK_QUEUE_URL')
-  const relay = { sqs: deps.sqs, workQueueUrl: work.url, logger: deps.logger }
+  const relay = { workQueue: deps.workQueue, logger: deps.logger }
   return {
     queues: {
       [work.name]: createWorkQueueWorker(deps, {
         [CommandType.charge]: createChargeHandler(deps),
         [CommandType.applyWebhook]: createApplyWebhookHandler(deps)
-      }, { concurrency: deps.config.workerConcurrency, fifo: work.name.endsWith('.fifo') }),
+      }, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) }),
       [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)
     },
     streams: {
