@@ -7,6 +7,7 @@ import {
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
+import type { SQSRecord } from 'aws-lambda'
 import { TABLE } from '../aws/resources.js'
 import { writeIfCondition } from './conditional.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
@@ -26,6 +27,21 @@ export interface DeadLetter {
   kind: 'message' | 'stream-batch'
   status: 'open' | 'redriving' | 'redriven'
   redrivenAt?: string
+  /** Why it was dead-lettered, when that is known (a malformed command says what is wrong with it). */
+  reason?: string
+}
+
+/** An open dead letter for an SQS message, as it was received. */
+export function deadLetterOf (record: SQSRecord, details: Pick<DeadLetter, 'sourceQueue' | 'kind' | 'deadLetteredAt' | 'reason'>): DeadLetter {
+  return {
+    messageId: record.messageId,
+    body: record.body,
+    attributes: { ...record.attributes } as unknown as Record<string, string>,
+    messageAttributes: record.messageAttributes,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 0),
+    status: 'open',
+    ...details
+  }
 }
 
 /** A page of dead letters, newest first. */

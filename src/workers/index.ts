@@ -9,7 +9,7 @@ import { ItemKind } from '../store/table.js'
 import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
 import type { WorkerRegistry } from './types.js'
-import { createWorkQueueWorker } from './work-queue.js'
+import { createWorkQueueWorker, type CommandHandlers } from './work-queue.js'
 
 /** The workers of this deployment, keyed by the queue and the table they consume. */
 export function createWorkers (deps: Deps): WorkerRegistry {
@@ -21,7 +21,7 @@ export function createWorkers (deps: Deps): WorkerRegistry {
       [work.name]: createWorkQueueWorker(deps, {
         [CommandType.charge]: createChargeHandler(deps),
         [CommandType.applyWebhook]: createApplyWebhookHandler(deps)
-      }, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) }),
+      } satisfies Required<CommandHandlers>, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) }),
       [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)
     },
     streams: {

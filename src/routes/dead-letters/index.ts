@@ -21,7 +21,8 @@ const DeadLetterSchema = Type.Object({
   deadLetteredAt: Type.String({ format: 'date-time' }),
   kind: Type.Union([Type.Literal('message'), Type.Literal('stream-batch')]),
   status: Type.Union([Type.Literal('open'), Type.Literal('redriving'), Type.Literal('redriven')]),
-  redrivenAt: Type.Optional(Type.String({ format: 'date-time' }))
+  redrivenAt: Type.Optional(Type.String({ format: 'date-time' })),
+  reason: Type.Optional(Type.String())
 })
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
