@@ -1,17 +1,15 @@
 import {
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { SQSRecord } from 'aws-lambda'
-import { TABLE } from '../aws/resources.js'
 import { writeIfCondition } from './conditional.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
-import { decodePageCursor, encodePageCursor } from './cursor.js'
+import { queryListing } from './listing.js'
 
 /** A message that exhausted its receives, kept for a person to look at and redrive. */
 export interface DeadLetter {
@@ -85,21 +83,9 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
       return Item === undefined ? undefined : toDeadLetter(Item)
     },
 
-    async list ({ limit, cursor }) {
-      const listing = Listings.deadLetters
-      const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
-        TableName: tableName,
-        IndexName: TABLE.gsi1.name,
-        KeyConditionExpression: 'gsi1pk = :listing',
-        ExpressionAttributeValues: { ':listing': { S: listing.gsi1pk } },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, listing.name, listing) })
-      }))
-      return {
-        deadLetters: Items.map(toDeadLetter),
-        nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, listing.name)
-      }
+    async list (page) {
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.deadLetters, page)
+      return { deadLetters: items.map(toDeadLetter), nextCursor }
     },
 
     claimForRedrive: async (messageId, now, staleAfterMs) => writeIfCondition(dynamodb, new UpdateItemCommand({

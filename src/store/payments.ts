@@ -13,7 +13,7 @@ import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { ConflictError, IdempotencyKeyInFlightError, InvalidTransitionError } from '../errors.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
-import { decodePageCursor, encodePageCursor } from './cursor.js'
+import { queryListing } from './listing.js'
 import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
 import { Keys, Listings, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartition } from './table.js'
 import { TABLE } from '../aws/resources.js'
@@ -141,21 +141,9 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
 
     get: getPayment,
 
-    async listByCustomer (customerId, { limit, cursor }) {
-      const listing = Listings.customerPayments(customerId)
-      const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
-        TableName: tableName,
-        IndexName: TABLE.gsi1.name,
-        KeyConditionExpression: 'gsi1pk = :customer',
-        ExpressionAttributeValues: { ':customer': { S: listing.gsi1pk } },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, listing.name, listing) })
-      }))
-      return {
-        payments: Items.map((item) => fromItem<Payment>(item)),
-        nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, listing.name)
-      }
+    async listByCustomer (customerId, page) {
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.customerPayments(customerId), page)
+      return { payments: items.map((item) => fromItem<Payment>(item)), nextCursor }
     },
 
     async history (paymentId) {
