@@ -1,6 +1,7 @@
-import { PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb'
-import { marshall } from '@aws-sdk/util-dynamodb'
+import { PutItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
+import type { Payment } from '../src/domain/payment.js'
 import { newPayment } from '../src/store/payments.js'
+import { Keys, toItem } from '../src/store/table.js'
 import { BENCH_KEY, benchService, benchConfig, interleave, percentile, printTable, type BenchRow } from './lib.js'
 
 // M7: what idempotency costs. A create with a fresh key against a plain conditional PutItem
@@ -19,20 +20,23 @@ export async function run (): Promise<BenchRow[]> {
   const { app, deps } = await benchService(config)
   // A second instance of the function: its in-memory cache is empty, so its replays read DynamoDB.
   const { app: other } = await benchService({ ...config })
-  const paymentItem = () => {
-    const payment = newPayment(deps.ids(), body, deps.clock())
-    return { pk: `PAYMENT#${payment.id}`, sk: 'PAYMENT', gsi1pk: `CUSTOMER#${payment.customerId}`, gsi1sk: `${payment.createdAt}#${payment.id}`, ...payment }
-}
-const put = (item: Record<string, unknown>) => ({ Put: { TableName: config.tableName, Item: marshall(item), ConditionExpression: 'attribute_not_exists(pk)' } })
+  const createdPayment = () => newPayment(deps.ids(), body, deps.clock())
+  // The payment item as a create writes it: its keys, its customer listing, the unsettled index.
+  const paymentItem = (payment: Payment) => toItem({
+    ...Keys.payment(payment.id),
+    ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),
+    ...Keys.unsettledPayment(payment.createdAt, payment.id)
+  }, payment)
+const put = (item: Record<string, AttributeValue>) => ({ Put: { TableName: config.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } })
 
 const timings = await interleave(RUNS, WARMUP, {
   plainPut: async () => {
-    await deps.dynamodb.send(new PutItemCommand(put(paymentItem()).Put))
+    await deps.dynamodb.send(new PutItemCommand(put(paymentItem(createdPayment())).Put))
   },
   bareTransaction: async (i) => {
-    const item = paymentItem()
+    const payment = createdPayment()
     await deps.dynamodb.send(new TransactWriteItemsCommand({
-      TransactItems: [put({ pk: `IDEMPOTENCY#bench#bare-${i}`, sk: 'IDEMPOTENCY', body: payload }), put(item), put({ pk: item.pk, sk: 'EVENT#000001', status: 'pending' })]
+      TransactItems: [put(toItem(Keys.idempotency('bench', `bare-${i}`), { body: payload })), put(paymentItem(payment)), put(toItem(Keys.paymentEvent(payment.id, 1), { status: 'pending' }))]
     }))
   },
   create: async (i) => {

@@ -1,5 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb'
-import { unmarshall } from '@aws-sdk/util-dynamodb'
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import autocannon from 'autocannon'
 import Fastify from 'fastify'
 import { Keys } from '../src/store/table.js'
@@ -27,7 +27,7 @@ export async function run (): Promise<BenchRow[]> {
 
   const bare = Fastify()
   bare.get('/p/:id', async (request) => {
-    const { Item } = await deps.dynamodb.send(new GetItemCommand({ TableName: config.tableName, Key: { pk: { S: Keys.payment((request.params as { id: string }).id).pk }, sk: { S: 'PAYMENT' } }, ConsistentRead: true }))
+    const { Item } = await deps.dynamodb.send(new GetItemCommand({ TableName: config.tableName, Key: marshall(Keys.payment((request.params as { id: string }).id)), ConsistentRead: true }))
     return Item === undefined ? {} : unmarshall(Item)
   })
   const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' })

@@ -8,8 +8,10 @@ import { createResilientCharge, type ResilientCharge } from './providers/resilie
 import { sandboxFromConfig } from './providers/sandbox.js'
 import { createStripeProvider } from './providers/stripe.js'
 import type { PaymentProvider } from './providers/types.js'
+import { createWorkQueue, type WorkQueue } from './queue/work-queue.js'
 import { createDeadLetterStore, type DeadLetterStore } from './store/dead-letters.js'
 import { createSummaryStore, type SummaryStore } from './store/summaries.js'
+import { createTableProbe, type TableProbe } from './store/table-probe.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
 import { cachedWebhookSecrets, secretsManagerFetcher, staticWebhookSecrets, type WebhookSecrets } from './domain/webhooks/secrets.js'
@@ -28,13 +30,17 @@ export interface Deps extends AwsClients {
   metrics: Metrics
   summaries: SummaryStore
   deadLetters: DeadLetterStore
+  /** Whether the table answers (readiness). */
+  table: TableProbe
+  /** Sends commands to the work queue. */
+  workQueue: WorkQueue
   provider: PaymentProvider
   /** The provider behind a circuit breaker, with timeouts and retries. */
   charge: ResilientCharge
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'charge'>>
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'table' | 'workQueue' | 'charge'>>
 
 /** Builds the dependencies from configuration. Makes no network calls. */
 export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps {
@@ -42,6 +48,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     ? { dynamodb: overrides.dynamodb, sqs: overrides.sqs }
     : createAwsClients(config)
   const dynamodb = overrides.dynamodb ?? clients.dynamodb
+  const sqs = overrides.sqs ?? clients.sqs
   const clock = overrides.clock ?? (() => new Date())
   const logger = overrides.logger ?? createLogger(config)
   const metrics = overrides.metrics ?? createMetrics(logger, clock)
@@ -53,13 +60,15 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     clock,
     ids: overrides.ids ?? createIdGenerator(),
     dynamodb,
-    sqs: overrides.sqs ?? clients.sqs,
+    sqs,
     payments: createPaymentStore({ dynamodb, tableName, clock, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
     webhooks: createWebhookStore({ dynamodb, tableName }),
     webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, clock),
     metrics,
     summaries: createSummaryStore({ dynamodb, tableName }),
     deadLetters: createDeadLetterStore({ dynamodb, tableName }),
+    table: createTableProbe({ dynamodb, tableName }),
+    workQueue: createWorkQueue({ sqs, url: config.queues.work.url }),
     provider,
     charge: createResilientCharge(provider, {
       timeoutMs: config.provider.timeoutMs,

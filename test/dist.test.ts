@@ -19,7 +19,8 @@ t.test('the bundle answers an HTTP API v2 event', async (t) => {
 })
 
 t.test('the bundle dispatches an SQS batch to the work-queue worker', async (t) => {
-  const event = sqsEvent(config.queues.work.name, ['{"type":"unknown-command"}'])
+  // A charge for a payment that does not exist fails, so SQS would retry it.
+  const event = sqsEvent(config.queues.work.name, ['{"type":"charge","paymentId":"pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M"}'])
   t.same(await handler(event, context()), { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] })
 })
 

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createLocalContext } from '../src/local/lambda-context.js'
+import { bearer } from './helpers/build.js'
 import { useLambdaEnvironment } from './helpers/lambda-env.js'
 import { httpApiEvent, restApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
 
@@ -33,10 +34,16 @@ t.test('an unknown route through Lambda is a 404 problem+json', async (t) => {
   t.equal(JSON.parse(response.body).type, 'https://paylith.dev/problems/not-found')
 })
 
-t.test('an SQS batch goes to the work-queue worker; messages it cannot handle are all reported failed', async (t) => {
-  const event = sqsEvent(config.queues.work.name, ['{"type":"no-such-command"}', 'not json'])
+t.test('an SQS batch goes to the work-queue worker: a failed command is reported, malformed messages become dead letters saying why', async (t) => {
+  const event = sqsEvent(config.queues.work.name, ['{"type":"charge","paymentId":"pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M"}', '{"type":"no-such-command"}', 'not json'])
   const response = await handler(event, context())
-  t.same(response, { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) })
+  t.same(response, { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] }, 'the unknown payment is retried; the malformed messages are not')
+  const listed = await handler(httpApiEvent({ path: '/v1/dead-letters', headers: bearer('admin') }), context()) as { statusCode: number; body: string }
+  const deadLetters = (JSON.parse(listed.body) as { data: Array<{ messageId: string, reason?: string }> }).data
+  const reasonOf = (messageId?: string) => deadLetters.find((d) => d.messageId === messageId)?.reason
+  t.match(reasonOf(event.Records[1]?.messageId), /unknown command type "no-such-command"/)
+  t.match(reasonOf(event.Records[2]?.messageId), /not JSON/)
+  t.equal(reasonOf(event.Records[0]?.messageId), undefined)
 })
 
 t.test('an SQS batch from a queue with no worker is an UnsupportedEventError naming the queue', async (t) => {

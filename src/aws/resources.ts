@@ -61,7 +61,12 @@ export function workQueueAttributes (settings: QueueSettings, deadLetterQueueArn
   }
 }
 
+/** Whether a queue (by name, URL or ARN) is FIFO: its name ends in `.fifo`. */
+export function isFifoQueue (queue: string): boolean {
+  return queue.endsWith('.fifo')
+}
+
 /** A FIFO queue's name ends in `.fifo`, and so must its attributes say. */
 export function fifoAttributes (queueName: string): Partial<Record<QueueAttributeName, string>> {
-  return queueName.endsWith('.fifo') ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {}
+  return isFifoQueue(queueName) ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {}
 }

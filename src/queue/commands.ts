@@ -1,4 +1,5 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
 
 /** The commands that travel on the work queue. */
 export const CommandType = {
@@ -6,40 +7,71 @@ export const CommandType = {
   applyWebhook: 'apply-webhook'
 } as const
 
+/** One command type. */
+export type CommandType = (typeof CommandType)[keyof typeof CommandType]
+
 /** Charge a pending payment through the provider. */
-export interface ChargeCommand {
-  type: typeof CommandType.charge
-  paymentId: string
-}
+export const ChargeCommandSchema = Type.Object({
+  type: Type.Literal(CommandType.charge),
+  paymentId: Type.String({ minLength: 1 })
+})
+/** Charge a pending payment through the provider. */
+export type ChargeCommand = Static<typeof ChargeCommandSchema>
 
 /** Apply a stored, verified webhook event to its payment. */
-export interface ApplyWebhookCommand {
-  type: typeof CommandType.applyWebhook
-  provider: string
-  eventId: string
-}
+export const ApplyWebhookCommandSchema = Type.Object({
+  type: Type.Literal(CommandType.applyWebhook),
+  provider: Type.String({ minLength: 1 }),
+  eventId: Type.String({ minLength: 1 })
+})
+/** Apply a stored, verified webhook event to its payment. */
+export type ApplyWebhookCommand = Static<typeof ApplyWebhookCommandSchema>
 
 /** Any work-queue command. */
 export type WorkCommand = ChargeCommand | ApplyWebhookCommand
 
+/** The command of one type. */
+export type CommandOf<T extends CommandType> = Extract<WorkCommand, { type: T }>
+
+const SCHEMAS: Readonly<Record<CommandType, TSchema>> = {
+  [CommandType.charge]: ChargeCommandSchema,
+  [CommandType.applyWebhook]: ApplyWebhookCommandSchema
+}
+
+/** A message that is not a valid command: no retry can make it one. */
+export class MalformedCommandError extends Error {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'MalformedCommandError'
+  }
+}
+
 /**
- * Sends a command to the work queue. On a FIFO queue the payment (or event) is the message
- * group, so one payment's commands run in order, and the command itself is the deduplication
- * id, so the outbox relay's redeliveries collapse into one message.
+ * Reads a work-queue message body as a command, checked against its type's schema (an
+ * interpreter: nothing is compiled, so it costs nothing at cold start).
+ * @throws MalformedCommandError saying what is wrong: not JSON, no or unknown type, a missing or ill-typed field
  */
-export async function sendCommand (sqs: SQSClient, queueUrl: string, command: WorkCommand, correlationId: string = correlationIdOf(command)): Promise<void> {
-  const fifo = queueUrl.endsWith('.fifo')
-  const identity = command.type === CommandType.charge ? command.paymentId : `${command.provider}#${command.eventId}`
-  await sqs.send(new SendMessageCommand({
-    QueueUrl: queueUrl,
-    MessageBody: JSON.stringify(command),
-    // The correlation id travels with the message, so the worker's log lines join the story.
-    MessageAttributes: {
-      commandType: { DataType: 'String', StringValue: command.type },
-      correlationId: { DataType: 'String', StringValue: correlationId }
-    },
-    ...(fifo && { MessageGroupId: identity, MessageDeduplicationId: `${command.type}#${identity}`.replace(/[^\w#-]/g, '_').slice(0, 128) })
-  }))
+export function parseWorkCommand (body: string): WorkCommand {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch (error) {
+    throw new MalformedCommandError('the message body is not JSON', { cause: error })
+  }
+  const type = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as { type?: unknown }).type : undefined
+  if (typeof type !== 'string') throw new MalformedCommandError('the message body is not a command: it needs to be a JSON object with a string "type"')
+  if (!Object.hasOwn(SCHEMAS, type)) throw new MalformedCommandError(`unknown command type ${JSON.stringify(type)}`)
+  const schema = SCHEMAS[type as CommandType]
+  if (!Value.Check(schema, value)) {
+    // One problem per field (a missing field is also "not a string"), first one first.
+    const problems = new Map<string, string>()
+    for (const error of Value.Errors(schema, value)) {
+      const field = error.path === '' ? 'the command' : error.path.slice(1).replaceAll('/', '.')
+      if (!problems.has(field)) problems.set(field, error.message.toLowerCase())
+    }
+    throw new MalformedCommandError(`invalid ${type} command: ${[...problems].map(([field, problem]) => `${field}: ${problem}`).join('; ')}`)
+  }
+  return value as WorkCommand
 }
 
 /** What ties a command's log lines to the rest of its story: the payment, or the webhook event. */

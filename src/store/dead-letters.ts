@@ -1,15 +1,15 @@
 import {
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
+  type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
-import { TABLE } from '../aws/resources.js'
+import { marshall } from '@aws-sdk/util-dynamodb'
+import type { SQSRecord } from 'aws-lambda'
 import { writeIfCondition } from './conditional.js'
-import { Keys } from './table.js'
-import { decodePageCursor, encodePageCursor } from './cursor.js'
+import { Keys, Listings, fromItem, toItem } from './table.js'
+import { queryListing } from './listing.js'
 
 /** A message that exhausted its receives, kept for a person to look at and redrive. */
 export interface DeadLetter {
@@ -25,6 +25,21 @@ export interface DeadLetter {
   kind: 'message' | 'stream-batch'
   status: 'open' | 'redriving' | 'redriven'
   redrivenAt?: string
+  /** Why it was dead-lettered, when that is known (a malformed command says what is wrong with it). */
+  reason?: string
+}
+
+/** An open dead letter for an SQS message, as it was received. */
+export function deadLetterOf (record: SQSRecord, details: Pick<DeadLetter, 'sourceQueue' | 'kind' | 'deadLetteredAt' | 'reason'>): DeadLetter {
+  return {
+    messageId: record.messageId,
+    body: record.body,
+    attributes: { ...record.attributes } as unknown as Record<string, string>,
+    messageAttributes: record.messageAttributes,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 0),
+    status: 'open',
+    ...details
+  }
 }
 
 /** A page of dead letters, newest first. */
@@ -49,40 +64,28 @@ export interface DeadLetterStore {
   releaseClaim: (messageId: string) => Promise<void>
 }
 
-const LISTING = 'dead-letters'
-
 /** Builds the dead-letter store on a DynamoDB client. */
 export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): DeadLetterStore {
-  const toDeadLetter = (item: Record<string, unknown>): DeadLetter => {
-    const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, redriveStartedAt: _started, ...deadLetter } = item
-    return deadLetter as unknown as DeadLetter
+  const toDeadLetter = (item: Record<string, AttributeValue>): DeadLetter => {
+    // The redrive claim's bookkeeping is the store's own, not part of the record.
+    const { redriveStartedAt: _started, ...deadLetter } = fromItem<DeadLetter & { redriveStartedAt?: string }>(item)
+    return deadLetter
   }
   return {
     recordOnce: async (deadLetter) => writeIfCondition(dynamodb, new PutItemCommand({
       TableName: tableName,
-      Item: marshall({ ...Keys.deadLetter(deadLetter.messageId), ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId), ...deadLetter }, { removeUndefinedValues: true }),
+      Item: toItem({ ...Keys.deadLetter(deadLetter.messageId), ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId) }, deadLetter),
       ConditionExpression: 'attribute_not_exists(pk)'
     })),
 
     async get (messageId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.deadLetter(messageId)), ConsistentRead: true }))
-      return Item === undefined ? undefined : toDeadLetter(unmarshall(Item))
+      return Item === undefined ? undefined : toDeadLetter(Item)
     },
 
-    async list ({ limit, cursor }) {
-      const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
-        TableName: tableName,
-        IndexName: TABLE.gsi1.name,
-        KeyConditionExpression: 'gsi1pk = :listing',
-        ExpressionAttributeValues: { ':listing': { S: 'DEADLETTERS' } },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, LISTING, { gsi1pk: 'DEADLETTERS', pkPrefix: 'DEADLETTER#', sk: 'DEADLETTER' }) })
-      }))
-      return {
-        deadLetters: Items.map((item) => toDeadLetter(unmarshall(item))),
-        nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, LISTING)
-      }
+    async list (page) {
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.deadLetters, page)
+      return { deadLetters: items.map(toDeadLetter), nextCursor }
     },
 
     claimForRedrive: async (messageId, now, staleAfterMs) => writeIfCondition(dynamodb, new UpdateItemCommand({

@@ -1,6 +1,6 @@
 import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { unmarshall } from '@aws-sdk/util-dynamodb'
-import { Keys } from './table.js'
+import { marshall } from '@aws-sdk/util-dynamodb'
+import { Keys, fromItem, toItem } from './table.js'
 
 /** Who and what a request's Idempotency-Key is about: the caller's key id, the key, the body's fingerprint. */
 export interface IdempotencyClaim {
@@ -21,8 +21,8 @@ export interface IdempotencyRecord extends IdempotencyClaim {
 }
 
 /** The attributes an idempotency record is stored with. */
-export function idempotencyItem (record: IdempotencyRecord): Record<string, unknown> {
-  return { ...Keys.idempotency(record.scope, record.key), ...record }
+export function idempotencyItem (record: IdempotencyRecord): Record<string, AttributeValue> {
+  return toItem(Keys.idempotency(record.scope, record.key), record)
 }
 
 /** Whether a record still counts at `now`. */
@@ -34,7 +34,7 @@ export function isLive (record: Pick<IdempotencyRecord, 'expiresAt'>, now: Date)
 export async function readIdempotencyRecord (dynamodb: DynamoDBClient, tableName: string, scope: string, key: string): Promise<IdempotencyRecord | undefined> {
   const { Item } = await dynamodb.send(new GetItemCommand({
     TableName: tableName,
-    Key: { pk: { S: Keys.idempotency(scope, key).pk }, sk: { S: 'IDEMPOTENCY' } },
+    Key: marshall(Keys.idempotency(scope, key)),
     ConsistentRead: true
   }))
   return Item === undefined ? undefined : toIdempotencyRecord(Item)
@@ -42,8 +42,7 @@ export async function readIdempotencyRecord (dynamodb: DynamoDBClient, tableName
 
 /** A stored idempotency item as a record. */
 export function toIdempotencyRecord (item: Record<string, AttributeValue>): IdempotencyRecord {
-  const { pk: _pk, sk: _sk, ...record } = unmarshall(item)
-  return record as IdempotencyRecord
+  return fromItem<IdempotencyRecord>(item)
 }
 
 /**

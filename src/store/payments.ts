@@ -7,15 +7,15 @@ import {
   type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
 import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { ConflictError, IdempotencyKeyInFlightError, InvalidTransitionError } from '../errors.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
-import { decodePageCursor, encodePageCursor } from './cursor.js'
+import { queryListing } from './listing.js'
 import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
-import { EVENT_SK_PREFIX, Keys } from './table.js'
+import { Keys, Listings, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartition } from './table.js'
 import { TABLE } from '../aws/resources.js'
 
 /** The outcome of an idempotent create: a new payment, or the record an earlier request left. */
@@ -78,10 +78,10 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
   idempotencyTtlSeconds: number
 }): PaymentStore {
   const cache = new IdempotencyCache()
-  const put = (item: Record<string, unknown>, condition: string, values?: Record<string, AttributeValue>) => ({
+  const put = (item: Record<string, AttributeValue>, condition: string, values?: Record<string, AttributeValue>) => ({
     Put: {
       TableName: tableName,
-      Item: marshall(item, { removeUndefinedValues: true }),
+      Item: item,
       ConditionExpression: condition,
       ...(values !== undefined && { ExpressionAttributeValues: values }),
       // A failed condition hands back the item that failed it: a replay needs no second read.
@@ -91,7 +91,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
 
   const getPayment = async (paymentId: string): Promise<Payment | undefined> => {
     const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.payment(paymentId)), ConsistentRead: true }))
-    return Item === undefined ? undefined : toPayment(Item)
+    return Item === undefined ? undefined : fromItem<Payment>(Item)
   }
 
   return {
@@ -141,20 +141,9 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
 
     get: getPayment,
 
-    async listByCustomer (customerId, { limit, cursor }) {
-      const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
-        TableName: tableName,
-        IndexName: TABLE.gsi1.name,
-        KeyConditionExpression: 'gsi1pk = :customer',
-        ExpressionAttributeValues: { ':customer': { S: Keys.customerPayments(customerId) } },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, `payments:${customerId}`, { gsi1pk: Keys.customerPayments(customerId), pkPrefix: 'PAYMENT#pay_', sk: 'PAYMENT' }) })
-      }))
-      return {
-        payments: Items.map(toPayment),
-        nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, `payments:${customerId}`)
-      }
+    async listByCustomer (customerId, page) {
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.customerPayments(customerId), page)
+      return { payments: items.map((item) => fromItem<Payment>(item)), nextCursor }
     },
 
     async history (paymentId) {
@@ -171,8 +160,8 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         items.push(...(page.Items ?? []))
         startKey = page.LastEvaluatedKey
       } while (startKey !== undefined)
-      if (!items.some((item) => item.sk?.S === 'PAYMENT')) return undefined
-      return items.filter((item) => item.sk?.S?.startsWith(EVENT_SK_PREFIX) === true).map(toEvent)
+      if (!items.some((item) => isPaymentKey(primaryKeyOf(item)))) return undefined
+      return items.filter((item) => isPaymentEventSortKey(primaryKeyOf(item).sk)).map((item) => fromItem<PaymentEvent>(item))
     },
 
     async transition (payment, to, details = {}) {
@@ -195,7 +184,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
           TransactItems: [
             put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
             put(eventItem(event), 'attribute_not_exists(pk)'),
-            ...(newRef ? [put({ ...Keys.providerRef(details.providerRef as string), paymentId: payment.id }, 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })] : [])
+            ...(newRef ? [put(toItem(Keys.providerRef(details.providerRef as string), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })] : [])
           ]
         }))
       } catch (error) {
@@ -221,7 +210,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
           TableName: tableName,
           IndexName: TABLE.gsi2.name,
           KeyConditionExpression: 'gsi2pk = :day AND gsi2sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':day': { S: `UNSETTLED#${day}` }, ':from': { S: from }, ':to': { S: to } },
+          ExpressionAttributeValues: { ':day': { S: unsettledPartition(day) }, ':from': { S: from }, ':to': { S: to } },
           ProjectionExpression: 'id, createdAt',
           Limit: limit - found.length,
           ExclusiveStartKey: startKey
@@ -256,29 +245,18 @@ function firstEvent (payment: Payment): PaymentEvent {
   return { paymentId: payment.id, version: payment.version, status: payment.status, previousStatus: null, at: payment.createdAt }
 }
 
-function paymentItem (payment: Payment): Record<string, unknown> {
+function paymentItem (payment: Payment): Record<string, AttributeValue> {
   const unsettled = (payment.status === 'pending' || payment.status === 'processing') && payment.awaitingProvider !== true
-  return {
+  return toItem({
     ...Keys.payment(payment.id),
     ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),
     // In the sparse GSI2 while unsettled, so the sweeper finds payments that stopped moving.
-    ...(unsettled && Keys.unsettledPayment(payment.createdAt, payment.id)),
-    ...payment
-  }
+    ...(unsettled && Keys.unsettledPayment(payment.createdAt, payment.id))
+  }, payment)
 }
 
-function eventItem (event: PaymentEvent): Record<string, unknown> {
-  return { ...Keys.paymentEvent(event.paymentId, event.version), ...event }
-}
-
-function toPayment (item: Record<string, AttributeValue>): Payment {
-  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, gsi2pk: _gsi2pk, gsi2sk: _gsi2sk, ...payment } = unmarshall(item)
-  return payment as Payment
-}
-
-function toEvent (item: Record<string, AttributeValue>): PaymentEvent {
-  const { pk: _pk, sk: _sk, ...event } = unmarshall(item)
-  return event as PaymentEvent
+function eventItem (event: PaymentEvent): Record<string, AttributeValue> {
+  return toItem(Keys.paymentEvent(event.paymentId, event.version), event)
 }
 
 /** A new payment's stored form, pending at version 1. */

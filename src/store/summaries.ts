@@ -5,11 +5,11 @@ import {
   UpdateItemCommand,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
 import type { Payment } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import { writeIfCondition } from './conditional.js'
-import { Keys } from './table.js'
+import { Keys, fromItem, toItem } from './table.js'
 
 /** One bucket of a customer's summary: how many payments, for how much, in a currency and status. */
 export interface SummaryBucket {
@@ -49,7 +49,7 @@ const counter = (kind: 'c' | 't', currency: string, status: string): string => `
 export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): SummaryStore {
   const readContribution = async (payment: Payment): Promise<Contribution | undefined> => {
     const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.summaryContribution(payment.customerId, payment.id)), ConsistentRead: true }))
-    return Item === undefined ? undefined : unmarshall(Item) as Contribution
+    return Item === undefined ? undefined : fromItem<Contribution>(Item)
   }
 
   const apply = async (payment: Payment, attempt = 1): Promise<boolean> => {
@@ -72,8 +72,7 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
     add(counter('t', payment.currency, payment.status), payment.amount)
     const names = [...deltas.keys()]
 
-    const contribution: Contribution & Record<string, unknown> = {
-      ...Keys.summaryContribution(payment.customerId, payment.id),
+    const contribution: Contribution = {
       status: payment.status,
       amount: payment.amount,
       currency: payment.currency,
@@ -85,7 +84,7 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
           {
             Put: {
               TableName: tableName,
-              Item: marshall(contribution),
+              Item: toItem(Keys.summaryContribution(payment.customerId, payment.id), contribution),
               ...(previous === undefined
                 ? { ConditionExpression: 'attribute_not_exists(pk)' }
                 : { ConditionExpression: 'version = :seen', ExpressionAttributeValues: { ':seen': { N: String(previous.version) } } })
@@ -131,7 +130,7 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
     async get (customerId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.customerSummary(customerId)), ConsistentRead: true }))
       if (Item === undefined) return undefined
-      const item = unmarshall(Item) as Record<string, unknown>
+      const item = fromItem<Record<string, unknown>>(Item)
       const totals: SummaryBucket[] = []
       for (const [name, count] of Object.entries(item)) {
         const [kind, currency, status] = name.split('#')

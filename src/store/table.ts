@@ -1,28 +1,116 @@
-const customerPayments = (customerId: string): string => `CUSTOMER#${customerId}`
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { TABLE } from '../aws/resources.js'
 
 /**
- * Keys of the single table. Every item kind's `pk` starts with its kind and `#`, which is how
- * the stream worker tells them apart.
+ * The layout of the single table, and the only module that knows it: every item kind's keys,
+ * the GSI listings, and the mapping between stored items and the entities they hold. Every
+ * item's `pk` starts with its kind and `#`, which is how the stream worker tells them apart.
  */
-export const Keys = {
-  payment: (paymentId: string) => ({ pk: `PAYMENT#${paymentId}`, sk: 'PAYMENT' }),
-  /** Status history: one item per version, so the sort key orders it and guards duplicates. */
-  paymentEvent: (paymentId: string, version: number) => ({ pk: `PAYMENT#${paymentId}`, sk: `EVENT#${String(version).padStart(6, '0')}` }),
-  /** GSI1 partition of a customer's payments. */
-  customerPayments,
-  paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => ({ gsi1pk: customerPayments(customerId), gsi1sk: `${createdAt}#${paymentId}` }),
-  /** GSI2, only while a payment is unsettled: by the day it was created (`2026-11-27`). */
-  unsettledPayment: (createdAt: string, paymentId: string) => ({ gsi2pk: `UNSETTLED#${createdAt.slice(0, 10)}`, gsi2sk: `${createdAt}#${paymentId}` }),
-  idempotency: (scope: string, key: string) => ({ pk: `IDEMPOTENCY#${scope}#${key}`, sk: 'IDEMPOTENCY' }),
-  webhookEvent: (provider: string, eventId: string) => ({ pk: `WEBHOOK#${provider}#${eventId}`, sk: 'WEBHOOK' }),
-  /** Which payment a provider reference belongs to. */
-  providerRef: (providerRef: string) => ({ pk: `PROVIDERREF#${providerRef}`, sk: 'PROVIDERREF' }),
-  customerSummary: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'SUMMARY' }),
-  /** What one payment currently adds to its customer's summary. */
-  summaryContribution: (customerId: string, paymentId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `CONTRIBUTION#${paymentId}` }),
-  deadLetter: (messageId: string) => ({ pk: `DEADLETTER#${messageId}`, sk: 'DEADLETTER' }),
-  deadLetterIndex: (at: string, messageId: string) => ({ gsi1pk: 'DEADLETTERS', gsi1sk: `${at}#${messageId}` })
+
+const PK = TABLE.partitionKey
+const SK = TABLE.sortKey
+const GSI1 = TABLE.gsi1
+const GSI2 = TABLE.gsi2
+
+/** The attributes that make up keys (table and indexes): never part of an entity. */
+const KEY_ATTRIBUTES: ReadonlySet<string> = new Set([PK, SK, GSI1.partitionKey, GSI1.sortKey, GSI2.partitionKey, GSI2.sortKey])
+
+/** The kinds of item in the table, as their `pk` prefixes. */
+export const ItemKind = {
+  payment: 'PAYMENT',
+  idempotency: 'IDEMPOTENCY',
+  webhook: 'WEBHOOK',
+  providerRef: 'PROVIDERREF',
+  customer: 'CUSTOMER',
+  deadLetter: 'DEADLETTER'
 } as const
 
-/** The `sk` prefix of status-history items. */
-export const EVENT_SK_PREFIX = 'EVENT#'
+/** One item kind. */
+export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind]
+
+const EVENT_SK_PREFIX = 'EVENT#'
+const SUMMARY_SK = 'SUMMARY'
+const DEAD_LETTER_LISTING = 'DEADLETTERS'
+
+const key = (pk: string, sk: string) => ({ [PK]: pk, [SK]: sk })
+const gsi1 = (pk: string, sk: string) => ({ [GSI1.partitionKey]: pk, [GSI1.sortKey]: sk })
+const gsi2 = (pk: string, sk: string) => ({ [GSI2.partitionKey]: pk, [GSI2.sortKey]: sk })
+const paymentPk = (paymentId: string): string => `${ItemKind.payment}#${paymentId}`
+const customerPk = (customerId: string): string => `${ItemKind.customer}#${customerId}`
+const deadLetterPk = (messageId: string): string => `${ItemKind.deadLetter}#${messageId}`
+
+/** Keys of every item kind, and of the index entries some of them carry. */
+export const Keys = {
+  payment: (paymentId: string) => key(paymentPk(paymentId), ItemKind.payment),
+  /** Status history: one item per version, so the sort key orders it and guards duplicates. */
+  paymentEvent: (paymentId: string, version: number) => key(paymentPk(paymentId), `${EVENT_SK_PREFIX}${String(version).padStart(6, '0')}`),
+  /** GSI1: a customer's payments, by creation time. */
+  paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => gsi1(customerPk(customerId), `${createdAt}#${paymentId}`),
+  /** GSI2, only while a payment is unsettled: by the day it was created (`2026-11-27`). */
+  unsettledPayment: (createdAt: string, paymentId: string) => gsi2(unsettledPartition(createdAt.slice(0, 10)), `${createdAt}#${paymentId}`),
+  idempotency: (scope: string, idempotencyKey: string) => key(`${ItemKind.idempotency}#${scope}#${idempotencyKey}`, ItemKind.idempotency),
+  webhookEvent: (provider: string, eventId: string) => key(`${ItemKind.webhook}#${provider}#${eventId}`, ItemKind.webhook),
+  /** Which payment a provider reference belongs to. */
+  providerRef: (providerRef: string) => key(`${ItemKind.providerRef}#${providerRef}`, ItemKind.providerRef),
+  customerSummary: (customerId: string) => key(customerPk(customerId), SUMMARY_SK),
+  /** What one payment currently adds to its customer's summary. */
+  summaryContribution: (customerId: string, paymentId: string) => key(customerPk(customerId), `CONTRIBUTION#${paymentId}`),
+  deadLetter: (messageId: string) => key(deadLetterPk(messageId), ItemKind.deadLetter),
+  /** GSI1: every dead letter, by when it was recorded. */
+  deadLetterIndex: (at: string, messageId: string) => gsi1(DEAD_LETTER_LISTING, `${at}#${messageId}`)
+} as const
+
+/** The GSI2 partition of the payments created on `day` (YYYY-MM-DD) that are still unsettled. */
+export function unsettledPartition (day: string): string {
+  return `UNSETTLED#${day}`
+}
+
+/** A GSI1 listing: its partition, the name its page cursors are bound to, and the items it holds. */
+export interface Listing {
+  /** What page cursors are bound to, so a cursor of one listing is refused by another. */
+  name: string
+  /** The GSI1 partition key value. */
+  gsi1pk: string
+  /** Every item listed has a `pk` with this prefix and this `sk`. */
+  pkPrefix: string
+  sk: string
+}
+
+/** The GSI1 listings. */
+export const Listings = {
+  customerPayments: (customerId: string): Listing => ({ name: `payments:${customerId}`, gsi1pk: customerPk(customerId), pkPrefix: paymentPk('pay_'), sk: ItemKind.payment }),
+  deadLetters: { name: 'dead-letters', gsi1pk: DEAD_LETTER_LISTING, pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter } satisfies Listing
+} as const
+
+/** An entity as a stored item: its keys, then its attributes (undefined ones left out). */
+export function toItem (keys: Readonly<Record<string, string>>, entity: object): Record<string, AttributeValue> {
+  return marshall({ ...keys, ...entity }, { removeUndefinedValues: true })
+}
+
+/** A stored item as its entity: every key attribute (table and indexes) taken off. */
+export function fromItem<T> (item: Record<string, AttributeValue>): T {
+  const entity = unmarshall(item)
+  for (const name of KEY_ATTRIBUTES) delete entity[name]
+  return entity as T
+}
+
+/** The kind of item a `pk` belongs to: `PAYMENT` for `PAYMENT#pay_...`. */
+export function itemKindOf (pk: string): string {
+  return pk.split('#', 1)[0] ?? ''
+}
+
+/** Whether a primary key is a payment's own item (not one of its history events). */
+export function isPaymentKey (primaryKey: { pk?: string, sk?: string }): boolean {
+  return primaryKey.sk === ItemKind.payment && itemKindOf(primaryKey.pk ?? '') === ItemKind.payment
+}
+
+/** Whether a sort key is one of a payment's history events. */
+export function isPaymentEventSortKey (sk: string | undefined): boolean {
+  return sk?.startsWith(EVENT_SK_PREFIX) === true
+}
+
+/** The primary key of an item as strings, from its key attributes (as a stream record carries them). */
+export function primaryKeyOf (keys: Readonly<Record<string, { S?: string } | undefined>> | undefined): { pk?: string, sk?: string } {
+  return { pk: keys?.[PK]?.S, sk: keys?.[SK]?.S }
+}

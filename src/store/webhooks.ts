@@ -1,9 +1,9 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
 import type { WebhookProvider } from '../domain/webhooks/providers.js'
 import type { NormalizedWebhookEvent } from '../domain/webhooks/normalize.js'
 import { writeIfCondition } from './conditional.js'
-import { Keys } from './table.js'
+import { Keys, fromItem, toItem } from './table.js'
 
 /** A verified webhook as stored: the normalised event, the raw payload for audit, and when. */
 export interface StoredWebhookEvent extends NormalizedWebhookEvent {
@@ -28,7 +28,7 @@ export function createWebhookStore ({ dynamodb, tableName }: { dynamodb: DynamoD
     async recordOnce (event) {
       const stored = await writeIfCondition(dynamodb, new PutItemCommand({
         TableName: tableName,
-        Item: marshall({ ...Keys.webhookEvent(event.provider, event.eventId), ...event }, { removeUndefinedValues: true }),
+        Item: toItem(Keys.webhookEvent(event.provider, event.eventId), event),
         ConditionExpression: 'attribute_not_exists(pk)'
       }))
       return stored ? 'stored' : 'duplicate'
@@ -36,9 +36,7 @@ export function createWebhookStore ({ dynamodb, tableName }: { dynamodb: DynamoD
 
     async get (provider, eventId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.webhookEvent(provider, eventId)), ConsistentRead: true }))
-      if (Item === undefined) return undefined
-      const { pk: _pk, sk: _sk, ...event } = unmarshall(Item)
-      return event as StoredWebhookEvent
+      return Item === undefined ? undefined : fromItem<StoredWebhookEvent>(Item)
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import type { Metrics } from '../observability/metrics.js'
+import type { ApplyWebhookCommand } from '../queue/commands.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { WebhookStore } from '../store/webhooks.js'
 import { WebhookEventType } from '../domain/webhooks/normalize.js'
@@ -20,10 +21,8 @@ const TARGET: Record<string, PaymentStatus> = {
  * payment we cannot find yet throws, so SQS retries it a bounded number of times (the queue's
  * maxReceiveCount) before it lands in the dead-letter queue.
  */
-export function createApplyWebhookHandler (deps: { payments: PaymentStore, webhooks: WebhookStore, metrics: Metrics, logger: Logger }): CommandHandler {
-  return async (command) => {
-    const provider = String(command.provider)
-    const eventId = String(command.eventId)
+export function createApplyWebhookHandler (deps: { payments: PaymentStore, webhooks: WebhookStore, metrics: Metrics, logger: Logger }): CommandHandler<ApplyWebhookCommand> {
+  return async ({ provider, eventId }) => {
     const event = await deps.webhooks.get(provider, eventId)
     if (event === undefined) throw new UnknownPaymentError(`apply-webhook: no stored event ${provider}/${eventId}`)
     const to = TARGET[event.type]

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Metrics } from '../observability/metrics.js'
 import type { ResilientCharge } from '../providers/resilient.js'
+import type { ChargeCommand } from '../queue/commands.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { CommandHandler } from './work-queue.js'
 import { settlePayment } from '../use-cases/settle-payment.js'
@@ -31,9 +32,8 @@ export class UnknownPaymentError extends Error {
  * a crash replays, never charges twice), and the payment moves to succeeded or failed. A
  * decline fails the payment for good; an outage throws, so SQS redelivers the message.
  */
-export function createChargeHandler (deps: { payments: PaymentStore, charge: ResilientCharge, metrics: Metrics, logger: Logger, clock: () => Date }): CommandHandler {
-  return async (command, _record, context) => {
-    const paymentId = String(command.paymentId)
+export function createChargeHandler (deps: { payments: PaymentStore, charge: ResilientCharge, metrics: Metrics, logger: Logger, clock: () => Date }): CommandHandler<ChargeCommand> {
+  return async ({ paymentId }, _record, context) => {
     let payment = await deps.payments.get(paymentId)
     if (payment === undefined) throw new UnknownPaymentError(`charge: no payment ${paymentId}`)
     if (payment.status === 'pending') payment = await settlePayment(deps, payment, 'processing')

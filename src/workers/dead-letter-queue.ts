@@ -3,7 +3,7 @@ import type { SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
-import type { DeadLetter, DeadLetterStore } from '../store/dead-letters.js'
+import { deadLetterOf, type DeadLetter, type DeadLetterStore } from '../store/dead-letters.js'
 import type { SqsWorker } from './types.js'
 import { createLimiter } from './work-queue.js'
 
@@ -18,17 +18,11 @@ export function createDeadLetterWorker (deps: { deadLetters: DeadLetterStore, me
     await withLogContext({ messageId: record.messageId }, async () => {
       const streamBatch = isStreamBatchFailure(record.body)
       const sourceArn = (record.attributes as unknown as Record<string, string | undefined>).DeadLetterQueueSourceArn
-      const stored = await deps.deadLetters.recordOnce({
-        messageId: record.messageId,
-        body: record.body,
-        attributes: { ...record.attributes } as unknown as Record<string, string>,
-        messageAttributes: record.messageAttributes,
+      const stored = await deps.deadLetters.recordOnce(deadLetterOf(record, {
         sourceQueue: streamBatch ? 'stream' : sourceArn?.split(':').pop() ?? sourceQueueName,
-        receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 0),
         deadLetteredAt: deps.clock().toISOString(),
-        kind: streamBatch ? 'stream-batch' : 'message',
-        status: 'open'
-      })
+        kind: streamBatch ? 'stream-batch' : 'message'
+      }))
       if (!stored) return
       recorded[streamBatch ? 'stream-batch' : 'message'] += 1
       deps.logger.error({ kind: streamBatch ? 'stream-batch' : 'message', receiveCount: record.attributes.ApproximateReceiveCount }, 'dead letter: a message exhausted its retries')

@@ -1,31 +1,33 @@
+import { isFifoQueue } from '../aws/resources.js'
 import type { Deps } from '../deps.js'
 import { createApplyWebhookHandler } from './apply-webhook.js'
 import { createChargeHandler } from './charge.js'
 import { CommandType } from '../queue/commands.js'
 import { createDeadLetterWorker } from './dead-letter-queue.js'
 import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox.js'
+import { ItemKind } from '../store/table.js'
 import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
 import type { WorkerRegistry } from './types.js'
-import { createWorkQueueWorker } from './work-queue.js'
+import { createWorkQueueWorker, type CommandHandlers } from './work-queue.js'
 
 /** The workers of this deployment, keyed by the queue and the table they consume. */
 export function createWorkers (deps: Deps): WorkerRegistry {
   const { work, deadLetter } = deps.config.queues
   if (work.url === undefined) throw new Error('the work queue URL is not known: set WORK_QUEUE_URL')
-  const relay = { sqs: deps.sqs, workQueueUrl: work.url, logger: deps.logger }
+  const relay = { workQueue: deps.workQueue, logger: deps.logger }
   return {
     queues: {
       [work.name]: createWorkQueueWorker(deps, {
         [CommandType.charge]: createChargeHandler(deps),
         [CommandType.applyWebhook]: createApplyWebhookHandler(deps)
-      }, { concurrency: deps.config.workerConcurrency, fifo: work.name.endsWith('.fifo') }),
+      } satisfies Required<CommandHandlers>, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) }),
       [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)
     },
     streams: {
       [deps.config.tableName]: createTableStreamWorker(deps, {
-        PAYMENT: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
-        WEBHOOK: createWebhookChangeHandler(relay)
+        [ItemKind.payment]: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
+        [ItemKind.webhook]: createWebhookChangeHandler(relay)
       })
     },
     scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock }, {

@@ -1,21 +1,20 @@
-import type { SQSClient } from '@aws-sdk/client-sqs'
-import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws-lambda'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { Logger } from 'pino'
 import type { Payment } from '../domain/payment.js'
 import type { SummaryStore } from '../store/summaries.js'
+import { fromItem, isPaymentKey, primaryKeyOf } from '../store/table.js'
 import type { StoredWebhookEvent } from '../store/webhooks.js'
 import { WebhookEventType } from '../domain/webhooks/normalize.js'
-import { CommandType, correlationIdOf, sendCommand } from '../queue/commands.js'
+import { CommandType, correlationIdOf } from '../queue/commands.js'
+import type { WorkQueue } from '../queue/work-queue.js'
 import type { ChangeHandler } from './table-stream.js'
 
 /** The item a stream record carries after the change, without its keys. */
 function newImage<T> (record: DynamoDBRecord): T | undefined {
   const image = record.dynamodb?.NewImage
   if (image === undefined) return undefined
-  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, ...item } = unmarshall(image as Record<string, AttributeValue> & Record<string, LambdaAttributeValue>)
-  return item as T
+  return fromItem<T>(image as Record<string, AttributeValue> & Record<string, LambdaAttributeValue>)
 }
 
 /**
@@ -23,13 +22,13 @@ function newImage<T> (record: DynamoDBRecord): T | undefined {
  * (the table is the outbox: the route never sends to SQS itself), and every version of a
  * payment is counted into its customer's summary.
  */
-export function createPaymentChangeHandler (deps: { sqs: SQSClient, workQueueUrl: string, summaries: SummaryStore, logger: Logger }): ChangeHandler {
+export function createPaymentChangeHandler (deps: { workQueue: Pick<WorkQueue, 'send'>, summaries: SummaryStore, logger: Logger }): ChangeHandler {
   return async (record) => {
-    if (record.dynamodb?.Keys?.sk?.S !== 'PAYMENT' || record.eventName === 'REMOVE') return
+    if (!isPaymentKey(primaryKeyOf(record.dynamodb?.Keys)) || record.eventName === 'REMOVE') return
     const payment = newImage<Payment>(record)
     if (payment === undefined) return
     if (record.eventName === 'INSERT' && payment.status === 'pending') {
-      await sendCommand(deps.sqs, deps.workQueueUrl, { type: CommandType.charge, paymentId: payment.id })
+      await deps.workQueue.send({ type: CommandType.charge, paymentId: payment.id })
       deps.logger.info({ paymentId: payment.id }, 'outbox: charge command sent')
     }
     await deps.summaries.apply(payment)
@@ -37,13 +36,13 @@ export function createPaymentChangeHandler (deps: { sqs: SQSClient, workQueueUrl
 }
 
 /** Webhook events: each new event we act on is relayed to the work queue as `apply-webhook`. */
-export function createWebhookChangeHandler (deps: { sqs: SQSClient, workQueueUrl: string, logger: Logger }): ChangeHandler {
+export function createWebhookChangeHandler (deps: { workQueue: Pick<WorkQueue, 'send'>, logger: Logger }): ChangeHandler {
   return async (record) => {
     if (record.eventName !== 'INSERT') return
     const event = newImage<StoredWebhookEvent>(record)
     if (event === undefined || event.type === WebhookEventType.ignored) return
     const command = { type: CommandType.applyWebhook, provider: event.provider, eventId: event.eventId } as const
-    await sendCommand(deps.sqs, deps.workQueueUrl, command, event.paymentId ?? correlationIdOf(command))
+    await deps.workQueue.send(command, event.paymentId ?? correlationIdOf(command))
     deps.logger.info({ provider: event.provider, eventId: event.eventId, paymentId: event.paymentId }, 'outbox: apply-webhook command sent')
   }
 }

@@ -1,9 +1,9 @@
-import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { Context, ScheduledEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { PaymentStore } from '../store/payments.js'
 import { PROVIDER_KEY_WINDOW_MS } from './charge.js'
-import { CommandType, sendCommand } from '../queue/commands.js'
+import { CommandType } from '../queue/commands.js'
+import type { WorkQueue } from '../queue/work-queue.js'
 
 /** One sweep, on a scheduled (EventBridge) event: how many were re-sent, how many need a person. */
 export type Sweeper = (event: ScheduledEvent, context: Context) => Promise<{ resent: number, needAttention: number }>
@@ -33,7 +33,7 @@ const TIME_MARGIN_MS = 5_000
  * payment that was merely slow loses nothing. Payments older than the providers' idempotency
  * window are not re-sent (that could charge twice) but reported for a person to look at.
  */
-export function createSweeper (deps: { payments: PaymentStore, sqs: SQSClient, workQueueUrl: string, clock: () => Date, logger: Logger }, options: SweeperOptions): Sweeper {
+export function createSweeper (deps: { payments: PaymentStore, workQueue: Pick<WorkQueue, 'send'>, clock: () => Date, logger: Logger }, options: SweeperOptions): Sweeper {
   return async (_event, context) => {
     const now = deps.clock().getTime()
     const iso = (ms: number) => new Date(ms).toISOString()
@@ -48,7 +48,7 @@ export function createSweeper (deps: { payments: PaymentStore, sqs: SQSClient, w
       const inDay = await deps.payments.listUnsettled(day(dayStart), { from: resendAfter, to: staleBefore }, options.maxPerRun - resent)
       for (const entry of inDay) {
         if (!enoughTime()) break
-        await sendCommand(deps.sqs, deps.workQueueUrl, { type: CommandType.charge, paymentId: entry.id })
+        await deps.workQueue.send({ type: CommandType.charge, paymentId: entry.id })
         resent += 1
         deps.logger.warn({ paymentId: entry.id, createdAt: entry.createdAt }, 'sweeper: payment stopped moving; charge command sent again')
       }

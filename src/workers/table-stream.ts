@@ -1,6 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda'
 import type { Deps } from '../deps.js'
 import { withLogContext } from '../observability/logger.js'
+import { itemKindOf, primaryKeyOf } from '../store/table.js'
 import type { StreamWorker } from './types.js'
 
 /** Reacts to one change of the table; throwing stops the batch at this record. */
@@ -31,6 +32,5 @@ export function createTableStreamWorker (deps: Pick<Deps, 'logger'>, handlers: R
 
 /** The kind of item a record changed: `PAYMENT` for `pk = PAYMENT#...`. */
 export function itemKind (record: DynamoDBRecord): string {
-  const pk = record.dynamodb?.Keys?.pk?.S ?? ''
-  return pk.split('#', 1)[0] ?? ''
+  return itemKindOf(primaryKeyOf(record.dynamodb?.Keys).pk ?? '')
 }

@@ -3,18 +3,17 @@ import type { Context, SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
+import { CommandType, MalformedCommandError, parseWorkCommand, type CommandOf, type WorkCommand } from '../queue/commands.js'
+import { deadLetterOf, type DeadLetterStore } from '../store/dead-letters.js'
 import type { SqsWorker } from './types.js'
 
-/** A command on the work queue: `type` names it, the rest is its payload. */
-export interface Command {
-  type: string
-  [key: string]: unknown
-}
-
 /** Carries out one command; throwing makes SQS redeliver the message. */
-export type CommandHandler = (command: Command, record: SQSRecord, context: Context | undefined) => Promise<void>
+export type CommandHandler<C extends WorkCommand = WorkCommand> = (command: C, record: SQSRecord, context: Context | undefined) => Promise<void>
 
-/** A message that is not a command this worker knows; it will reach the dead-letter queue. */
+/** The handler of each command type, typed for its command. */
+export type CommandHandlers = { readonly [T in CommandType]?: CommandHandler<CommandOf<T>> }
+
+/** A valid command no handler was registered for: a deployment fault, so it is retried and dead-lettered. */
 export class UnknownCommandError extends Error {
   constructor (message: string, options?: ErrorOptions) {
     super(message, options)
@@ -31,26 +30,46 @@ export interface WorkQueueOptions {
 }
 
 /**
- * The work-queue worker: each message is a JSON command routed by its `type`. Failed messages
- * are reported as batch item failures (all of them when all fail, never an empty list), so SQS
- * redelivers only those and moves them to the dead-letter queue after `maxReceiveCount`.
+ * The work-queue worker: each message is a JSON command, checked against its type's schema and
+ * routed by its `type`. Failed messages are reported as batch item failures (all of them when
+ * all fail, never an empty list), so SQS redelivers only those and moves them to the
+ * dead-letter queue after `maxReceiveCount`. A malformed message (not JSON, unknown type, a
+ * missing or ill-typed field) is not retried, since no retry can mend it: it is recorded as a
+ * dead letter with the reason, straight away, and acknowledged.
  * Standard queues run records with bounded concurrency; FIFO queues use Powertools'
  * SqsFifoPartialProcessorAsync with skipGroupOnError, so other groups go on.
  */
 export function createWorkQueueWorker (
-  deps: { logger: Logger, metrics?: Metrics },
-  commands: Readonly<Record<string, CommandHandler>>,
+  deps: { logger: Logger, metrics?: Metrics, deadLetters: Pick<DeadLetterStore, 'recordOnce'>, clock: () => Date },
+  commands: CommandHandlers,
   options: WorkQueueOptions = { concurrency: 10, fifo: false }
 ): SqsWorker {
   const limit = createLimiter(options.concurrency)
+  const deadLetterMalformed = async (record: SQSRecord, error: MalformedCommandError): Promise<void> => {
+    const stored = await deps.deadLetters.recordOnce(deadLetterOf(record, {
+      sourceQueue: queueNameOf(record.eventSourceARN),
+      kind: 'message',
+      deadLetteredAt: deps.clock().toISOString(),
+      reason: error.message
+    }))
+    deps.logger.error({ err: error, receiveCount: record.attributes.ApproximateReceiveCount }, 'work-queue message is malformed: recorded as a dead letter, not retried')
+    if (stored) deps.metrics?.count(MetricName.deadLetters, { kind: 'message' })
+  }
   const handleRecord = async (record: SQSRecord, context?: Context): Promise<void> => {
     const correlationId = record.messageAttributes.correlationId?.stringValue
     await withLogContext({ messageId: record.messageId, ...(correlationId !== undefined && { correlationId }) }, async () => {
       try {
-        const command = parseCommand(record.body)
-        const handler = commands[command.type]
+        let command: WorkCommand
+        try {
+          command = parseWorkCommand(record.body)
+        } catch (error) {
+          if (!(error instanceof MalformedCommandError)) throw error
+          return await deadLetterMalformed(record, error)
+        }
+        // The union of handlers cannot be called with the union of commands; the lookup by type pairs them.
+        const handler = commands[command.type] as CommandHandler | undefined
         if (handler === undefined) throw new UnknownCommandError(`no handler for command type ${JSON.stringify(command.type)}`)
-        await withLogContext(typeof command.paymentId === 'string' ? { paymentId: command.paymentId } : {}, () => handler(command, record, context))
+        await withLogContext(command.type === CommandType.charge ? { paymentId: command.paymentId } : {}, () => handler(command, record, context))
       } catch (error) {
         deps.logger.error({ err: error, receiveCount: record.attributes.ApproximateReceiveCount }, 'work-queue message failed')
         throw error
@@ -85,15 +104,7 @@ export function createLimiter (concurrency: number): <T>(fn: () => Promise<T>) =
   }
 }
 
-function parseCommand (body: string): Command {
-  let value: unknown
-  try {
-    value = JSON.parse(body)
-  } catch (error) {
-    throw new UnknownCommandError('message body is not JSON', { cause: error })
-  }
-  if (typeof value !== 'object' || value === null || typeof (value as { type?: unknown }).type !== 'string') {
-    throw new UnknownCommandError('message body is not a command: it needs a string "type"')
-  }
-  return value as Command
+/** `work` for `arn:aws:sqs:us-east-1:123456789012:work`. */
+function queueNameOf (arn: string): string {
+  return arn.split(':').pop() ?? arn
 }

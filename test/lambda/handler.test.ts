@@ -87,12 +87,12 @@ t.test('every log line of an invocation carries its Lambda request id', async (t
   const sink = new Writable({ write (chunk, _encoding, done) { lines.push(JSON.parse(String(chunk))); done() } })
   const logger = createLogger({ logLevel: 'info' }, sink)
   const { app } = await build(t, { bootstrap: false, logger })
-  const worker = createWorkQueueWorker({ logger }, {})
+  const worker = createWorkQueueWorker({ logger, clock: () => new Date(), deadLetters: { recordOnce: async () => true } }, {})
   const handler = createLambdaHandler({ app, workers: { queues: { 'log-queue': worker }, streams: {} } })
   await app.ready()
 
   await handler(httpApiEvent({ path: '/health' }), context('lambda-http-1'))
-  await handler(sqsEvent('log-queue', ['{"type":"unknown"}']), context('lambda-sqs-1'))
+  await handler(sqsEvent('log-queue', ['{"type":"charge","paymentId":"pay_no_handler"}']), context('lambda-sqs-1'))
 
   const httpLines = lines.filter((line) => line.awsRequestId === 'lambda-http-1')
   const sqsLines = lines.filter((line) => line.awsRequestId === 'lambda-sqs-1')
@@ -104,11 +104,10 @@ t.test('every log line of an invocation carries its Lambda request id', async (t
 t.test('a partial SQS failure reports exactly the failed messages', async (t) => {
   const { app, deps } = await build(t, { bootstrap: false })
   const worker = createWorkQueueWorker(deps, {
-    ok: async () => {},
-    fail: async () => { throw new Error('provider unavailable') }
+    charge: async (command) => { if (command.paymentId.startsWith('pay_fail')) throw new Error('provider unavailable') }
   })
   const handler = createLambdaHandler({ app, workers: { queues: { 'mixed-queue': worker }, streams: {} } })
-  const event = sqsEvent('mixed-queue', ['{"type":"ok"}', '{"type":"fail"}', '{"type":"ok"}', '{"type":"fail"}'])
+  const event = sqsEvent('mixed-queue', ['pay_ok_1', 'pay_fail_1', 'pay_ok_2', 'pay_fail_2'].map((paymentId) => JSON.stringify({ type: 'charge', paymentId })))
   const response = await handler(event, context())
   t.same(response, { batchItemFailures: [{ itemIdentifier: event.Records[1]?.messageId }, { itemIdentifier: event.Records[3]?.messageId }] })
 })

@@ -18,13 +18,13 @@ t.test('the SQS poller deletes successes, redelivers failures and dead-letters a
 
   const seen: SQSRecord[] = []
   const handled: string[] = []
-  const worker = createWorkQueueWorker({ logger }, {
-    ok: async (command) => { handled.push(`ok:${String(command.n)}`) },
-    flaky: async (_command, record) => {
-      if (record.attributes.ApproximateReceiveCount === '1') throw new Error('transient failure')
-      handled.push('flaky')
-    },
-    poison: async () => { throw new Error('always fails') }
+  // Charge commands whose payment id says how their handling goes.
+  const worker = createWorkQueueWorker({ logger, clock: () => new Date(), deadLetters: { recordOnce: async () => true } }, {
+    charge: async ({ paymentId }, record) => {
+      if (paymentId === 'poison') throw new Error('always fails')
+      if (paymentId === 'flaky' && record.attributes.ApproximateReceiveCount === '1') throw new Error('transient failure')
+      handled.push(paymentId)
+    }
   })
   const dispatch = createDispatcher({
     http: async () => { throw new Error('no HTTP in this test') },
@@ -36,7 +36,7 @@ t.test('the SQS poller deletes successes, redelivers failures and dead-letters a
   const poller = startSqsPoller({ sqs: clients.sqs, queue: queues.work, region: config.aws.region, batchSize: 10, waitTimeSeconds: 1, invocationTimeoutMs: 5_000, dispatch, logger })
   t.teardown(() => poller.stop())
 
-  for (const body of [{ type: 'ok', n: 1 }, { type: 'flaky' }, { type: 'poison' }, { type: 'ok', n: 2 }]) {
+  for (const body of ['ok:1', 'flaky', 'poison', 'ok:2'].map((paymentId) => ({ type: 'charge', paymentId }))) {
     await clients.sqs.send(new SendMessageCommand({
       QueueUrl: queues.work.url,
       MessageBody: JSON.stringify(body),
@@ -51,11 +51,11 @@ t.test('the SQS poller deletes successes, redelivers failures and dead-letters a
   await waitFor('the flaky message to succeed', () => handled.includes('flaky'))
   await poller.stop()
 
-  t.same(deadLetters.map((m) => JSON.parse(m.Body ?? '')), [{ type: 'poison' }], 'only the poison message is dead-lettered')
+  t.same(deadLetters.map((m) => JSON.parse(m.Body ?? '')), [{ type: 'charge', paymentId: 'poison' }], 'only the poison message is dead-lettered')
   t.same(handled.sort(), ['flaky', 'ok:1', 'ok:2'], 'each good message was handled exactly once')
-  const poisonDeliveries = seen.filter((r) => r.body === '{"type":"poison"}')
+  const poisonDeliveries = seen.filter((r) => r.body === '{"type":"charge","paymentId":"poison"}')
   t.same(poisonDeliveries.map((r) => r.attributes.ApproximateReceiveCount), ['1', '2'], 'the poison message was tried maxReceiveCount times')
-  const flakyDeliveries = seen.filter((r) => r.body === '{"type":"flaky"}')
+  const flakyDeliveries = seen.filter((r) => r.body === '{"type":"charge","paymentId":"flaky"}')
   t.equal(flakyDeliveries.length, 2, 'the failed message came back once, after the visibility timeout')
 
   const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.work.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))

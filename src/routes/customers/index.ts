@@ -16,8 +16,11 @@ export const CustomerSummarySchema = Type.Object({
   lastPaymentAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
 
+/** What the customer routes need. */
+export type CustomerRouteDeps = Pick<Deps, 'summaries'>
+
 /** `GET /v1/customers/{id}/summary`: the projection the stream worker keeps. */
-export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerRouteDeps }> = async (app, { deps }) => {
   app.get('/:id/summary', {
     config: { auth: { scope: 'payments:read' } },
     schema: {

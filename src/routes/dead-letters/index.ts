@@ -1,4 +1,3 @@
-import { SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
@@ -22,7 +21,8 @@ const DeadLetterSchema = Type.Object({
   deadLetteredAt: Type.String({ format: 'date-time' }),
   kind: Type.Union([Type.Literal('message'), Type.Literal('stream-batch')]),
   status: Type.Union([Type.Literal('open'), Type.Literal('redriving'), Type.Literal('redriven')]),
-  redrivenAt: Type.Optional(Type.String({ format: 'date-time' }))
+  redrivenAt: Type.Optional(Type.String({ format: 'date-time' })),
+  reason: Type.Optional(Type.String())
 })
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
@@ -35,8 +35,11 @@ class NotRedrivableError extends AppError {
   }
 }
 
+/** What the dead-letter routes need. */
+export type DeadLetterRouteDeps = Pick<Deps, 'deadLetters' | 'workQueue' | 'clock'>
+
 /** Admin: list dead letters and send one back to the work queue, once. */
-export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: DeadLetterRouteDeps }> = async (app, { deps }) => {
   app.get('', {
     config: { auth: { scope: 'admin' } },
     schema: {
@@ -71,15 +74,8 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
     if (!await deps.deadLetters.claimForRedrive(id, deps.clock(), REDRIVE_STALE_MS)) {
       throw new ConflictError(`dead letter ${id} is already ${deadLetter.status === 'open' ? 'being redriven' : deadLetter.status}`)
     }
-    const queueUrl = deps.config.queues.work.url ?? ''
     try {
-      await deps.sqs.send(new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: deadLetter.body,
-        MessageAttributes: toSqsAttributes(deadLetter.messageAttributes),
-        // A FIFO queue needs the message's group back, and a deduplication id of its own.
-        ...(queueUrl.endsWith('.fifo') && { MessageGroupId: deadLetter.attributes.MessageGroupId ?? 'redrive', MessageDeduplicationId: `redrive-${id}`.slice(0, 128) })
-      }))
+      await deps.workQueue.redrive(deadLetter)
     } catch (error) {
       await deps.deadLetters.releaseClaim(id)
       throw new DependencyUnavailableError('the work queue did not take the message; the dead letter is still open, try again', { cause: error })
@@ -102,16 +98,4 @@ async function retry (fn: () => Promise<void>, attempts: number): Promise<void> 
       await new Promise((resolve) => setTimeout(resolve, 100 * n))
     }
   }
-}
-
-/** The message attributes Lambda delivered, in the shape SendMessage takes. */
-function toSqsAttributes (attributes: Record<string, unknown>): Record<string, MessageAttributeValue> {
-  const result: Record<string, MessageAttributeValue> = {}
-  for (const [name, value] of Object.entries(attributes)) {
-    const { dataType, stringValue, binaryValue } = value as { dataType?: string, stringValue?: string, binaryValue?: string }
-    if (dataType === undefined) continue
-    if (stringValue !== undefined) result[name] = { DataType: dataType, StringValue: stringValue }
-    else if (binaryValue !== undefined) result[name] = { DataType: dataType, BinaryValue: Buffer.from(binaryValue, 'base64') }
-  }
-  return result
 }

@@ -1,4 +1,3 @@
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { DependencyUnavailableError } from '../../errors.js'
@@ -8,8 +7,11 @@ import { HealthSchema, ReadinessSchema } from './schemas.js'
 /** How long `/ready` waits for DynamoDB before it says the service is not ready. */
 export const READINESS_TIMEOUT_MS = 2_000
 
+/** What the health routes need. */
+export type HealthRouteDeps = Pick<Deps, 'table'>
+
 /** Liveness (`/health`, no I/O) and readiness (`/ready`, DynamoDB answers) probes; no auth. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> = async (app, { deps }) => {
   app.get('/health', {
     config: { auth: 'public' },
     schema: {
@@ -28,12 +30,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
     }
   }, async () => {
     try {
-      await deps.dynamodb.send(
-        new DescribeTableCommand({ TableName: deps.config.tableName }),
-        { abortSignal: AbortSignal.timeout(READINESS_TIMEOUT_MS) }
-      )
+      await deps.table.ping(READINESS_TIMEOUT_MS)
     } catch (error) {
-      throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.config.tableName}`, { cause: error })
+      throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.table.name}`, { cause: error })
     }
     return { status: 'ready' as const, checks: { dynamodb: 'ok' as const } }
   })

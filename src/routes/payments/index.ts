@@ -37,8 +37,11 @@ export function toPaymentResponse (payment: Payment): PaymentResponse {
   }
 }
 
+/** What the payment routes need. */
+export type PaymentRouteDeps = Pick<Deps, 'ids' | 'clock' | 'payments' | 'metrics'>
+
 /** Create, read and list payments; read a payment's status history. */
-export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }> = async (app, { deps }) => {
   app.addSchema(PaymentSchema)
   const PaymentRef = Type.Ref(PaymentSchema)
 

@@ -23,12 +23,15 @@ class WebhookPayloadError extends AppError {
   }
 }
 
+/** What the webhook routes need. */
+export type WebhookRouteDeps = Pick<Deps, 'config' | 'clock' | 'metrics' | 'webhooks' | 'webhookSecrets'>
+
 /**
  * `POST /v1/webhooks/{provider}`: verify the signature over the exact bytes received, store the
  * event once by (provider, event id), answer 200. Nothing else happens here: no provider call,
  * no payment update; the stream worker takes the stored event from there.
  */
-export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }> = async (app, { deps }) => {
   // Every body stays raw bytes in this scope: the signature covers them, not a re-serialisation.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT_BYTES }, (_request, body, done) => { done(null, body) })
@@ -82,7 +85,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
   })
 }
 
-async function verify (deps: Deps, provider: WebhookProvider, request: FastifyRequest, rawBody: Buffer): Promise<void> {
+async function verify (deps: WebhookRouteDeps, provider: WebhookProvider, request: FastifyRequest, rawBody: Buffer): Promise<void> {
   const secrets = await deps.webhookSecrets.current(provider)
   if (secrets.length === 0) throw new NotFoundError(`webhook provider ${provider} is not configured`)
   const check = (active: readonly string[]): void => {
