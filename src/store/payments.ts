@@ -10,7 +10,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
-import { ConflictError, IdempotencyKeyInFlightError, InvalidTransitionError } from '../errors.js'
+import { IdempotencyKeyInFlightError, InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
@@ -49,7 +49,7 @@ export interface PaymentStore {
   /**
    * Moves a payment to `to`, conditional on the version it was read at.
    * @throws InvalidTransitionError for a move the lifecycle forbids
-   * @throws ConflictError when the payment changed since it was read
+   * @throws VersionConflictError when the payment changed since it was read
    */
   transition: (payment: Payment, to: PaymentStatus, details?: TransitionDetails) => Promise<Payment>
   /** The payment a provider reference was recorded for, if any. */
@@ -121,7 +121,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         if (!(error instanceof TransactionCanceledException)) throw error
         const reasons = error.CancellationReasons?.map((reason) => reason.Code) ?? []
         if (reasons.includes('TransactionConflict')) {
-          throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })
+          throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: error })
         }
         if (reasons[0] !== 'ConditionalCheckFailed') throw error
         const returned = error.CancellationReasons?.[0]?.Item
@@ -130,7 +130,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
           : toIdempotencyRecord(returned)
         if (existing === undefined || !isLive(existing, clock())) {
           // Taken and gone between our write and our read (expired meanwhile): a retry will get it.
-          throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })
+          throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: error })
         }
         cache.set(existing)
         return { created: false, record: existing }
@@ -177,7 +177,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
 
     async transition (payment, to, details = {}) {
       if (!canTransition(payment.status, to)) {
-        throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`)
+        throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`, { paymentId: payment.id, from: payment.status, to })
       }
       const at = clock().toISOString()
       const next: Payment = {
@@ -202,7 +202,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         if (!(error instanceof TransactionCanceledException)) throw error
         const [paymentReason, , refReason] = error.CancellationReasons?.map((reason) => reason.Code) ?? []
         if (paymentReason === 'ConditionalCheckFailed') {
-          throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { cause: error })
+          throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: error })
         }
         if (refReason === 'ConditionalCheckFailed') {
           throw new Error(`provider reference ${details.providerRef} already belongs to another payment; refusing to attach it to ${payment.id}`, { cause: error })
@@ -241,7 +241,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
       }))
-      if (!written) throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`)
+      if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version })
     },
 
     async findByProviderRef (providerRef) {

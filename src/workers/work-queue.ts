@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
+import { UnknownCommandError } from '../domain/errors.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import type { SqsWorker } from './types.js'
@@ -13,14 +14,6 @@ export interface Command {
 
 /** Carries out one command; throwing makes SQS redeliver the message. */
 export type CommandHandler = (command: Command, record: SQSRecord, context: Context | undefined) => Promise<void>
-
-/** A message that is not a command this worker knows; it will reach the dead-letter queue. */
-export class UnknownCommandError extends Error {
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'UnknownCommandError'
-  }
-}
 
 /** How the worker runs a batch. */
 export interface WorkQueueOptions {

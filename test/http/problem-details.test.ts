@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
 import type { App } from '../../src/app.js'
-import { NotFoundError } from '../../src/errors.js'
+import { NotFoundError } from '../../src/domain/errors.js'
 import { build } from '../helpers/build.js'
 
 // Test-only routes on the production app, to drive each branch of the error handler.
@@ -61,7 +61,7 @@ t.test('a body over the limit is 413 problem+json', async (t) => {
   t.match(response.json(), { type: 'https://paylith.dev/problems/payload-too-large', status: 413 })
 })
 
-t.test('an AppError keeps its status, type and message', async (t) => {
+t.test('a tabled error is answered with its table entry and its message', async (t) => {
   const { app } = await build(t, { bootstrap: false, configure: testRoutes })
   const response = await app.inject({ method: 'GET', url: '/test/missing' })
   t.equal(response.statusCode, 404)

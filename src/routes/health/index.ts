@@ -1,7 +1,7 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
-import { DependencyUnavailableError } from '../../errors.js'
+import { DependencyUnavailableError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { HealthSchema, ReadinessSchema } from './schemas.js'
 
@@ -33,7 +33,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
         { abortSignal: AbortSignal.timeout(READINESS_TIMEOUT_MS) }
       )
     } catch (error) {
-      throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.config.tableName}`, { cause: error })
+      throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.config.tableName}`, { dependency: 'dynamodb', cause: error })
     }
     return { status: 'ready' as const, checks: { dynamodb: 'ok' as const } }
   })

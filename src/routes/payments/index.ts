@@ -5,7 +5,7 @@ import { canonicalJson } from '../../domain/canonical-json.js'
 import { parseIdempotencyKey } from '../../domain/idempotency.js'
 import type { Payment, PaymentEvent } from '../../domain/payment.js'
 import type { Deps } from '../../deps.js'
-import { IdempotencyKeyInvalidError, IdempotencyKeyMissingError, IdempotencyKeyReusedError, NotFoundError } from '../../errors.js'
+import { IdempotencyKeyInvalidError, IdempotencyKeyMissingError, IdempotencyKeyReusedError, NotFoundError } from '../../domain/errors.js'
 import { MetricName } from '../../observability/metrics.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { newPayment } from '../../store/payments.js'
@@ -57,7 +57,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
     const header = request.headers['idempotency-key']
     if (header === undefined) throw new IdempotencyKeyMissingError('POST /v1/payments needs an Idempotency-Key header')
     const parsed = parseIdempotencyKey(header)
-    if ('problem' in parsed) throw new IdempotencyKeyInvalidError(`Idempotency-Key is not valid: ${parsed.problem}`)
+    if ('problem' in parsed) throw new IdempotencyKeyInvalidError(`Idempotency-Key is not valid: ${parsed.problem}`, { problem: parsed.problem })
 
     const fingerprint = createHash('sha256').update(canonicalJson(request.body)).digest('hex')
     const claim = { scope: request.apiKey?.id ?? '', key: parsed.key, fingerprint }
@@ -71,7 +71,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
       return reply.code(201).send(response)
     }
     if (outcome.record.fingerprint !== fingerprint) {
-      throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request body; use a new key for a new payment')
+      throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request body; use a new key for a new payment', { key: parsed.key, paymentId: outcome.record.paymentId })
     }
     request.log.info({ paymentId: outcome.record.paymentId }, 'idempotent replay')
     return reply.code(outcome.record.statusCode).header('idempotent-replayed', 'true').send(JSON.parse(outcome.record.body) as PaymentResponse)

@@ -2,26 +2,18 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
-import { SignatureProblem, WebhookSignatureError } from '../../domain/webhooks/signatures/errors.js'
+import { SignatureProblem } from '../../domain/webhooks/signatures/errors.js'
 import { verifyStandardWebhook } from '../../domain/webhooks/signatures/standard-webhooks.js'
 import { verifyStripeSignature } from '../../domain/webhooks/signatures/stripe.js'
-import { AppError, NotFoundError } from '../../errors.js'
+import { MalformedWebhookError, NotFoundError, WebhookSignatureError } from '../../domain/errors.js'
 import { MetricName } from '../../observability/metrics.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { unixSeconds } from '../../domain/time.js'
-import { MalformedWebhookError, normalizeWebhookEvent } from '../../domain/webhooks/normalize.js'
+import { normalizeWebhookEvent } from '../../domain/webhooks/normalize.js'
 import { isWebhookProvider, type WebhookProvider, WEBHOOK_PROVIDERS } from '../../domain/webhooks/providers.js'
 
 /** Largest webhook body accepted, in bytes: Stripe's own limit. */
 export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024
-
-/** A verified payload that is not an event we can read. */
-class WebhookPayloadError extends AppError {
-  constructor (message: string) {
-    super({ statusCode: 400, code: 'PAYLITH_WEBHOOK_MALFORMED_PAYLOAD', slug: 'webhook-malformed-payload', title: 'Webhook Payload Malformed' }, message)
-    this.name = 'WebhookPayloadError'
-  }
-}
 
 /**
  * `POST /v1/webhooks/{provider}`: verify the signature over the exact bytes received, store the
@@ -54,8 +46,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
       await verify(deps, provider, request, rawBody)
     } catch (error) {
       if (error instanceof WebhookSignatureError) {
-        deps.metrics.count(MetricName.webhookRejected, { provider, reason: error.problem })
-        log.warn({ reason: error.problem, detail: error.message }, 'webhook rejected')
+        deps.metrics.count(MetricName.webhookRejected, { provider, reason: error.data.problem })
+        log.warn({ reason: error.data.problem, detail: error.message }, 'webhook rejected')
       }
       throw error
     }
@@ -64,7 +56,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
     try {
       event = normalizeWebhookEvent(provider, JSON.parse(rawBody.toString('utf8')), header(request, 'webhook-id'))
     } catch (error) {
-      if (error instanceof SyntaxError || error instanceof MalformedWebhookError) throw new WebhookPayloadError(`the verified payload cannot be read: ${error.message}`)
+      if (error instanceof SyntaxError || error instanceof MalformedWebhookError) throw new MalformedWebhookError(`the verified payload cannot be read: ${error.message}`, { cause: error })
       throw error
     }
 
@@ -96,7 +88,7 @@ async function verify (deps: Deps, provider: WebhookProvider, request: FastifyRe
   try {
     check(secrets)
   } catch (error) {
-    if (!(error instanceof WebhookSignatureError) || error.problem !== SignatureProblem.noMatchingSignature) throw error
+    if (!(error instanceof WebhookSignatureError) || error.data.problem !== SignatureProblem.noMatchingSignature) throw error
     // The secret may have been rotated since we cached it: look again, at most once a minute.
     const refreshed = await deps.webhookSecrets.refreshAfterFailure(provider)
     if (refreshed === undefined) throw error
