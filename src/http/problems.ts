@@ -22,8 +22,8 @@ type ErrorWithCode<C> = Extract<DomainError | HttpError, { code: C }>
 
 /** The one table from error code to problem: a code without an entry does not compile. */
 export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<C>> } = {
-  [HttpErrorCode.unauthorized]: { status: 401, slug: 'unauthorized', title: 'Unauthorized', when: 'no API key, or one that is not configured', headers: () => ({ 'www-authenticate': 'Bearer' }) },
-  [ErrorCode.idempotencyKeyInFlight]: { status: 409, slug: 'idempotency-key-in-flight', title: 'Idempotency-Key In Flight', when: 'the first request with the key is still being written', headers: (error) => ({ 'retry-after': String(error.data.retryAfterSeconds) }) },
+  [HttpErrorCode.unauthorized]: { status: 401, slug: 'unauthorized', title: 'Unauthorized', when: 'no API key, or one that is not configured (with `WWW-Authenticate: Bearer`)', headers: () => ({ 'www-authenticate': 'Bearer' }) },
+  [ErrorCode.idempotencyKeyInFlight]: { status: 409, slug: 'idempotency-key-in-flight', title: 'Idempotency-Key In Flight', when: 'the first request with the key is still being written (with `Retry-After`)', headers: (error) => ({ 'retry-after': String(error.data.retryAfterSeconds) }) },
   [HttpErrorCode.validation]: { status: 400, slug: 'validation', title: 'Validation Failed', when: 'a body, query, path or header is not valid; `invalidParams` lists every failing field' },
   [HttpErrorCode.forbidden]: { status: 403, slug: 'forbidden', title: 'Forbidden', when: 'the API key lacks the scope the route needs' },
   [ErrorCode.notFound]: { status: 404, slug: 'not-found', title: 'Not Found', when: 'no such route, payment, dead letter or webhook provider' },
@@ -45,8 +45,8 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
 
 /** Stable problem types for the 4xx errors Fastify itself raises, by Fastify's code; each is answered with `PAYLITH_HTTP_<status>`. */
 export const FASTIFY_PROBLEMS: Readonly<Record<string, ProblemKind>> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a body that is not valid JSON, or an empty one declared JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a body that is not valid JSON, or an empty one declared JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a body that is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'an empty body declared JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a Content-Length that does not match the body' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'payload-too-large', title: 'Payload Too Large', when: 'a body over the route\'s limit' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported Media Type', when: 'a Content-Type the route does not take' }
