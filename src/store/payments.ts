@@ -2,8 +2,6 @@ import {
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
-  TransactWriteItemsCommand,
-  TransactionCanceledException,
   type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
@@ -16,6 +14,7 @@ import { writeIfCondition } from './conditional.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
 import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
 import { EVENT_SK_PREFIX, Keys } from './table.js'
+import { hasTransactionConflict, writeTransaction } from './transaction.js'
 import { TABLE } from '../aws/resources.js'
 
 /** The outcome of an idempotent create: a new payment, or the record an earlier request left. */
@@ -108,29 +107,24 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         createdAt: now.toISOString(),
         expiresAt: unixSeconds(now) + idempotencyTtlSeconds
       }
-      try {
-        await dynamodb.send(new TransactWriteItemsCommand({
-          TransactItems: [
-            // A key is free if never used or if its record has expired (TTL deletion lags).
-            put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(now)) } }),
-            put(paymentItem(payment), 'attribute_not_exists(pk)'),
-            put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
-          ]
-        }))
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error
-        const reasons = error.CancellationReasons?.map((reason) => reason.Code) ?? []
-        if (reasons.includes('TransactionConflict')) {
-          throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: error })
+      const cancelled = await writeTransaction(dynamodb, {
+        // A key is free if never used or if its record has expired (TTL deletion lags).
+        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(now)) } }),
+        payment: put(paymentItem(payment), 'attribute_not_exists(pk)'),
+        event: put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
+      })
+      if (cancelled !== undefined) {
+        if (hasTransactionConflict(cancelled)) {
+          throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: cancelled.error })
         }
-        if (reasons[0] !== 'ConditionalCheckFailed') throw error
-        const returned = error.CancellationReasons?.[0]?.Item
-        const existing = returned === undefined
+        const { idempotency } = cancelled.reasons
+        if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
+        const existing = idempotency.Item === undefined
           ? await readIdempotencyRecord(dynamodb, tableName, claim.scope, claim.key)
-          : toIdempotencyRecord(returned)
+          : toIdempotencyRecord(idempotency.Item)
         if (existing === undefined || !isLive(existing, clock())) {
           // Taken and gone between our write and our read (expired meanwhile): a retry will get it.
-          throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: error })
+          throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: cancelled.error })
         }
         cache.set(existing)
         return { created: false, record: existing }
@@ -190,26 +184,19 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
       }
       const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
       const newRef = details.providerRef !== undefined && details.providerRef !== payment.providerRef
-      try {
-        await dynamodb.send(new TransactWriteItemsCommand({
-          TransactItems: [
-            put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
-            put(eventItem(event), 'attribute_not_exists(pk)'),
-            ...(newRef ? [put({ ...Keys.providerRef(details.providerRef as string), paymentId: payment.id }, 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })] : [])
-          ]
-        }))
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error
-        const [paymentReason, , refReason] = error.CancellationReasons?.map((reason) => reason.Code) ?? []
-        if (paymentReason === 'ConditionalCheckFailed') {
-          throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: error })
-        }
-        if (refReason === 'ConditionalCheckFailed') {
-          throw new Error(`provider reference ${details.providerRef} already belongs to another payment; refusing to attach it to ${payment.id}`, { cause: error })
-        }
-        throw error
+      const cancelled = await writeTransaction(dynamodb, {
+        payment: put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
+        event: put(eventItem(event), 'attribute_not_exists(pk)'),
+        providerRef: newRef ? put({ ...Keys.providerRef(details.providerRef as string), paymentId: payment.id }, 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } }) : undefined
+      })
+      if (cancelled === undefined) return next
+      if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
+        throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
       }
-      return next
+      if (cancelled.reasons.providerRef?.Code === 'ConditionalCheckFailed') {
+        throw new Error(`provider reference ${details.providerRef} already belongs to another payment; refusing to attach it to ${payment.id}`, { cause: cancelled.error })
+      }
+      throw cancelled.error
     },
 
     async listUnsettled (day, { from, to }, limit) {
