@@ -8,19 +8,18 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
-import { IdempotencyKeyInFlightError, InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
+import { InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
+import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
-import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
+import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
 import { EVENT_SK_PREFIX, Keys } from './table.js'
 import { hasTransactionConflict, writeTransaction } from './transaction.js'
 import { TABLE } from '../aws/resources.js'
 
-/** The outcome of an idempotent create: a new payment, or the record an earlier request left. */
-export type CreateOutcome =
-  | { created: true, payment: Payment, record: IdempotencyRecord }
-  | { created: false, record: IdempotencyRecord }
+/** The outcome of an idempotent create: written, or the key was taken (what the domain decides on). */
+export type CreateOutcome = { created: true } | ({ created: false } & TakenKey)
 
 /** One page of a customer's payments, newest first. */
 export interface PaymentPage {
@@ -38,9 +37,10 @@ export interface TransitionDetails {
 export interface PaymentStore {
   /**
    * Writes the payment, its first history event and the idempotency record in one
-   * transaction, or returns the live record another request already wrote under the key.
+   * transaction, if the record's key is free (never used, or its record expired). Otherwise says
+   * who holds the key: a transaction in flight, or an earlier request (with its record).
    */
-  createIdempotently: (payment: Payment, claim: IdempotencyClaim, responseBody: string) => Promise<CreateOutcome>
+  createIdempotently: (payment: Payment, record: IdempotencyRecord) => Promise<CreateOutcome>
   get: (paymentId: string) => Promise<Payment | undefined>
   listByCustomer: (customerId: string, options: { limit: number, cursor?: string }) => Promise<PaymentPage>
   /** The payment's history, oldest first, or undefined if there is no such payment. */
@@ -66,17 +66,12 @@ export interface PaymentStore {
   markAwaitingProvider: (payment: Payment, providerRef: string) => Promise<void>
 }
 
-/** Seconds a client should wait before retrying a key that is still in flight. */
-const IN_FLIGHT_RETRY_AFTER_SECONDS = 1
-
 /** Builds the payment store on a DynamoDB client. */
-export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtlSeconds }: {
+export function createPaymentStore ({ dynamodb, tableName, clock }: {
   dynamodb: DynamoDBClient
   tableName: string
   clock: () => Date
-  idempotencyTtlSeconds: number
 }): PaymentStore {
-  const cache = new IdempotencyCache()
   const put = (item: Record<string, unknown>, condition: string, values?: Record<string, AttributeValue>) => ({
     Put: {
       TableName: tableName,
@@ -94,43 +89,21 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
   }
 
   return {
-    async createIdempotently (payment, claim, responseBody) {
-      const now = clock()
-      const cached = cache.get(claim.scope, claim.key, now)
-      if (cached !== undefined) return { created: false, record: cached }
-
-      const record: IdempotencyRecord = {
-        ...claim,
-        paymentId: payment.id,
-        statusCode: 201,
-        body: responseBody,
-        createdAt: now.toISOString(),
-        expiresAt: unixSeconds(now) + idempotencyTtlSeconds
-      }
+    async createIdempotently (payment, record) {
       const cancelled = await writeTransaction(dynamodb, {
         // A key is free if never used or if its record has expired (TTL deletion lags).
-        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(now)) } }),
+        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
         payment: put(paymentItem(payment), 'attribute_not_exists(pk)'),
         event: put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
       })
-      if (cancelled !== undefined) {
-        if (hasTransactionConflict(cancelled)) {
-          throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: cancelled.error })
-        }
-        const { idempotency } = cancelled.reasons
-        if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
-        const existing = idempotency.Item === undefined
-          ? await readIdempotencyRecord(dynamodb, tableName, claim.scope, claim.key)
-          : toIdempotencyRecord(idempotency.Item)
-        if (existing === undefined || !isLive(existing, clock())) {
-          // Taken and gone between our write and our read (expired meanwhile): a retry will get it.
-          throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', { key: claim.key, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, cause: cancelled.error })
-        }
-        cache.set(existing)
-        return { created: false, record: existing }
-      }
-      cache.set(record)
-      return { created: true, payment, record }
+      if (cancelled === undefined) return { created: true }
+      if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
+      const { idempotency } = cancelled.reasons
+      if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
+      const existing = idempotency.Item === undefined
+        ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
+        : toIdempotencyRecord(idempotency.Item)
+      return { created: false, by: 'completed', record: existing, cause: cancelled.error }
     },
 
     get: getPayment,
