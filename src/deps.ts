@@ -61,7 +61,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     ids: overrides.ids ?? createIdGenerator(),
     dynamodb,
     sqs,
-    payments: createPaymentStore({ dynamodb, tableName, clock, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+    payments: createPaymentStore({ dynamodb, tableName, clock }),
     webhooks: createWebhookStore({ dynamodb, tableName }),
     webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, clock),
     metrics,

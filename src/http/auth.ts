@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ApiKey, Scope } from '../config/load.js'
-import { ForbiddenError, UnauthorizedError } from '../errors.js'
+import { ForbiddenError, UnauthorizedError } from './errors.js'
 
 /** How a route is authenticated: a scope its API key must have, or public (health, docs, signed webhooks). */
 export type RouteAuth = { scope: Scope } | 'public'
@@ -36,7 +36,7 @@ export function auth (app: FastifyInstance, apiKeys: readonly ApiKey[]): void {
     if (routeAuth === undefined || routeAuth === 'public') return
     const apiKey = findApiKey(request, apiKeys)
     if (apiKey === undefined) throw new UnauthorizedError('a valid API key is required: send Authorization: Bearer <key>')
-    if (!apiKey.scopes.has(routeAuth.scope)) throw new ForbiddenError(`this API key lacks the ${routeAuth.scope} scope`)
+    if (!apiKey.scopes.has(routeAuth.scope)) throw new ForbiddenError(`this API key lacks the ${routeAuth.scope} scope`, { scope: routeAuth.scope })
     request.apiKey = apiKey
   })
 }

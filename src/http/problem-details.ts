@@ -1,17 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, PROBLEM_BASE } from '../errors.js'
+import { ErrorCode } from '../domain/errors.js'
+import { HttpErrorCode } from './errors.js'
+import { FASTIFY_PROBLEMS, OTHER_CLIENT_PROBLEM, PROBLEM_BASE, PROBLEMS, tabledProblem, type ProblemKind } from './problems.js'
 import type { ProblemDetails } from './schemas.js'
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json'
-
-/** Stable problem types for the 4xx errors Fastify itself raises. */
-const FASTIFY_PROBLEMS: Record<string, { slug: string; title: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { slug: 'payload-too-large', title: 'Payload Too Large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported Media Type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { slug: 'malformed-request', title: 'Bad Request' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { slug: 'malformed-request', title: 'Bad Request' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { slug: 'malformed-request', title: 'Bad Request' }
-}
 
 /** Sends a problem+json body with the status it carries. */
 export function sendProblem (reply: FastifyReply, problem: ProblemDetails): FastifyReply {
@@ -20,41 +13,34 @@ export function sendProblem (reply: FastifyReply, problem: ProblemDetails): Fast
 
 /**
  * The one place errors become responses: RFC 9457 problem+json for every error and for
- * unknown routes. AppErrors keep their status, validation errors list every failing field,
- * other 4xx keep theirs, and anything else is logged and answered as a generic 500.
+ * unknown routes. An error whose code is in the problem table (src/http/problems.ts) is
+ * answered as the table says, validation errors list every failing field, other 4xx keep their
+ * status, and anything else is logged and answered as a generic 500.
  */
 export function problemDetails (app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = toProblem(error, request)
+    const tabled = tabledProblem(error)
+    const problem = tabled === undefined ? toProblem(error, request) : problemOf(tabled.kind, tabled.code, error.message)
     if (problem.status >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {
       request.log.info({ code: problem.code, status: problem.status }, problem.title)
     }
-    if (error instanceof AppError) reply.headers(error.headers)
+    if (tabled !== undefined) reply.headers(tabled.headers)
     return sendProblem(reply, problem)
   })
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, {
-    type: `${PROBLEM_BASE}not-found`,
-    title: 'Not Found',
-    status: 404,
-    detail: `No route ${request.method} ${request.url.split('?')[0]}`,
-    code: 'PAYLITH_HTTP_NOT_FOUND'
-  }))
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problemOf(PROBLEMS[ErrorCode.notFound], ErrorCode.notFound, `No route ${request.method} ${request.url.split('?')[0]}`)))
+}
+
+function problemOf (kind: Pick<ProblemKind, 'slug' | 'title' | 'status'>, code: string, detail: string): ProblemDetails {
+  return { type: PROBLEM_BASE + kind.slug, title: kind.title, status: kind.status, detail, code }
 }
 
 function toProblem (error: FastifyError, request: FastifyRequest): ProblemDetails {
-  if (error instanceof AppError) {
-    return { type: error.type, title: error.title, status: error.statusCode, detail: error.message, code: error.code }
-  }
   if (error.validation !== undefined) {
     return {
-      type: `${PROBLEM_BASE}validation`,
-      title: 'Validation Failed',
-      status: 400,
-      detail: `The request's ${error.validationContext ?? 'input'} is not valid.`,
-      code: 'PAYLITH_HTTP_VALIDATION',
+      ...problemOf(PROBLEMS[HttpErrorCode.validation], HttpErrorCode.validation, `The request's ${error.validationContext ?? 'input'} is not valid.`),
       invalidParams: error.validation.map((issue) => ({
         name: fieldName(error.validationContext ?? 'input', issue.instancePath, issue.params),
         reason: issue.message ?? 'is not valid'
@@ -63,22 +49,10 @@ function toProblem (error: FastifyError, request: FastifyRequest): ProblemDetail
   }
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500) {
-    const known = FASTIFY_PROBLEMS[error.code]
-    return {
-      type: `${PROBLEM_BASE}${known?.slug ?? `http-${status}`}`,
-      title: known?.title ?? 'Bad Request',
-      status,
-      detail: error.message,
-      code: `PAYLITH_HTTP_${status}`
-    }
+    const known = FASTIFY_PROBLEMS[error.code] ?? { slug: `http-${status}`, title: OTHER_CLIENT_PROBLEM.title }
+    return problemOf({ ...known, status }, `PAYLITH_HTTP_${status}`, error.message)
   }
-  return {
-    type: `${PROBLEM_BASE}internal`,
-    title: 'Internal Server Error',
-    status: 500,
-    detail: `An unexpected error occurred; quote request id ${request.id} when reporting it.`,
-    code: 'PAYLITH_INTERNAL'
-  }
+  return problemOf(PROBLEMS[HttpErrorCode.internal], HttpErrorCode.internal, `An unexpected error occurred; quote request id ${request.id} when reporting it.`)
 }
 
 function fieldName (context: string, instancePath: string, params: Record<string, unknown>): string {

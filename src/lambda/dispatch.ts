@@ -8,7 +8,7 @@ import type {
   SQSBatchResponse,
   SQSEvent
 } from 'aws-lambda'
-import { UnsupportedEventError } from '../errors.js'
+import { UnsupportedEventError } from '../domain/errors.js'
 import type { WorkerRegistry } from '../workers/types.js'
 
 /** Answers an API Gateway event (v1 or v2) through the Fastify app. */

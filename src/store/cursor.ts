@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
-import { InvalidCursorError } from '../errors.js'
+import { InvalidCursorError } from '../domain/errors.js'
 
 /**
  * Page cursors are a GSI1 query's LastEvaluatedKey as base64url JSON with a checksum bound to
@@ -21,25 +21,25 @@ export function encodePageCursor (key: Record<string, AttributeValue>, listing: 
 export function decodePageCursor (cursor: string, listing: string, expected: { gsi1pk: string, pkPrefix: string, sk: string }): Record<string, AttributeValue> {
   const [payload = '', sum, ...rest] = cursor.split('.')
   if (sum === undefined || rest.length > 0 || checksum(payload, listing) !== sum) {
-    throw new InvalidCursorError('the cursor was not issued for this listing; start again without one')
+    throw new InvalidCursorError('the cursor was not issued for this listing; start again without one', { listing })
   }
   let key: unknown
   try {
     key = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
   } catch (error) {
-    throw new InvalidCursorError('the cursor is malformed; start again without one', { cause: error })
+    throw new InvalidCursorError('the cursor is malformed; start again without one', { listing, cause: error })
   }
   const fields = ['pk', 'sk', 'gsi1pk', 'gsi1sk']
   if (typeof key !== 'object' || key === null || Object.keys(key).length !== fields.length ||
     !fields.every((field) => typeof (key as Record<string, unknown>)[field] === 'string')) {
-    throw new InvalidCursorError('the cursor is malformed; start again without one')
+    throw new InvalidCursorError('the cursor is malformed; start again without one', { listing })
   }
   const { pk = '', sk, gsi1pk, gsi1sk = '' } = key as Record<string, string | undefined>
-  if (gsi1pk !== expected.gsi1pk) throw new InvalidCursorError('the cursor belongs to another listing; start again without one')
+  if (gsi1pk !== expected.gsi1pk) throw new InvalidCursorError('the cursor belongs to another listing; start again without one', { listing })
   // Checked even though the checksum matched: the checksum is not a secret, and a forged key
   // must be refused here, never reach DynamoDB as an invalid ExclusiveStartKey.
   if (sk !== expected.sk || !pk.startsWith(expected.pkPrefix) || pk.length > 1024 || !/^\d{4}-\d\d-\d\dT[\d:.]+Z#[\w-]{1,200}$/.test(gsi1sk)) {
-    throw new InvalidCursorError('the cursor is malformed; start again without one')
+    throw new InvalidCursorError('the cursor is malformed; start again without one', { listing })
   }
   return marshall(key)
 }

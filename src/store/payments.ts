@@ -2,26 +2,24 @@ import {
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
-  TransactWriteItemsCommand,
-  TransactionCanceledException,
   type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
-import { ConflictError, IdempotencyKeyInFlightError, InvalidTransitionError } from '../errors.js'
+import { InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
+import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { queryListing } from './listing.js'
-import { IdempotencyCache, idempotencyItem, isLive, readIdempotencyRecord, toIdempotencyRecord, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js'
+import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
 import { Keys, Listings, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartition } from './table.js'
+import { hasTransactionConflict, writeTransaction } from './transaction.js'
 import { TABLE } from '../aws/resources.js'
 
-/** The outcome of an idempotent create: a new payment, or the record an earlier request left. */
-export type CreateOutcome =
-  | { created: true, payment: Payment, record: IdempotencyRecord }
-  | { created: false, record: IdempotencyRecord }
+/** The outcome of an idempotent create: written, or the key was taken (what the domain decides on). */
+export type CreateOutcome = { created: true } | ({ created: false } & TakenKey)
 
 /** One page of a customer's payments, newest first. */
 export interface PaymentPage {
@@ -39,9 +37,10 @@ export interface TransitionDetails {
 export interface PaymentStore {
   /**
    * Writes the payment, its first history event and the idempotency record in one
-   * transaction, or returns the live record another request already wrote under the key.
+   * transaction, if the record's key is free (never used, or its record expired). Otherwise says
+   * who holds the key: a transaction in flight, or an earlier request (with its record).
    */
-  createIdempotently: (payment: Payment, claim: IdempotencyClaim, responseBody: string) => Promise<CreateOutcome>
+  createIdempotently: (payment: Payment, record: IdempotencyRecord) => Promise<CreateOutcome>
   get: (paymentId: string) => Promise<Payment | undefined>
   listByCustomer: (customerId: string, options: { limit: number, cursor?: string }) => Promise<PaymentPage>
   /** The payment's history, oldest first, or undefined if there is no such payment. */
@@ -49,7 +48,7 @@ export interface PaymentStore {
   /**
    * Moves a payment to `to`, conditional on the version it was read at.
    * @throws InvalidTransitionError for a move the lifecycle forbids
-   * @throws ConflictError when the payment changed since it was read
+   * @throws VersionConflictError when the payment changed since it was read
    */
   transition: (payment: Payment, to: PaymentStatus, details?: TransitionDetails) => Promise<Payment>
   /** The payment a provider reference was recorded for, if any. */
@@ -67,17 +66,12 @@ export interface PaymentStore {
   markAwaitingProvider: (payment: Payment, providerRef: string) => Promise<void>
 }
 
-/** Seconds a client should wait before retrying a key that is still in flight. */
-const IN_FLIGHT_RETRY_AFTER_SECONDS = 1
-
 /** Builds the payment store on a DynamoDB client. */
-export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtlSeconds }: {
+export function createPaymentStore ({ dynamodb, tableName, clock }: {
   dynamodb: DynamoDBClient
   tableName: string
   clock: () => Date
-  idempotencyTtlSeconds: number
 }): PaymentStore {
-  const cache = new IdempotencyCache()
   const put = (item: Record<string, AttributeValue>, condition: string, values?: Record<string, AttributeValue>) => ({
     Put: {
       TableName: tableName,
@@ -95,48 +89,21 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
   }
 
   return {
-    async createIdempotently (payment, claim, responseBody) {
-      const now = clock()
-      const cached = cache.get(claim.scope, claim.key, now)
-      if (cached !== undefined) return { created: false, record: cached }
-
-      const record: IdempotencyRecord = {
-        ...claim,
-        paymentId: payment.id,
-        statusCode: 201,
-        body: responseBody,
-        createdAt: now.toISOString(),
-        expiresAt: unixSeconds(now) + idempotencyTtlSeconds
-      }
-      try {
-        await dynamodb.send(new TransactWriteItemsCommand({
-          TransactItems: [
-            // A key is free if never used or if its record has expired (TTL deletion lags).
-            put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(now)) } }),
-            put(paymentItem(payment), 'attribute_not_exists(pk)'),
-            put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
-          ]
-        }))
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error
-        const reasons = error.CancellationReasons?.map((reason) => reason.Code) ?? []
-        if (reasons.includes('TransactionConflict')) {
-          throw new IdempotencyKeyInFlightError('a request with this Idempotency-Key is still being processed; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })
-        }
-        if (reasons[0] !== 'ConditionalCheckFailed') throw error
-        const returned = error.CancellationReasons?.[0]?.Item
-        const existing = returned === undefined
-          ? await readIdempotencyRecord(dynamodb, tableName, claim.scope, claim.key)
-          : toIdempotencyRecord(returned)
-        if (existing === undefined || !isLive(existing, clock())) {
-          // Taken and gone between our write and our read (expired meanwhile): a retry will get it.
-          throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', IN_FLIGHT_RETRY_AFTER_SECONDS, { cause: error })
-        }
-        cache.set(existing)
-        return { created: false, record: existing }
-      }
-      cache.set(record)
-      return { created: true, payment, record }
+    async createIdempotently (payment, record) {
+      const cancelled = await writeTransaction(dynamodb, {
+        // A key is free if never used or if its record has expired (TTL deletion lags).
+        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
+        payment: put(paymentItem(payment), 'attribute_not_exists(pk)'),
+        event: put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
+      })
+      if (cancelled === undefined) return { created: true }
+      if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
+      const { idempotency } = cancelled.reasons
+      if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
+      const existing = idempotency.Item === undefined
+        ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
+        : toIdempotencyRecord(idempotency.Item)
+      return { created: false, by: 'completed', record: existing, cause: cancelled.error }
     },
 
     get: getPayment,
@@ -166,7 +133,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
 
     async transition (payment, to, details = {}) {
       if (!canTransition(payment.status, to)) {
-        throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`)
+        throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`, { paymentId: payment.id, from: payment.status, to })
       }
       const at = clock().toISOString()
       const next: Payment = {
@@ -179,26 +146,19 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
       }
       const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
       const newRef = details.providerRef !== undefined && details.providerRef !== payment.providerRef
-      try {
-        await dynamodb.send(new TransactWriteItemsCommand({
-          TransactItems: [
-            put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
-            put(eventItem(event), 'attribute_not_exists(pk)'),
-            ...(newRef ? [put(toItem(Keys.providerRef(details.providerRef as string), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })] : [])
-          ]
-        }))
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error
-        const [paymentReason, , refReason] = error.CancellationReasons?.map((reason) => reason.Code) ?? []
-        if (paymentReason === 'ConditionalCheckFailed') {
-          throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { cause: error })
-        }
-        if (refReason === 'ConditionalCheckFailed') {
-          throw new Error(`provider reference ${details.providerRef} already belongs to another payment; refusing to attach it to ${payment.id}`, { cause: error })
-        }
-        throw error
+      const cancelled = await writeTransaction(dynamodb, {
+        payment: put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
+        event: put(eventItem(event), 'attribute_not_exists(pk)'),
+        providerRef: newRef ? put(toItem(Keys.providerRef(details.providerRef as string), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } }) : undefined
+      })
+      if (cancelled === undefined) return next
+      if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
+        throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
       }
-      return next
+      if (cancelled.reasons.providerRef?.Code === 'ConditionalCheckFailed') {
+        throw new Error(`provider reference ${details.providerRef} already belongs to another payment; refusing to attach it to ${payment.id}`, { cause: cancelled.error })
+      }
+      throw cancelled.error
     },
 
     async listUnsettled (day, { from, to }, limit) {
@@ -230,7 +190,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, idempotencyTtl
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
       }))
-      if (!written) throw new ConflictError(`payment ${payment.id} changed since version ${payment.version} was read`)
+      if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version })
     },
 
     async findByProviderRef (providerRef) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Payment } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
-import { ConflictError } from '../errors.js'
+import { VersionConflictError } from '../domain/errors.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import type { PaymentStore, TransitionDetails } from '../store/payments.js'
 
@@ -36,7 +36,7 @@ export async function settlePayment (
       deps.logger.info({ paymentId: next.id, from: current.status, to, version: next.version }, 'payment status changed')
       return next
     } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error
+      if (!(error instanceof VersionConflictError) || attempt >= ATTEMPTS) throw error
       const reloaded = await deps.payments.get(current.id)
       if (reloaded === undefined) throw error
       current = reloaded

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino'
+import { UnknownPaymentError } from '../domain/errors.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { ApplyWebhookCommand } from '../queue/commands.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { WebhookStore } from '../store/webhooks.js'
 import { WebhookEventType } from '../domain/webhooks/normalize.js'
-import { UnknownPaymentError } from './charge.js'
 import type { CommandHandler } from './work-queue.js'
 import { settlePayment } from '../use-cases/settle-payment.js'
 

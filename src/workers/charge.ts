@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { StaleChargeError, UnknownPaymentError } from '../domain/errors.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { ResilientCharge } from '../providers/resilient.js'
 import type { ChargeCommand } from '../queue/commands.js'
@@ -8,22 +9,6 @@ import { settlePayment } from '../use-cases/settle-payment.js'
 
 /** Providers keep idempotency keys for 24 hours; this is the margin paylith keeps under that. */
 export const PROVIDER_KEY_WINDOW_MS = 23 * 3_600_000
-
-/** A charge too old to retry safely: it goes to the dead-letter queue for a person. */
-export class StaleChargeError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'StaleChargeError'
-  }
-}
-
-/** A command that names no payment we have: the message goes to the dead-letter queue. */
-export class UnknownPaymentError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'UnknownPaymentError'
-  }
-}
 
 /**
  * `charge`: charges a pending payment once. A payment no longer pending or processing is
@@ -48,7 +33,7 @@ export function createChargeHandler (deps: { payments: PaymentStore, charge: Res
     // A processing payment may have reached the provider already. Past the providers' 24 h
     // idempotency window a second call could charge again, so it is left to a person.
     if (deps.clock().getTime() - Date.parse(payment.createdAt) > PROVIDER_KEY_WINDOW_MS) {
-      throw new StaleChargeError(`charge: payment ${paymentId} has been processing since ${payment.createdAt}; calling the provider again could charge twice`)
+      throw new StaleChargeError(`charge: payment ${paymentId} has been processing since ${payment.createdAt}; calling the provider again could charge twice`, { paymentId, createdAt: payment.createdAt })
     }
 
     const result = await deps.charge({

@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
+import { UnknownCommandError } from '../domain/errors.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { CommandType, MalformedCommandError, parseWorkCommand, type CommandOf, type WorkCommand } from '../queue/commands.js'
@@ -12,14 +13,6 @@ export type CommandHandler<C extends WorkCommand = WorkCommand> = (command: C, r
 
 /** The handler of each command type, typed for its command. */
 export type CommandHandlers = { readonly [T in CommandType]?: CommandHandler<CommandOf<T>> }
-
-/** A valid command no handler was registered for: a deployment fault, so it is retried and dead-lettered. */
-export class UnknownCommandError extends Error {
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'UnknownCommandError'
-  }
-}
 
 /** How the worker runs a batch. */
 export interface WorkQueueOptions {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { newIdempotencyRecord } from '../../src/domain/idempotency.js'
 import type { Payment } from '../../src/domain/payment.js'
 import type { Deps } from '../../src/deps.js'
 import { newPayment } from '../../src/store/payments.js'
@@ -9,6 +10,7 @@ import { newPayment } from '../../src/store/payments.js'
  */
 export async function storePayment (deps: Pick<Deps, 'ids' | 'clock' | 'payments'>, options: { customerId?: string, amount?: number, createdAt?: Date } = {}): Promise<Payment> {
   const payment = newPayment(deps.ids(), { amount: options.amount ?? 100, currency: 'EUR', customerId: options.customerId ?? 'cus_test' }, options.createdAt ?? deps.clock())
-  await deps.payments.createIdempotently(payment, { scope: 'test', key: randomUUID(), fingerprint: 'f' }, '{}')
+  const record = newIdempotencyRecord({ scope: 'test', key: randomUUID(), fingerprint: 'f' }, { paymentId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
+  await deps.payments.createIdempotently(payment, record)
   return payment
 }

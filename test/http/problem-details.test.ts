@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
 import type { App } from '../../src/app.js'
-import { NotFoundError } from '../../src/errors.js'
+import { IdempotencyKeyInFlightError, NotFoundError, UnknownPaymentError } from '../../src/domain/errors.js'
 import { build } from '../helpers/build.js'
 
 // Test-only routes on the production app, to drive each branch of the error handler.
@@ -18,6 +18,8 @@ function testRoutes (app: App): void {
   }, async () => ({ ok: true }))
   app.get('/test/missing', { config: { auth: 'public' } }, async () => { throw new NotFoundError('payment pay_123 does not exist') })
   app.get('/test/crash', { config: { auth: 'public' } }, async () => { throw new Error('secret internals: connection string xyz') })
+  app.get('/test/busy', { config: { auth: 'public' } }, async () => { throw new IdempotencyKeyInFlightError('still busy', { key: 'k', retryAfterSeconds: 3 }) })
+  app.get('/test/internal', { config: { auth: 'public' } }, async () => { throw new UnknownPaymentError('charge: no payment pay_secret') })
 }
 
 const PROBLEM = /^application\/problem\+json/
@@ -61,7 +63,7 @@ t.test('a body over the limit is 413 problem+json', async (t) => {
   t.match(response.json(), { type: 'https://paylith.dev/problems/payload-too-large', status: 413 })
 })
 
-t.test('an AppError keeps its status, type and message', async (t) => {
+t.test('a tabled error is answered with its table entry and its message', async (t) => {
   const { app } = await build(t, { bootstrap: false, configure: testRoutes })
   const response = await app.inject({ method: 'GET', url: '/test/missing' })
   t.equal(response.statusCode, 404)
@@ -72,6 +74,21 @@ t.test('an AppError keeps its status, type and message', async (t) => {
     detail: 'payment pay_123 does not exist',
     code: 'PAYLITH_HTTP_NOT_FOUND'
   })
+})
+
+t.test('an error whose entry calls for headers gets them, from the error\'s data', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'GET', url: '/test/busy' })
+  t.equal(response.headers['retry-after'], '3')
+  t.match(response.json(), { type: 'https://paylith.dev/problems/idempotency-key-in-flight', status: 409, detail: 'still busy', code: 'PAYLITH_IDEMPOTENCY_KEY_IN_FLIGHT' })
+})
+
+t.test('an internal error of the service is a generic 500: its code and message stay inside', async (t) => {
+  const { app } = await build(t, { bootstrap: false, configure: testRoutes })
+  const response = await app.inject({ method: 'GET', url: '/test/internal' })
+  t.equal(response.statusCode, 500)
+  t.match(response.json(), { type: 'https://paylith.dev/problems/internal', code: 'PAYLITH_INTERNAL' })
+  t.notMatch(response.body, /PAYLITH_PAYMENT_UNKNOWN|pay_secret/)
 })
 
 t.test('an unexpected error is a generic 500 with no internals', async (t) => {

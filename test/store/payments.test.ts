@@ -11,7 +11,7 @@ t.test('a transition is a conditional write on version: a stale copy is a confli
 
   const processing = await deps.payments.transition(payment, 'processing')
   t.equal(processing.version, 2)
-  await t.rejects(deps.payments.transition(payment, 'failed'), { name: 'ConflictError', statusCode: 409 }, 'the version-1 copy is stale')
+  await t.rejects(deps.payments.transition(payment, 'failed'), { name: 'VersionConflictError', code: 'PAYLITH_CONFLICT', data: { paymentId: payment.id, expectedVersion: 1 } }, 'the version-1 copy is stale')
   const stored = await deps.payments.get(payment.id)
   t.equal(stored?.status, 'processing', 'the stale write changed nothing')
   t.equal(stored?.version, 2)
@@ -26,7 +26,7 @@ t.test('of two concurrent transitions from the same version exactly one wins', a
     deps.payments.transition(payment, 'failed', { reason: 'card_declined' })
   ])
   t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
-  t.equal(results.filter((r) => r.status === 'rejected' && (r.reason as Error).name === 'ConflictError').length, 1)
+  t.equal(results.filter((r) => r.status === 'rejected' && (r.reason as Error).name === 'VersionConflictError').length, 1)
   const history = await deps.payments.history(payment.id)
   t.equal(history?.length, 2, 'one history entry per applied transition')
 })

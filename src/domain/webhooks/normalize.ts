@@ -1,3 +1,4 @@
+import { MalformedWebhookError } from '../errors.js'
 import type { WebhookProvider } from './providers.js'
 
 /** What paylith does with a provider's event. */
@@ -21,14 +22,6 @@ export interface NormalizedWebhookEvent {
   paymentId?: string
   providerRef?: string
   reason?: string
-}
-
-/** A verified payload that is not an event we can read (no id, not an object). */
-export class MalformedWebhookError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'MalformedWebhookError'
-  }
 }
 
 const STRIPE_TYPES: Record<string, WebhookEventType> = {

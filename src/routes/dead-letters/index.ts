@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
-import { AppError, ConflictError, DependencyUnavailableError, NotFoundError } from '../../errors.js'
+import { AlreadyRedrivenError, DependencyUnavailableError, NotFoundError, NotRedrivableError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import type { DeadLetter } from '../../store/dead-letters.js'
 
@@ -26,14 +26,6 @@ const DeadLetterSchema = Type.Object({
 })
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
-
-/** A stream batch's metadata is a pointer to records, not a message: there is nothing to resend. */
-class NotRedrivableError extends AppError {
-  constructor (message: string) {
-    super({ statusCode: 422, code: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE', slug: 'not-redrivable', title: 'Not Redrivable' }, message)
-    this.name = 'NotRedrivableError'
-  }
-}
 
 /** What the dead-letter routes need. */
 export type DeadLetterRouteDeps = Pick<Deps, 'deadLetters' | 'workQueue' | 'clock'>
@@ -70,15 +62,15 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: DeadLetterRoute
     const { id } = request.params
     const deadLetter = await deps.deadLetters.get(id)
     if (deadLetter === undefined) throw new NotFoundError(`dead letter ${id} does not exist`)
-    if (deadLetter.kind !== 'message') throw new NotRedrivableError('this dead letter records a stream batch that exhausted its retries; there is no message to resend')
+    if (deadLetter.kind !== 'message') throw new NotRedrivableError('this dead letter records a stream batch that exhausted its retries; there is no message to resend', { deadLetterId: id, kind: deadLetter.kind })
     if (!await deps.deadLetters.claimForRedrive(id, deps.clock(), REDRIVE_STALE_MS)) {
-      throw new ConflictError(`dead letter ${id} is already ${deadLetter.status === 'open' ? 'being redriven' : deadLetter.status}`)
+      throw new AlreadyRedrivenError(`dead letter ${id} is already ${deadLetter.status === 'open' ? 'being redriven' : deadLetter.status}`, { deadLetterId: id, status: deadLetter.status })
     }
     try {
       await deps.workQueue.redrive(deadLetter)
     } catch (error) {
       await deps.deadLetters.releaseClaim(id)
-      throw new DependencyUnavailableError('the work queue did not take the message; the dead letter is still open, try again', { cause: error })
+      throw new DependencyUnavailableError('the work queue did not take the message; the dead letter is still open, try again', { dependency: 'sqs', cause: error })
     }
     const now = deps.clock()
     // The message is on its way: record that, trying harder than usual, so a later redrive

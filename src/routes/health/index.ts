@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
-import { DependencyUnavailableError } from '../../errors.js'
+import { DependencyUnavailableError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { HealthSchema, ReadinessSchema } from './schemas.js'
 
@@ -32,7 +32,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> 
     try {
       await deps.table.ping(READINESS_TIMEOUT_MS)
     } catch (error) {
-      throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.table.name}`, { cause: error })
+      throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.table.name}`, { dependency: 'dynamodb', cause: error })
     }
     return { status: 'ready' as const, checks: { dynamodb: 'ok' as const } }
   })

@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { canonicalJson } from '../../domain/canonical-json.js'
-import { parseIdempotencyKey } from '../../domain/idempotency.js'
+import { requireIdempotencyKey } from '../../domain/idempotency.js'
 import type { Payment, PaymentEvent } from '../../domain/payment.js'
 import type { Deps } from '../../deps.js'
-import { IdempotencyKeyInvalidError, IdempotencyKeyMissingError, IdempotencyKeyReusedError, NotFoundError } from '../../errors.js'
-import { MetricName } from '../../observability/metrics.js'
+import { NotFoundError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
-import { newPayment } from '../../store/payments.js'
+import { createPaymentUseCase } from '../../use-cases/create-payment.js'
 import {
   CreatePaymentBodySchema,
   CreatePaymentHeadersSchema,
@@ -38,12 +35,16 @@ export function toPaymentResponse (payment: Payment): PaymentResponse {
 }
 
 /** What the payment routes need. */
-export type PaymentRouteDeps = Pick<Deps, 'ids' | 'clock' | 'payments' | 'metrics'>
+export type PaymentRouteDeps = Pick<Deps, 'config' | 'ids' | 'clock' | 'payments' | 'metrics'>
 
 /** Create, read and list payments; read a payment's status history. */
 export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }> = async (app, { deps }) => {
   app.addSchema(PaymentSchema)
   const PaymentRef = Type.Ref(PaymentSchema)
+  const createPayment = createPaymentUseCase(
+    { ...deps, idempotencyTtlSeconds: deps.config.idempotencyTtlSeconds },
+    (payment) => ({ statusCode: 201, body: toPaymentResponse(payment) })
+  )
 
   app.post('', {
     config: { auth: { scope: 'payments:write' } },
@@ -57,27 +58,14 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
       response: { 201: PaymentRef, ...Problems, 409: ProblemResponse, 422: ProblemResponse }
     }
   }, async (request, reply) => {
-    const header = request.headers['idempotency-key']
-    if (header === undefined) throw new IdempotencyKeyMissingError('POST /v1/payments needs an Idempotency-Key header')
-    const parsed = parseIdempotencyKey(header)
-    if ('problem' in parsed) throw new IdempotencyKeyInvalidError(`Idempotency-Key is not valid: ${parsed.problem}`)
-
-    const fingerprint = createHash('sha256').update(canonicalJson(request.body)).digest('hex')
-    const claim = { scope: request.apiKey?.id ?? '', key: parsed.key, fingerprint }
-    const payment = newPayment(deps.ids(), request.body, deps.clock())
-    const response = toPaymentResponse(payment)
-    const outcome = await deps.payments.createIdempotently(payment, claim, JSON.stringify(response))
-
-    if (outcome.created) {
-      deps.metrics.count(MetricName.paymentCreated)
-      request.log.info({ paymentId: payment.id }, 'payment created')
-      return reply.code(201).send(response)
+    const key = requireIdempotencyKey(request.headers['idempotency-key'], 'POST /v1/payments')
+    const result = await createPayment({ input: request.body, scope: request.apiKey?.id ?? '', key })
+    if (!result.replayed) {
+      request.log.info({ paymentId: result.paymentId }, 'payment created')
+      return reply.code(result.statusCode).send(result.body)
     }
-    if (outcome.record.fingerprint !== fingerprint) {
-      throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request body; use a new key for a new payment')
-    }
-    request.log.info({ paymentId: outcome.record.paymentId }, 'idempotent replay')
-    return reply.code(outcome.record.statusCode).header('idempotent-replayed', 'true').send(JSON.parse(outcome.record.body) as PaymentResponse)
+    request.log.info({ paymentId: result.paymentId }, 'idempotent replay')
+    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
   })
 
   app.get('/:id', {

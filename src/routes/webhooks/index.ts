@@ -2,26 +2,18 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
-import { SignatureProblem, WebhookSignatureError } from '../../domain/webhooks/signatures/errors.js'
+import { SignatureProblem } from '../../domain/webhooks/signatures/errors.js'
 import { verifyStandardWebhook } from '../../domain/webhooks/signatures/standard-webhooks.js'
 import { verifyStripeSignature } from '../../domain/webhooks/signatures/stripe.js'
-import { AppError, NotFoundError } from '../../errors.js'
+import { MalformedWebhookError, NotFoundError, WebhookSignatureError } from '../../domain/errors.js'
 import { MetricName } from '../../observability/metrics.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { unixSeconds } from '../../domain/time.js'
-import { MalformedWebhookError, normalizeWebhookEvent } from '../../domain/webhooks/normalize.js'
+import { normalizeWebhookEvent } from '../../domain/webhooks/normalize.js'
 import { isWebhookProvider, type WebhookProvider, WEBHOOK_PROVIDERS } from '../../domain/webhooks/providers.js'
 
 /** Largest webhook body accepted, in bytes: Stripe's own limit. */
 export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024
-
-/** A verified payload that is not an event we can read. */
-class WebhookPayloadError extends AppError {
-  constructor (message: string) {
-    super({ statusCode: 400, code: 'PAYLITH_WEBHOOK_MALFORMED_PAYLOAD', slug: 'webhook-malformed-payload', title: 'Webhook Payload Malformed' }, message)
-    this.name = 'WebhookPayloadError'
-  }
-}
 
 /** What the webhook routes need. */
 export type WebhookRouteDeps = Pick<Deps, 'config' | 'clock' | 'metrics' | 'webhooks' | 'webhookSecrets'>
@@ -57,8 +49,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }
       await verify(deps, provider, request, rawBody)
     } catch (error) {
       if (error instanceof WebhookSignatureError) {
-        deps.metrics.count(MetricName.webhookRejected, { provider, reason: error.problem })
-        log.warn({ reason: error.problem, detail: error.message }, 'webhook rejected')
+        deps.metrics.count(MetricName.webhookRejected, { provider, reason: error.data.problem })
+        log.warn({ reason: error.data.problem, detail: error.message }, 'webhook rejected')
       }
       throw error
     }
@@ -67,7 +59,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }
     try {
       event = normalizeWebhookEvent(provider, JSON.parse(rawBody.toString('utf8')), header(request, 'webhook-id'))
     } catch (error) {
-      if (error instanceof SyntaxError || error instanceof MalformedWebhookError) throw new WebhookPayloadError(`the verified payload cannot be read: ${error.message}`)
+      if (error instanceof SyntaxError || error instanceof MalformedWebhookError) throw new MalformedWebhookError(`the verified payload cannot be read: ${error.message}`, { cause: error })
       throw error
     }
 
@@ -99,7 +91,7 @@ async function verify (deps: WebhookRouteDeps, provider: WebhookProvider, reques
   try {
     check(secrets)
   } catch (error) {
-    if (!(error instanceof WebhookSignatureError) || error.problem !== SignatureProblem.noMatchingSignature) throw error
+    if (!(error instanceof WebhookSignatureError) || error.data.problem !== SignatureProblem.noMatchingSignature) throw error
     // The secret may have been rotated since we cached it: look again, at most once a minute.
     const refreshed = await deps.webhookSecrets.refreshAfterFailure(provider)
     if (refreshed === undefined) throw error

@@ -28,7 +28,7 @@ function verifyStripe (header: string | undefined, overrides: { body?: Buffer, s
 }
 
 function rejects (t: Pick<Test, 'throws'>, fn: () => void, problem: string): void {
-  t.throws(fn, { name: 'WebhookSignatureError', problem, statusCode: 400 }, problem)
+  t.throws(fn, { name: 'WebhookSignatureError', code: `PAYLITH_WEBHOOK_${problem.toUpperCase().replace(/-/g, '_')}`, data: { problem } }, problem)
 }
 
 t.test('Stripe: a header made by the official stripe library verifies', async (t) => {

@@ -1,4 +1,4 @@
-import { AppError } from '../../../errors.js'
+import { WebhookSignatureError } from '../../errors.js'
 import { unixSeconds } from '../../time.js'
 
 /** Why a webhook signature was refused; each is its own problem type. */
@@ -12,29 +12,6 @@ export const SignatureProblem = {
 /** One reason a signature was refused. */
 export type SignatureProblem = (typeof SignatureProblem)[keyof typeof SignatureProblem]
 
-const TITLES: Record<SignatureProblem, string> = {
-  'missing-header': 'Webhook Signature Header Missing',
-  'malformed-header': 'Webhook Signature Header Malformed',
-  'timestamp-out-of-tolerance': 'Webhook Timestamp Outside Tolerance',
-  'no-matching-signature': 'Webhook Signature Mismatch'
-}
-
-/** A webhook whose signature does not verify. Its message never holds a secret or the body. */
-export class WebhookSignatureError extends AppError {
-  readonly problem: SignatureProblem
-
-  constructor (problem: SignatureProblem, message: string) {
-    super({
-      statusCode: 400,
-      code: `PAYLITH_WEBHOOK_${problem.toUpperCase().replace(/-/g, '_')}`,
-      slug: `webhook-${problem}`,
-      title: TITLES[problem]
-    }, message)
-    this.name = 'WebhookSignatureError'
-    this.problem = problem
-  }
-}
-
 /** Default tolerance, in seconds, between a webhook's timestamp and our clock, both ways. */
 export const DEFAULT_TOLERANCE_SECONDS = 300
 
@@ -42,7 +19,7 @@ export const DEFAULT_TOLERANCE_SECONDS = 300
 export function checkTimestamp (timestamp: number, now: Date, toleranceSeconds: number): void {
   const skew = unixSeconds(now) - timestamp
   if (Math.abs(skew) > toleranceSeconds) {
-    throw new WebhookSignatureError(SignatureProblem.timestampOutOfTolerance, `the timestamp is ${Math.abs(skew)} s ${skew > 0 ? 'old' : 'in the future'}; at most ${toleranceSeconds} s either way is accepted`)
+    throw new WebhookSignatureError(`the timestamp is ${Math.abs(skew)} s ${skew > 0 ? 'old' : 'in the future'}; at most ${toleranceSeconds} s either way is accepted`, { problem: SignatureProblem.timestampOutOfTolerance })
   }
 }
 

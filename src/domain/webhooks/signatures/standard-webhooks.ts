@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { SignatureProblem, WebhookSignatureError, checkTimestamp, parseUnixSeconds } from './errors.js'
+import { WebhookSignatureError } from '../../errors.js'
+import { SignatureProblem, checkTimestamp, parseUnixSeconds } from './errors.js'
 
 /** What a Standard Webhooks delivery is verified with. */
 export interface StandardWebhookVerification {
@@ -25,18 +26,18 @@ export function verifyStandardWebhook ({ id, timestamp, signature, rawBody, secr
   const missing = [['webhook-id', id], ['webhook-timestamp', timestamp], ['webhook-signature', signature]]
     .filter(([, value]) => value === undefined || value.trim() === '')
     .map(([name]) => name)
-  if (missing.length > 0) throw new WebhookSignatureError(SignatureProblem.missingHeader, `missing header${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`)
+  if (missing.length > 0) throw new WebhookSignatureError(`missing header${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, { problem: SignatureProblem.missingHeader })
 
   const seconds = parseUnixSeconds(timestamp?.trim())
-  if (seconds === undefined) throw new WebhookSignatureError(SignatureProblem.malformedHeader, 'webhook-timestamp must be whole Unix seconds')
+  if (seconds === undefined) throw new WebhookSignatureError('webhook-timestamp must be whole Unix seconds', { problem: SignatureProblem.malformedHeader })
   const entries = (signature ?? '').trim().split(/\s+/).map((entry) => entry.split(','))
   if (entries.some((entry) => entry.length !== 2 || entry[0] === '' || entry[1] === '')) {
-    throw new WebhookSignatureError(SignatureProblem.malformedHeader, 'webhook-signature must be space-separated <version>,<base64> entries')
+    throw new WebhookSignatureError('webhook-signature must be space-separated <version>,<base64> entries', { problem: SignatureProblem.malformedHeader })
   }
   checkTimestamp(seconds, now, toleranceSeconds)
 
   const candidates = entries.filter(([version]) => version === 'v1').map(([, value]) => Buffer.from(value ?? '', 'base64'))
-  if (candidates.length === 0) throw new WebhookSignatureError(SignatureProblem.noMatchingSignature, 'webhook-signature has no v1 entry')
+  if (candidates.length === 0) throw new WebhookSignatureError('webhook-signature has no v1 entry', { problem: SignatureProblem.noMatchingSignature })
 
   const prefix = Buffer.from(`${id}.${seconds}.`)
   let matched = false
@@ -46,7 +47,7 @@ export function verifyStandardWebhook ({ id, timestamp, signature, rawBody, secr
       if (candidate.length === expected.length && timingSafeEqual(expected, candidate)) matched = true
     }
   }
-  if (!matched) throw new WebhookSignatureError(SignatureProblem.noMatchingSignature, 'no v1 signature matches an active secret')
+  if (!matched) throw new WebhookSignatureError('no v1 signature matches an active secret', { problem: SignatureProblem.noMatchingSignature })
 }
 
 /** The HMAC key of a Standard Webhooks secret: base64 after the `whsec_` prefix. */

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { SignatureProblem, WebhookSignatureError, checkTimestamp, parseUnixSeconds } from './errors.js'
+import { WebhookSignatureError } from '../../errors.js'
+import { SignatureProblem, checkTimestamp, parseUnixSeconds } from './errors.js'
 
 /** What a Stripe webhook is verified with. */
 export interface StripeVerification {
@@ -21,21 +22,21 @@ export interface StripeVerification {
  * @throws WebhookSignatureError saying which check failed
  */
 export function verifyStripeSignature ({ header, rawBody, secrets, now, toleranceSeconds }: StripeVerification): void {
-  if (header === undefined || header.trim() === '') throw new WebhookSignatureError(SignatureProblem.missingHeader, 'the Stripe-Signature header is missing')
+  if (header === undefined || header.trim() === '') throw new WebhookSignatureError('the Stripe-Signature header is missing', { problem: SignatureProblem.missingHeader })
 
   let timestamp: number | undefined
   const signatures: Buffer[] = []
   for (const part of header.split(',')) {
     const separator = part.indexOf('=')
-    if (separator <= 0) throw new WebhookSignatureError(SignatureProblem.malformedHeader, 'Stripe-Signature must be comma-separated key=value pairs')
+    if (separator <= 0) throw new WebhookSignatureError('Stripe-Signature must be comma-separated key=value pairs', { problem: SignatureProblem.malformedHeader })
     const key = part.slice(0, separator).trim()
     const value = part.slice(separator + 1).trim()
     if (key === 't') timestamp = parseUnixSeconds(value)
     if (key === 'v1' && /^[0-9a-fA-F]{64}$/.test(value)) signatures.push(Buffer.from(value, 'hex'))
   }
-  if (timestamp === undefined) throw new WebhookSignatureError(SignatureProblem.malformedHeader, 'Stripe-Signature has no valid t= timestamp')
+  if (timestamp === undefined) throw new WebhookSignatureError('Stripe-Signature has no valid t= timestamp', { problem: SignatureProblem.malformedHeader })
   checkTimestamp(timestamp, now, toleranceSeconds)
-  if (signatures.length === 0) throw new WebhookSignatureError(SignatureProblem.noMatchingSignature, 'Stripe-Signature has no v1 signature')
+  if (signatures.length === 0) throw new WebhookSignatureError('Stripe-Signature has no v1 signature', { problem: SignatureProblem.noMatchingSignature })
 
   const prefix = Buffer.from(`${timestamp}.`)
   let matched = false
@@ -45,5 +46,5 @@ export function verifyStripeSignature ({ header, rawBody, secrets, now, toleranc
       if (timingSafeEqual(expected, signature)) matched = true
     }
   }
-  if (!matched) throw new WebhookSignatureError(SignatureProblem.noMatchingSignature, 'no v1 signature matches an active secret')
+  if (!matched) throw new WebhookSignatureError('no v1 signature matches an active secret', { problem: SignatureProblem.noMatchingSignature })
 }

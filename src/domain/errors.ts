@@ -1,0 +1,157 @@
+import type { PaymentStatus } from './payment-status.js'
+import type { SignatureProblem } from './webhooks/signatures/errors.js'
+
+/**
+ * Stable codes (`PAYLITH_<AREA>_<WHAT>`) of the errors a caller of the service may be answered
+ * with. Each has its problem type in src/http/problems.ts; the compiler refuses one without.
+ */
+export const ErrorCode = {
+  notFound: 'PAYLITH_HTTP_NOT_FOUND',
+  invalidCursor: 'PAYLITH_HTTP_INVALID_CURSOR',
+  dependencyUnavailable: 'PAYLITH_DEPENDENCY_UNAVAILABLE',
+  idempotencyKeyMissing: 'PAYLITH_IDEMPOTENCY_KEY_MISSING',
+  idempotencyKeyInvalid: 'PAYLITH_IDEMPOTENCY_KEY_INVALID',
+  idempotencyKeyReused: 'PAYLITH_IDEMPOTENCY_KEY_REUSED',
+  idempotencyKeyInFlight: 'PAYLITH_IDEMPOTENCY_KEY_IN_FLIGHT',
+  conflict: 'PAYLITH_CONFLICT',
+  invalidTransition: 'PAYLITH_PAYMENT_INVALID_TRANSITION',
+  webhookMissingHeader: 'PAYLITH_WEBHOOK_MISSING_HEADER',
+  webhookMalformedHeader: 'PAYLITH_WEBHOOK_MALFORMED_HEADER',
+  webhookTimestampOutOfTolerance: 'PAYLITH_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE',
+  webhookNoMatchingSignature: 'PAYLITH_WEBHOOK_NO_MATCHING_SIGNATURE',
+  webhookMalformedPayload: 'PAYLITH_WEBHOOK_MALFORMED_PAYLOAD',
+  notRedrivable: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE'
+} as const
+
+/** One code a caller may be answered with. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+/**
+ * Codes of the errors that stay inside the service: an event or a message it cannot handle.
+ * They end as a failed invocation, a batch item failure or a dead letter, never as an answer.
+ */
+export const InternalErrorCode = {
+  unsupportedEvent: 'PAYLITH_LAMBDA_UNSUPPORTED_EVENT',
+  unknownCommand: 'PAYLITH_QUEUE_UNKNOWN_COMMAND',
+  unknownPayment: 'PAYLITH_PAYMENT_UNKNOWN',
+  staleCharge: 'PAYLITH_CHARGE_STALE'
+} as const
+
+/** One code of an error that stays inside the service. */
+export type InternalErrorCode = (typeof InternalErrorCode)[keyof typeof InternalErrorCode]
+
+/** What an error is given besides its message: its data, and the `cause` it wraps. */
+type Details<Data> = object extends Data ? [details?: Data & ErrorOptions] : [details: Data & ErrorOptions]
+
+/**
+ * The one base error: a stable `code`, typed `data` about what went wrong (ids, versions, …) and
+ * the usual `message` and `cause`. Nothing here says how a client is answered: src/http does.
+ */
+export abstract class PaylithError<Data extends object = object> extends Error {
+  abstract readonly code: `PAYLITH_${string}`
+  /** What the error is about, for code that decides what to do next (and for logs). */
+  readonly data: Readonly<Data>
+
+  constructor (message: string, ...[details]: Details<Data>) {
+    super(message, details)
+    const { cause: _cause, ...data } = details ?? {}
+    this.data = data as Data
+  }
+}
+
+/** A PaylithError class whose instances carry `Data`, made by defineError. */
+export type PaylithErrorClass<Name extends string, Code extends `PAYLITH_${string}`> =
+  new <Data extends object = object>(message: string, ...details: Details<Data>) => PaylithError<Data> & { readonly name: Name, readonly code: Code }
+
+/**
+ * The base of one error class: `class XError extends defineError('XError', code)<Data> {}`. The
+ * name is a literal string, since minification renames classes; `Data` types the error's data.
+ */
+export function defineError<const Name extends string, const Code extends `PAYLITH_${string}`> (name: Name, code: Code): PaylithErrorClass<Name, Code> {
+  class Defined extends PaylithError {
+    override readonly name = name
+    readonly code = code
+  }
+  return Defined as PaylithErrorClass<Name, Code>
+}
+
+/** The requested resource does not exist. */
+export class NotFoundError extends defineError('NotFoundError', ErrorCode.notFound) {}
+
+/** A page cursor that this service did not issue for this listing. */
+export class InvalidCursorError extends defineError('InvalidCursorError', ErrorCode.invalidCursor)<{ listing: string }> {}
+
+/** A dependency the service needs (DynamoDB, SQS) is not answering. */
+export class DependencyUnavailableError extends defineError('DependencyUnavailableError', ErrorCode.dependencyUnavailable)<{ dependency: string }> {}
+
+/** A request that must carry an Idempotency-Key has none. */
+export class IdempotencyKeyMissingError extends defineError('IdempotencyKeyMissingError', ErrorCode.idempotencyKeyMissing) {}
+
+/** The Idempotency-Key is empty, too long or malformed; `problem` says which. */
+export class IdempotencyKeyInvalidError extends defineError('IdempotencyKeyInvalidError', ErrorCode.idempotencyKeyInvalid)<{ problem: string }> {}
+
+/** The key was used before with another request body. */
+export class IdempotencyKeyReusedError extends defineError('IdempotencyKeyReusedError', ErrorCode.idempotencyKeyReused)<{ key: string, paymentId: string }> {}
+
+/** Another request with the same key is still being processed; retry after a moment. */
+export class IdempotencyKeyInFlightError extends defineError('IdempotencyKeyInFlightError', ErrorCode.idempotencyKeyInFlight)<{ key: string, retryAfterSeconds: number }> {}
+
+/** A payment write lost a race: the payment changed since `expectedVersion` was read. */
+export class VersionConflictError extends defineError('VersionConflictError', ErrorCode.conflict)<{ paymentId: string, expectedVersion: number }> {}
+
+/** A dead letter that is being, or has been, redriven already. */
+export class AlreadyRedrivenError extends defineError('AlreadyRedrivenError', ErrorCode.conflict)<{ deadLetterId: string, status: string }> {}
+
+/** A status change the payment lifecycle does not allow (backwards, sideways or in place). */
+export class InvalidTransitionError extends defineError('InvalidTransitionError', ErrorCode.invalidTransition)<{ paymentId: string, from: PaymentStatus, to: PaymentStatus }> {}
+
+/** A verified webhook payload that is not an event we can read (not JSON, no id, …). */
+export class MalformedWebhookError extends defineError('MalformedWebhookError', ErrorCode.webhookMalformedPayload) {}
+
+/** A dead letter that records a stream batch: there is no message to send again. */
+export class NotRedrivableError extends defineError('NotRedrivableError', ErrorCode.notRedrivable)<{ deadLetterId: string, kind: string }> {}
+
+/** An event reached the Lambda handler in a shape no entrypoint handles. */
+export class UnsupportedEventError extends defineError('UnsupportedEventError', InternalErrorCode.unsupportedEvent) {}
+
+/** A work-queue message that is not a command this service knows. */
+export class UnknownCommandError extends defineError('UnknownCommandError', InternalErrorCode.unknownCommand) {}
+
+/** A command or event that names no payment (or stored event) we have, yet. */
+export class UnknownPaymentError extends defineError('UnknownPaymentError', InternalErrorCode.unknownPayment) {}
+
+/** A charge too old to retry safely: calling the provider again could charge twice. */
+export class StaleChargeError extends defineError('StaleChargeError', InternalErrorCode.staleCharge)<{ paymentId: string, createdAt: string }> {}
+
+const SIGNATURE_CODES = {
+  'missing-header': ErrorCode.webhookMissingHeader,
+  'malformed-header': ErrorCode.webhookMalformedHeader,
+  'timestamp-out-of-tolerance': ErrorCode.webhookTimestampOutOfTolerance,
+  'no-matching-signature': ErrorCode.webhookNoMatchingSignature
+} as const satisfies Record<SignatureProblem, ErrorCode>
+
+/** A webhook whose signature does not verify; `problem` says why. Its message never holds a secret or the body. */
+export class WebhookSignatureError extends PaylithError<{ problem: SignatureProblem }> {
+  override readonly name = 'WebhookSignatureError'
+  readonly code = SIGNATURE_CODES[this.data.problem]
+}
+
+/** Every error class of the domain and the service, for code that maps them by `code`. */
+export type DomainError =
+  | NotFoundError
+  | InvalidCursorError
+  | DependencyUnavailableError
+  | IdempotencyKeyMissingError
+  | IdempotencyKeyInvalidError
+  | IdempotencyKeyReusedError
+  | IdempotencyKeyInFlightError
+  | VersionConflictError
+  | AlreadyRedrivenError
+  | InvalidTransitionError
+  | WebhookSignatureError
+  | MalformedWebhookError
+  | NotRedrivableError
+  | UnsupportedEventError
+  | UnknownCommandError
+  | UnknownPaymentError
+  | StaleChargeError

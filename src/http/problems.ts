@@ -1,0 +1,65 @@
+import { ErrorCode, PaylithError, type DomainError } from '../domain/errors.js'
+import { HttpErrorCode, type HttpError } from './errors.js'
+
+/** Base URI of the stable problem `type`s paylith answers with. */
+export const PROBLEM_BASE = 'https://paylith.dev/problems/'
+
+/** How one kind of error is answered: RFC 9457 problem type (`PROBLEM_BASE` + slug), status and title. */
+export interface ProblemKind<E = never> {
+  status: number
+  slug: string
+  title: string
+  /** When a client gets it (documentation: the README's table of problem types). */
+  when: string
+  /** Response headers the error calls for (`WWW-Authenticate`, `Retry-After`). */
+  headers?: (error: E) => Record<string, string>
+}
+
+/** Every code a client may be answered with. */
+export type ProblemCode = ErrorCode | HttpErrorCode
+
+type ErrorWithCode<C> = Extract<DomainError | HttpError, { code: C }>
+
+/** The one table from error code to problem: a code without an entry does not compile. */
+export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<C>> } = {
+  [HttpErrorCode.unauthorized]: { status: 401, slug: 'unauthorized', title: 'Unauthorized', when: 'no API key, or one that is not configured (with `WWW-Authenticate: Bearer`)', headers: () => ({ 'www-authenticate': 'Bearer' }) },
+  [ErrorCode.idempotencyKeyInFlight]: { status: 409, slug: 'idempotency-key-in-flight', title: 'Idempotency-Key In Flight', when: 'the first request with the key is still being written (with `Retry-After`)', headers: (error) => ({ 'retry-after': String(error.data.retryAfterSeconds) }) },
+  [HttpErrorCode.validation]: { status: 400, slug: 'validation', title: 'Validation Failed', when: 'a body, query, path or header is not valid; `invalidParams` lists every failing field' },
+  [HttpErrorCode.forbidden]: { status: 403, slug: 'forbidden', title: 'Forbidden', when: 'the API key lacks the scope the route needs' },
+  [ErrorCode.notFound]: { status: 404, slug: 'not-found', title: 'Not Found', when: 'no such route, payment, dead letter or webhook provider' },
+  [ErrorCode.invalidCursor]: { status: 400, slug: 'invalid-cursor', title: 'Invalid Cursor', when: 'a page cursor that was altered or belongs to another listing' },
+  [ErrorCode.idempotencyKeyMissing]: { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key Missing', when: '`POST /v1/payments` without an `Idempotency-Key`' },
+  [ErrorCode.idempotencyKeyInvalid]: { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key Invalid', when: 'an `Idempotency-Key` that is empty, too long or not printable ASCII' },
+  [ErrorCode.idempotencyKeyReused]: { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key Reused', when: 'a key used before with another body' },
+  [ErrorCode.conflict]: { status: 409, slug: 'conflict', title: 'Conflict', when: 'the item changed meanwhile, or a dead letter is already redriven' },
+  [ErrorCode.invalidTransition]: { status: 409, slug: 'invalid-transition', title: 'Invalid Status Transition', when: 'a status change the payment lifecycle does not allow' },
+  [ErrorCode.notRedrivable]: { status: 422, slug: 'not-redrivable', title: 'Not Redrivable', when: 'a dead letter that records a stream batch: there is no message to resend' },
+  [ErrorCode.webhookMissingHeader]: { status: 400, slug: 'webhook-missing-header', title: 'Webhook Signature Header Missing', when: 'a webhook without its signature headers' },
+  [ErrorCode.webhookMalformedHeader]: { status: 400, slug: 'webhook-malformed-header', title: 'Webhook Signature Header Malformed', when: 'a signature header that cannot be read' },
+  [ErrorCode.webhookTimestampOutOfTolerance]: { status: 400, slug: 'webhook-timestamp-out-of-tolerance', title: 'Webhook Timestamp Outside Tolerance', when: 'a webhook timestamp too far from now, either way' },
+  [ErrorCode.webhookNoMatchingSignature]: { status: 400, slug: 'webhook-no-matching-signature', title: 'Webhook Signature Mismatch', when: 'no signature matches an active secret' },
+  [ErrorCode.webhookMalformedPayload]: { status: 400, slug: 'webhook-malformed-payload', title: 'Webhook Payload Malformed', when: 'a verified webhook body that is not a readable event' },
+  [ErrorCode.dependencyUnavailable]: { status: 503, slug: 'dependency-unavailable', title: 'Service Unavailable', when: 'DynamoDB or SQS is not answering' },
+  [HttpErrorCode.internal]: { status: 500, slug: 'internal', title: 'Internal Server Error', when: 'anything else: a generic answer with no internals' }
+}
+
+/** Stable problem types for the 4xx errors Fastify itself raises, by Fastify's code; each is answered with `PAYLITH_HTTP_<status>`. */
+export const FASTIFY_PROBLEMS: Readonly<Record<string, ProblemKind>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a body that is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'an empty body declared JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a Content-Length that does not match the body' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'payload-too-large', title: 'Payload Too Large', when: 'a body over the route\'s limit' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported Media Type', when: 'a Content-Type the route does not take' }
+}
+
+/** The problem for any other 4xx Fastify raises: `http-<status>`, `PAYLITH_HTTP_<status>`. */
+export const OTHER_CLIENT_PROBLEM = { title: 'Bad Request', when: 'any other 4xx' } as const
+
+/** How an error is answered if its code is in the table: its problem kind and the headers it calls for. */
+export function tabledProblem (error: unknown): { kind: ProblemKind, code: ProblemCode, headers: Record<string, string> } | undefined {
+  if (!(error instanceof PaylithError) || !Object.hasOwn(PROBLEMS, error.code)) return undefined
+  const code = error.code as ProblemCode
+  // The entry was looked up by the error's own code, so its headers take this error.
+  const kind = PROBLEMS[code] as ProblemKind<PaylithError>
+  return { kind, code, headers: kind.headers?.(error) ?? {} }
+}
