@@ -189,6 +189,18 @@ t.test('Idempotency-Key', async (t) => {
     t.equal(list.json().data.length, 1)
   })
 
+  t.test('the same key with only another description is 422: the fingerprint covers it', async (t) => {
+    await create(built, body({ customerId: 'cus_fp_desc', description: 'Order 1' }), { 'idempotency-key': 'order-desc' })
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_desc', description: 'Order 2' }), { 'idempotency-key': 'order-desc' }), 422, 'idempotency-key-reused')
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_desc' }), { 'idempotency-key': 'order-desc' }), 422, 'idempotency-key-reused')
+  })
+
+  t.test('the same key with only other metadata is 422: the fingerprint covers it', async (t) => {
+    await create(built, body({ customerId: 'cus_fp_meta', metadata: { orderId: '1' } }), { 'idempotency-key': 'order-meta' })
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_meta', metadata: { orderId: '2' } }), { 'idempotency-key': 'order-meta' }), 422, 'idempotency-key-reused')
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_meta' }), { 'idempotency-key': 'order-meta' }), 422, 'idempotency-key-reused')
+  })
+
   t.test('keys are scoped to the API key: two clients may use the same key', async (t) => {
     const mine = await create(built, body({ customerId: 'cus_scope' }), { ...bearer('all'), 'idempotency-key': 'shared' })
     const theirs = await create(built, body({ customerId: 'cus_scope' }), { ...bearer('write'), 'idempotency-key': 'shared' })
@@ -209,6 +221,19 @@ t.test('an expired key is free again: the code checks expiry, not only DynamoDB 
   const fresh = await create(built, body(), { 'idempotency-key': 'expiring' })
   t.equal(fresh.statusCode, 201)
   t.equal(fresh.headers['idempotent-replayed'], undefined, 'a new request after expiry')
+  t.not(fresh.json().id, first.json().id)
+})
+
+t.test('a key is free again from the very second it expires', async (t) => {
+  let now = new Date('2026-11-27T10:00:00.000Z')
+  const built = await build(t, { env: { IDEMPOTENCY_TTL_SECONDS: '3600' }, deps: { clock: () => now } })
+  const first = await create(built, body(), { 'idempotency-key': 'expiring-exactly' })
+  now = new Date('2026-11-27T10:59:59.999Z')
+  t.equal((await create(built, body(), { 'idempotency-key': 'expiring-exactly' })).headers['idempotent-replayed'], 'true', 'replayed until the last millisecond')
+  now = new Date('2026-11-27T11:00:00.000Z')
+  const fresh = await create(built, body(), { 'idempotency-key': 'expiring-exactly' })
+  t.equal(fresh.statusCode, 201)
+  t.equal(fresh.headers['idempotent-replayed'], undefined)
   t.not(fresh.json().id, first.json().id)
 })
 
