@@ -66,6 +66,11 @@ t.test('authentication', async (t) => {
     assertProblem(t, response, 401, 'unauthorized')
   })
 
+  t.test('a Bearer header with anything after the key is 401', async (t) => {
+    const response = await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=c', headers: { authorization: `${bearer('all').authorization} extra` } })
+    assertProblem(t, response, 401, 'unauthorized')
+  })
+
   t.test('a known key without the scope is 403', async (t) => {
     const write = await create(built, body(), bearer('read'))
     assertProblem(t, write, 403, 'forbidden')
