@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs'
 import t from 'tap'
 import { createLocalContext } from '../src/local/lambda-context.js'
 import { useLambdaEnvironment } from './helpers/lambda-env.js'
-import { httpApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
+import { bearer } from './helpers/build.js'
+import { httpApiEvent, paymentInsertRecord, sqsEvent, streamEvent } from './helpers/events.js'
 
 // The built bundle, exactly what is deployed. `npm test` builds it first.
 const bundle = new URL('../dist/lambda.mjs', import.meta.url)
@@ -24,8 +25,13 @@ t.test('the bundle dispatches an SQS batch to the work-queue worker', async (t) 
   t.same(await handler(event, context()), { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] })
 })
 
-t.test('the bundle dispatches a stream batch to the table-stream worker', async (t) => {
-  t.same(await handler(streamEvent([streamRecord(config.tableName, { pk: 'OTHER#1', sequenceNumber: '5' })]), context()), { batchItemFailures: [] })
+t.test('the bundle dispatches a stream batch to the table-stream worker, which counts the new payment into its customer\'s summary', async (t) => {
+  const payment = { id: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4B', customerId: 'cus_dist_stream', amount: 700, currency: 'GBP' }
+  t.same(await handler(streamEvent([paymentInsertRecord(config.tableName, payment, '5')]), context()), { batchItemFailures: [] })
+  // The summary exists only if this table's stream worker (and not some other, or none) ran.
+  const response = await handler(httpApiEvent({ path: `/v1/customers/${payment.customerId}/summary`, headers: bearer('read') }), context()) as { statusCode: number; body: string }
+  t.equal(response.statusCode, 200)
+  t.same(JSON.parse(response.body).totals, [{ currency: 'GBP', status: 'pending', count: 1, amount: 700 }])
 })
 
 t.test('the bundle rejects an unknown event with UnsupportedEventError', async (t) => {

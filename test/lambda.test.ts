@@ -2,7 +2,7 @@ import t from 'tap'
 import { createLocalContext } from '../src/local/lambda-context.js'
 import { bearer } from './helpers/build.js'
 import { useLambdaEnvironment } from './helpers/lambda-env.js'
-import { httpApiEvent, restApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
+import { httpApiEvent, paymentInsertRecord, restApiEvent, sqsEvent, streamEvent, streamRecord } from './helpers/events.js'
 
 // The real src/lambda.ts module, initialised from the environment as in AWS.
 const config = await useLambdaEnvironment('lambda')
@@ -53,9 +53,13 @@ t.test('an SQS batch from a queue with no worker is an UnsupportedEventError nam
   })
 })
 
-t.test('a DynamoDB Stream batch goes to the table-stream worker', async (t) => {
-  const event = streamEvent([streamRecord(config.tableName, { pk: 'OTHER#1', sequenceNumber: '100' })])
-  t.same(await handler(event, context()), { batchItemFailures: [] })
+t.test('a DynamoDB Stream batch goes to the table-stream worker, which counts the new payment into its customer\'s summary', async (t) => {
+  const payment = { id: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4A', customerId: 'cus_lambda_stream', amount: 1999, currency: 'EUR' }
+  t.same(await handler(streamEvent([paymentInsertRecord(config.tableName, payment, '100')]), context()), { batchItemFailures: [] })
+  // The summary exists only if this table's stream worker (and not some other, or none) ran.
+  const response = await handler(httpApiEvent({ path: `/v1/customers/${payment.customerId}/summary`, headers: bearer('read') }), context()) as { statusCode: number; body: string }
+  t.equal(response.statusCode, 200)
+  t.same(JSON.parse(response.body).totals, [{ currency: 'EUR', status: 'pending', count: 1, amount: 1999 }])
 })
 
 t.test('a DynamoDB Stream batch from another table is an UnsupportedEventError naming the table', async (t) => {

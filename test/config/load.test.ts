@@ -89,3 +89,46 @@ t.test('booleans, enumerations and secrets are read strictly, and a secret is ne
   ])
   t.notMatch(error.message, /sk_oops/)
 })
+
+const base64Of = (bytes: number): string => Buffer.alloc(bytes, 7).toString('base64')
+
+t.test('a weak WEBHOOK_SECRETS entry is named by position and never echoed', async (t) => {
+  const weakStandard = `whsec_${base64Of(20)}`
+  const weakStripe = 'whsec_tooShort'
+  const error = t.throws(() => loadConfig({ WEBHOOK_SECRETS: `standard=${weakStandard},stripe=${weakStripe}` })) as ConfigError
+  t.same(error.problems, [
+    'WEBHOOK_SECRETS entry 1: the standard secret decodes to 20 bytes; 24 to 64 are needed (not shown)',
+    'WEBHOOK_SECRETS entry 2: the stripe secret is shorter than 16 characters (not shown)'
+  ])
+  t.notMatch(error.message, weakStandard.slice('whsec_'.length), 'the standard secret is not repeated')
+  t.notMatch(error.message, /tooShort/, 'the stripe secret is not repeated')
+})
+
+t.test('a malformed WEBHOOK_SECRETS entry is named by position and never echoed', async (t) => {
+  const error = t.throws(() => loadConfig({ WEBHOOK_SECRETS: 'paypal=whsec_leaked_secret_value' })) as ConfigError
+  t.match(error.problems, [/^WEBHOOK_SECRETS entry 1: expected <provider>=<secret>/])
+  t.notMatch(error.message, /leaked_secret_value/)
+})
+
+t.test('a Standard Webhooks secret must decode to 24 to 64 bytes, a Stripe secret be 16 characters or more', async (t) => {
+  for (const bytes of [24, 64]) t.same(loadConfig({ WEBHOOK_SECRETS: `standard=whsec_${base64Of(bytes)}` }).webhooks.secrets.standard, [`whsec_${base64Of(bytes)}`], `${bytes} bytes`)
+  for (const bytes of [23, 65]) t.throws(() => loadConfig({ WEBHOOK_SECRETS: `standard=whsec_${base64Of(bytes)}` }), { name: 'ConfigError', message: new RegExp(`decodes to ${bytes} bytes`) })
+  t.same(loadConfig({ WEBHOOK_SECRETS: `stripe=${'s'.repeat(16)}` }).webhooks.secrets.stripe, ['s'.repeat(16)])
+  t.throws(() => loadConfig({ WEBHOOK_SECRETS: `stripe=${'s'.repeat(15)}` }), { name: 'ConfigError', message: /shorter than 16 characters/ })
+})
+
+t.test('an integer above its maximum is refused; the maximum itself is read', async (t) => {
+  t.equal(loadConfig({ PROVIDER_MAX_ATTEMPTS: '10' }).provider.maxAttempts, 10)
+  const error = t.throws(() => loadConfig({ PROVIDER_MAX_ATTEMPTS: '11' })) as ConfigError
+  t.same(error.problems, ['PROVIDER_MAX_ATTEMPTS: expected an integer from 1 to 10, found "11"'])
+})
+
+t.test('WEBHOOK_SECRETS and WEBHOOK_SECRETS_ARN together are refused', async (t) => {
+  const error = t.throws(() => loadConfig({ WEBHOOK_SECRETS: `stripe=${'s'.repeat(16)}`, WEBHOOK_SECRETS_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:paylith-webhooks' })) as ConfigError
+  t.same(error.problems, ['WEBHOOK_SECRETS and WEBHOOK_SECRETS_ARN: expected one of them, found both'])
+})
+
+t.test('an API_KEYS entry with a second = is refused, not read as its first scope', async (t) => {
+  const error = t.throws(() => loadConfig({ API_KEYS: `${'d'.repeat(64)}=admin=payments:read` })) as ConfigError
+  t.match(error.problems, [/^API_KEYS entry 1: expected <sha256 hex of the key/])
+})

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { marshall } from '@aws-sdk/util-dynamodb'
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyEventV2,
@@ -185,4 +186,11 @@ export function streamRecord (tableName: string, options: {
 /** A DynamoDB Stream batch. */
 export function streamEvent (records: DynamoDBRecord[]): DynamoDBStreamEvent {
   return { Records: records }
+}
+
+/** A payment as the table stream carries it: the INSERT of a new pending payment, with its image. */
+export function paymentInsertRecord (tableName: string, payment: { id: string, customerId: string, amount: number, currency: string }, sequenceNumber: string): DynamoDBRecord {
+  const at = new Date().toISOString()
+  const image = marshall({ id: payment.id, status: 'pending', amount: payment.amount, currency: payment.currency, customerId: payment.customerId, version: 1, createdAt: at, updatedAt: at })
+  return streamRecord(tableName, { pk: `PAYMENT#${payment.id}`, sk: 'PAYMENT', sequenceNumber, newImage: image })
 }

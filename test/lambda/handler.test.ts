@@ -5,9 +5,9 @@ import { createLocalContext } from '../../src/local/lambda-context.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { createWorkQueueWorker } from '../../src/workers/work-queue.js'
 import type { App } from '../../src/app.js'
-import type { SqsWorker } from '../../src/workers/types.js'
+import type { SqsWorker, StreamWorker } from '../../src/workers/types.js'
 import { build } from '../helpers/build.js'
-import { httpApiEvent, restApiEvent, sqsEvent } from '../helpers/events.js'
+import { httpApiEvent, restApiEvent, sqsEvent, streamEvent, streamRecord } from '../helpers/events.js'
 
 interface ProxyResult { statusCode: number; headers: Record<string, string>; body: string; cookies?: string[]; isBase64Encoded?: boolean }
 
@@ -117,4 +117,28 @@ t.test('a worker that reports an id outside the batch is caught, naming the sour
   const broken: SqsWorker = async () => ({ batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] })
   const handler = createLambdaHandler({ app, workers: { queues: { 'broken-queue': broken }, streams: {} } })
   await t.rejects(handler(sqsEvent('broken-queue', ['{}']), context()), { message: /broken-queue reported a failure for "not-in-batch"/ })
+})
+
+t.test('a stream worker that reports a sequence number outside the batch is caught, naming the source', async (t) => {
+  // Lambda would fail the whole batch for it; passing it on as a partial failure would be wrong.
+  const { app } = await build(t, { bootstrap: false })
+  const broken: StreamWorker = async () => ({ batchItemFailures: [{ itemIdentifier: '999' }] })
+  const handler = createLambdaHandler({ app, workers: { queues: {}, streams: { 'broken-table': broken } } })
+  const event = streamEvent([streamRecord('broken-table', { pk: 'PAYMENT#1', sequenceNumber: '1' }), streamRecord('broken-table', { pk: 'PAYMENT#2', sequenceNumber: '2' })])
+  await t.rejects(handler(event, context()), { name: 'TypeError', message: /broken-table.* reported a failure for "999", which is not in the batch/ })
+})
+
+t.test('a stream worker\'s failure inside the batch is passed on as it is', async (t) => {
+  const { app } = await build(t, { bootstrap: false })
+  const failing: StreamWorker = async () => ({ batchItemFailures: [{ itemIdentifier: '2' }] })
+  const handler = createLambdaHandler({ app, workers: { queues: {}, streams: { 'failing-table': failing } } })
+  const event = streamEvent([streamRecord('failing-table', { pk: 'PAYMENT#1', sequenceNumber: '1' }), streamRecord('failing-table', { pk: 'PAYMENT#2', sequenceNumber: '2' })])
+  t.same(await handler(event, context()), { batchItemFailures: [{ itemIdentifier: '2' }] })
+})
+
+t.test('a worker that answers without a batchItemFailures list is caught, naming the source', async (t) => {
+  const { app } = await build(t, { bootstrap: false })
+  const broken = (async () => ({})) as unknown as SqsWorker
+  const handler = createLambdaHandler({ app, workers: { queues: { 'listless-queue': broken }, streams: {} } })
+  await t.rejects(handler(sqsEvent('listless-queue', ['{}']), context()), { name: 'TypeError', message: /listless-queue returned no batchItemFailures list/ })
 })

@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
-import type { SQSRecord } from 'aws-lambda'
+import type { SQSEvent, SQSRecord } from 'aws-lambda'
 import t from 'tap'
 import { ensureResources } from '../../src/local/bootstrap.js'
 import { createAwsClients } from '../../src/aws/clients.js'
@@ -80,18 +81,25 @@ t.test('a dispatch that throws fails the whole batch, which comes back', async (
   const clients = createAwsClients(config)
   const { queues } = await ensureResources(clients, config)
   const logger = createLogger({ logLevel: 'silent' })
-  let invocations = 0
-  const dispatch = async () => {
-    invocations += 1
-    if (invocations === 1) throw new Error('function crashed')
+  const deliveries: SQSRecord[][] = []
+  const dispatch = async (event: unknown) => {
+    deliveries.push((event as SQSEvent).Records)
+    if (deliveries.length === 1) throw new Error('function crashed')
     return { batchItemFailures: [] }
   }
   const poller = startSqsPoller({ sqs: clients.sqs, queue: queues.work, region: config.aws.region, batchSize: 10, waitTimeSeconds: 1, invocationTimeoutMs: 5_000, dispatch, logger })
   t.teardown(() => poller.stop())
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: queues.work.url, MessageBody: '{"type":"x"}' }))
 
-  await waitFor('a second invocation', () => invocations >= 2)
+  // The batch is back after the 1 s visibility timeout; a poller that deleted it instead
+  // fails the assertions below after this bounded wait, not on a timeout.
+  const deadline = Date.now() + 8_000
+  while (deliveries.length < 2 && Date.now() < deadline) await sleep(100)
   await poller.stop()
+  t.equal(deliveries.length, 2, 'invoked a second time, with the batch that crashed')
+  t.same(deliveries.map((records) => records.map((record) => record.body)), [['{"type":"x"}'], ['{"type":"x"}']])
+  t.equal(deliveries[1]?.[0]?.messageId, deliveries[0]?.[0]?.messageId, 'the same message')
+  t.equal(deliveries[1]?.[0]?.attributes.ApproximateReceiveCount, '2')
   const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.work.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
   t.same(Attributes, { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' }, 'deleted after the successful retry')
 })

@@ -77,3 +77,29 @@ t.test('a call slower than the timeout is abandoned as a transient failure', asy
   await t.rejects(charge(request('pay_slow', 1071), plenty), { name: 'TransientProviderError', message: /within 150 ms/ })
   t.ok(Date.now() - started < 1_000, 'gave up at the timeout, not after the provider\'s 30 s')
 })
+
+t.test('a provider that keeps failing is called exactly maxAttempts times, then the failure is thrown', async (t) => {
+  for (const maxAttempts of [1, 3]) {
+    const { sandbox, charge } = harness({ maxAttempts })
+    await t.rejects(charge(request(`pay_outage_${maxAttempts}`, 1062), plenty), { name: 'TransientProviderError', message: /processor_unavailable/ })
+    t.equal(sandbox.attemptsFor(`pay_outage_${maxAttempts}`), maxAttempts, `${maxAttempts} call(s), not one more`)
+  }
+})
+
+t.test('with the breaker open a charge fails at once: no retries against an open circuit', async (t) => {
+  const { sandbox, charge, lines } = harness({ maxAttempts: 3 })
+  charge.breaker.open()
+  await t.rejects(charge(request('pay_open', 1000), plenty), CircuitOpenError)
+  t.equal(sandbox.attemptsFor('pay_open'), 0)
+  t.equal(lines.filter((line) => line.msg === 'provider call failed; retrying').length, 0, 'not retried')
+})
+
+t.test('retries back off exponentially from the base, capped, with the jitter drawn below the bound', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ logLevel: 'info' }, new Writable({ write (chunk, _e, done) { lines.push(JSON.parse(String(chunk))); done() } }))
+  const sandbox = createSandboxProvider({ latencyMs: 0, webhookUrl: undefined, webhookSecret: undefined, logger, clock: () => new Date() })
+  // The largest jitter: each wait is just under min(cap, base × 2ⁿ⁻¹) for the n-th retry.
+  const charge = createResilientCharge(sandbox, { ...OPTIONS, maxAttempts: 4, backoffBaseMs: 10, backoffCapMs: 25 }, { logger, metrics: createMetrics(logger), random: () => 0.999 })
+  await t.rejects(charge(request('pay_backoff', 1062), plenty))
+  t.same(lines.filter((line) => line.msg === 'provider call failed; retrying').map((line) => [line.attempt, line.retryInMs]), [[1, 9], [2, 19], [3, 24]])
+})

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { build, bearer } from '../helpers/build.js'
 
@@ -14,6 +14,13 @@ function isWellFormedAnswer (response: LightMyRequestResponse): boolean {
   if (!/^application\/problem\+json/.test(String(response.headers['content-type']))) return false
   const problem = response.json() as { type?: unknown, status?: unknown, title?: unknown }
   return typeof problem.type === 'string' && problem.status === response.statusCode && typeof problem.title === 'string'
+}
+
+/** Runs the property RUNS times and asserts that every run held (the report names the counterexample). */
+async function assertHolds<Ts> (t: Pick<Test, 'equal'>, property: fc.IAsyncProperty<Ts>, what: string): Promise<void> {
+  const details = await fc.check(property, { numRuns: RUNS })
+  t.equal(details.failed, false, fc.defaultReportMessage(details) ?? what)
+  t.equal(details.numRuns, RUNS, `all ${RUNS} runs were made`)
 }
 
 const jsonValue = fc.jsonValue({ maxDepth: 3 })
@@ -38,7 +45,7 @@ const authHeader = fc.oneof(fc.constant(bearer('all').authorization), fc.constan
 t.test('POST /v1/payments: random and malformed bodies and headers', async (t) => {
   const { app } = await build(t)
   const statuses = new Set<number>()
-  await fc.assert(fc.asyncProperty(
+  await assertHolds(t, fc.asyncProperty(
     fc.oneof({ arbitrary: validBody, weight: 3 }, plausibleBody, jsonValue),
     fc.option(fc.oneof({ arbitrary: fc.stringMatching(/^[\x21-\x7E]{1,40}$/), weight: 3 }, headerValue), { nil: undefined, freq: 5 }),
     fc.oneof({ arbitrary: fc.constant(bearer('all').authorization), weight: 4 }, authHeader),
@@ -50,25 +57,23 @@ t.test('POST /v1/payments: random and malformed bodies and headers', async (t) =
       statuses.add(response.statusCode)
       return isWellFormedAnswer(response)
     }
-  ), { numRuns: RUNS })
-  t.pass(`${RUNS} random requests, no 5xx, every 4xx problem+json`)
+  ), 'random requests: no 5xx, every 4xx problem+json')
   t.ok(statuses.has(201) && statuses.has(400) && statuses.has(401), `the inputs reach every layer, creation included (saw ${[...statuses].sort().join(', ')})`)
 })
 
 t.test('POST /v1/payments: bodies that are not JSON at all', async (t) => {
   const { app } = await build(t)
-  await fc.assert(fc.asyncProperty(fc.string({ maxLength: 200 }), async (text) => {
+  await assertHolds(t, fc.asyncProperty(fc.string({ maxLength: 200 }), async (text) => {
     const response = await app.inject({ method: 'POST', url: '/v1/payments', headers: { ...bearer(), 'idempotency-key': 'k', 'content-type': 'application/json' }, payload: text })
     return isWellFormedAnswer(response)
-  }), { numRuns: RUNS })
-  t.pass('malformed JSON never breaks the route')
+  }), 'malformed JSON never breaks the route')
 })
 
 t.test('GET routes: random ids and query strings', async (t) => {
   const { app } = await build(t)
   const queryPart = fc.tuple(fc.constantFrom('customerId', 'limit', 'cursor', 'other', ''), fc.string({ maxLength: 60 }))
     .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
-  await fc.assert(fc.asyncProperty(
+  await assertHolds(t, fc.asyncProperty(
     fc.string({ maxLength: 40 }),
     fc.array(queryPart, { maxLength: 4 }),
     authHeader,
@@ -78,6 +83,5 @@ t.test('GET routes: random ids and query strings', async (t) => {
       const events = await app.inject({ method: 'GET', url: `/v1/payments/${encodeURIComponent(id)}/events`, headers: { authorization } })
       return isWellFormedAnswer(list) && isWellFormedAnswer(one) && isWellFormedAnswer(events)
     }
-  ), { numRuns: RUNS })
-  t.pass('no 5xx from random reads')
+  ), 'no 5xx from random reads')
 })

@@ -66,6 +66,11 @@ t.test('authentication', async (t) => {
     assertProblem(t, response, 401, 'unauthorized')
   })
 
+  t.test('a Bearer header with anything after the key is 401', async (t) => {
+    const response = await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=c', headers: { authorization: `${bearer('all').authorization} extra` } })
+    assertProblem(t, response, 401, 'unauthorized')
+  })
+
   t.test('a known key without the scope is 403', async (t) => {
     const write = await create(built, body(), bearer('read'))
     assertProblem(t, write, 403, 'forbidden')
@@ -189,6 +194,18 @@ t.test('Idempotency-Key', async (t) => {
     t.equal(list.json().data.length, 1)
   })
 
+  t.test('the same key with only another description is 422: the fingerprint covers it', async (t) => {
+    await create(built, body({ customerId: 'cus_fp_desc', description: 'Order 1' }), { 'idempotency-key': 'order-desc' })
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_desc', description: 'Order 2' }), { 'idempotency-key': 'order-desc' }), 422, 'idempotency-key-reused')
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_desc' }), { 'idempotency-key': 'order-desc' }), 422, 'idempotency-key-reused')
+  })
+
+  t.test('the same key with only other metadata is 422: the fingerprint covers it', async (t) => {
+    await create(built, body({ customerId: 'cus_fp_meta', metadata: { orderId: '1' } }), { 'idempotency-key': 'order-meta' })
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_meta', metadata: { orderId: '2' } }), { 'idempotency-key': 'order-meta' }), 422, 'idempotency-key-reused')
+    assertProblem(t, await create(built, body({ customerId: 'cus_fp_meta' }), { 'idempotency-key': 'order-meta' }), 422, 'idempotency-key-reused')
+  })
+
   t.test('keys are scoped to the API key: two clients may use the same key', async (t) => {
     const mine = await create(built, body({ customerId: 'cus_scope' }), { ...bearer('all'), 'idempotency-key': 'shared' })
     const theirs = await create(built, body({ customerId: 'cus_scope' }), { ...bearer('write'), 'idempotency-key': 'shared' })
@@ -209,6 +226,19 @@ t.test('an expired key is free again: the code checks expiry, not only DynamoDB 
   const fresh = await create(built, body(), { 'idempotency-key': 'expiring' })
   t.equal(fresh.statusCode, 201)
   t.equal(fresh.headers['idempotent-replayed'], undefined, 'a new request after expiry')
+  t.not(fresh.json().id, first.json().id)
+})
+
+t.test('a key is free again from the very second it expires', async (t) => {
+  let now = new Date('2026-11-27T10:00:00.000Z')
+  const built = await build(t, { env: { IDEMPOTENCY_TTL_SECONDS: '3600' }, deps: { clock: () => now } })
+  const first = await create(built, body(), { 'idempotency-key': 'expiring-exactly' })
+  now = new Date('2026-11-27T10:59:59.999Z')
+  t.equal((await create(built, body(), { 'idempotency-key': 'expiring-exactly' })).headers['idempotent-replayed'], 'true', 'replayed until the last millisecond')
+  now = new Date('2026-11-27T11:00:00.000Z')
+  const fresh = await create(built, body(), { 'idempotency-key': 'expiring-exactly' })
+  t.equal(fresh.statusCode, 201)
+  t.equal(fresh.headers['idempotent-replayed'], undefined)
   t.not(fresh.json().id, first.json().id)
 })
 
@@ -255,10 +285,6 @@ t.test('GET /v1/payments lists a customer\'s payments newest first, page by page
   t.same(seen, [...ids].reverse(), 'every payment once, newest first, none of another customer')
   t.ok(pages >= 3, 'paginated by 2')
 
-  t.test('the default limit is 20', async (t) => {
-    t.equal((await list('customerId=cus_list')).json().data.length, 5)
-  })
-
   t.test('a tampered cursor is 400', async (t) => {
     const { nextCursor } = (await list('customerId=cus_list&limit=2')).json()
     const tampered = `${nextCursor.slice(0, 5)}${nextCursor[5] === 'A' ? 'B' : 'A'}${nextCursor.slice(6)}`
@@ -272,6 +298,20 @@ t.test('GET /v1/payments lists a customer\'s payments newest first, page by page
     assertProblem(t, await list('customerId=cus_list&limit=101'), 400, 'validation')
     assertProblem(t, await list('limit=5'), 400, 'validation')
   })
+})
+
+t.test('GET /v1/payments without a limit answers 20 payments and a cursor to the rest', async (t) => {
+  const built = await build(t)
+  const created = await Promise.all(Array.from({ length: 21 }, async (_, i) => (await create(built, body({ customerId: 'cus_default_limit', amount: 100 + i }))).json().id as string))
+  const list = (query: string) => built.app.inject({ method: 'GET', url: `/v1/payments?${query}`, headers: bearer('read') })
+
+  const first = (await list('customerId=cus_default_limit')).json()
+  t.equal(first.data.length, 20, 'the first page holds exactly 20')
+  t.type(first.nextCursor, 'string', 'and says there is more')
+  const second = (await list(`customerId=cus_default_limit&cursor=${encodeURIComponent(first.nextCursor)}`)).json()
+  t.equal(second.data.length, 1)
+  t.equal(second.nextCursor, null)
+  t.same([...first.data, ...second.data].map((p: { id: string }) => p.id).sort(), [...created].sort(), 'every payment once across the two pages')
 })
 
 t.test('GET /v1/payments/{id}/events is the status history, oldest first', async (t) => {

@@ -144,6 +144,20 @@ t.test('rejections are 400 problems with distinct types, store nothing, and are 
   t.notMatch(raw.join(''), /whsec_|pi_123|evt_rejected/, 'no secret and no body in the logs')
 })
 
+t.test('a Standard Webhook with an empty or truncated signature is 400 and stores nothing', async (t) => {
+  const built = await build(t, { env: { WEBHOOK_SECRETS } })
+  const body = JSON.stringify({ type: 'payment.succeeded', data: { paymentId: 'pay_forged' } })
+  const headers = standardHeaders('msg_forged', body)
+  const truncated = headers['webhook-signature'].slice(0, 'v1,'.length + 8)
+  for (const signature of ['v1,=', truncated]) {
+    const response = await built.app.inject({ method: 'POST', url: '/v1/webhooks/standard', headers: { ...headers, 'webhook-signature': signature }, payload: body })
+    t.equal(response.statusCode, 400, signature)
+    t.match(response.headers['content-type'], /^application\/problem\+json/)
+    t.match(response.json(), { type: 'https://paylith.dev/problems/webhook-no-matching-signature', status: 400, title: 'Webhook Signature Mismatch' })
+  }
+  t.same(await storedWebhooks(built), [], 'nothing stored')
+})
+
 t.test('no API key is needed, an unknown provider is 404, an unconfigured one too', async (t) => {
   const built = await build(t, { env: { WEBHOOK_SECRETS: `stripe=${STRIPE_SECRET}` } })
   const unknown = await built.app.inject({ method: 'POST', url: '/v1/webhooks/paypal', headers: { 'content-type': 'application/json' }, payload: '{}' })

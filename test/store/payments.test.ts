@@ -104,3 +104,27 @@ t.test('a request that took its key but never answered (a crash) is replayed on 
   const list = await restarted.inject({ method: 'GET', url: '/v1/payments?customerId=cus_crash', headers: bearer() })
   t.equal(list.json().data.length, 1)
 })
+
+t.test('a create whose transaction never committed is not remembered: the retry creates the payment, which can be read', async (t) => {
+  const { app, deps } = await build(t)
+  // Fault injection (the emulator cannot fail a write on demand): the first transaction fails
+  // before DynamoDB commits anything, as a timeout or a 5xx would; nothing of it is stored.
+  let failures = 1
+  deps.dynamodb.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'TransactWriteItemsCommand' && failures > 0) {
+      failures -= 1
+      throw new Error('socket hang up')
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'failFirstTransaction' })
+  const request = { method: 'POST' as const, url: '/v1/payments', headers: { ...bearer(), 'idempotency-key': 'never-committed' }, payload: { ...input, customerId: 'cus_uncommitted' } }
+
+  const failed = await app.inject(request)
+  t.equal(failed.statusCode, 500)
+  t.equal(failed.json().type, 'https://paylith.dev/problems/internal')
+  const retry = await app.inject(request)
+  t.equal(retry.statusCode, 201)
+  t.equal(retry.headers['idempotent-replayed'], undefined, 'a new payment, not a replay of one that was never stored')
+  const read = await app.inject({ method: 'GET', url: `/v1/payments/${retry.json().id}`, headers: bearer() })
+  t.equal(read.statusCode, 200, 'the payment the retry answered with exists')
+})

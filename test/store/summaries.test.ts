@@ -40,3 +40,21 @@ t.test('a customer without payments has no summary', async (t) => {
   const { deps } = await build(t)
   t.equal(await deps.summaries.get('cus_nobody'), undefined)
 })
+
+t.test('a payment that moved on takes its count and amount out of its old bucket', async (t) => {
+  const { deps } = await build(t)
+  await deps.summaries.apply(at(1, 'pending'))
+  await deps.summaries.apply(at(2, 'succeeded'))
+  await deps.summaries.apply(at(1, 'pending', { id: 'pay_B', amount: 250 }))
+  t.same((await deps.summaries.get('cus_proj'))?.totals, [
+    { currency: 'EUR', status: 'pending', count: 1, amount: 250 },
+    { currency: 'EUR', status: 'succeeded', count: 1, amount: 1000 }
+  ])
+})
+
+t.test('lastPaymentAt never moves back when an older payment is counted after a newer one', async (t) => {
+  const { deps } = await build(t)
+  await deps.summaries.apply(at(1, 'pending', { id: 'pay_new', createdAt: '2026-11-27T12:00:00.000Z' }))
+  await deps.summaries.apply(at(1, 'pending', { id: 'pay_old', createdAt: '2026-11-27T08:00:00.000Z' }))
+  t.equal((await deps.summaries.get('cus_proj'))?.lastPaymentAt, '2026-11-27T12:00:00.000Z')
+})

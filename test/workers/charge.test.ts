@@ -4,7 +4,7 @@ import type { SandboxProvider } from '../../src/providers/sandbox.js'
 import { createChargeHandler } from '../../src/workers/charge.js'
 import { build } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
-import { sqsRecord } from '../helpers/events.js'
+import { sqsEvent, sqsRecord } from '../helpers/events.js'
 
 const HOUR = 3_600_000
 
@@ -26,5 +26,17 @@ t.test('a payment awaiting the provider\'s webhook is acknowledged without anoth
   const charge = createChargeHandler(deps)
   await charge({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
   t.equal((deps.provider as SandboxProvider).attemptsFor(payment.id), 0, 'the (sandbox) provider was not called')
+  t.equal((await deps.payments.get(payment.id))?.status, 'processing')
+})
+
+t.test('a provider outage fails the message for redelivery after exactly PROVIDER_MAX_ATTEMPTS calls, leaving the payment processing', async (t) => {
+  const { deps, workers, config } = await build(t, { env: { PROVIDER_MAX_ATTEMPTS: '2', PROVIDER_BACKOFF_BASE_MS: '1', PROVIDER_BACKOFF_CAP_MS: '1' } })
+  // The sandbox fails every call for an amount ending in 62 (a provider outage).
+  const payment = await storePayment(deps, { customerId: 'cus_outage', amount: 1062 })
+  const worker = workers.queues[config.queues.work.name]
+  if (worker === undefined) throw new Error('no work-queue worker')
+  const event = sqsEvent(config.queues.work.name, [JSON.stringify({ type: 'charge', paymentId: payment.id })])
+  t.same(await worker(event, createLocalContext('paylith-test', 30_000)), { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] })
+  t.equal((deps.provider as SandboxProvider).attemptsFor(payment.id), 2)
   t.equal((await deps.payments.get(payment.id))?.status, 'processing')
 })

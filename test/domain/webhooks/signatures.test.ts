@@ -61,6 +61,14 @@ t.test('Stripe: rejections say which check failed', async (t) => {
   rejects(t, () => verifyStripe(stripeHeader().replace('v1=', 'v2=')), 'no-matching-signature')
 })
 
+t.test('Stripe: a truncated, empty or over-long v1 signature does not verify', async (t) => {
+  const good = /v1=([0-9a-f]{64})/.exec(stripeHeader())?.[1] ?? ''
+  rejects(t, () => verifyStripe(`t=${nowSeconds},v1=${good.slice(0, 32)}`), 'no-matching-signature')
+  rejects(t, () => verifyStripe(`t=${nowSeconds},v1=${good.slice(0, 2)}`), 'no-matching-signature')
+  rejects(t, () => verifyStripe(`t=${nowSeconds},v1=`), 'no-matching-signature')
+  rejects(t, () => verifyStripe(`t=${nowSeconds},v1=${good}00`), 'no-matching-signature')
+})
+
 t.test('Stripe: a tampered or re-serialised body does not verify', async (t) => {
   const header = stripeHeader()
   rejects(t, () => verifyStripe(header, { body: Buffer.from(stripeBody.toString().replace('evt_1', 'evt_2')) }), 'no-matching-signature')
@@ -140,6 +148,27 @@ t.test('Standard Webhooks: rejections say which check failed', async (t) => {
   rejects(t, () => verifyStandard({ ...good, signature: good.signature.replace('v1,', 'v1a,') }), 'no-matching-signature')
   rejects(t, () => verifyStandard({ ...good, signature: good.signature.replace('v1,', 'v2,') }), 'no-matching-signature')
   rejects(t, () => verifyStandard({ ...good, id: 'msg_other' }), 'no-matching-signature')
+})
+
+t.test('Standard Webhooks: an empty or truncated v1 signature does not verify', async (t) => {
+  const good = signed()
+  const bytes = Buffer.from(good.signature.slice('v1,'.length), 'base64')
+  rejects(t, () => verifyStandard({ ...good, signature: 'v1,=' }), 'no-matching-signature')
+  rejects(t, () => verifyStandard({ ...good, signature: `v1,${bytes.subarray(0, 16).toString('base64')}` }), 'no-matching-signature')
+  rejects(t, () => verifyStandard({ ...good, signature: `v1,${bytes.subarray(0, 1).toString('base64')}` }), 'no-matching-signature')
+})
+
+t.test('Standard Webhooks: a v1 signature with bytes appended does not verify', async (t) => {
+  const good = signed()
+  const bytes = Buffer.from(good.signature.slice('v1,'.length), 'base64')
+  rejects(t, () => verifyStandard({ ...good, signature: `v1,${Buffer.concat([bytes, Buffer.from([0])]).toString('base64')}` }), 'no-matching-signature')
+})
+
+t.test('Standard Webhooks: an entry without a value, or with more than one comma, is malformed', async (t) => {
+  const good = signed()
+  rejects(t, () => verifyStandard({ ...good, signature: 'v1,' }), 'malformed-header')
+  rejects(t, () => verifyStandard({ ...good, signature: `${good.signature},extra` }), 'malformed-header')
+  rejects(t, () => verifyStandard({ ...good, signature: `${good.signature} ,abc` }), 'malformed-header')
 })
 
 t.test('Standard Webhooks: a tampered or re-serialised body does not verify', async (t) => {
