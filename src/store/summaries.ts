@@ -10,6 +10,7 @@ import type { Payment } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import { writeIfCondition } from './conditional.js'
 import { Keys, fromItem, toItem } from './table.js'
+import { retry } from '../lib/retry.js'
 
 /** One bucket of a customer's summary: how many payments, for how much, in a currency and status. */
 export interface SummaryBucket {
@@ -52,7 +53,7 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
     return Item === undefined ? undefined : fromItem<Contribution>(Item)
   }
 
-  const apply = async (payment: Payment, attempt = 1): Promise<boolean> => {
+  const applyOnce = async (payment: Payment): Promise<boolean> => {
     const previous = await readContribution(payment)
     if (previous !== undefined && previous.version >= payment.version) {
       // Counted before; the last-payment time may not have been (it is written after), and
@@ -78,37 +79,31 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
       currency: payment.currency,
       version: payment.version
     }
-    try {
-      await dynamodb.send(new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tableName,
-              Item: toItem(Keys.summaryContribution(payment.customerId, payment.id), contribution),
-              ...(previous === undefined
-                ? { ConditionExpression: 'attribute_not_exists(pk)' }
-                : { ConditionExpression: 'version = :seen', ExpressionAttributeValues: { ':seen': { N: String(previous.version) } } })
-            }
-          },
-          {
-            Update: {
-              TableName: tableName,
-              Key: marshall(Keys.customerSummary(payment.customerId)),
-              UpdateExpression: `SET customerId = :customer ADD ${names.map((_, i) => `#n${i} :v${i}`).join(', ')}`,
-              ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#n${i}`, name])),
-              ExpressionAttributeValues: {
-                ':customer': { S: payment.customerId },
-                ...Object.fromEntries(names.map((name, i) => [`:v${i}`, { N: String(deltas.get(name)) }]))
-              }
+    await dynamodb.send(new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: tableName,
+            Item: toItem(Keys.summaryContribution(payment.customerId, payment.id), contribution),
+            ...(previous === undefined
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : { ConditionExpression: 'version = :seen', ExpressionAttributeValues: { ':seen': { N: String(previous.version) } } })
+          }
+        },
+        {
+          Update: {
+            TableName: tableName,
+            Key: marshall(Keys.customerSummary(payment.customerId)),
+            UpdateExpression: `SET customerId = :customer ADD ${names.map((_, i) => `#n${i} :v${i}`).join(', ')}`,
+            ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#n${i}`, name])),
+            ExpressionAttributeValues: {
+              ':customer': { S: payment.customerId },
+              ...Object.fromEntries(names.map((name, i) => [`:v${i}`, { N: String(deltas.get(name)) }]))
             }
           }
-        ]
-      }))
-    } catch (error) {
-      // Another version of this payment was counted between our read and our write: look again.
-      if (error instanceof TransactionCanceledException && attempt < MAX_ATTEMPTS) return apply(payment, attempt + 1)
-      throw error
-    }
+        }
+      ]
+    }))
     await recordLastPayment(payment)
     return true
   }
@@ -125,7 +120,8 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
   }
 
   return {
-    apply: async (payment) => apply(payment),
+    // Another version of this payment counted between our read and our write: look again.
+    apply: async (payment) => retry(() => applyOnce(payment), { attempts: MAX_ATTEMPTS, shouldRetry: (error) => error instanceof TransactionCanceledException }),
 
     async get (customerId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.customerSummary(customerId)), ConsistentRead: true }))

@@ -4,6 +4,7 @@ import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { VersionConflictError } from '../domain/errors.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import type { PaymentStore, TransitionDetails } from '../store/payments.js'
+import { retry } from '../lib/retry.js'
 
 const ATTEMPTS = 3
 
@@ -24,22 +25,17 @@ export async function settlePayment (
   details: TransitionDetails = {}
 ): Promise<Payment> {
   let current = payment
-  for (let attempt = 1; ; attempt++) {
+  return retry(async (attempt) => {
+    // After a lost race, decide again from the payment as it is now.
+    if (attempt > 1) current = await deps.payments.get(current.id) ?? current
     if (!canTransition(current.status, to)) {
       deps.logger.info({ paymentId: current.id, status: current.status, to }, 'no status change: the payment is already past it')
       return current
     }
-    try {
-      const next = await deps.payments.transition(current, to, details)
-      const metric = OUTCOME_METRICS[to]
-      if (metric !== undefined) deps.metrics.count(metric)
-      deps.logger.info({ paymentId: next.id, from: current.status, to, version: next.version }, 'payment status changed')
-      return next
-    } catch (error) {
-      if (!(error instanceof VersionConflictError) || attempt >= ATTEMPTS) throw error
-      const reloaded = await deps.payments.get(current.id)
-      if (reloaded === undefined) throw error
-      current = reloaded
-    }
-  }
+    const next = await deps.payments.transition(current, to, details)
+    const metric = OUTCOME_METRICS[to]
+    if (metric !== undefined) deps.metrics.count(metric)
+    deps.logger.info({ paymentId: next.id, from: current.status, to, version: next.version }, 'payment status changed')
+    return next
+  }, { attempts: ATTEMPTS, shouldRetry: (error) => error instanceof VersionConflictError })
 }

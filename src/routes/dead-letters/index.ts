@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { AlreadyRedrivenError, DependencyUnavailableError, NotFoundError, NotRedrivableError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
+import { retry } from '../../lib/retry.js'
 import type { DeadLetter } from '../../store/dead-letters.js'
 
 /**
@@ -75,19 +76,8 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: DeadLetterRoute
     const now = deps.clock()
     // The message is on its way: record that, trying harder than usual, so a later redrive
     // cannot send it again.
-    await retry(() => deps.deadLetters.markRedriven(id, now), 3)
+    await retry(() => deps.deadLetters.markRedriven(id, now), { attempts: 3, delayMs: (attempt) => 100 * attempt })
     request.log.info({ deadLetter: id }, 'dead letter redriven')
     return { ...deadLetter, status: 'redriven' as const, redrivenAt: now.toISOString() } satisfies DeadLetter
   })
-}
-
-async function retry (fn: () => Promise<void>, attempts: number): Promise<void> {
-  for (let n = 1; ; n++) {
-    try {
-      return await fn()
-    } catch (error) {
-      if (n >= attempts) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100 * n))
-    }
-  }
 }
