@@ -27,54 +27,54 @@ export async function run (): Promise<BenchRow[]> {
     ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),
     ...Keys.unsettledPayment(payment.createdAt, payment.id)
   }, payment)
-const put = (item: Record<string, AttributeValue>) => ({ Put: { TableName: config.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } })
+  const put = (item: Record<string, AttributeValue>) => ({ Put: { TableName: config.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } })
 
-const timings = await interleave(RUNS, WARMUP, {
-  plainPut: async () => {
-    await deps.dynamodb.send(new PutItemCommand(put(paymentItem(createdPayment())).Put))
-  },
-  bareTransaction: async (i) => {
-    const payment = createdPayment()
-    await deps.dynamodb.send(new TransactWriteItemsCommand({
-      TransactItems: [put(toItem(Keys.idempotency('bench', `bare-${i}`), { body: payload })), put(paymentItem(payment)), put(toItem(Keys.paymentEvent(payment.id, 1), { status: 'pending' }))]
-    }))
-  },
-  create: async (i) => {
-    const response = await app.inject({ method: 'POST', url: '/v1/payments', headers: headers(`create-${i}`), payload })
-    if (response.statusCode !== 201) throw new Error(`create answered ${response.statusCode}`)
-  },
-  replayCached: async (i) => {
-    const response = await app.inject({ method: 'POST', url: '/v1/payments', headers: headers(`create-${i}`), payload })
-    if (response.headers['idempotent-replayed'] !== 'true') throw new Error('not a replay')
-  },
-  replayOtherInstance: async (i) => {
-    const response = await other.inject({ method: 'POST', url: '/v1/payments', headers: headers(`create-${i}`), payload })
-    if (response.headers['idempotent-replayed'] !== 'true') throw new Error('not a replay')
-  }
-})
-await Promise.all([app.close(), other.close()])
+  const timings = await interleave(RUNS, WARMUP, {
+    plainPut: async () => {
+      await deps.dynamodb.send(new PutItemCommand(put(paymentItem(createdPayment())).Put))
+    },
+    bareTransaction: async (i) => {
+      const payment = createdPayment()
+      await deps.dynamodb.send(new TransactWriteItemsCommand({
+        TransactItems: [put(toItem(Keys.idempotency('bench', `bare-${i}`), { body: payload })), put(paymentItem(payment)), put(toItem(Keys.paymentEvent(payment.id, 1), { status: 'pending' }))]
+      }))
+    },
+    create: async (i) => {
+      const response = await app.inject({ method: 'POST', url: '/v1/payments', headers: headers(`create-${i}`), payload })
+      if (response.statusCode !== 201) throw new Error(`create answered ${response.statusCode}`)
+    },
+    replayCached: async (i) => {
+      const response = await app.inject({ method: 'POST', url: '/v1/payments', headers: headers(`create-${i}`), payload })
+      if (response.headers['idempotent-replayed'] !== 'true') throw new Error('not a replay')
+    },
+    replayOtherInstance: async (i) => {
+      const response = await other.inject({ method: 'POST', url: '/v1/payments', headers: headers(`create-${i}`), payload })
+      if (response.headers['idempotent-replayed'] !== 'true') throw new Error('not a replay')
+    }
+  })
+  await Promise.all([app.close(), other.close()])
 
-const ms = (values: number[], p: number) => percentile(values, p).toFixed(2)
-const row = (name: string, values: number[]) => [name, ms(values, 50), ms(values, 99)]
-const ratio = (a: number[], b: number[]) => (percentile(a, 50) / percentile(b, 50)).toFixed(2)
-console.log(`\nM7 idempotent create and replay: ${RUNS} interleaved runs after ${WARMUP} warm-up; DynamoDB at ${config.aws.dynamodbEndpoint ?? config.aws.endpoint}\n`)
-printTable(['operation', 'p50 ms', 'p99 ms'], [
-  row('plain conditional PutItem (baseline)', timings.plainPut),
-  row('bare 3-item TransactWriteItems', timings.bareTransaction),
-  row('create, fresh key (POST /v1/payments)', timings.create),
-  row('replay, same instance (cached)', timings.replayCached),
-  row('replay, another instance (reads DynamoDB)', timings.replayOtherInstance)
-])
-console.log()
-printTable(['ratio of p50s', 'value', 'target'], [
-  ['create ÷ plain put', ratio(timings.create, timings.plainPut), '≤ 1.3'],
-  ['create ÷ bare transaction', ratio(timings.create, timings.bareTransaction), '—'],
-  ['replay (cached) ÷ create', ratio(timings.replayCached, timings.create), '≤ 0.5'],
-  ['replay (another instance) ÷ create', ratio(timings.replayOtherInstance, timings.create), '—']
-])
-const p50 = (values: number[]) => `${percentile(values, 50).toFixed(2)} ms`
-return [
-  { metric: 'M7a idempotent create p50', ours: p50(timings.create), baseline: `conditional put: ${p50(timings.plainPut)}`, ratio: ratio(timings.create, timings.plainPut), target: '≤ 1.3' },
-  { metric: 'M7b replay p50 (same instance)', ours: p50(timings.replayCached), baseline: `first create: ${p50(timings.create)}`, ratio: ratio(timings.replayCached, timings.create), target: '≤ 0.5' }
-]
+  const ms = (values: number[], p: number) => percentile(values, p).toFixed(2)
+  const row = (name: string, values: number[]) => [name, ms(values, 50), ms(values, 99)]
+  const ratio = (a: number[], b: number[]) => (percentile(a, 50) / percentile(b, 50)).toFixed(2)
+  console.log(`\nM7 idempotent create and replay: ${RUNS} interleaved runs after ${WARMUP} warm-up; DynamoDB at ${config.aws.dynamodbEndpoint ?? config.aws.endpoint}\n`)
+  printTable(['operation', 'p50 ms', 'p99 ms'], [
+    row('plain conditional PutItem (baseline)', timings.plainPut),
+    row('bare 3-item TransactWriteItems', timings.bareTransaction),
+    row('create, fresh key (POST /v1/payments)', timings.create),
+    row('replay, same instance (cached)', timings.replayCached),
+    row('replay, another instance (reads DynamoDB)', timings.replayOtherInstance)
+  ])
+  console.log()
+  printTable(['ratio of p50s', 'value', 'target'], [
+    ['create ÷ plain put', ratio(timings.create, timings.plainPut), '≤ 1.3'],
+    ['create ÷ bare transaction', ratio(timings.create, timings.bareTransaction), '—'],
+    ['replay (cached) ÷ create', ratio(timings.replayCached, timings.create), '≤ 0.5'],
+    ['replay (another instance) ÷ create', ratio(timings.replayOtherInstance, timings.create), '—']
+  ])
+  const p50 = (values: number[]) => `${percentile(values, 50).toFixed(2)} ms`
+  return [
+    { metric: 'M7a idempotent create p50', ours: p50(timings.create), baseline: `conditional put: ${p50(timings.plainPut)}`, ratio: ratio(timings.create, timings.plainPut), target: '≤ 1.3' },
+    { metric: 'M7b replay p50 (same instance)', ours: p50(timings.replayCached), baseline: `first create: ${p50(timings.create)}`, ratio: ratio(timings.replayCached, timings.create), target: '≤ 0.5' }
+  ]
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { bootstrapLocal } from '../src/local/bootstrap.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import { createService, type Service } from '../src/service.js'
-import { hashApiKey } from '../src/http/auth.js'
+import { hashApiKey } from '../src/config/api-keys.js'
 
 /** The API key benchmarks authenticate with. */
 export const BENCH_KEY = 'plk_bench_all_scopes'

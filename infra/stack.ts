@@ -21,6 +21,9 @@ import {
 } from 'aws-cdk-lib'
 import type { Construct } from 'constructs'
 import { MESSAGE_RETENTION_SECONDS, TABLE } from '../src/aws/resources.js'
+import type { EnvValues } from '../src/config/env.js'
+import { METRICS_NAMESPACE, MetricName } from '../src/observability/metrics.js'
+import type { DeadLetter } from '../src/store/dead-letters.js'
 
 /** What can be tuned per deployment (cdk context or props). */
 export interface PaylithStackProps extends StackProps {
@@ -41,6 +44,17 @@ export interface PaylithStackProps extends StackProps {
 }
 
 const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
+
+/** Node's own variables for the function: not paylith configuration, so not in EnvSchema. */
+const NODE_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' }
+
+/**
+ * paylith's variables for the function, names checked by the compiler against EnvSchema; an
+ * undefined value leaves the variable unset.
+ */
+export function paylithEnvironment (values: EnvValues): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined))
+}
 
 /**
  * paylith in AWS: one function behind an HTTP API, fed by the work queue, the dead-letter
@@ -106,17 +120,19 @@ export class PaylithStack extends Stack {
       logGroup,
       tracing: props.tracing === true ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        TABLE_NAME: table.tableName,
-        WORK_QUEUE_URL: workQueue.queueUrl,
-        DEAD_LETTER_QUEUE_URL: deadLetterQueue.queueUrl,
-        MAX_RECEIVE_COUNT: String(maxReceiveCount),
-        VISIBILITY_TIMEOUT_SECONDS: String(timeout.toSeconds() * 6),
-        API_KEYS: apiKeys.valueAsString,
-        PAYMENT_PROVIDER: props.paymentProvider ?? 'stripe',
-        WEBHOOK_SECRETS_ARN: webhookSecrets.secretArn,
-        ...(props.paymentProvider !== 'sandbox' && { STRIPE_SECRET_ARN: stripeKey.secretArn }),
-        ...(props.tracing === true && { TRACING: 'true' })
+        ...NODE_ENVIRONMENT,
+        ...paylithEnvironment({
+          TABLE_NAME: table.tableName,
+          WORK_QUEUE_URL: workQueue.queueUrl,
+          DEAD_LETTER_QUEUE_URL: deadLetterQueue.queueUrl,
+          MAX_RECEIVE_COUNT: String(maxReceiveCount),
+          VISIBILITY_TIMEOUT_SECONDS: String(timeout.toSeconds() * 6),
+          API_KEYS: apiKeys.valueAsString,
+          PAYMENT_PROVIDER: props.paymentProvider ?? 'stripe',
+          WEBHOOK_SECRETS_ARN: webhookSecrets.secretArn,
+          STRIPE_SECRET_ARN: props.paymentProvider === 'sandbox' ? undefined : stripeKey.secretArn,
+          TRACING: props.tracing === true ? 'true' : undefined
+        })
       }
     })
 
@@ -192,7 +208,7 @@ export class PaylithStack extends Stack {
       deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }))
     // The DLQ worker drains the queue within seconds, so depth alone rarely shows: alarm on the
     // DeadLetters metric the worker emits (EMF) for every message it records.
-    const deadLetters = (kind: string) => new cloudwatch.Metric({ namespace: 'paylith', metricName: 'DeadLetters', dimensionsMap: { kind }, statistic: 'Sum', period: Duration.minutes(1) })
+    const deadLetters = (kind: DeadLetter['kind']) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: MetricName.deadLetters, dimensionsMap: { kind }, statistic: 'Sum', period: Duration.minutes(1) })
     alarm('DeadLettersRecorded', 'paylith recorded dead letters: a message or a stream batch exhausted its retries.', new cloudwatch.MathExpression({
       expression: 'FILL(messages, 0) + FILL(streamBatches, 0)',
       usingMetrics: { messages: deadLetters('message'), streamBatches: deadLetters('stream-batch') },

@@ -14,6 +14,7 @@ import { deadLetterRoutes } from './routes/dead-letters/index.js'
 import { paymentRoutes } from './routes/payments/index.js'
 import { webhookRoutes } from './routes/webhooks/index.js'
 import { ProblemDetailsSchema } from './http/schemas.js'
+import { BODY_LIMIT_BYTES } from './http/body-limit.js'
 
 /** The Fastify instance paylith builds, typed for TypeBox schemas. */
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -22,9 +23,6 @@ export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerRespo
 export interface BuildAppOptions {
   deps: Deps
 }
-
-/** Largest request body accepted, in bytes (webhooks are capped at 256 KB by the providers). */
-export const BODY_LIMIT_BYTES = 256 * 1024
 
 /**
  * Builds the one Fastify app that serves every route, for Lambda, the local server and tests

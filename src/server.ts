@@ -1,8 +1,8 @@
 import type { DestinationStream } from 'pino'
 import { EmulatorUnavailableError } from './local/emulator.js'
 import { randomBytes } from 'node:crypto'
-import { ConfigError, SCOPES, loadConfig, type Config } from './config/load.js'
-import { hashApiKey } from './http/auth.js'
+import { SCOPES, apiKeyFromHash, hashApiKey } from './config/api-keys.js'
+import { ConfigError, loadConfig, type Config } from './config/load.js'
 import { startLocalRuntime } from './local/runtime.js'
 import { createLogger } from './observability/logger.js'
 
@@ -29,7 +29,7 @@ function withGeneratedApiKey (config: Config): Config {
     `    API_KEYS=${sha256}=${SCOPES.join('|')}`,
     ''
   ].join('\n'))
-  return { ...config, apiKeys: [{ id: sha256.slice(0, 16), sha256: Buffer.from(sha256, 'hex'), scopes: new Set(SCOPES) }] }
+  return { ...config, apiKeys: [apiKeyFromHash(sha256, SCOPES)] }
 }
 
 async function main (): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { ApiKey, Scope } from '../config/load.js'
+import type { ApiKey, Scope } from '../config/api-keys.js'
 import { ForbiddenError, UnauthorizedError } from './errors.js'
 
 /** How a route is authenticated: a scope its API key must have, or public (health, docs, signed webhooks). */
@@ -51,9 +51,4 @@ function findApiKey (request: FastifyRequest, apiKeys: readonly ApiKey[]): ApiKe
     if (timingSafeEqual(presented, apiKey.sha256) && found === undefined) found = apiKey
   }
   return found
-}
-
-/** The SHA-256 hex of an API key: what API_KEYS holds. */
-export function hashApiKey (key: string): string {
-  return createHash('sha256').update(key).digest('hex')
 }

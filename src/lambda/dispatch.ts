@@ -10,6 +10,7 @@ import type {
 } from 'aws-lambda'
 import { UnsupportedEventError } from '../domain/errors.js'
 import type { WorkerRegistry } from '../workers/types.js'
+import { isObject } from '../lib/is-object.js'
 
 /** Answers an API Gateway event (v1 or v2) through the Fastify app. */
 export type HttpHandler = (event: APIGatewayProxyEvent | APIGatewayProxyEventV2, context: Context) => Promise<unknown>
@@ -128,8 +129,4 @@ function describeEvent (event: unknown): string {
   const records = (event as { Records?: unknown }).Records
   const source = Array.isArray(records) ? `, Records[0].eventSource=${JSON.stringify((records[0] as { eventSource?: unknown } | undefined)?.eventSource)}` : ''
   return `an object with keys [${keys.join(', ')}]${source}`
-}
-
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null
 }

@@ -9,7 +9,7 @@ import type { Deps, DepsOverrides } from '../../src/deps.js'
 import type { LambdaHandler } from '../../src/lambda/handler.js'
 import { createService } from '../../src/service.js'
 import type { WorkerRegistry } from '../../src/workers/types.js'
-import { hashApiKey } from '../../src/http/auth.js'
+import { hashApiKey } from '../../src/config/api-keys.js'
 import { localAwsEndpoint, uniqueNames } from './aws.js'
 
 /** What a test gets: the production service (app, workers, handler) with real deps on the emulator, and its resources. */

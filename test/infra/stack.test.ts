@@ -4,8 +4,9 @@ import { join } from 'node:path'
 import { App } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import t from 'tap'
-import { PaylithStack } from '../../infra/stack.js'
+import { PaylithStack, paylithEnvironment } from '../../infra/stack.js'
 import { MESSAGE_RETENTION_SECONDS, TABLE } from '../../src/aws/resources.js'
+import { EnvSchema } from '../../src/config/env.js'
 
 // The stack synthesised offline, with a stand-in bundle so the test does not depend on dist/.
 const code = mkdtempSync(join(tmpdir(), 'paylith-code-'))
@@ -145,4 +146,14 @@ t.test('with the sandbox provider the function gets no Stripe key and no access 
   t.equal(fn.Properties.Environment.Variables.STRIPE_SECRET_ARN, undefined)
   const secretStatement = JSON.stringify(sandbox.toJSON()).match(/"secretsmanager:GetSecretValue"[^\]]*\]/)
   t.notMatch(secretStatement?.[0] ?? '', /StripeSecretKey/)
+})
+
+t.test('the function environment holds only variables paylith reads, plus NODE_OPTIONS for Node itself', async (t) => {
+  const fn = only<{ Properties: { Environment: { Variables: Record<string, unknown> } } }>('AWS::Lambda::Function')
+  const names = Object.keys(fn.Properties.Environment.Variables)
+  t.same(names.filter((name) => name !== 'NODE_OPTIONS' && !(name in EnvSchema.properties)), [], 'every other name is in EnvSchema')
+  t.equal(fn.Properties.Environment.Variables.NODE_OPTIONS, '--enable-source-maps')
+  t.notOk('TRACING' in fn.Properties.Environment.Variables, 'an unset variable is left out, not set to an empty value')
+  // @ts-expect-error a name EnvSchema does not declare does not compile (tsc checks this line)
+  t.same(paylithEnvironment({ TABLE_NAM: 'x', TABLE_NAME: undefined }), { TABLE_NAM: 'x' })
 })

@@ -1,5 +1,6 @@
 import { MalformedWebhookError } from '../errors.js'
 import type { WebhookProvider } from './providers.js'
+import { isObject } from '../../lib/is-object.js'
 
 /** What paylith does with a provider's event. */
 export const WebhookEventType = {
@@ -80,8 +81,4 @@ function compact (event: NormalizedWebhookEvent): NormalizedWebhookEvent {
 
 function stringOrUndefined (value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
-}
-
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

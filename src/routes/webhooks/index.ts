@@ -8,12 +8,10 @@ import { verifyStripeSignature } from '../../domain/webhooks/signatures/stripe.j
 import { MalformedWebhookError, NotFoundError, WebhookSignatureError } from '../../domain/errors.js'
 import { MetricName } from '../../observability/metrics.js'
 import { ProblemResponse } from '../../http/schemas.js'
+import { BODY_LIMIT_BYTES } from '../../http/body-limit.js'
 import { unixSeconds } from '../../domain/time.js'
 import { normalizeWebhookEvent } from '../../domain/webhooks/normalize.js'
 import { isWebhookProvider, type WebhookProvider, WEBHOOK_PROVIDERS } from '../../domain/webhooks/providers.js'
-
-/** Largest webhook body accepted, in bytes: Stripe's own limit. */
-export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024
 
 /** What the webhook routes need. */
 export type WebhookRouteDeps = Pick<Deps, 'config' | 'clock' | 'metrics' | 'webhooks' | 'webhookSecrets'>
@@ -26,11 +24,11 @@ export type WebhookRouteDeps = Pick<Deps, 'config' | 'clock' | 'metrics' | 'webh
 export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }> = async (app, { deps }) => {
   // Every body stays raw bytes in this scope: the signature covers them, not a re-serialisation.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT_BYTES }, (_request, body, done) => { done(null, body) })
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => { done(null, body) })
 
   app.post('/:provider', {
     config: { auth: 'public' },
-    bodyLimit: WEBHOOK_BODY_LIMIT_BYTES,
+    bodyLimit: BODY_LIMIT_BYTES,
     schema: {
       summary: 'Receive a payment provider\'s webhook.',
       description: `Authenticated by signature only: Stripe-Signature for stripe, Standard Webhooks headers for standard. Providers: ${WEBHOOK_PROVIDERS.join(', ')}. ` +
