@@ -33,6 +33,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 export const InternalErrorCode = {
   unsupportedEvent: 'PAYLITH_LAMBDA_UNSUPPORTED_EVENT',
   unknownCommand: 'PAYLITH_QUEUE_UNKNOWN_COMMAND',
+  malformedCommand: 'PAYLITH_QUEUE_MALFORMED_COMMAND',
   unknownPayment: 'PAYLITH_PAYMENT_UNKNOWN',
   staleCharge: 'PAYLITH_CHARGE_STALE'
 } as const
@@ -114,8 +115,11 @@ export class NotRedrivableError extends defineError('NotRedrivableError', ErrorC
 /** An event reached the Lambda handler in a shape no entrypoint handles. */
 export class UnsupportedEventError extends defineError('UnsupportedEventError', InternalErrorCode.unsupportedEvent) {}
 
-/** A work-queue message that is not a command this service knows. */
+/** A valid work-queue command no handler is registered for: a deployment fault, so it is retried. */
 export class UnknownCommandError extends defineError('UnknownCommandError', InternalErrorCode.unknownCommand) {}
+
+/** A work-queue message that is not a valid command (not JSON, unknown type, a bad field): no retry can make it one. */
+export class MalformedCommandError extends defineError('MalformedCommandError', InternalErrorCode.malformedCommand) {}
 
 /** A command or event that names no payment (or stored event) we have, yet. */
 export class UnknownPaymentError extends defineError('UnknownPaymentError', InternalErrorCode.unknownPayment) {}

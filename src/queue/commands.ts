@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { MalformedCommandError } from '../domain/errors.js'
+import { lazyValidator, sharedAjv, type Validator } from '../lib/ajv.js'
 
 /** The commands that travel on the work queue. */
 export const CommandType = {
@@ -33,22 +34,19 @@ export type WorkCommand = ChargeCommand | ApplyWebhookCommand
 /** The command of one type. */
 export type CommandOf<T extends CommandType> = Extract<WorkCommand, { type: T }>
 
-const SCHEMAS: Readonly<Record<CommandType, TSchema>> = {
-  [CommandType.charge]: ChargeCommandSchema,
-  [CommandType.applyWebhook]: ApplyWebhookCommandSchema
+/** Each command's validator, compiled by the process's strict Ajv on the first message of its type. */
+const VALIDATORS: Readonly<Record<CommandType, Validator>> = {
+  [CommandType.charge]: validatorOf(ChargeCommandSchema),
+  [CommandType.applyWebhook]: validatorOf(ApplyWebhookCommandSchema)
 }
 
-/** A message that is not a valid command: no retry can make it one. */
-export class MalformedCommandError extends Error {
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'MalformedCommandError'
-  }
+function validatorOf (schema: TSchema): Validator {
+  return lazyValidator(() => sharedAjv('strict').compile(schema))
 }
 
 /**
- * Reads a work-queue message body as a command, checked against its type's schema (an
- * interpreter: nothing is compiled, so it costs nothing at cold start).
+ * Reads a work-queue message body as a command, checked against its type's schema (compiled on
+ * first use, with the Ajv the HTTP layer already loads, so it costs nothing at cold start).
  * @throws MalformedCommandError saying what is wrong: not JSON, no or unknown type, a missing or ill-typed field
  */
 export function parseWorkCommand (body: string): WorkCommand {
@@ -60,14 +58,16 @@ export function parseWorkCommand (body: string): WorkCommand {
   }
   const type = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as { type?: unknown }).type : undefined
   if (typeof type !== 'string') throw new MalformedCommandError('the message body is not a command: it needs to be a JSON object with a string "type"')
-  if (!Object.hasOwn(SCHEMAS, type)) throw new MalformedCommandError(`unknown command type ${JSON.stringify(type)}`)
-  const schema = SCHEMAS[type as CommandType]
-  if (!Value.Check(schema, value)) {
-    // One problem per field (a missing field is also "not a string"), first one first.
+  if (!Object.hasOwn(VALIDATORS, type)) throw new MalformedCommandError(`unknown command type ${JSON.stringify(type)}`)
+  const validate = VALIDATORS[type as CommandType]
+  if (!validate(value)) {
+    // One problem per field, first one first.
     const problems = new Map<string, string>()
-    for (const error of Value.Errors(schema, value)) {
-      const field = error.path === '' ? 'the command' : error.path.slice(1).replaceAll('/', '.')
-      if (!problems.has(field)) problems.set(field, error.message.toLowerCase())
+    for (const error of validate.errors ?? []) {
+      const missing = error.params.missingProperty as string | undefined
+      const path = missing === undefined ? error.instancePath : `${error.instancePath}/${missing}`
+      const field = path === '' ? 'the command' : path.slice(1).replaceAll('/', '.')
+      if (!problems.has(field)) problems.set(field, missing === undefined ? `expected ${error.message ?? 'a valid value'}`.replace('expected must be', 'expected') : 'expected required property')
     }
     throw new MalformedCommandError(`invalid ${type} command: ${[...problems].map(([field, problem]) => `${field}: ${problem}`).join('; ')}`)
   }

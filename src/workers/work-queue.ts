@@ -1,10 +1,10 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
-import { UnknownCommandError } from '../domain/errors.js'
+import { MalformedCommandError, UnknownCommandError } from '../domain/errors.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
-import { CommandType, MalformedCommandError, parseWorkCommand, type CommandOf, type WorkCommand } from '../queue/commands.js'
+import { CommandType, parseWorkCommand, type CommandOf, type WorkCommand } from '../queue/commands.js'
 import { deadLetterOf, type DeadLetterStore } from '../store/dead-letters.js'
 import type { SqsWorker } from './types.js'
 
