@@ -1,11 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { SQSRecord } from 'aws-lambda'
+import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { deadLetterOf, type DeadLetter, type DeadLetterStore } from '../store/dead-letters.js'
 import type { SqsWorker } from './types.js'
-import { createLimiter } from './work-queue.js'
 
 /**
  * The dead-letter-queue worker: every message that exhausted its receives (or every stream
@@ -13,7 +13,7 @@ import { createLimiter } from './work-queue.js'
  * alert metric and an error log line. Admin routes list and redrive them.
  */
 export function createDeadLetterWorker (deps: { deadLetters: DeadLetterStore, metrics: Metrics, logger: Logger, clock: () => Date }, sourceQueueName: string, concurrency: number): SqsWorker {
-  const limit = createLimiter(concurrency)
+  const limit = pLimit(concurrency)
   const handleRecord = async (record: SQSRecord, recorded: Record<DeadLetter['kind'], number>): Promise<void> => {
     await withLogContext({ messageId: record.messageId }, async () => {
       const streamBatch = isStreamBatchFailure(record.body)

@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSRecord } from 'aws-lambda'
+import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import { MalformedCommandError, UnknownCommandError } from '../domain/errors.js'
 import { withLogContext } from '../observability/logger.js'
@@ -37,7 +38,7 @@ export function createWorkQueueWorker (
   commands: CommandHandlers,
   options: WorkQueueOptions = { concurrency: 10, fifo: false }
 ): SqsWorker {
-  const limit = createLimiter(options.concurrency)
+  const limit = pLimit(options.concurrency)
   const deadLetterMalformed = async (record: SQSRecord, error: MalformedCommandError): Promise<void> => {
     const stored = await deps.deadLetters.recordOnce(deadLetterOf(record, {
       sourceQueue: queueNameOf(record.eventSourceARN),
@@ -76,24 +77,6 @@ export function createWorkQueueWorker (
       : await processPartialResponse(event, (record: SQSRecord, ctx?: Context) => limit(() => handleRecord(record, ctx)), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false })
     if (response.batchItemFailures.length > 0) deps.metrics?.count(MetricName.batchItemFailures, { source: 'work-queue' }, response.batchItemFailures.length)
     return response
-  }
-}
-
-/** Runs at most `concurrency` of the functions given to it at once. */
-export function createLimiter (concurrency: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0
-  const waiting: Array<() => void> = []
-  return async (fn) => {
-    // A finishing run hands its slot straight to the next waiter, so the count never overshoots.
-    if (active >= concurrency) await new Promise<void>((resolve) => { waiting.push(resolve) })
-    else active += 1
-    try {
-      return await fn()
-    } finally {
-      const next = waiting.shift()
-      if (next === undefined) active -= 1
-      else next()
-    }
   }
 }
 
