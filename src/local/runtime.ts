@@ -1,10 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { ScheduledEvent } from 'aws-lambda'
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
 import type { App } from '../app.js'
 import { bootstrapLocal, type LocalResources, type QueueRef } from './bootstrap.js'
-import { clientOptions } from '../aws/clients.js'
 import { startLocalEmulator, type LocalEmulator } from './emulator.js'
 import type { Config } from '../config/load.js'
 import type { Deps } from '../deps.js'
@@ -13,7 +11,7 @@ import { createService } from '../service.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 import { startSqsPoller } from './sqs-poller.js'
-import { startStreamPoller } from './stream-poller.js'
+import { startStreamPoller, streamPollerOptions } from './stream-poller.js'
 
 /** The whole service running on one machine: HTTP server, pollers and, if started, the emulator. */
 export interface LocalRuntime {
@@ -84,19 +82,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
       }))
     }
     if (workers.streams[config.tableName] !== undefined) {
-      pollers.push(startStreamPoller({
-        streams: new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')),
-        sqs: clients.sqs,
-        streamArn: resources.streamArn,
-        onFailureQueueUrl: resources.queues.deadLetter.url,
-        region: config.aws.region,
-        batchSize: config.pollers.streamBatchSize,
-        maxRetries: config.pollers.streamMaxRetries,
-        pollIntervalMs: config.pollers.streamPollIntervalMs,
-        invocationTimeoutMs,
-        dispatch,
-        logger
-      }))
+      pollers.push(startStreamPoller(streamPollerOptions(bootstrapped, { invocationTimeoutMs, dispatch, logger })))
     }
     // EventBridge's schedule, locally: the same scheduled event, on a timer.
     pollers.push(startPolling(async () => {

@@ -1,15 +1,17 @@
 import {
   DescribeStreamCommand,
+  DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type DynamoDBStreamsClient,
   type _Record as StreamsRecord
 } from '@aws-sdk/client-dynamodb-streams'
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
+import { clientOptions } from '../aws/clients.js'
 import type { Dispatch } from '../lambda/dispatch.js'
+import type { Bootstrapped } from './bootstrap.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 
@@ -27,6 +29,24 @@ export interface StreamPollerOptions {
   invocationTimeoutMs: number
   dispatch: Dispatch
   logger: Logger
+}
+
+/**
+ * The options of a local run's table-stream poller: the stream and the on-failure queue the
+ * bootstrap made, and the mapping's settings (STREAM_*) from the configuration.
+ */
+export function streamPollerOptions ({ config, clients, resources }: Bootstrapped, invoke: Pick<StreamPollerOptions, 'dispatch' | 'logger' | 'invocationTimeoutMs'>): StreamPollerOptions {
+  return {
+    streams: new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')),
+    sqs: clients.sqs,
+    streamArn: resources.streamArn,
+    onFailureQueueUrl: resources.queues.deadLetter.url,
+    region: config.aws.region,
+    batchSize: config.pollers.streamBatchSize,
+    maxRetries: config.pollers.streamMaxRetries,
+    pollIntervalMs: config.pollers.streamPollIntervalMs,
+    ...invoke
+  }
 }
 
 /** An item image as Lambda delivers it: the same attribute-value JSON the SDK reads. */

@@ -1,11 +1,9 @@
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import t from 'tap'
-import { clientOptions } from '../../src/aws/clients.js'
 import { bootstrapLocal } from '../../src/local/bootstrap.js'
-import { lowestSequenceNumber, startStreamPoller } from '../../src/local/stream-poller.js'
+import { lowestSequenceNumber, startStreamPoller, streamPollerOptions } from '../../src/local/stream-poller.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { testConfig, type Teardownable } from '../helpers/build.js'
 import { waitFor } from '../helpers/wait.js'
@@ -24,7 +22,8 @@ t.test('sequence numbers are compared as integers, not strings', async (t) => {
  * table-stream worker does. The poller is under test here, not the workers.
  */
 async function streamHarness (t: Teardownable, env: Record<string, string>, behave: (pk: string, attempt: number) => void) {
-  const { config, clients, resources } = await bootstrapLocal(await testConfig(t.name, env))
+  const bootstrapped = await bootstrapLocal(await testConfig(t.name, env))
+  const { config, clients, resources } = bootstrapped
   const logger = createLogger({ logLevel: 'silent' })
   const attempts = new Map<string, number>()
   const seen: DynamoDBRecord[] = []
@@ -45,19 +44,7 @@ async function streamHarness (t: Teardownable, env: Record<string, string>, beha
   const put = (pk: string, extra: Record<string, { N: string }> = {}) =>
     clients.dynamodb.send(new PutItemCommand({ TableName: config.tableName, Item: { pk: { S: pk }, sk: { S: 'ITEM' }, ...extra } }))
   const start = () => {
-    const poller = startStreamPoller({
-      streams: new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')),
-      sqs: clients.sqs,
-      streamArn: resources.streamArn,
-      onFailureQueueUrl: resources.queues.deadLetter.url,
-      region: config.aws.region,
-      batchSize: config.pollers.streamBatchSize,
-      maxRetries: config.pollers.streamMaxRetries,
-      pollIntervalMs: 50,
-      invocationTimeoutMs: 5_000,
-      dispatch,
-      logger
-    })
+    const poller = startStreamPoller({ ...streamPollerOptions(bootstrapped, { invocationTimeoutMs: 5_000, dispatch, logger }), pollIntervalMs: 50 })
     t.teardown(() => poller.stop())
     return poller
   }
