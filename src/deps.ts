@@ -14,7 +14,8 @@ import { createSummaryStore, type SummaryStore } from './store/summaries.js'
 import { createTableProbe, type TableProbe } from './store/table-probe.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
-import { cachedWebhookSecrets, secretsManagerFetcher, staticWebhookSecrets, type WebhookSecrets } from './domain/webhooks/secrets.js'
+import { cachedWebhookSecrets, staticWebhookSecrets, type WebhookSecrets } from './domain/webhooks/secrets.js'
+import { secretsManagerFetcher } from './aws/secrets-manager.js'
 
 /** Everything the app and the workers depend on, built once per process (cold start). */
 export interface Deps extends AwsClients {

@@ -1,4 +1,3 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { WebhookProvider, WebhookSecretMap } from './providers.js'
 import { parseWebhookSecrets } from './providers.js'
 
@@ -21,7 +20,7 @@ export function staticWebhookSecrets (secrets: WebhookSecretMap): WebhookSecrets
   }
 }
 
-/** Fetches the secret string (same format as WEBHOOK_SECRETS) of a Secrets Manager secret. */
+/** Fetches the secrets' text (same format as WEBHOOK_SECRETS), e.g. from Secrets Manager. */
 export type SecretFetcher = () => Promise<string>
 
 /**
@@ -65,17 +64,5 @@ export function cachedWebhookSecrets ({ fetch, clock, ttlMs, minRefreshIntervalM
       const changed = after.length !== before.length || after.some((secret, i) => secret !== before[i])
       return changed ? after : undefined
     }
-  }
-}
-
-/** Fetches a Secrets Manager secret's string, loading the SDK client only on first use. */
-export function secretsManagerFetcher ({ secretId, region, endpoint }: { secretId: string, region: string, endpoint: string | undefined }): SecretFetcher {
-  let client: SecretsManagerClient | undefined
-  return async () => {
-    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager')
-    client ??= new SecretsManagerClient(endpoint === undefined ? { region } : { region, endpoint })
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }))
-    if (SecretString === undefined) throw new Error(`secret ${secretId} has no string value`)
-    return SecretString
   }
 }
