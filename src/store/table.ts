@@ -83,9 +83,13 @@ export const Listings = {
   deadLetters: { name: 'dead-letters', gsi1pk: DEAD_LETTER_LISTING, pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter } satisfies Listing
 } as const
 
-/** An entity as a stored item: its keys, then its attributes (undefined ones left out). */
+/**
+ * An entity as a stored item: its keys, then its attributes (undefined ones left out).
+ * NOTE: the marshaller tells a plain object by its `constructor`, so client data such as
+ * `metadata: { "constructor": "x" }` is refused unless every object is taken as a map.
+ */
 export function toItem (keys: Readonly<Record<string, string>>, entity: object): Record<string, AttributeValue> {
-  return marshall({ ...keys, ...entity }, { removeUndefinedValues: true })
+  return marshall({ ...keys, ...entity }, { removeUndefinedValues: true, convertClassInstanceToMap: true })
 }
 
 /** A stored item as its entity: every key attribute (table and indexes) taken off. */

@@ -1,39 +1,32 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
-import type { SQSEvent, SQSRecord } from 'aws-lambda'
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import t from 'tap'
-import { ensureResources } from '../../src/local/bootstrap.js'
-import { createAwsClients } from '../../src/aws/clients.js'
-import { createDispatcher } from '../../src/lambda/dispatch.js'
+import { bootstrapLocal } from '../../src/local/bootstrap.js'
 import { startSqsPoller } from '../../src/local/sqs-poller.js'
 import { createLogger } from '../../src/observability/logger.js'
-import { createWorkQueueWorker } from '../../src/workers/work-queue.js'
 import { testConfig } from '../helpers/build.js'
 import { waitFor } from '../helpers/wait.js'
 
 t.test('the SQS poller deletes successes, redelivers failures and dead-letters a poison message', async (t) => {
-  const config = await testConfig(t.name, { VISIBILITY_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2' })
-  const clients = createAwsClients(config)
-  const { queues } = await ensureResources(clients, config)
+  const { config, clients, resources: { queues } } = await bootstrapLocal(await testConfig(t.name, { VISIBILITY_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2' }))
   const logger = createLogger({ logLevel: 'silent' })
 
   const seen: SQSRecord[] = []
   const handled: string[] = []
-  // Charge commands whose payment id says how their handling goes.
-  const worker = createWorkQueueWorker({ logger, clock: () => new Date(), deadLetters: { recordOnce: async () => true } }, {
-    charge: async ({ paymentId }, record) => {
-      if (paymentId === 'poison') throw new Error('always fails')
-      if (paymentId === 'flaky' && record.attributes.ApproximateReceiveCount === '1') throw new Error('transient failure')
-      handled.push(paymentId)
+  // A stand-in function (the poller is under test, not the workers): the payment id of a charge
+  // command says how its handling goes, and failures are reported as the workers report them.
+  const dispatch = async (event: unknown): Promise<SQSBatchResponse> => {
+    const failures: SQSBatchResponse['batchItemFailures'] = []
+    for (const record of (event as SQSEvent).Records) {
+      seen.push(record)
+      const { paymentId } = JSON.parse(record.body) as { paymentId: string }
+      const fails = paymentId === 'poison' || (paymentId === 'flaky' && record.attributes.ApproximateReceiveCount === '1')
+      if (fails) failures.push({ itemIdentifier: record.messageId })
+      else handled.push(paymentId)
     }
-  })
-  const dispatch = createDispatcher({
-    http: async () => { throw new Error('no HTTP in this test') },
-    workers: {
-      queues: { [queues.work.name]: async (event, context) => { seen.push(...event.Records); return worker(event, context) } },
-      streams: {}
-    }
-  })
+    return { batchItemFailures: failures }
+  }
   const poller = startSqsPoller({ sqs: clients.sqs, queue: queues.work, region: config.aws.region, batchSize: 10, waitTimeSeconds: 1, invocationTimeoutMs: 5_000, dispatch, logger })
   t.teardown(() => poller.stop())
 
@@ -77,9 +70,7 @@ t.test('the SQS poller deletes successes, redelivers failures and dead-letters a
 })
 
 t.test('a dispatch that throws fails the whole batch, which comes back', async (t) => {
-  const config = await testConfig(t.name, { VISIBILITY_TIMEOUT_SECONDS: '1' })
-  const clients = createAwsClients(config)
-  const { queues } = await ensureResources(clients, config)
+  const { config, clients, resources: { queues } } = await bootstrapLocal(await testConfig(t.name, { VISIBILITY_TIMEOUT_SECONDS: '1' }))
   const logger = createLogger({ logLevel: 'silent' })
   const deliveries: SQSRecord[][] = []
   const dispatch = async (event: unknown) => {

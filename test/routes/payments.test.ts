@@ -47,6 +47,15 @@ t.test('POST /v1/payments creates a pending payment', async (t) => {
   t.equal(response.headers['idempotent-replayed'], undefined)
 })
 
+t.test('metadata keys that are Object.prototype names are stored and read back, never a 500', async (t) => {
+  const built = await build(t)
+  const metadata = { constructor: 'c', toString: 't', valueOf: 'v' }
+  const response = await create(built, body({ metadata }))
+  t.equal(response.statusCode, 201, response.body)
+  const read = await built.app.inject({ method: 'GET', url: `/v1/payments/${response.json().id as string}`, headers: bearer() })
+  t.same(read.json().metadata, metadata)
+})
+
 t.test('authentication', async (t) => {
   const built = await build(t)
 

@@ -5,7 +5,6 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { Webhook } from 'standardwebhooks'
 import Stripe from 'stripe'
 import t from 'tap'
-import { createLambdaHandler } from '../../src/lambda/handler.js'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { localAwsEndpoint } from '../helpers/aws.js'
@@ -188,7 +187,7 @@ t.test('a verified payload that is not a readable event is 400 and stores nothin
 
 t.test('a base64-encoded body from API Gateway verifies through lambda.ts\'s handler', async (t) => {
   const built = await build(t, { env: { WEBHOOK_SECRETS } })
-  const handler = createLambdaHandler({ app: built.app, workers: { queues: {}, streams: {} } })
+  const { handler } = built
   const body = JSON.stringify({ type: 'payment.succeeded', data: { providerRef: 'ref_1' } }) + '\n'
   const event = httpApiEvent({ method: 'POST', path: '/v1/webhooks/standard', headers: standardHeaders('msg_base64', body), body, base64: true })
   const response = await handler(event, createLocalContext('paylith-test', 30_000)) as { statusCode: number, body: string }
