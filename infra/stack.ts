@@ -12,11 +12,15 @@ import {
   aws_dynamodb as dynamodb,
   aws_events as events,
   aws_events_targets as targets,
+  aws_cloudwatch_actions as actions,
   aws_iam as iam,
+  aws_kms as kms,
   aws_lambda as lambda,
   aws_lambda_event_sources as sources,
   aws_logs as logs,
   aws_secretsmanager as secretsmanager,
+  aws_sns as sns,
+  aws_sns_subscriptions as subscriptions,
   aws_sqs as sqs
 } from 'aws-cdk-lib'
 import type { Construct } from 'constructs'
@@ -41,6 +45,8 @@ export interface PaylithStackProps extends StackProps {
   paymentProvider?: 'sandbox' | 'stripe'
   /** X-Ray tracing on the function. */
   tracing?: boolean
+  /** An address subscribed to the alarm topic by email (it must confirm the subscription). */
+  alarmEmail?: string
 }
 
 const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
@@ -192,28 +198,66 @@ export class PaylithStack extends Stack {
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 }
     api.addStage('DefaultStage', { stageName: '$default', autoDeploy: true, throttle })
 
+    // Alarms reach someone: every alarm (and its return to OK) is published to one topic,
+    // encrypted with a key of the stack's own. NOTE: CloudWatch cannot publish to a topic
+    // encrypted with the AWS-managed alias/aws/sns key, whose policy cannot be changed; the key
+    // policy and the topic policy let only this stack's alarms (by name) use them.
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    const alarmNamePrefix = `${this.stackName}-`
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:${alarmNamePrefix}*` }
+    }
+    const cloudwatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com')
+    const alarmKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'paylith: encrypts the alarm topic.',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY
+    })
+    alarmKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlarmsPublishToTheEncryptedTopic',
+      principals: [cloudwatchService],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: fromOwnAlarms
+    }))
+    const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'paylith alarms', masterKey: alarmKey, enforceSSL: true })
+    alarmTopic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlarmsPublish',
+      principals: [cloudwatchService],
+      actions: ['sns:Publish'],
+      resources: [alarmTopic.topicArn],
+      conditions: fromOwnAlarms
+    }))
+    if (props.alarmEmail !== undefined) alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail))
+    const notify = new actions.SnsAction(alarmTopic)
+
     // Alarms: anything in the DLQ or recorded as a dead letter, function errors, throttles, slow p99.
-    const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, options: { threshold?: number, evaluationPeriods?: number, datapointsToAlarm?: number } = {}): void => {
-      new cloudwatch.Alarm(this, id, {
+    const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, options: { threshold?: number, comparisonOperator?: cloudwatch.ComparisonOperator, evaluationPeriods?: number, datapointsToAlarm?: number } = {}): void => {
+      const created = new cloudwatch.Alarm(this, id, {
+        alarmName: `${alarmNamePrefix}${id}`,
         alarmDescription,
         metric,
         threshold: options.threshold ?? 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        comparisonOperator: options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: options.evaluationPeriods ?? 1,
         ...(options.datapointsToAlarm !== undefined && { datapointsToAlarm: options.datapointsToAlarm }),
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
       })
+      created.addAlarmAction(notify)
+      created.addOkAction(notify)
     }
     alarm('DeadLetterQueueDepth', 'Messages are waiting in the paylith dead-letter queue.',
       deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }))
     // The DLQ worker drains the queue within seconds, so depth alone rarely shows: alarm on the
-    // DeadLetters metric the worker emits (EMF) for every message it records.
+    // DeadLetters metric the worker emits (EMF) for every message it records. One dead letter in
+    // one minute is enough: the operations team hears of each.
     const deadLetters = (kind: DeadLetter['kind']) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: MetricName.deadLetters, dimensionsMap: { kind }, statistic: 'Sum', period: Duration.minutes(1) })
     alarm('DeadLettersRecorded', 'paylith recorded dead letters: a message or a stream batch exhausted its retries.', new cloudwatch.MathExpression({
       expression: 'FILL(messages, 0) + FILL(streamBatches, 0)',
       usingMetrics: { messages: deadLetters('message'), streamBatches: deadLetters('stream-batch') },
       period: Duration.minutes(1)
-    }))
+    }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1, datapointsToAlarm: 1 })
     alarm('FunctionErrors', 'The paylith function is failing invocations.', fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), { evaluationPeriods: 3, datapointsToAlarm: 2 })
     alarm('FunctionThrottles', 'The paylith function is being throttled.', fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }))
     alarm('FunctionDurationP99', 'paylith p99 duration is above 80% of the timeout.', fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), { threshold: timeout.toMilliseconds() * 0.8, evaluationPeriods: 3 })
@@ -221,5 +265,6 @@ export class PaylithStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint })
     new CfnOutput(this, 'WebhookSecretsArn', { value: webhookSecrets.secretArn })
     new CfnOutput(this, 'StripeSecretKeyArn', { value: stripeKey.secretArn })
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn })
   }
 }

@@ -9,7 +9,10 @@ export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   gsi1: { name: 'GSI1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-  /** Sparse: only unsettled payments (pending, processing) have its keys, by creation day. */
+  /**
+   * Sparse: unsettled payments (pending, processing) by creation day, and the dead letters of
+   * each payment; partitions of one never hold the other (table.ts has the keys).
+   */
   gsi2: { name: 'GSI2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
   streamViewType: 'NEW_AND_OLD_IMAGES',
   ttlAttribute: 'expiresAt'

@@ -14,9 +14,30 @@ export interface Payment {
   providerRef?: string
   /** The provider accepted the charge and will settle it by webhook (bank debits). */
   awaitingProvider?: boolean
+  /** Why it failed: the provider's decline code. */
   failureReason?: string
+  /** Set when paylith stopped moving it and a person has to look; cleared by its next status change. */
+  attention?: PaymentAttention
   createdAt: string
   updatedAt: string
+}
+
+/** Why an unsettled payment needs a person. */
+export const AttentionReason = {
+  /** Its command exhausted its retries: see the dead letter. */
+  deadLettered: 'dead-lettered',
+  /** Unsettled for longer than providers keep idempotency keys: the sweeper will not re-charge it. */
+  unsettledTooLong: 'unsettled-too-long'
+} as const
+
+/** One attention reason. */
+export type AttentionReason = (typeof AttentionReason)[keyof typeof AttentionReason]
+
+/** Why a payment is stuck where it is, since when, and the dead letter that says more. */
+export interface PaymentAttention {
+  reason: AttentionReason
+  since: string
+  deadLetterId?: string
 }
 
 /** What a client asks for when creating a payment. */

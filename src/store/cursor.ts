@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { InvalidCursorError } from '../domain/errors.js'
+import type { Listing } from './table.js'
 
 /**
- * Page cursors are a GSI1 query's LastEvaluatedKey as base64url JSON with a checksum bound to
- * the listing (`payments:<customer>`, `dead-letters`), so a cursor that was altered or belongs
- * to another listing is refused. Forging one gains nothing: it can only start the same listing
- * at another place.
+ * Page cursors are an index query's LastEvaluatedKey as base64url JSON with a checksum bound to
+ * the listing (`payments:<customer>`, `dead-letters`, `dead-letters:<payment>`), so a cursor
+ * that was altered or belongs to another listing is refused. Forging one gains nothing: it can
+ * only start the same listing at another place.
  */
 export function encodePageCursor (key: Record<string, AttributeValue>, listing: string): string {
   const payload = Buffer.from(JSON.stringify(unmarshall(key))).toString('base64url')
@@ -18,7 +19,8 @@ export function encodePageCursor (key: Record<string, AttributeValue>, listing: 
  * Reads a cursor made by encodePageCursor for the same listing.
  * @throws InvalidCursorError for anything else
  */
-export function decodePageCursor (cursor: string, listing: string, expected: { gsi1pk: string, pkPrefix: string, sk: string }): Record<string, AttributeValue> {
+export function decodePageCursor (cursor: string, expected: Listing): Record<string, AttributeValue> {
+  const listing = expected.name
   const [payload = '', sum, ...rest] = cursor.split('.')
   if (sum === undefined || rest.length > 0 || checksum(payload, listing) !== sum) {
     throw new InvalidCursorError('the cursor was not issued for this listing; start again without one', { listing })
@@ -29,16 +31,17 @@ export function decodePageCursor (cursor: string, listing: string, expected: { g
   } catch (error) {
     throw new InvalidCursorError('the cursor is malformed; start again without one', { listing, cause: error })
   }
-  const fields = ['pk', 'sk', 'gsi1pk', 'gsi1sk']
+  const { partitionKey, sortKey } = expected.index
+  const fields = ['pk', 'sk', partitionKey, sortKey]
   if (typeof key !== 'object' || key === null || Object.keys(key).length !== fields.length ||
     !fields.every((field) => typeof (key as Record<string, unknown>)[field] === 'string')) {
     throw new InvalidCursorError('the cursor is malformed; start again without one', { listing })
   }
-  const { pk = '', sk, gsi1pk, gsi1sk = '' } = key as Record<string, string | undefined>
-  if (gsi1pk !== expected.gsi1pk) throw new InvalidCursorError('the cursor belongs to another listing; start again without one', { listing })
+  const { pk = '', sk, [partitionKey]: partition, [sortKey]: sortValue = '' } = key as Record<string, string | undefined>
+  if (partition !== expected.partition) throw new InvalidCursorError('the cursor belongs to another listing; start again without one', { listing })
   // Checked even though the checksum matched: the checksum is not a secret, and a forged key
   // must be refused here, never reach DynamoDB as an invalid ExclusiveStartKey.
-  if (sk !== expected.sk || !pk.startsWith(expected.pkPrefix) || pk.length > 1024 || !/^\d{4}-\d\d-\d\dT[\d:.]+Z#[\w-]{1,200}$/.test(gsi1sk)) {
+  if (sk !== expected.sk || !pk.startsWith(expected.pkPrefix) || pk.length > 1024 || !/^\d{4}-\d\d-\d\dT[\d:.]+Z#[\w-]{1,200}$/.test(sortValue)) {
     throw new InvalidCursorError('the cursor is malformed; start again without one', { listing })
   }
   return marshall(key)

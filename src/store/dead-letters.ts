@@ -27,10 +27,12 @@ export interface DeadLetter {
   redrivenAt?: string
   /** Why it was dead-lettered, when that is known (a malformed command says what is wrong with it). */
   reason?: string
+  /** The payment its command names (directly, or through the stored webhook event), if it exists. */
+  paymentId?: string
 }
 
 /** An open dead letter for an SQS message, as it was received. */
-export function deadLetterOf (record: SQSRecord, details: Pick<DeadLetter, 'sourceQueue' | 'kind' | 'deadLetteredAt' | 'reason'>): DeadLetter {
+export function deadLetterOf (record: SQSRecord, details: Pick<DeadLetter, 'sourceQueue' | 'kind' | 'deadLetteredAt' | 'reason' | 'paymentId'>): DeadLetter {
   return {
     messageId: record.messageId,
     body: record.body,
@@ -53,7 +55,8 @@ export interface DeadLetterStore {
   /** Stores a dead letter unless one with its message id exists; says whether it was new. */
   recordOnce: (deadLetter: DeadLetter) => Promise<boolean>
   get: (messageId: string) => Promise<DeadLetter | undefined>
-  list: (options: { limit: number, cursor?: string }) => Promise<DeadLetterPage>
+  /** Every dead letter, or those of one payment, newest first. */
+  list: (options: { limit: number, cursor?: string, paymentId?: string }) => Promise<DeadLetterPage>
   /**
    * Claims an open dead letter for a redrive (or one whose earlier redrive never finished,
    * after `staleAfterMs`). Returns false if it is already redriven or being redriven.
@@ -74,7 +77,11 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
   return {
     recordOnce: async (deadLetter) => writeIfCondition(dynamodb, new PutItemCommand({
       TableName: tableName,
-      Item: toItem({ ...Keys.deadLetter(deadLetter.messageId), ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId) }, deadLetter),
+      Item: toItem({
+        ...Keys.deadLetter(deadLetter.messageId),
+        ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId),
+        ...(deadLetter.paymentId !== undefined && Keys.deadLetterByPayment(deadLetter.paymentId, deadLetter.deadLetteredAt, deadLetter.messageId))
+      }, deadLetter),
       ConditionExpression: 'attribute_not_exists(pk)'
     })),
 
@@ -83,8 +90,9 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
       return Item === undefined ? undefined : toDeadLetter(Item)
     },
 
-    async list (page) {
-      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.deadLetters, page)
+    async list ({ paymentId, ...page }) {
+      const listing = paymentId === undefined ? Listings.deadLetters : Listings.paymentDeadLetters(paymentId)
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, listing, page)
       return { deadLetters: items.map(toDeadLetter), nextCursor }
     },
 

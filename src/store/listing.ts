@@ -1,5 +1,4 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { TABLE } from '../aws/resources.js'
 import { decodePageCursor, encodePageCursor } from './cursor.js'
 import type { Listing } from './table.js'
 
@@ -10,20 +9,20 @@ export interface ListingPage {
 }
 
 /**
- * Reads one page of a GSI1 listing, newest first, from where `cursor` (made by an earlier page of
+ * Reads one page of a listing, newest first, from where `cursor` (made by an earlier page of
  * the same listing) left off.
  * @throws InvalidCursorError for a cursor of another listing, or one that was altered
  */
 export async function queryListing (dynamodb: DynamoDBClient, tableName: string, listing: Listing, { limit, cursor }: { limit: number, cursor?: string }): Promise<ListingPage> {
   const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
     TableName: tableName,
-    IndexName: TABLE.gsi1.name,
+    IndexName: listing.index.name,
     KeyConditionExpression: '#listing = :listing',
-    ExpressionAttributeNames: { '#listing': TABLE.gsi1.partitionKey },
-    ExpressionAttributeValues: { ':listing': { S: listing.gsi1pk } },
+    ExpressionAttributeNames: { '#listing': listing.index.partitionKey },
+    ExpressionAttributeValues: { ':listing': { S: listing.partition } },
     ScanIndexForward: false,
     Limit: limit,
-    ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, listing.name, listing) })
+    ...(cursor !== undefined && { ExclusiveStartKey: decodePageCursor(cursor, listing) })
   }))
   return { items: Items, nextCursor: LastEvaluatedKey === undefined ? null : encodePageCursor(LastEvaluatedKey, listing.name) }
 }

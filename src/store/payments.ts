@@ -6,7 +6,7 @@ import {
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import type { NewPayment, Payment, PaymentEvent } from '../domain/payment.js'
+import type { NewPayment, Payment, PaymentAttention, PaymentEvent } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
@@ -25,6 +25,15 @@ export type CreateOutcome = { created: true } | ({ created: false } & TakenKey)
 export interface PaymentPage {
   payments: Payment[]
   nextCursor: string | null
+}
+
+/** An unsettled payment as the sweeper sees it. */
+export interface UnsettledEntry {
+  id: string
+  createdAt: string
+  version: number
+  /** It already says why it needs a person. */
+  flagged: boolean
 }
 
 /** Details recorded with a status change. */
@@ -46,7 +55,8 @@ export interface PaymentStore {
   /** The payment's history, oldest first, or undefined if there is no such payment. */
   history: (paymentId: string) => Promise<PaymentEvent[] | undefined>
   /**
-   * Moves a payment to `to`, conditional on the version it was read at.
+   * Moves a payment to `to`, conditional on the version it was read at. Clears its attention:
+   * the payment moves again.
    * @throws InvalidTransitionError for a move the lifecycle forbids
    * @throws VersionConflictError when the payment changed since it was read
    */
@@ -57,7 +67,15 @@ export interface PaymentStore {
    * Unsettled payments created on `day` (YYYY-MM-DD) in [`from`, `to`), oldest first, at most
    * `limit`.
    */
-  listUnsettled: (day: string, range: { from: string, to: string }, limit: number) => Promise<Array<{ id: string, createdAt: string }>>
+  listUnsettled: (day: string, range: { from: string, to: string }, limit: number) => Promise<UnsettledEntry[]>
+  /**
+   * Says why an unsettled payment needs a person, if it is still at the version it was read at
+   * (it has not moved since). Leaves the version alone: attention is not a status change, and
+   * any transition still conditional on that version clears it. An attention naming a dead
+   * letter replaces any other (except the same one); one without is set only where none is.
+   * False when the payment moved, settled, or already says so.
+   */
+  flagAttention: (payment: Pick<Payment, 'id' | 'version'>, attention: PaymentAttention) => Promise<boolean>
   /**
    * Records that the provider accepted the charge and will settle it by webhook (bank debits):
    * the payment stays processing, keeps the reference, and leaves the unsettled index, so the
@@ -136,8 +154,9 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
         throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`, { paymentId: payment.id, from: payment.status, to })
       }
       const at = clock().toISOString()
+      const { attention: _cleared, ...moving } = payment
       const next: Payment = {
-        ...payment,
+        ...moving,
         status: to,
         version: payment.version + 1,
         updatedAt: at,
@@ -162,7 +181,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
     },
 
     async listUnsettled (day, { from, to }, limit) {
-      const found: Array<{ id: string, createdAt: string }> = []
+      const found: UnsettledEntry[] = []
       let startKey: Record<string, AttributeValue> | undefined
       do {
         if (limit - found.length <= 0) break
@@ -171,11 +190,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
           IndexName: TABLE.gsi2.name,
           KeyConditionExpression: 'gsi2pk = :day AND gsi2sk BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':day': { S: unsettledPartition(day) }, ':from': { S: from }, ':to': { S: to } },
-          ProjectionExpression: 'id, createdAt',
+          ProjectionExpression: 'id, createdAt, version, attention',
           Limit: limit - found.length,
           ExclusiveStartKey: startKey
         }))
-        found.push(...(page.Items ?? []).map((item) => ({ id: item.id?.S ?? '', createdAt: item.createdAt?.S ?? '' })).filter((entry) => entry.id !== ''))
+        found.push(...(page.Items ?? []).map((item) => ({ id: item.id?.S ?? '', createdAt: item.createdAt?.S ?? '', version: Number(item.version?.N ?? 0), flagged: item.attention !== undefined })).filter((entry) => entry.id !== ''))
         startKey = page.LastEvaluatedKey
       } while (startKey !== undefined && found.length < limit)
       return found
@@ -192,6 +211,23 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
       }))
       if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version })
     },
+
+    flagAttention: async (payment, attention) => writeIfCondition(dynamodb, new UpdateItemCommand({
+      TableName: tableName,
+      Key: marshall(Keys.payment(payment.id)),
+      UpdateExpression: 'SET #attention = :attention',
+      ConditionExpression: `version = :version AND #status IN (:pending, :processing) AND ${attention.deadLetterId === undefined
+        ? 'attribute_not_exists(#attention)'
+        : '(attribute_not_exists(#attention.#deadLetterId) OR #attention.#deadLetterId <> :deadLetterId)'}`,
+      ExpressionAttributeNames: { '#attention': 'attention', '#status': 'status', ...(attention.deadLetterId !== undefined && { '#deadLetterId': 'deadLetterId' }) },
+      ExpressionAttributeValues: marshall({
+        ':attention': attention,
+        ':version': payment.version,
+        ':pending': 'pending',
+        ':processing': 'processing',
+        ...(attention.deadLetterId !== undefined && { ':deadLetterId': attention.deadLetterId })
+      }, { removeUndefinedValues: true })
+    })),
 
     async findByProviderRef (providerRef) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.providerRef(providerRef)), ConsistentRead: true }))

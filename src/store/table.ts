@@ -32,6 +32,7 @@ export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind]
 const EVENT_SK_PREFIX = 'EVENT#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
+const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
 
 const key = (pk: string, sk: string) => ({ [PK]: pk, [SK]: sk })
 const gsi1 = (pk: string, sk: string) => ({ [GSI1.partitionKey]: pk, [GSI1.sortKey]: sk })
@@ -58,7 +59,9 @@ export const Keys = {
   summaryContribution: (customerId: string, paymentId: string) => key(customerPk(customerId), `CONTRIBUTION#${paymentId}`),
   deadLetter: (messageId: string) => key(deadLetterPk(messageId), ItemKind.deadLetter),
   /** GSI1: every dead letter, by when it was recorded. */
-  deadLetterIndex: (at: string, messageId: string) => gsi1(DEAD_LETTER_LISTING, `${at}#${messageId}`)
+  deadLetterIndex: (at: string, messageId: string) => gsi1(DEAD_LETTER_LISTING, `${at}#${messageId}`),
+  /** GSI2, for a dead letter whose command names a payment: that payment's dead letters, by when recorded. */
+  deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`)
 } as const
 
 /** The GSI2 partition of the payments created on `day` (YYYY-MM-DD) that are still unsettled. */
@@ -66,21 +69,26 @@ export function unsettledPartition (day: string): string {
   return `UNSETTLED#${day}`
 }
 
-/** A GSI1 listing: its partition, the name its page cursors are bound to, and the items it holds. */
+/** An index a listing reads. */
+export type ListingIndex = typeof GSI1 | typeof GSI2
+
+/** A listing on an index: its partition, the name its page cursors are bound to, and the items it holds. */
 export interface Listing {
   /** What page cursors are bound to, so a cursor of one listing is refused by another. */
   name: string
-  /** The GSI1 partition key value. */
-  gsi1pk: string
+  index: ListingIndex
+  /** The index's partition key value. */
+  partition: string
   /** Every item listed has a `pk` with this prefix and this `sk`. */
   pkPrefix: string
   sk: string
 }
 
-/** The GSI1 listings. */
+/** The listings: GSI1 (a customer's payments, every dead letter) and GSI2 (a payment's dead letters). */
 export const Listings = {
-  customerPayments: (customerId: string): Listing => ({ name: `payments:${customerId}`, gsi1pk: customerPk(customerId), pkPrefix: paymentPk('pay_'), sk: ItemKind.payment }),
-  deadLetters: { name: 'dead-letters', gsi1pk: DEAD_LETTER_LISTING, pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter } satisfies Listing
+  customerPayments: (customerId: string): Listing => ({ name: `payments:${customerId}`, index: GSI1, partition: customerPk(customerId), pkPrefix: paymentPk('pay_'), sk: ItemKind.payment }),
+  deadLetters: { name: 'dead-letters', index: GSI1, partition: DEAD_LETTER_LISTING, pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter } satisfies Listing,
+  paymentDeadLetters: (paymentId: string): Listing => ({ name: `dead-letters:${paymentId}`, index: GSI2, partition: deadLettersOfPayment(paymentId), pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter })
 } as const
 
 /**

@@ -1,5 +1,6 @@
 import type { Context, ScheduledEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
+import { AttentionReason } from '../domain/payment.js'
 import type { PaymentStore } from '../store/payments.js'
 import { PROVIDER_KEY_WINDOW_MS } from './charge.js'
 import { CommandType } from '../queue/commands.js'
@@ -31,7 +32,8 @@ const TIME_MARGIN_MS = 5_000
  * created (its charge command never sent because the stream relay gave up, or dead-lettered
  * through a provider outage) is sent its `charge` command again. Charging is idempotent, so a
  * payment that was merely slow loses nothing. Payments older than the providers' idempotency
- * window are not re-sent (that could charge twice) but reported for a person to look at.
+ * window are not re-sent (that could charge twice) but reported for a person to look at, and
+ * say so themselves (`attention`) until they move again.
  */
 export function createSweeper (deps: { payments: PaymentStore, workQueue: Pick<WorkQueue, 'send'>, clock: () => Date, logger: Logger }, options: SweeperOptions): Sweeper {
   return async (_event, context) => {
@@ -59,7 +61,10 @@ export function createSweeper (deps: { payments: PaymentStore, workQueue: Pick<W
     let needAttention = 0
     for (let daysAgo = 0; daysAgo < LOOKBACK_DAYS && enoughTime(); daysAgo++) {
       const tooOld = await deps.payments.listUnsettled(day(now - daysAgo * DAY_MS), { from: '0', to: resendAfter }, REPORT_LIMIT - needAttention)
-      for (const entry of tooOld) deps.logger.error({ paymentId: entry.id, createdAt: entry.createdAt }, 'sweeper: payment unsettled for longer than the providers keep idempotency keys; needs a person')
+      for (const entry of tooOld) {
+        deps.logger.error({ paymentId: entry.id, createdAt: entry.createdAt }, 'sweeper: payment unsettled for longer than the providers keep idempotency keys; needs a person')
+        if (!entry.flagged) await deps.payments.flagAttention(entry, { reason: AttentionReason.unsettledTooLong, since: iso(now) })
+      }
       needAttention += tooOld.length
     }
     if (resent > 0 || needAttention > 0) deps.logger.info({ resent, needAttention }, 'sweep done')

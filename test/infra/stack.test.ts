@@ -121,6 +121,57 @@ t.test('alarms on DLQ depth, recorded dead letters, function errors, throttles a
   t.ok(alarms.some((alarm) => alarm.Properties.MetricName === 'Duration' && alarm.Properties.ExtendedStatistic === 'p99'))
 })
 
+t.test('the DeadLetters alarm fires on one dead letter in one minute: Sum over 60 s, >= 1, one period', async (t) => {
+  const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: Record<string, unknown> & { Metrics?: Array<{ Expression?: string, ReturnData?: boolean, MetricStat?: { Metric: { MetricName: string, Dimensions: unknown }, Stat: string, Period: number } }> } }>
+  const alarm = alarms.find((a) => a.Properties.Metrics?.some((m) => m.MetricStat?.Metric.MetricName === 'DeadLetters'))
+  if (alarm === undefined) throw new Error('no alarm on DeadLetters')
+  t.match(alarm.Properties, { AlarmName: 'Test-DeadLettersRecorded', ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' })
+  const metrics = alarm.Properties.Metrics ?? []
+  const expression = metrics.find((m) => m.Expression !== undefined)
+  t.match(expression, { Expression: 'FILL(messages, 0) + FILL(streamBatches, 0)', ReturnData: true }, 'the sum of both kinds: what the alarm compares')
+  const stats = metrics.filter((m) => m.MetricStat !== undefined)
+  t.same(stats.map((m) => [m.MetricStat?.Stat, m.MetricStat?.Period, m.MetricStat?.Metric.Dimensions, m.ReturnData]), [
+    ['Sum', 60, [{ Name: 'kind', Value: 'message' }], false],
+    ['Sum', 60, [{ Name: 'kind', Value: 'stream-batch' }], false]
+  ], 'each kind summed over one minute, with the dimension the worker emits')
+})
+
+t.test('every alarm notifies the alarm topic, on alarm and on return to OK', async (t) => {
+  const topics = Object.keys(resources('AWS::SNS::Topic'))
+  t.equal(topics.length, 1, 'one alarm topic')
+  const topic = { Ref: topics[0] }
+  const alarms = Object.entries(resources('AWS::CloudWatch::Alarm')) as Array<[string, { Properties: { AlarmActions?: unknown[], OKActions?: unknown[] } }]>
+  t.equal(alarms.length, 5)
+  for (const [id, alarm] of alarms) {
+    t.same(alarm.Properties.AlarmActions, [topic], `${id} alarms the topic`)
+    t.same(alarm.Properties.OKActions, [topic], `${id} tells the topic when it is OK again`)
+  }
+  t.match(template.toJSON().Outputs.AlarmTopicArn, { Value: topic }, 'its ARN is a stack output')
+})
+
+t.test('the alarm topic is encrypted with a rotating key that only this stack\'s alarms may use, and TLS only', async (t) => {
+  const keyId = Object.keys(resources('AWS::KMS::Key'))[0]
+  template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } })
+  const key = only<{ Properties: { EnableKeyRotation: boolean, KeyPolicy: { Statement: Array<{ Sid?: string, Principal: unknown, Action: unknown, Condition?: unknown }> } } }>('AWS::KMS::Key')
+  t.equal(key.Properties.EnableKeyRotation, true)
+  const sourceArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:Test-*']] }
+  const ownAlarms = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': sourceArn } }
+  const forCloudWatch = key.Properties.KeyPolicy.Statement.filter((s) => JSON.stringify(s.Principal).includes('cloudwatch.amazonaws.com'))
+  t.same(forCloudWatch.map((s) => [s.Action, s.Condition]), [[['kms:Decrypt', 'kms:GenerateDataKey*'], ownAlarms]], 'CloudWatch may only encrypt for this stack\'s alarms')
+  const policy = only<{ Properties: { PolicyDocument: { Statement: Array<{ Effect: string, Principal: unknown, Action: unknown, Condition?: unknown }> } } }>('AWS::SNS::TopicPolicy')
+  const statements = policy.Properties.PolicyDocument.Statement
+  t.ok(statements.some((s) => s.Effect === 'Allow' && JSON.stringify(s.Principal).includes('cloudwatch.amazonaws.com') && s.Action === 'sns:Publish' && JSON.stringify(s.Condition) === JSON.stringify(ownAlarms)), 'CloudWatch may publish, for this stack\'s alarms only')
+  t.ok(statements.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport')), 'TLS only')
+  t.equal(Object.keys(resources('AWS::SNS::Subscription')).length, 0, 'no subscription without alarmEmail')
+})
+
+t.test('with alarmEmail the address is subscribed to the alarm topic by email', async (t) => {
+  const withEmail = Template.fromStack(new PaylithStack(new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')) }), 'Email', { codePath: code, alarmEmail: 'ops@example.com' }))
+  const topicId = Object.keys(withEmail.findResources('AWS::SNS::Topic'))[0]
+  const subscriptions = Object.values(withEmail.findResources('AWS::SNS::Subscription')) as Array<{ Properties: unknown }>
+  t.same(subscriptions.map((s) => s.Properties), [{ Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } }])
+})
+
 t.test('IAM is least privilege: only the actions the code uses, only on its own resources', async (t) => {
   const policy = only<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[], Resource: unknown }> } } }>('AWS::IAM::Policy')
   const statements = policy.Properties.PolicyDocument.Statement

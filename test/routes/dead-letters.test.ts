@@ -4,6 +4,7 @@ import t, { type Test } from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import { build, bearer, type Built, type TEST_KEYS } from '../helpers/build.js'
 import { sqsRecord } from '../helpers/events.js'
+import { storePayment } from '../helpers/payments.js'
 
 type Assertions = Pick<Test, 'equal' | 'match' | 'type'>
 
@@ -75,6 +76,40 @@ t.test('GET /v1/dead-letters pages newest first', async (t) => {
   const second = (await built.app.inject({ method: 'GET', url: `/v1/dead-letters?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`, headers: bearer('admin') })).json()
   t.same([...first.data, ...second.data].map((d: { messageId: string }) => d.messageId), [...ids].reverse())
   t.equal(second.nextCursor, null)
+})
+
+t.test('GET /v1/dead-letters?paymentId= lists that payment\'s dead letters only, page by page, newest first', async (t) => {
+  const built = await build(t)
+  const payment = await storePayment(built.deps)
+  const other = await storePayment(built.deps)
+  const ids: string[] = []
+  for (let i = 0; i < 3; i++) {
+    ids.push(await deadLetter(built, JSON.stringify({ type: 'charge', paymentId: payment.id })))
+    await deadLetter(built, JSON.stringify({ type: 'charge', paymentId: other.id }))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  const list = (query: string) => built.app.inject({ method: 'GET', url: `/v1/dead-letters?${query}`, headers: bearer('admin') })
+
+  const first = (await list(`paymentId=${payment.id}&limit=2`)).json()
+  t.equal(first.data.length, 2, 'a full page: the filter is an index, not a filtered scan')
+  t.match(first.data, [{ paymentId: payment.id }, { paymentId: payment.id }])
+  const second = (await list(`paymentId=${payment.id}&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)).json()
+  t.same([...first.data, ...second.data].map((d: { messageId: string }) => d.messageId), [...ids].reverse())
+  t.equal(second.nextCursor, null)
+  t.equal((await list('limit=100')).json().data.length, 6, 'unfiltered, every dead letter')
+
+  t.test('a cursor works only for the listing that issued it', async (t) => {
+    assertProblem(t, await list(`paymentId=${other.id}&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`), 400, 'invalid-cursor')
+    assertProblem(t, await list(`limit=2&cursor=${encodeURIComponent(first.nextCursor)}`), 400, 'invalid-cursor')
+    const unfiltered = (await list('limit=2')).json()
+    assertProblem(t, await list(`paymentId=${payment.id}&cursor=${encodeURIComponent(unfiltered.nextCursor)}`), 400, 'invalid-cursor')
+  })
+
+  t.test('a payment without dead letters has an empty list; a malformed id is 400', async (t) => {
+    t.same((await list('paymentId=pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M')).json(), { data: [], nextCursor: null })
+    const problem = assertProblem(t, await list('paymentId=nope'), 400, 'validation')
+    t.match(problem.invalidParams, [{ name: 'querystring/paymentId' }])
+  })
 })
 
 t.test('redriving an unknown id is 404', async (t) => {

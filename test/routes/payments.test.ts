@@ -273,6 +273,39 @@ t.test('GET /v1/payments/{id}', async (t) => {
   })
 })
 
+t.test('a failed payment says why: failureReason is the provider\'s decline code', async (t) => {
+  const built = await build(t)
+  const created = (await create(built, body({ customerId: 'cus_declined' }))).json()
+  t.notOk('failureReason' in created, 'not while pending')
+  const stored = await built.deps.payments.get(created.id)
+  if (stored === undefined) throw new Error('payment was not stored')
+  await built.deps.payments.transition(await built.deps.payments.transition(stored, 'processing'), 'failed', { reason: 'card_declined' })
+
+  const read = (await built.app.inject({ method: 'GET', url: `/v1/payments/${created.id}`, headers: bearer('read') })).json()
+  t.match(read, { status: 'failed', failureReason: 'card_declined' })
+  const listed = (await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=cus_declined', headers: bearer('read') })).json()
+  t.match(listed.data, [{ id: created.id, failureReason: 'card_declined' }], 'and in the listing')
+})
+
+t.test('a payment that needs a person says why (attention) until its next status change', async (t) => {
+  const built = await build(t)
+  const created = (await create(built, body())).json()
+  const read = async () => (await built.app.inject({ method: 'GET', url: `/v1/payments/${created.id}`, headers: bearer('read') })).json()
+  const attention = { reason: 'dead-lettered', since: '2026-11-27T12:00:00.000Z', deadLetterId: 'message-1' } as const
+  t.equal(await built.deps.payments.flagAttention({ id: created.id, version: 1 }, attention), true)
+
+  const flagged = await read()
+  t.same(flagged.attention, attention)
+  t.equal(flagged.status, 'pending')
+  const stored = await built.deps.payments.get(created.id)
+  t.equal(stored?.version, 1, 'attention is not a status change: the version stays')
+
+  await built.deps.payments.transition(stored as NonNullable<typeof stored>, 'processing')
+  const moved = await read()
+  t.equal(moved.status, 'processing')
+  t.notOk('attention' in moved, 'cleared when it moved again')
+})
+
 t.test('GET /v1/payments lists a customer\'s payments newest first, page by page', async (t) => {
   const built = await build(t)
   const ids: string[] = []

@@ -128,3 +128,39 @@ t.test('a create whose transaction never committed is not remembered: the retry 
   const read = await app.inject({ method: 'GET', url: `/v1/payments/${retry.json().id}`, headers: bearer() })
   t.equal(read.statusCode, 200, 'the payment the retry answered with exists')
 })
+
+t.test('attention is set only on an unsettled payment still at the version read, and a dead letter\'s replaces the sweeper\'s', async (t) => {
+  const { deps } = await build(t)
+  const payment = await storePayment(deps, input)
+  const sweeper = { reason: 'unsettled-too-long', since: '2026-11-27T12:00:00.000Z' } as const
+  const deadLetter = { reason: 'dead-lettered', since: '2026-11-27T12:05:00.000Z', deadLetterId: 'message-1' } as const
+
+  t.equal(await deps.payments.flagAttention({ id: payment.id, version: 2 }, sweeper), false, 'not at another version')
+  t.equal(await deps.payments.flagAttention({ id: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', version: 1 }, deadLetter), false, 'not on a payment that does not exist')
+  t.equal(await deps.payments.flagAttention(payment, sweeper), true)
+  t.equal(await deps.payments.flagAttention(payment, { ...sweeper, since: '2026-11-28T00:00:00.000Z' }), false, 'the sweeper\'s is set once')
+  t.equal(await deps.payments.flagAttention(payment, deadLetter), true, 'a dead letter replaces it')
+  t.equal(await deps.payments.flagAttention(payment, { ...deadLetter, since: '2026-11-28T00:00:00.000Z' }), false, 'the same dead letter once')
+  t.equal(await deps.payments.flagAttention(payment, sweeper), false, 'the sweeper never replaces a dead letter\'s')
+  t.same((await deps.payments.get(payment.id))?.attention, deadLetter)
+
+  const settled = await deps.payments.transition(await deps.payments.transition(payment, 'processing'), 'succeeded', { providerRef: 'pi_attention' })
+  t.notOk('attention' in settled, 'a transition clears it')
+  t.notOk('attention' in (await deps.payments.get(payment.id) ?? {}), 'and so does the stored payment')
+  t.equal(await deps.payments.flagAttention(settled, deadLetter), false, 'never on a settled payment')
+})
+
+t.test('a concurrent transition and flag: the transition wins on its version and the flag never survives it', async (t) => {
+  const { deps } = await build(t)
+  for (let i = 0; i < 5; i++) {
+    const payment = await storePayment(deps, input)
+    const [moved] = await Promise.all([
+      deps.payments.transition(payment, 'processing'),
+      deps.payments.flagAttention(payment, { reason: 'dead-lettered', since: new Date().toISOString(), deadLetterId: `message-${i}` })
+    ])
+    const stored = await deps.payments.get(payment.id)
+    t.equal(moved.version, 2, 'the transition was not refused by the flag')
+    t.equal(stored?.status, 'processing')
+    t.notOk(stored !== undefined && 'attention' in stored, 'whichever landed first, the moved payment carries no attention')
+  }
+})

@@ -2,8 +2,9 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import { createLogger } from '../../src/observability/logger.js'
-import { build } from '../helpers/build.js'
+import { build, bearer, type Built } from '../helpers/build.js'
 import { sqsRecord } from '../helpers/events.js'
+import { storePayment } from '../helpers/payments.js'
 
 const context = () => createLocalContext('paylith-test', 30_000)
 
@@ -32,4 +33,114 @@ t.test('a stream batch\'s failure record is stored as a stream-batch dead letter
   const record = sqsRecord(built.config.queues.deadLetter.name, body)
   t.same(await worker({ Records: [record] }, context()), { batchItemFailures: [] })
   t.match(await built.deps.deadLetters.get(record.messageId), { kind: 'stream-batch', sourceQueue: 'stream', status: 'open', body })
+})
+
+/** Runs the dead-letter worker on one record with this body; answers the record. */
+async function deadLetter (built: Built, body: string, record = sqsRecord(built.config.queues.deadLetter.name, body)) {
+  const worker = built.workers.queues[built.config.queues.deadLetter.name]
+  if (worker === undefined) throw new Error('no dead-letter worker')
+  const response = await worker({ Records: [record] }, context())
+  if (response.batchItemFailures.length > 0) throw new Error('the dead letter was not recorded')
+  return record
+}
+
+const readPayment = async (built: Built, id: string) => (await built.app.inject({ method: 'GET', url: `/v1/payments/${id}`, headers: bearer('all') })).json()
+
+t.test('a dead-lettered charge names its payment, and the payment shows attention with the dead letter\'s id until it moves', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const built = await build(t, { deps: { clock: () => now } })
+  const payment = await built.deps.payments.transition(await storePayment(built.deps), 'processing')
+
+  const record = await deadLetter(built, JSON.stringify({ type: 'charge', paymentId: payment.id }))
+
+  t.match(await built.deps.deadLetters.get(record.messageId), { paymentId: payment.id, status: 'open' }, 'the dead letter carries the payment id')
+  const read = await readPayment(built, payment.id)
+  t.equal(read.status, 'processing')
+  t.same(read.attention, { reason: 'dead-lettered', since: now.toISOString(), deadLetterId: record.messageId })
+  const listed = (await built.app.inject({ method: 'GET', url: `/v1/dead-letters?paymentId=${payment.id}`, headers: bearer('admin') })).json()
+  t.same(listed.data.map((d: { messageId: string }) => d.messageId), [record.messageId], 'found by the payment filter')
+
+  const stored = await built.deps.payments.get(payment.id)
+  await built.deps.payments.transition(stored as NonNullable<typeof stored>, 'succeeded', { providerRef: 'pi_moved' })
+  const moved = await readPayment(built, payment.id)
+  t.equal(moved.status, 'succeeded')
+  t.notOk('attention' in moved, 'the next status change clears it')
+})
+
+t.test('a dead-lettered apply-webhook names the payment its stored event names, by id or by provider reference', async (t) => {
+  const built = await build(t)
+  const byId = await storePayment(built.deps)
+  const byRef = await built.deps.payments.transition(await storePayment(built.deps), 'processing', { providerRef: 'pi_by_ref' })
+  const event = (eventId: string, names: { paymentId?: string, providerRef?: string }) => built.deps.webhooks.recordOnce({
+    provider: 'standard', eventId, providerType: 'payment.succeeded', type: 'payment.succeeded', payload: '{}', receivedAt: new Date().toISOString(), expiresAt: 2_000_000_000, ...names
+  })
+  await event('evt_by_id', { paymentId: byId.id })
+  await event('evt_by_ref', { providerRef: 'pi_by_ref' })
+  await event('evt_unknown', { providerRef: 'pi_nobody' })
+
+  const first = await deadLetter(built, JSON.stringify({ type: 'apply-webhook', provider: 'standard', eventId: 'evt_by_id' }))
+  const second = await deadLetter(built, JSON.stringify({ type: 'apply-webhook', provider: 'standard', eventId: 'evt_by_ref' }))
+  const unknown = await deadLetter(built, JSON.stringify({ type: 'apply-webhook', provider: 'standard', eventId: 'evt_unknown' }))
+  const missing = await deadLetter(built, JSON.stringify({ type: 'apply-webhook', provider: 'standard', eventId: 'evt_never_stored' }))
+
+  t.equal((await built.deps.deadLetters.get(first.messageId))?.paymentId, byId.id)
+  t.equal((await built.deps.deadLetters.get(second.messageId))?.paymentId, byRef.id)
+  t.match((await readPayment(built, byId.id)).attention, { reason: 'dead-lettered', deadLetterId: first.messageId })
+  t.match((await readPayment(built, byRef.id)).attention, { reason: 'dead-lettered', deadLetterId: second.messageId })
+  for (const record of [unknown, missing]) {
+    const stored = await built.deps.deadLetters.get(record.messageId)
+    t.ok(stored !== undefined && !('paymentId' in stored), 'an event that names no known payment is recorded without one')
+  }
+})
+
+t.test('a dead letter of a settled payment carries its id but flags nothing; malformed and foreign bodies name no payment', async (t) => {
+  const built = await build(t)
+  const settled = await built.deps.payments.transition(await storePayment(built.deps), 'succeeded', { providerRef: 'pi_settled' })
+  const record = await deadLetter(built, JSON.stringify({ type: 'charge', paymentId: settled.id }))
+  t.equal((await built.deps.deadLetters.get(record.messageId))?.paymentId, settled.id)
+  t.notOk('attention' in await readPayment(built, settled.id), 'a settled payment needs no person')
+
+  for (const body of ['not json', JSON.stringify({ type: 'charge', paymentId: 'x'.repeat(5000) }), JSON.stringify({ type: 'charge', paymentId: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' })]) {
+    const other = await deadLetter(built, body)
+    const stored = await built.deps.deadLetters.get(other.messageId)
+    t.ok(stored !== undefined && !('paymentId' in stored), `no payment for ${body.slice(0, 40)}`)
+  }
+})
+
+t.test('when flagging the payment fails the record is retried, and the redelivery flags it with the first recording\'s time', async (t) => {
+  let now = new Date('2026-11-27T12:00:00.000Z')
+  const built = await build(t, { deps: { clock: () => now } })
+  const payment = await storePayment(built.deps)
+  const worker = built.workers.queues[built.config.queues.deadLetter.name]
+  if (worker === undefined) throw new Error('no dead-letter worker')
+  // Fault injection: DynamoDB refuses the first UpdateItem (the flag), after the record was written.
+  let failures = 1
+  built.deps.dynamodb.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'UpdateItemCommand' && failures > 0) {
+      failures -= 1
+      throw new Error('injected: DynamoDB unavailable')
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'failFlagOnce' })
+  const record = sqsRecord(built.config.queues.deadLetter.name, JSON.stringify({ type: 'charge', paymentId: payment.id }))
+
+  t.same(await worker({ Records: [record] }, context()), { batchItemFailures: [{ itemIdentifier: record.messageId }] }, 'SQS will deliver it again')
+  t.equal((await built.deps.deadLetters.get(record.messageId))?.status, 'open', 'the dead letter was recorded')
+  t.notOk('attention' in await readPayment(built, payment.id))
+
+  now = new Date('2026-11-27T12:05:00.000Z')
+  await deadLetter(built, record.body, record)
+  t.same((await readPayment(built, payment.id)).attention, { reason: 'dead-lettered', since: '2026-11-27T12:00:00.000Z', deadLetterId: record.messageId })
+})
+
+t.test('a late redelivery of a dead letter that was redriven does not flag the payment again', async (t) => {
+  const built = await build(t)
+  const payment = await storePayment(built.deps)
+  const record = await deadLetter(built, JSON.stringify({ type: 'charge', paymentId: payment.id }))
+  await built.deps.deadLetters.markRedriven(record.messageId, new Date())
+  const stored = await built.deps.payments.get(payment.id)
+  await built.deps.payments.transition(stored as NonNullable<typeof stored>, 'processing')
+
+  await deadLetter(built, record.body, record)
+  t.notOk('attention' in await readPayment(built, payment.id), 'the payment moved on after the redrive')
 })

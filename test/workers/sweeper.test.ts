@@ -54,3 +54,23 @@ t.test('a payment the provider will settle by webhook leaves the unsettled index
   const settled = await deps.payments.transition(stored as NonNullable<typeof stored>, 'succeeded')
   t.equal(settled.status, 'succeeded', 'the webhook still settles it')
 })
+
+t.test('a payment the sweeper gives up on says so (attention) once, and a dead letter\'s attention is kept', async (t) => {
+  let now = new Date('2026-11-27T12:00:00.000Z')
+  const { deps, workers } = await build(t, { env: { SWEEP_STALE_AFTER_SECONDS: '900' }, deps: { clock: () => now } })
+  const ancient = await storePayment(deps, { customerId: 'cus_ancient', createdAt: new Date(now.getTime() - 30 * HOUR) })
+  const deadLettered = await storePayment(deps, { customerId: 'cus_dead_lettered', createdAt: new Date(now.getTime() - 30 * HOUR) })
+  const ofDeadLetter = { reason: 'dead-lettered', since: '2026-11-27T09:00:00.000Z', deadLetterId: 'message-1' } as const
+  await deps.payments.flagAttention(deadLettered, ofDeadLetter)
+  const sweep = async () => workers.scheduled?.(scheduled, createLocalContext('paylith-test', 30_000))
+
+  t.same(await sweep(), { resent: 0, needAttention: 2 })
+  t.same((await deps.payments.get(ancient.id))?.attention, { reason: 'unsettled-too-long', since: now.toISOString() })
+  t.same((await deps.payments.get(deadLettered.id))?.attention, ofDeadLetter, 'the dead letter says more: kept')
+
+  now = new Date('2026-11-27T12:05:00.000Z')
+  t.same(await sweep(), { resent: 0, needAttention: 2 }, 'still reported')
+  t.equal((await deps.payments.get(ancient.id))?.attention?.since, '2026-11-27T12:00:00.000Z', 'since the sweeper first gave up on it')
+  const stored = await deps.payments.get(ancient.id)
+  t.equal(stored?.version, 1, 'the version did not move')
+})

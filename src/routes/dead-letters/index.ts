@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { AlreadyRedrivenError, DependencyUnavailableError, NotFoundError, NotRedrivableError } from '../../domain/errors.js'
+import { PAYMENT_ID_PATTERN } from '../../domain/ids.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { retry } from '../../lib/retry.js'
 import type { DeadLetter } from '../../store/dead-letters.js'
@@ -23,7 +24,8 @@ const DeadLetterSchema = Type.Object({
   kind: Type.Union([Type.Literal('message'), Type.Literal('stream-batch')]),
   status: Type.Union([Type.Literal('open'), Type.Literal('redriving'), Type.Literal('redriven')]),
   redrivenAt: Type.Optional(Type.String({ format: 'date-time' })),
-  reason: Type.Optional(Type.String())
+  reason: Type.Optional(Type.String()),
+  paymentId: Type.Optional(Type.String({ description: 'The payment its command names, if it exists.' }))
 })
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
@@ -37,16 +39,18 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ deps: DeadLetterRoute
     config: { auth: { scope: 'admin' } },
     schema: {
       summary: 'Messages that exhausted their retries, newest first.',
+      description: 'With paymentId, only the dead letters of that payment (an index of its own, so every page is full until the last).',
       tags: ['dead letters'],
       querystring: Type.Object({
         limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 }))
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+        paymentId: Type.Optional(Type.String({ pattern: PAYMENT_ID_PATTERN, description: '`pay_` followed by a ULID.' }))
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ data: Type.Array(DeadLetterSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...Problems }
     }
   }, async (request) => {
-    const { limit, cursor } = request.query
-    const page = await deps.deadLetters.list({ limit, ...(cursor !== undefined && { cursor }) })
+    const { limit, cursor, paymentId } = request.query
+    const page = await deps.deadLetters.list({ limit, ...(cursor !== undefined && { cursor }), ...(paymentId !== undefined && { paymentId }) })
     return { data: page.deadLetters, nextCursor: page.nextCursor }
   })
 

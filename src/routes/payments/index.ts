@@ -29,6 +29,8 @@ export function toPaymentResponse (payment: Payment): PaymentResponse {
     customerId: payment.customerId,
     ...(payment.description !== undefined && { description: payment.description }),
     ...(payment.metadata !== undefined && { metadata: payment.metadata }),
+    ...(payment.failureReason !== undefined && { failureReason: payment.failureReason }),
+    ...(payment.attention !== undefined && { attention: payment.attention }),
     createdAt: payment.createdAt,
     updatedAt: payment.updatedAt
   }

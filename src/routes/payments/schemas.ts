@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { PAYMENT_ID_PATTERN } from '../../domain/ids.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../domain/idempotency.js'
+import { AttentionReason } from '../../domain/payment.js'
 import { PAYMENT_STATUSES } from '../../domain/payment-status.js'
 import { CURRENCY_FORMAT } from '../../lib/ajv.js'
 
@@ -43,6 +44,16 @@ export const CreatePaymentHeadersSchema = Type.Object({
   }))
 })
 
+/** Why a payment needs a person, since when, and the dead letter that says more. */
+export const PaymentAttentionSchema = Type.Object({
+  reason: Type.Union(Object.values(AttentionReason).map((reason) => Type.Literal(reason)), {
+    description: 'dead-lettered: its command exhausted its retries (see deadLetterId); ' +
+      'unsettled-too-long: unsettled for longer than providers keep idempotency keys, so paylith will not charge it again.'
+  }),
+  since: Type.String({ format: 'date-time' }),
+  deadLetterId: Type.Optional(Type.String({ description: 'The dead letter (GET /v1/dead-letters?paymentId=) that tells why.' }))
+}, { description: 'Present while paylith has stopped moving the payment and a person has to look; cleared by its next status change.' })
+
 /** A payment as the API returns it. */
 export const PaymentSchema = Type.Object({
   id: PaymentIdSchema,
@@ -52,6 +63,8 @@ export const PaymentSchema = Type.Object({
   customerId: CustomerIdSchema,
   description: Type.Optional(Description),
   metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
+  failureReason: Type.Optional(Type.String({ description: 'On a failed payment: why, as the provider\'s decline code.', examples: ['card_declined'] })),
+  attention: Type.Optional(PaymentAttentionSchema),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' })
 }, { $id: 'Payment' })
