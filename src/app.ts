@@ -48,6 +48,9 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   app.register(webhookRoutes, { prefix: '/v1/webhooks', deps })
   app.register(customerRoutes, { prefix: '/v1/customers', deps })
   app.register(deadLetterRoutes, { prefix: '/v1/dead-letters', deps })
+  // A request's metrics are written when it ends (in Lambda the handler flushes too, once more).
+  app.addHook('onResponse', (_request, _reply, done) => { deps.metrics.flush(); done() })
+  app.addHook('onClose', (_instance, done) => { deps.metrics.flush(); done() })
 
   return app
 }
