@@ -15,6 +15,8 @@ import { paymentRoutes } from './routes/payments/index.js'
 import { webhookRoutes } from './routes/webhooks/index.js'
 import { ProblemDetailsSchema } from './http/schemas.js'
 import { BODY_LIMIT_BYTES } from './http/body-limit.js'
+import { requestIdHeader } from './http/request-id.js'
+import { requestIdForRequest } from './observability/request-id.js'
 
 /** The Fastify instance paylith builds, typed for TypeBox schemas. */
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -31,7 +33,9 @@ export interface BuildAppOptions {
 export function buildApp ({ deps }: BuildAppOptions): App {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    requestIdHeader: 'x-request-id',
+    // Never the client's X-Request-Id: API Gateway's id in Lambda, a new one otherwise.
+    requestIdHeader: false,
+    genReqId: requestIdForRequest,
     bodyLimit: BODY_LIMIT_BYTES,
     schemaController: { compilersFactory: { buildValidator, buildSerializer: buildLazySerializer } }
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -39,6 +43,7 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   // JSON only: anything else is 415, never a string body that fails validation by surprise.
   app.removeContentTypeParser('text/plain')
   app.addSchema(ProblemDetailsSchema)
+  requestIdHeader(app)
   problemDetails(app)
   auth(app, deps.config.apiKeys)
   openapi(app)
@@ -48,6 +53,9 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   app.register(webhookRoutes, { prefix: '/v1/webhooks', deps })
   app.register(customerRoutes, { prefix: '/v1/customers', deps })
   app.register(deadLetterRoutes, { prefix: '/v1/dead-letters', deps })
+  // A request's metrics are written when it ends (in Lambda the handler flushes too, once more).
+  app.addHook('onResponse', (_request, _reply, done) => { deps.metrics.flush(); done() })
+  app.addHook('onClose', (_instance, done) => { deps.metrics.flush(); done() })
 
   return app
 }

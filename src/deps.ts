@@ -2,8 +2,8 @@ import type { Logger } from 'pino'
 import { createAwsClients, type AwsClients } from './aws/clients.js'
 import type { Config } from './config/load.js'
 import { createIdGenerator, type IdGenerator } from './domain/ids.js'
-import { createLogger } from './observability/logger.js'
-import { createMetrics, type Metrics } from './observability/metrics.js'
+import { createLogger, currentLogContext } from './observability/logger.js'
+import { createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
 import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
 import { sandboxFromConfig } from './providers/sandbox.js'
 import { createStripeProvider } from './providers/stripe.js'
@@ -41,7 +41,10 @@ export interface Deps extends AwsClients {
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'table' | 'workQueue' | 'charge'>>
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'table' | 'workQueue' | 'charge'>> & {
+  /** Where the metric documents go (stdout unless given): the local terminal's choice, or a test's sink. */
+  metricsDestination?: MetricsDestination
+}
 
 /** Builds the dependencies from configuration. Makes no network calls. */
 export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps {
@@ -52,7 +55,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
   const sqs = overrides.sqs ?? clients.sqs
   const clock = overrides.clock ?? (() => new Date())
   const logger = overrides.logger ?? createLogger(config)
-  const metrics = overrides.metrics ?? createMetrics(logger, clock)
+  const metrics = overrides.metrics ?? createMetrics({ destination: overrides.metricsDestination, clock, context: currentLogContext })
   const provider = overrides.provider ?? createProvider(config, logger, clock)
   const { tableName } = config
   return {

@@ -1,19 +1,12 @@
-import type { DestinationStream } from 'pino'
 import { EmulatorUnavailableError } from './local/emulator.js'
 import { randomBytes } from 'node:crypto'
 import { SCOPES, apiKeyFromHash, hashApiKey } from './config/api-keys.js'
 import { ConfigError, loadConfig, type Config } from './config/load.js'
 import { startLocalRuntime } from './local/runtime.js'
+import { localOutput } from './local/terminal.js'
 import { createLogger } from './observability/logger.js'
 
 // The local server: `npm start`. Same app and workers as Lambda, fed by local pollers.
-
-/** Pretty, colourful lines on a terminal; JSON lines otherwise (pipes, CI, containers). */
-async function logDestination (): Promise<DestinationStream | undefined> {
-  if (process.stdout.isTTY !== true) return undefined
-  const { default: pretty } = await import('pino-pretty')
-  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' })
-}
 
 /**
  * Locally, with no API_KEYS, one key with every scope is generated for this run and printed
@@ -49,10 +42,12 @@ async function main (): Promise<void> {
 
   if (config.apiKeys.length === 0) config = withGeneratedApiKey(config)
 
-  const logger = createLogger(config, await logDestination())
+  // Short lines on a terminal; JSON lines otherwise (pipes, CI, containers).
+  const output = await localOutput({ isTTY: process.stdout.isTTY === true, logMetrics: config.logMetrics })
+  const logger = createLogger(config, output.logs)
   let runtime
   try {
-    runtime = await startLocalRuntime(config, logger)
+    runtime = await startLocalRuntime(config, logger, { metricsDestination: output.metrics })
   } catch (error) {
     if (error instanceof EmulatorUnavailableError) {
       process.stderr.write(`paylith: ${error.message}\n`)

@@ -25,5 +25,5 @@ export function createService (config: Config, overrides: DepsOverrides = {}): S
   const deps = createDeps(config, overrides)
   const app = buildApp({ deps })
   const workers = createWorkers(deps)
-  return { config, deps, app, workers, handler: createLambdaHandler({ app, workers }) }
+  return { config, deps, app, workers, handler: createLambdaHandler({ app, workers, metrics: deps.metrics }) }
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { startLocalRuntime, type LocalRuntime } from '../src/local/runtime.js'
 import { createLogger } from '../src/observability/logger.js'
 import { bearer, testConfig, type Teardownable } from './helpers/build.js'
+import { jsonLines } from './helpers/lines.js'
 import { waitFor } from './helpers/wait.js'
 
 // End to end on the local runtime: HTTP server, SQS and stream pollers, emulator, sandbox.
@@ -18,6 +19,8 @@ type Json = any
 interface Harness {
   runtime: LocalRuntime
   lines: Array<Record<string, unknown>>
+  /** The metric documents written. */
+  metrics: Array<Record<string, unknown>>
   api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number, body: Json }>
   create: (amount: number, customerId: string) => Promise<string>
   statusOf: (paymentId: string) => Promise<string>
@@ -38,7 +41,8 @@ async function start (t: Teardownable, env: Record<string, string> = {}): Promis
     WEBHOOK_SECRETS: `standard=${STANDARD_SECRET}`,
     ...env
   })
-  const runtime = await startLocalRuntime(config, logger)
+  const metrics = jsonLines()
+  const runtime = await startLocalRuntime(config, logger, { metricsDestination: metrics.sink })
   t.teardown(() => runtime.stop())
   const api: Harness['api'] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${runtime.url}${path}`, {
@@ -58,7 +62,7 @@ async function start (t: Teardownable, env: Record<string, string> = {}): Promis
   const waitForStatus = async (paymentId: string, status: string): Promise<void> => {
     await waitFor(`${paymentId} to be ${status}`, async () => (await statusOf(paymentId)) === status, { timeoutMs: 20_000 })
   }
-  return { runtime, lines, api, create, statusOf, waitForStatus }
+  return { runtime, lines, metrics: metrics.lines, api, create, statusOf, waitForStatus }
 }
 
 async function postStandardWebhook (harness: Harness, id: string, payload: unknown): Promise<number> {
@@ -140,7 +144,7 @@ t.test('the whole loop', async (t) => {
       return body.data.find((d: { body: string }) => d.body === poison)
     }, { timeoutMs: 30_000 })
     t.match(deadLetter, { kind: 'message', status: 'open', sourceQueue: runtime.config.queues.work.name })
-    t.ok(harness.lines.some((line) => typeof line.DeadLetters === 'number' && line.DeadLetters >= 1 && line.kind === 'message'), 'the alert metric was emitted')
+    t.ok(harness.metrics.some((line) => typeof line.DeadLetters === 'number' && line.DeadLetters >= 1 && line.kind === 'message'), 'the alert metric was emitted')
 
     const forbidden = await api('GET', '/v1/dead-letters', undefined, bearer('read'))
     t.equal(forbidden.status, 403, 'admin only')
@@ -162,12 +166,12 @@ t.test('the provider down: the breaker opens, nothing is charged twice or lost, 
     PROVIDER_MAX_ATTEMPTS: '1',
     MAX_RECEIVE_COUNT: '50'
   })
-  const { runtime, create, waitForStatus, lines } = harness
+  const { runtime, create, waitForStatus, metrics } = harness
   runtime.sandbox?.setDown(true)
   const ids: string[] = []
   for (let i = 0; i < 5; i++) ids.push(await create(5000 + i * 100, 'cus_down'))
 
-  await waitFor('the breaker to open', () => lines.some((line) => line.CircuitOpened === 1), { timeoutMs: 20_000 })
+  await waitFor('the breaker to open', () => metrics.some((line) => line.CircuitOpened === 1), { timeoutMs: 20_000 })
   for (const id of ids) t.match(await harness.statusOf(id), /^(pending|processing)$/, 'not settled while the provider is down')
 
   runtime.sandbox?.setDown(false)

@@ -32,6 +32,7 @@ export const EnvSchema = Type.Object({
     default: 'info',
     expected: `one of ${LOG_LEVELS.join(', ')}`
   }),
+  LOG_METRICS: Type.Boolean({ default: false, expected: 'true or false', description: 'Show metric documents on the local terminal (they are always written elsewhere).' }),
   AWS_REGION: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', default: 'us-east-1', expected: 'an AWS region such as eu-west-1' }),
   AWS_ENDPOINT_URL: Type.Optional(Url('an http(s) URL such as http://127.0.0.1:5000', 'The endpoint of every AWS client.')),
   AWS_ENDPOINT_URL_DYNAMODB: Type.Optional(Url('an http(s) URL such as http://127.0.0.1:8000', 'Overrides AWS_ENDPOINT_URL for DynamoDB and its streams.')),

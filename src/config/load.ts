@@ -108,6 +108,8 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
+    /** Show metric documents on the local terminal (hidden there by default; always written elsewhere). */
+    logMetrics: env.LOG_METRICS,
     /** `endpoint` for every client; `dynamodbEndpoint` overrides it for DynamoDB and its streams. */
     aws: { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL, dynamodbEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB },
     tableName: env.TABLE_NAME,

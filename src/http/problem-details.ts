@@ -1,14 +1,16 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorCode } from '../domain/errors.js'
 import { HttpErrorCode } from './errors.js'
+import { REQUEST_ID_HEADER } from './request-id.js'
 import { FASTIFY_PROBLEMS, OTHER_CLIENT_PROBLEM, PROBLEM_BASE, PROBLEMS, tabledProblem, type ProblemKind } from './problems.js'
 import type { ProblemDetails } from './schemas.js'
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
-/** Sends a problem+json body with the status it carries. */
+/** Sends a problem+json body with the status it carries and the request's id (header and body). */
 export function sendProblem (reply: FastifyReply, problem: ProblemDetails): FastifyReply {
-  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem)
+  const requestId = reply.request.id
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).header(REQUEST_ID_HEADER, requestId).send({ ...problem, requestId })
 }
 
 /**

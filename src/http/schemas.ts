@@ -14,11 +14,12 @@ export const ProblemDetailsSchema = Type.Object({
   detail: Type.Optional(Type.String()),
   instance: Type.Optional(Type.String()),
   code: Type.Optional(Type.String({ description: 'Stable machine-readable code, PAYLITH_<AREA>_<WHAT>.' })),
-  invalidParams: Type.Optional(Type.Array(InvalidParamSchema))
+  invalidParams: Type.Optional(Type.Array(InvalidParamSchema)),
+  requestId: Type.String({ description: 'The request\'s id, as in the Request-Id header: quote it when reporting a problem.' })
 }, { $id: 'ProblemDetails', description: 'RFC 9457 problem details (application/problem+json).' })
 
-/** A problem details body. */
-export type ProblemDetails = Static<typeof ProblemDetailsSchema>
+/** A problem details body as the app builds it; sendProblem adds the request's id. */
+export type ProblemDetails = Omit<Static<typeof ProblemDetailsSchema>, 'requestId'>
 
 /** Reference to the shared ProblemDetails schema, for route response declarations. */
 export const ProblemRef = Type.Ref(ProblemDetailsSchema)

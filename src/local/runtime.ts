@@ -6,6 +6,7 @@ import { bootstrapLocal, type LocalResources, type QueueRef } from './bootstrap.
 import { startLocalEmulator, type LocalEmulator } from './emulator.js'
 import type { Config } from '../config/load.js'
 import type { Deps } from '../deps.js'
+import type { MetricsDestination } from '../observability/metrics.js'
 import { sandboxFromConfig, type SandboxProvider } from '../providers/sandbox.js'
 import { createService } from '../service.js'
 import { invokeLocally } from './lambda-context.js'
@@ -32,7 +33,7 @@ export interface LocalRuntime {
  * and queues from the shared definitions, the HTTP server, and one poller per event source
  * that feeds the same dispatch as lambda.ts.
  */
-export async function startLocalRuntime (baseConfig: Config, logger: Logger): Promise<LocalRuntime> {
+export async function startLocalRuntime (baseConfig: Config, logger: Logger, { metricsDestination }: { metricsDestination?: MetricsDestination } = {}): Promise<LocalRuntime> {
   let emulator: LocalEmulator | undefined
   let config = baseConfig
   if (config.aws.endpoint === undefined) {
@@ -62,7 +63,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger): Pr
     sandbox = config.provider.name === 'sandbox'
       ? sandboxFromConfig(config, logger, () => new Date(), config.provider.sandbox.webhookUrl ?? (() => url === undefined ? undefined : `${url}/v1/webhooks/standard`))
       : undefined
-    const service = createService(config, { logger, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
+    const service = createService(config, { logger, metricsDestination, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
     const { deps, workers, handler: dispatch } = service
     app = service.app
     url = await app.listen({ port: config.port, host: config.host })

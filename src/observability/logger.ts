@@ -15,6 +15,19 @@ export function withLogContext<T> (context: LogContext, fn: () => T): T {
   return logContext.run({ ...logContext.getStore(), ...context }, fn)
 }
 
+/**
+ * Runs `fn` outside any unit of work, for lines about the process rather than one invocation
+ * (a timer such as the circuit breaker's is started inside an invocation and would inherit it).
+ */
+export function withoutLogContext<T> (fn: () => T): T {
+  return logContext.exit(fn)
+}
+
+/** A copy of the context of the unit of work in progress (empty outside any). */
+export function currentLogContext (): LogContext {
+  return { ...logContext.getStore() }
+}
+
 /** Paths pino replaces with `[Redacted]`: credentials and anything card-like we might be handed. */
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -35,7 +48,9 @@ export function createLogger (config: Pick<Config, 'logLevel'>, destination?: De
     level: config.logLevel,
     base: { service: 'paylith' },
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
-    mixin: () => logContext.getStore() ?? {}
+    // A fresh object per line: pino merges the line's own fields into what the mixin returns,
+    // so returning the stored context itself would carry them into every later line.
+    mixin: currentLogContext
   }
   return destination === undefined ? pino(options) : pino(options, destination)
 }

@@ -1,5 +1,3 @@
-import type { Logger } from 'pino'
-
 /** Every metric paylith emits, by name. */
 export const MetricName = {
   paymentCreated: 'PaymentCreated',
@@ -18,28 +16,61 @@ export type MetricName = (typeof MetricName)[keyof typeof MetricName]
 
 /** Counts things, as CloudWatch metrics. */
 export interface Metrics {
+  /** Records one metric event: one EMF document whose value is `value`. */
   count: (name: MetricName, dimensions?: Record<string, string>, value?: number) => void
+  /** Writes the documents recorded since the last flush; called where an invocation or request ends. */
+  flush: () => void
 }
 
 /** The CloudWatch namespace of paylith's metrics. */
 export const METRICS_NAMESPACE = 'paylith'
 
+/** Where EMF documents go: stdout in Lambda (CloudWatch Logs reads them there), any sink locally and in tests. */
+export interface MetricsDestination {
+  write: (chunk: string) => unknown
+}
+
+/** Options of createMetrics. */
+export interface MetricsOptions {
+  /** Where documents are written; stdout unless given. */
+  destination?: MetricsDestination
+  clock?: () => Date
+  /** Properties every document carries besides its dimensions (the log context of the unit of work). */
+  context?: () => Record<string, string | undefined>
+}
+
+/** Documents held at most between two flushes, so work outside any invocation cannot pile up. */
+const MAX_PENDING = 100
+
 /**
- * Metrics as CloudWatch Embedded Metric Format: one JSON log line per count, which CloudWatch
- * Logs turns into a metric with no API call and no flush to forget.
+ * Metrics as CloudWatch Embedded Metric Format: one JSON document per count, written straight
+ * to the destination, whatever the log level, so an alarm never depends on LOG_LEVEL. The
+ * documents of an invocation are written together when it ends (`flush`).
  * NOTE: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-export function createMetrics (logger: Logger, clock: () => Date = () => new Date()): Metrics {
+export function createMetrics ({ destination = process.stdout, clock = () => new Date(), context = () => ({}) }: MetricsOptions = {}): Metrics {
+  let pending = ''
+  let held = 0
+  const flush = (): void => {
+    if (held === 0) return
+    const chunk = pending
+    pending = ''
+    held = 0
+    destination.write(chunk)
+  }
   return {
     count (name, dimensions = {}, value = 1) {
-      logger.info({
+      pending += JSON.stringify({
+        ...context(),
         _aws: {
           Timestamp: clock().getTime(),
           CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [Object.keys(dimensions)], Metrics: [{ Name: name, Unit: 'Count' }] }]
         },
         ...dimensions,
         [name]: value
-      }, `metric ${name}`)
-    }
+      }) + '\n'
+      if (++held >= MAX_PENDING) flush()
+    },
+    flush
   }
 }

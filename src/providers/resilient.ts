@@ -1,6 +1,7 @@
 import CircuitBreaker from 'opossum'
 import type { Logger } from 'pino'
 import { fullJitter, retry } from '../lib/retry.js'
+import { withoutLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 
@@ -63,8 +64,9 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     metrics.count(MetricName.circuitOpened, { provider: provider.name })
     logger.error({ provider: provider.name }, 'provider circuit opened')
   })
-  breaker.on('halfOpen', () => { logger.warn({ provider: provider.name }, 'provider circuit half-open: trying one call') })
-  breaker.on('close', () => { logger.info({ provider: provider.name }, 'provider circuit closed') })
+  // The breaker's state belongs to the process, not to the invocation whose call (or timer) moved it.
+  breaker.on('halfOpen', () => { withoutLogContext(() => { logger.warn({ provider: provider.name }, 'provider circuit half-open: trying one call') }) })
+  breaker.on('close', () => { withoutLogContext(() => { logger.info({ provider: provider.name }, 'provider circuit closed') }) })
 
   const attempt = async (request: ChargeRequest, timeoutMs: number): Promise<ChargeResult> => {
     const signal = AbortSignal.timeout(timeoutMs)

@@ -86,7 +86,8 @@ export async function testConfig (label: string, env: Record<string, string> = {
 export async function build (t: Teardownable, options: BuildOptions = {}): Promise<Built> {
   const baseConfig = await testConfig(t.name, options.env)
   const { config, clients, resources } = options.bootstrap === false ? unbootstrapped(baseConfig) : await bootstrapLocal(baseConfig)
-  const service = createService(config, { ...clients, ...(options.logger !== undefined && { logger: options.logger }), ...options.deps })
+  // Metric documents go nowhere unless a test gives them a sink (options.deps.metricsDestination).
+  const service = createService(config, { ...clients, metricsDestination: { write: () => true }, ...(options.logger !== undefined && { logger: options.logger }), ...options.deps })
   options.configure?.(service.app)
   t.teardown(() => service.app.close())
   return { ...service, resources }

@@ -72,7 +72,8 @@ t.test('a tabled error is answered with its table entry and its message', async 
     title: 'Not Found',
     status: 404,
     detail: 'payment pay_123 does not exist',
-    code: 'PAYLITH_HTTP_NOT_FOUND'
+    code: 'PAYLITH_HTTP_NOT_FOUND',
+    requestId: response.headers['request-id']
   })
 })
 

@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { createLogger } from '../../src/observability/logger.js'
+import { createLogger, withLogContext } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
 import { CircuitOpenError, createResilientCharge, type ResilienceOptions } from '../../src/providers/resilient.js'
 import { createSandboxProvider } from '../../src/providers/sandbox.js'
 import type { ChargeRequest } from '../../src/providers/types.js'
+import { jsonLines } from '../helpers/lines.js'
 
 const OPTIONS: ResilienceOptions = { timeoutMs: 200, maxAttempts: 3, backoffBaseMs: 1, backoffCapMs: 5, volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 300 }
 const plenty = () => 60_000
@@ -12,9 +13,11 @@ const plenty = () => 60_000
 function harness (options: Partial<ResilienceOptions> = {}) {
   const lines: Array<Record<string, unknown>> = []
   const logger = createLogger({ logLevel: 'info' }, new Writable({ write (chunk, _e, done) { lines.push(JSON.parse(String(chunk))); done() } }))
+  const documents = jsonLines()
+  const metrics = createMetrics({ destination: documents.sink })
   const sandbox = createSandboxProvider({ latencyMs: 0, webhookUrl: undefined, webhookSecret: undefined, logger, clock: () => new Date() })
-  const charge = createResilientCharge(sandbox, { ...OPTIONS, ...options }, { logger, metrics: createMetrics(logger) })
-  return { sandbox, charge, lines }
+  const charge = createResilientCharge(sandbox, { ...OPTIONS, ...options }, { logger, metrics })
+  return { sandbox, charge, lines, metrics, documents: documents.lines }
 }
 
 const request = (paymentId: string, amount: number): ChargeRequest => ({ paymentId, amount, currency: 'EUR', customerId: 'c', idempotencyKey: paymentId })
@@ -40,11 +43,12 @@ t.test('one failure on a fresh instance does not open the breaker', async (t) =>
 })
 
 t.test('the breaker opens after the volume threshold of failures, then fails fast; it closes after recovery', async (t) => {
-  const { sandbox, charge, lines } = harness({ maxAttempts: 1 })
+  const { sandbox, charge, metrics, documents } = harness({ maxAttempts: 1 })
   sandbox.setDown(true)
   for (let i = 0; i < 4; i++) await t.rejects(charge(request(`pay_down_${i}`, 1000), plenty))
   t.equal(charge.breaker.opened, true, 'open after 4 failures')
-  t.ok(lines.some((line) => line.CircuitOpened === 1), 'the CircuitOpened metric was emitted')
+  metrics.flush()
+  t.same(documents.map((document) => document.CircuitOpened), [1], 'one CircuitOpened metric document')
   const attemptsBefore = sandbox.attemptsFor('pay_fast')
   await t.rejects(charge(request('pay_fast', 1000), plenty), CircuitOpenError)
   t.equal(sandbox.attemptsFor('pay_fast'), attemptsBefore, 'an open breaker does not call the provider')
@@ -53,6 +57,26 @@ t.test('the breaker opens after the volume threshold of failures, then fails fas
   await new Promise((resolve) => setTimeout(resolve, OPTIONS.resetTimeoutMs + 50))
   t.match(await charge(request('pay_after', 1000), plenty), { outcome: 'succeeded' }, 'the half-open trial call goes through')
   t.equal(charge.breaker.closed, true)
+})
+
+t.test('the breaker\'s half-open and closed lines carry no invocation\'s context', async (t) => {
+  // The breaker opens inside one invocation and starts its reset timer there; the timer's line
+  // belongs to no invocation, and neither does the state the next call closes.
+  const { sandbox, charge, lines } = harness({ maxAttempts: 1 })
+  sandbox.setDown(true)
+  await withLogContext({ awsRequestId: 'inv-open' }, async () => {
+    for (let i = 0; i < 4; i++) await t.rejects(charge(request(`pay_ctx_${i}`, 1000), plenty))
+  })
+  sandbox.setDown(false)
+  await new Promise((resolve) => setTimeout(resolve, OPTIONS.resetTimeoutMs + 50))
+  await withLogContext({ awsRequestId: 'inv-close' }, () => charge(request('pay_ctx_after', 1000), plenty))
+  const opened = lines.find((line) => line.msg === 'provider circuit opened')
+  const halfOpen = lines.find((line) => typeof line.msg === 'string' && line.msg.startsWith('provider circuit half-open'))
+  const closed = lines.find((line) => line.msg === 'provider circuit closed')
+  t.equal(opened?.awsRequestId, 'inv-open', 'opening is the invocation\'s doing')
+  t.ok(halfOpen !== undefined && closed !== undefined)
+  t.notOk('awsRequestId' in (halfOpen ?? {}), 'the half-open line has no invocation')
+  t.notOk('awsRequestId' in (closed ?? {}), 'the closed line has no invocation')
 })
 
 t.test('no call starts that could not finish before the invocation must end', async (t) => {
@@ -99,7 +123,7 @@ t.test('retries back off exponentially from the base, capped, with the jitter dr
   const logger = createLogger({ logLevel: 'info' }, new Writable({ write (chunk, _e, done) { lines.push(JSON.parse(String(chunk))); done() } }))
   const sandbox = createSandboxProvider({ latencyMs: 0, webhookUrl: undefined, webhookSecret: undefined, logger, clock: () => new Date() })
   // The largest jitter: each wait is just under min(cap, base × 2ⁿ⁻¹) for the n-th retry.
-  const charge = createResilientCharge(sandbox, { ...OPTIONS, maxAttempts: 4, backoffBaseMs: 10, backoffCapMs: 25 }, { logger, metrics: createMetrics(logger), random: () => 0.999 })
+  const charge = createResilientCharge(sandbox, { ...OPTIONS, maxAttempts: 4, backoffBaseMs: 10, backoffCapMs: 25 }, { logger, metrics: createMetrics({ destination: new Writable({ write (_chunk, _e, done) { done() } }) }), random: () => 0.999 })
   await t.rejects(charge(request('pay_backoff', 1062), plenty))
   t.same(lines.filter((line) => line.msg === 'provider call failed; retrying').map((line) => [line.attempt, line.retryInMs]), [[1, 9], [2, 19], [3, 24]])
 })

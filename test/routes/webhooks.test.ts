@@ -7,6 +7,7 @@ import Stripe from 'stripe'
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import { createLogger } from '../../src/observability/logger.js'
+import { jsonLines } from '../helpers/lines.js'
 import { localAwsEndpoint } from '../helpers/aws.js'
 import { build, type Built } from '../helpers/build.js'
 import { httpApiEvent } from '../helpers/events.js'
@@ -47,7 +48,8 @@ function captureLogs () {
   const lines: Array<Record<string, unknown>> = []
   const raw: string[] = []
   const sink = new Writable({ write (chunk, _encoding, done) { raw.push(String(chunk)); lines.push(JSON.parse(String(chunk))); done() } })
-  return { logger: createLogger({ logLevel: 'info' }, sink), lines, raw }
+  const metrics = jsonLines()
+  return { logger: createLogger({ logLevel: 'info' }, sink), lines, raw, documents: metrics.lines, deps: { metricsDestination: metrics.sink } }
 }
 
 t.test('a Stripe event signed by the stripe library is stored once, normalised, and answered 200', async (t) => {
@@ -98,8 +100,8 @@ t.test('an event type we do not act on is stored, acknowledged and marked ignore
 })
 
 t.test('a duplicate delivery, sequential or concurrent, is answered the same and stored once', async (t) => {
-  const { logger, lines } = captureLogs()
-  const built = await build(t, { env: { WEBHOOK_SECRETS }, logger })
+  const { logger, documents, deps } = captureLogs()
+  const built = await build(t, { env: { WEBHOOK_SECRETS }, logger, deps })
   const body = stripeEvent('evt_dup')
   const first = await built.app.inject(stripeDelivery(body))
   const second = await built.app.inject(stripeDelivery(body))
@@ -111,15 +113,15 @@ t.test('a duplicate delivery, sequential or concurrent, is answered the same and
   t.ok(responses.every((r) => r.statusCode === 200), 'all 10 answered 200')
   const stored = await storedWebhooks(built)
   t.equal(stored.filter((item) => item.eventId === 'evt_concurrent').length, 1, 'exactly one stored event')
-  const accepted = lines.filter((line) => line.WebhookAccepted === 1 && line.provider === 'stripe').length
-  const duplicates = lines.filter((line) => line.WebhookDuplicate === 1).length
+  const accepted = documents.filter((line) => line.WebhookAccepted === 1 && line.provider === 'stripe').length
+  const duplicates = documents.filter((line) => line.WebhookDuplicate === 1).length
   t.equal(accepted, 2, 'one accepted metric per distinct event')
   t.equal(duplicates, 10, 'one duplicate for the sequential repeat, nine for the concurrent ones')
 })
 
 t.test('rejections are 400 problems with distinct types, store nothing, and are logged without secrets or body', async (t) => {
-  const { logger, lines, raw } = captureLogs()
-  const built = await build(t, { env: { WEBHOOK_SECRETS }, logger })
+  const { logger, lines, raw, documents, deps } = captureLogs()
+  const built = await build(t, { env: { WEBHOOK_SECRETS }, logger, deps })
   const body = stripeEvent('evt_rejected')
   const cases: Array<[string, Record<string, string>, string]> = [
     ['missing header', { 'content-type': 'application/json' }, 'webhook-missing-header'],
@@ -139,7 +141,7 @@ t.test('rejections are 400 problems with distinct types, store nothing, and are 
 
   t.same(await storedWebhooks(built), [], 'nothing stored')
   t.equal(lines.filter((line) => line.msg === 'webhook rejected').length, 5, 'each rejection logged')
-  t.equal(lines.filter((line) => line.WebhookRejected === 1).length, 5, 'each rejection counted')
+  t.equal(documents.filter((line) => line.WebhookRejected === 1).length, 5, 'each rejection counted')
   t.notMatch(raw.join(''), /whsec_|pi_123|evt_rejected/, 'no secret and no body in the logs')
 })
 
