@@ -29,7 +29,7 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.notFound]: { status: 404, slug: 'not-found', title: 'Not Found', when: 'no such route, payment, dead letter or webhook provider' },
   [ErrorCode.invalidCursor]: { status: 400, slug: 'invalid-cursor', title: 'Invalid Cursor', when: 'a page cursor that was altered or belongs to another listing' },
   [ErrorCode.idempotencyKeyMissing]: { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key Missing', when: '`POST /v1/payments` without an `Idempotency-Key`' },
-  [ErrorCode.idempotencyKeyInvalid]: { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key Invalid', when: 'an `Idempotency-Key` that is empty, too long or not printable ASCII' },
+  [ErrorCode.idempotencyKeyInvalid]: { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key Invalid', when: 'an `Idempotency-Key` that is empty, too long, not printable ASCII, or sent more than once' },
   [ErrorCode.idempotencyKeyReused]: { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key Reused', when: 'a key used before with another body' },
   [ErrorCode.conflict]: { status: 409, slug: 'conflict', title: 'Conflict', when: 'the item changed meanwhile, or a dead letter is already redriven' },
   [ErrorCode.invalidTransition]: { status: 409, slug: 'invalid-transition', title: 'Invalid Status Transition', when: 'a status change the payment lifecycle does not allow' },
