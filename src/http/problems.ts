@@ -45,12 +45,24 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
 
 /** Stable problem types for the 4xx errors Fastify itself raises, by Fastify's code; each is answered with `PAYLITH_HTTP_<status>`. */
 export const FASTIFY_PROBLEMS: Readonly<Record<string, ProblemKind>> = {
+  FST_ERR_BAD_URL: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a URL that does not decode (`%zz`)' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, slug: 'uri-too-long', title: 'URI Too Long', when: 'a path parameter longer than 100 characters' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a body that is not valid JSON' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'an empty body declared JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a Content-Length that does not match the body' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'payload-too-large', title: 'Payload Too Large', when: 'a body over the route\'s limit' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported Media Type', when: 'a Content-Type the route does not take' }
 }
+
+/**
+ * Problem types for what Node's HTTP server refuses before Fastify sees a request, by Node's
+ * code (`other`: any other parser error); each is answered with `PAYLITH_HTTP_<status>`.
+ */
+export const CLIENT_ERROR_PROBLEMS = {
+  HPE_HEADER_OVERFLOW: { status: 431, slug: 'header-fields-too-large', title: 'Request Header Fields Too Large', when: 'request headers over Node\'s limit (16 KB)' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, slug: 'request-timeout', title: 'Request Timeout', when: 'a request not received in full in time' },
+  other: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a request that is not valid HTTP' }
+} as const satisfies Readonly<Record<string, ProblemKind>>
 
 /** The problem for any other 4xx Fastify raises: `http-<status>`, `PAYLITH_HTTP_<status>`. */
 export const OTHER_CLIENT_PROBLEM = { title: 'Bad Request', when: 'any other 4xx' } as const
