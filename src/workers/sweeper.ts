@@ -25,6 +25,8 @@ const LOOKBACK_DAYS = 7
 const REPORT_LIMIT = 100
 /** Time kept back from the invocation's deadline: the sweep stops early rather than time out. */
 const TIME_MARGIN_MS = 5_000
+/** At most this share of the invocation's time is kept back, so a short invocation still sweeps. */
+const TIME_MARGIN_SHARE = 0.2
 
 /**
  * The safety net under the outbox: a payment still pending or processing long after it was
@@ -40,7 +42,13 @@ export function createSweeper (deps: { payments: PaymentStore, workQueue: Pick<W
     const day = (ms: number) => iso(ms).slice(0, 10)
     const staleBefore = iso(now - options.staleAfterMs)
     const resendAfter = iso(now - RESEND_WINDOW_MS)
-    const enoughTime = () => context.getRemainingTimeInMillis() > TIME_MARGIN_MS
+    const budgetMs = context.getRemainingTimeInMillis()
+    const marginMs = Math.min(TIME_MARGIN_MS, budgetMs * TIME_MARGIN_SHARE)
+    let outOfTime = false
+    const enoughTime = () => {
+      outOfTime = context.getRemainingTimeInMillis() <= marginMs
+      return !outOfTime
+    }
 
     // Re-send: only the window [23 h ago, stale], queried as such so older ones never crowd it out.
     let resent = 0
@@ -62,7 +70,11 @@ export function createSweeper (deps: { payments: PaymentStore, workQueue: Pick<W
       for (const entry of tooOld) deps.logger.error({ paymentId: entry.id, createdAt: entry.createdAt }, 'sweeper: payment unsettled for longer than the providers keep idempotency keys; needs a person')
       needAttention += tooOld.length
     }
-    if (resent > 0 || needAttention > 0) deps.logger.info({ resent, needAttention }, 'sweep done')
+    if (outOfTime) {
+      deps.logger.error({ resent, needAttention, budgetMs, marginMs }, 'sweeper: stopped before the end for lack of time; the next run goes on from there')
+    } else if (resent > 0 || needAttention > 0) {
+      deps.logger.info({ resent, needAttention }, 'sweep done')
+    }
     return { resent, needAttention }
   }
 }
