@@ -39,6 +39,7 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.webhookTimestampOutOfTolerance]: { status: 400, slug: 'webhook-timestamp-out-of-tolerance', title: 'Webhook Timestamp Outside Tolerance', when: 'a webhook timestamp too far from now, either way' },
   [ErrorCode.webhookNoMatchingSignature]: { status: 400, slug: 'webhook-no-matching-signature', title: 'Webhook Signature Mismatch', when: 'no signature matches an active secret' },
   [ErrorCode.webhookMalformedPayload]: { status: 400, slug: 'webhook-malformed-payload', title: 'Webhook Payload Malformed', when: 'a verified webhook body that is not a readable event' },
+  [ErrorCode.webhookReferenceTooLong]: { status: 422, slug: 'webhook-reference-too-long', title: 'Webhook Reference Too Long', when: 'a verified webhook whose event id, payment id or provider reference is over 255 characters: it can never be stored, so it is refused, not dropped' },
   [ErrorCode.dependencyUnavailable]: { status: 503, slug: 'dependency-unavailable', title: 'Service Unavailable', when: 'DynamoDB or SQS is not answering' },
   [HttpErrorCode.internal]: { status: 500, slug: 'internal', title: 'Internal Server Error', when: 'anything else: a generic answer with no internals' }
 }
