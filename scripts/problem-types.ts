@@ -1,4 +1,4 @@
-import { FASTIFY_PROBLEMS, OTHER_CLIENT_PROBLEM, PROBLEMS, type ProblemKind } from '../src/http/problems.js'
+import { CLIENT_ERROR_PROBLEMS, FASTIFY_PROBLEMS, OTHER_CLIENT_PROBLEM, PROBLEMS, type ProblemKind } from '../src/http/problems.js'
 
 /** Where the generated list stands in README.md. */
 export const MARKERS = { start: '<!-- problems:start -->', end: '<!-- problems:end -->' } as const
@@ -7,7 +7,7 @@ interface Row { type: string, status: string, title: string, code: string, when:
 
 /**
  * The README's table of problem types, from the problem table (src/http/problems.ts): one row
- * per type, by status; Fastify's own 4xx and the fallback for any other 4xx included.
+ * per type, by status; Fastify's own 4xx, Node's HTTP parser's and the fallback for any other 4xx included.
  */
 export function renderProblemTypes (): string {
   const rows = new Map<string, Row>()
@@ -17,7 +17,7 @@ export function renderProblemTypes (): string {
     else if (!row.when.includes(kind.when)) row.when.push(kind.when)
   }
   for (const [code, kind] of Object.entries(PROBLEMS)) add(kind, String(kind.status), code, kind.status)
-  for (const kind of Object.values(FASTIFY_PROBLEMS)) add(kind, String(kind.status), `PAYLITH_HTTP_${kind.status}`, kind.status)
+  for (const kind of [...Object.values(FASTIFY_PROBLEMS), ...Object.values(CLIENT_ERROR_PROBLEMS)]) add(kind, String(kind.status), `PAYLITH_HTTP_${kind.status}`, kind.status)
   add({ slug: 'http-<status>', ...OTHER_CLIENT_PROBLEM }, '4xx', 'PAYLITH_HTTP_<status>', 499)
   const sorted = [...rows.values()].sort((a, b) => a.order - b.order)
   return [

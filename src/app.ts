@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Deps } from './deps.js'
 import { auth } from './http/auth.js'
 import { openapi } from './http/openapi.js'
-import { problemDetails } from './http/problem-details.js'
+import { answerError, problemDetails } from './http/problem-details.js'
+import { answerClientError } from './http/client-errors.js'
 import { buildLazySerializer } from './http/lazy-compilers.js'
 import { buildValidator } from './http/validation.js'
 import { docsRoutes } from './routes/docs/index.js'
@@ -37,6 +38,9 @@ export function buildApp ({ deps }: BuildAppOptions): App {
     requestIdHeader: false,
     genReqId: requestIdForRequest,
     bodyLimit: BODY_LIMIT_BYTES,
+    // What Fastify and Node refuse before routing is problem+json too, not their plain JSON.
+    frameworkErrors: (error, request, reply) => { answerError(error, request, reply) },
+    clientErrorHandler: answerClientError,
     schemaController: { compilersFactory: { buildValidator, buildSerializer: buildLazySerializer } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -20,6 +20,7 @@ export const ErrorCode = {
   webhookTimestampOutOfTolerance: 'PAYLITH_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE',
   webhookNoMatchingSignature: 'PAYLITH_WEBHOOK_NO_MATCHING_SIGNATURE',
   webhookMalformedPayload: 'PAYLITH_WEBHOOK_MALFORMED_PAYLOAD',
+  webhookReferenceTooLong: 'PAYLITH_WEBHOOK_REFERENCE_TOO_LONG',
   notRedrivable: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE'
 } as const
 
@@ -109,6 +110,9 @@ export class InvalidTransitionError extends defineError('InvalidTransitionError'
 /** A verified webhook payload that is not an event we can read (not JSON, no id, …). */
 export class MalformedWebhookError extends defineError('MalformedWebhookError', ErrorCode.webhookMalformedPayload) {}
 
+/** A verified webhook naming an event, payment or provider reference too long to be one: no delivery of it can ever be stored. */
+export class WebhookReferenceTooLongError extends defineError('WebhookReferenceTooLongError', ErrorCode.webhookReferenceTooLong)<{ field: string, length: number, maxLength: number }> {}
+
 /** A dead letter that records a stream batch: there is no message to send again. */
 export class NotRedrivableError extends defineError('NotRedrivableError', ErrorCode.notRedrivable)<{ deadLetterId: string, kind: string }> {}
 
@@ -154,6 +158,7 @@ export type DomainError =
   | InvalidTransitionError
   | WebhookSignatureError
   | MalformedWebhookError
+  | WebhookReferenceTooLongError
   | NotRedrivableError
   | UnsupportedEventError
   | UnknownCommandError

@@ -8,7 +8,9 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 /**
  * Reads an `Idempotency-Key` header: the structured-field string form (`"abc"`) or the bare
- * form (`abc`). Returns the key, or why it is not acceptable.
+ * form (`abc`). Returns the key, or why it is not acceptable. A bare key must not hold a comma:
+ * proxies (API Gateway's HTTP API among them) join repeated headers into one with commas, so
+ * `a,b` may be two keys; a key with a comma is sent quoted (`"a,b"`).
  * NOTE: https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
  */
 export function parseIdempotencyKey (header: string): { key: string } | { problem: string } {
@@ -17,6 +19,8 @@ export function parseIdempotencyKey (header: string): { key: string } | { proble
     key = key.slice(1, -1)
     if (/(?<!\\)"/.test(key)) return { problem: 'a quoted key must not contain an unescaped quote' }
     key = key.replace(/\\(["\\])/g, '$1')
+  } else if (key.includes(',')) {
+    return { problem: 'several keys in one header (a bare key must not contain a comma; quote a key that does)' }
   }
   if (key.length === 0) return { problem: 'the key is empty' }
   if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return { problem: `the key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` }
@@ -29,11 +33,18 @@ export const IN_FLIGHT_RETRY_AFTER_SECONDS = 1
 
 /**
  * A request's Idempotency-Key header as a key.
+ * @param headers every Idempotency-Key header the request carries, as received (not merged)
  * @param operation names the request in the message (`POST /v1/payments`)
- * @throws IdempotencyKeyMissingError without a header, IdempotencyKeyInvalidError for one that is not a key
+ * @throws IdempotencyKeyMissingError without a header, IdempotencyKeyInvalidError for several or one that is not a key
  */
-export function requireIdempotencyKey (header: string | undefined, operation: string): string {
+export function requireIdempotencyKey (headers: string | readonly string[] | undefined, operation: string): string {
+  const values = headers === undefined ? [] : typeof headers === 'string' ? [headers] : headers
+  const [header] = values
   if (header === undefined) throw new IdempotencyKeyMissingError(`${operation} needs an Idempotency-Key header`)
+  if (values.length > 1) {
+    const problem = `${values.length} Idempotency-Key headers; send exactly one`
+    throw new IdempotencyKeyInvalidError(`Idempotency-Key is not valid: ${problem}`, { problem })
+  }
   const parsed = parseIdempotencyKey(header)
   if ('problem' in parsed) throw new IdempotencyKeyInvalidError(`Idempotency-Key is not valid: ${parsed.problem}`, { problem: parsed.problem })
   return parsed.key

@@ -20,19 +20,26 @@ export function sendProblem (reply: FastifyReply, problem: ProblemDetails): Fast
  * status, and anything else is logged and answered as a generic 500.
  */
 export function problemDetails (app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const tabled = tabledProblem(error)
-    const problem = tabled === undefined ? toProblem(error, request) : problemOf(tabled.kind, tabled.code, error.message)
-    if (problem.status >= 500) {
-      request.log.error({ err: error }, 'request failed')
-    } else {
-      request.log.info({ code: problem.code, status: problem.status }, problem.title)
-    }
-    if (tabled !== undefined) reply.headers(tabled.headers)
-    return sendProblem(reply, problem)
-  })
+  app.setErrorHandler(answerError)
 
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problemOf(PROBLEMS[ErrorCode.notFound], ErrorCode.notFound, `No route ${request.method} ${request.url.split('?')[0]}`)))
+}
+
+/**
+ * Answers one error as problem+json: the app's error handler, and Fastify's `frameworkErrors`
+ * handler for what it refuses before routing (a URL that does not decode, a path parameter
+ * over `maxParamLength`), which would otherwise be answered as plain JSON.
+ */
+export function answerError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const tabled = tabledProblem(error)
+  const problem = tabled === undefined ? toProblem(error, request) : problemOf(tabled.kind, tabled.code, error.message)
+  if (problem.status >= 500) {
+    request.log.error({ err: error }, 'request failed')
+  } else {
+    request.log.info({ code: problem.code, status: problem.status }, problem.title)
+  }
+  if (tabled !== undefined) reply.headers(tabled.headers)
+  return sendProblem(reply, problem)
 }
 
 function problemOf (kind: Pick<ProblemKind, 'slug' | 'title' | 'status'>, code: string, detail: string): ProblemDetails {

@@ -29,7 +29,7 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.notFound]: { status: 404, slug: 'not-found', title: 'Not Found', when: 'no such route, payment, dead letter or webhook provider' },
   [ErrorCode.invalidCursor]: { status: 400, slug: 'invalid-cursor', title: 'Invalid Cursor', when: 'a page cursor that was altered or belongs to another listing' },
   [ErrorCode.idempotencyKeyMissing]: { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key Missing', when: '`POST /v1/payments` without an `Idempotency-Key`' },
-  [ErrorCode.idempotencyKeyInvalid]: { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key Invalid', when: 'an `Idempotency-Key` that is empty, too long or not printable ASCII' },
+  [ErrorCode.idempotencyKeyInvalid]: { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key Invalid', when: 'an `Idempotency-Key` that is empty, too long, not printable ASCII, or sent more than once' },
   [ErrorCode.idempotencyKeyReused]: { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key Reused', when: 'a key used before with another body' },
   [ErrorCode.conflict]: { status: 409, slug: 'conflict', title: 'Conflict', when: 'the item changed meanwhile, or a dead letter is already redriven' },
   [ErrorCode.invalidTransition]: { status: 409, slug: 'invalid-transition', title: 'Invalid Status Transition', when: 'a status change the payment lifecycle does not allow' },
@@ -39,18 +39,31 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.webhookTimestampOutOfTolerance]: { status: 400, slug: 'webhook-timestamp-out-of-tolerance', title: 'Webhook Timestamp Outside Tolerance', when: 'a webhook timestamp too far from now, either way' },
   [ErrorCode.webhookNoMatchingSignature]: { status: 400, slug: 'webhook-no-matching-signature', title: 'Webhook Signature Mismatch', when: 'no signature matches an active secret' },
   [ErrorCode.webhookMalformedPayload]: { status: 400, slug: 'webhook-malformed-payload', title: 'Webhook Payload Malformed', when: 'a verified webhook body that is not a readable event' },
+  [ErrorCode.webhookReferenceTooLong]: { status: 422, slug: 'webhook-reference-too-long', title: 'Webhook Reference Too Long', when: 'a verified webhook whose event id, payment id or provider reference is over 255 characters: it can never be stored, so it is refused, not dropped' },
   [ErrorCode.dependencyUnavailable]: { status: 503, slug: 'dependency-unavailable', title: 'Service Unavailable', when: 'DynamoDB or SQS is not answering' },
   [HttpErrorCode.internal]: { status: 500, slug: 'internal', title: 'Internal Server Error', when: 'anything else: a generic answer with no internals' }
 }
 
 /** Stable problem types for the 4xx errors Fastify itself raises, by Fastify's code; each is answered with `PAYLITH_HTTP_<status>`. */
 export const FASTIFY_PROBLEMS: Readonly<Record<string, ProblemKind>> = {
+  FST_ERR_BAD_URL: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a URL that does not decode (`%zz`)' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, slug: 'uri-too-long', title: 'URI Too Long', when: 'a path parameter longer than 100 characters' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a body that is not valid JSON' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'an empty body declared JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a Content-Length that does not match the body' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'payload-too-large', title: 'Payload Too Large', when: 'a body over the route\'s limit' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported Media Type', when: 'a Content-Type the route does not take' }
 }
+
+/**
+ * Problem types for what Node's HTTP server refuses before Fastify sees a request, by Node's
+ * code (`other`: any other parser error); each is answered with `PAYLITH_HTTP_<status>`.
+ */
+export const CLIENT_ERROR_PROBLEMS = {
+  HPE_HEADER_OVERFLOW: { status: 431, slug: 'header-fields-too-large', title: 'Request Header Fields Too Large', when: 'request headers over Node\'s limit (16 KB)' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, slug: 'request-timeout', title: 'Request Timeout', when: 'a request not received in full in time' },
+  other: { status: 400, slug: 'malformed-request', title: 'Bad Request', when: 'a request that is not valid HTTP' }
+} as const satisfies Readonly<Record<string, ProblemKind>>
 
 /** The problem for any other 4xx Fastify raises: `http-<status>`, `PAYLITH_HTTP_<status>`. */
 export const OTHER_CLIENT_PROBLEM = { title: 'Bad Request', when: 'any other 4xx' } as const

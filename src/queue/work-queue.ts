@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
 import { isFifoQueue } from '../aws/resources.js'
 import type { DeadLetter } from '../store/dead-letters.js'
@@ -36,7 +37,7 @@ export function createWorkQueue ({ sqs, url }: { sqs: SQSClient, url: string | u
           commandType: { DataType: 'String', StringValue: command.type },
           correlationId: { DataType: 'String', StringValue: correlationId }
         },
-        ...(fifo && { MessageGroupId: identity, MessageDeduplicationId: `${command.type}#${identity}`.replace(/[^\w#-]/g, '_').slice(0, 128) })
+        ...(fifo && { MessageGroupId: fifoId(identity, /[^\x21-\x7e]/g), MessageDeduplicationId: fifoId(`${command.type}#${identity}`, /[^\w#-]/g) })
       }))
     },
 
@@ -49,6 +50,14 @@ export function createWorkQueue ({ sqs, url }: { sqs: SQSClient, url: string | u
       }))
     }
   }
+}
+
+/**
+ * A FIFO group or deduplication id (at most 128 characters): the value with the characters
+ * SQS refuses replaced, or, if longer, its SHA-256, so two long event ids never collapse into one.
+ */
+function fifoId (value: string, refused: RegExp): string {
+  return value.length <= 128 ? value.replace(refused, '_') : `sha256-${createHash('sha256').update(value).digest('hex')}`
 }
 
 /** The message attributes Lambda delivered, in the shape SendMessage takes. */

@@ -26,6 +26,8 @@ const LOOKBACK_DAYS = 7
 const REPORT_LIMIT = 100
 /** Time kept back from the invocation's deadline: the sweep stops early rather than time out. */
 const TIME_MARGIN_MS = 5_000
+/** At most this share of the invocation's time is kept back, so a short invocation still sweeps. */
+const TIME_MARGIN_SHARE = 0.2
 
 /**
  * The safety net under the outbox: a payment still pending or processing long after it was
@@ -42,7 +44,13 @@ export function createSweeper (deps: { payments: PaymentStore, workQueue: Pick<W
     const day = (ms: number) => iso(ms).slice(0, 10)
     const staleBefore = iso(now - options.staleAfterMs)
     const resendAfter = iso(now - RESEND_WINDOW_MS)
-    const enoughTime = () => context.getRemainingTimeInMillis() > TIME_MARGIN_MS
+    const budgetMs = context.getRemainingTimeInMillis()
+    const marginMs = Math.min(TIME_MARGIN_MS, budgetMs * TIME_MARGIN_SHARE)
+    let outOfTime = false
+    const enoughTime = () => {
+      outOfTime = context.getRemainingTimeInMillis() <= marginMs
+      return !outOfTime
+    }
 
     // Re-send: only the window [23 h ago, stale], queried as such so older ones never crowd it out.
     let resent = 0
@@ -67,7 +75,11 @@ export function createSweeper (deps: { payments: PaymentStore, workQueue: Pick<W
       }
       needAttention += tooOld.length
     }
-    if (resent > 0 || needAttention > 0) deps.logger.info({ resent, needAttention }, 'sweep done')
+    if (outOfTime) {
+      deps.logger.error({ resent, needAttention, budgetMs, marginMs }, 'sweeper: stopped before the end for lack of time; the next run goes on from there')
+    } else if (resent > 0 || needAttention > 0) {
+      deps.logger.info({ resent, needAttention }, 'sweep done')
+    }
     return { resent, needAttention }
   }
 }

@@ -14,12 +14,17 @@ t.test('empty, too long, unprintable or badly quoted keys are refused with a rea
   t.match(parseIdempotencyKey('x'.repeat(256)), { problem: /longer than 255/ })
   t.match(parseIdempotencyKey('"x"y"'), { problem: /unescaped quote/ })
   t.match(parseIdempotencyKey('caf\u00e9'), { problem: /printable ASCII/ })
+  t.match(parseIdempotencyKey('a,b'), { problem: /several keys/ }, 'a bare key with a comma: repeats joined by a proxy')
+  t.same(parseIdempotencyKey('"a,b"'), { key: 'a,b' }, 'a quoted key may hold one')
 })
 
 t.test('a request without a key, or with one that is not a key, is refused with its own error', async (t) => {
   t.equal(requireIdempotencyKey('"k-1"', 'POST /v1/things'), 'k-1')
   t.throws(() => requireIdempotencyKey(undefined, 'POST /v1/things'), { name: 'IdempotencyKeyMissingError', code: 'PAYLITH_IDEMPOTENCY_KEY_MISSING', message: 'POST /v1/things needs an Idempotency-Key header' })
   t.throws(() => requireIdempotencyKey('', 'POST /v1/things'), { name: 'IdempotencyKeyInvalidError', code: 'PAYLITH_IDEMPOTENCY_KEY_INVALID', data: { problem: 'the key is empty' } })
+  t.equal(requireIdempotencyKey(['k-1'], 'POST /v1/things'), 'k-1')
+  t.throws(() => requireIdempotencyKey([], 'POST /v1/things'), { name: 'IdempotencyKeyMissingError' })
+  t.throws(() => requireIdempotencyKey(['k-1', 'k-1'], 'POST /v1/things'), { name: 'IdempotencyKeyInvalidError', data: { problem: '2 Idempotency-Key headers; send exactly one' } })
 })
 
 t.test('the fingerprint ignores key order and sees every field', async (t) => {

@@ -52,3 +52,15 @@ t.test('without a queue URL a send fails saying which setting is missing', async
   await t.rejects(createWorkQueue({ sqs, url: undefined }).send({ type: 'charge', paymentId: 'pay_1' }), { message: /WORK_QUEUE_URL/ })
   t.same(sent, [])
 })
+
+t.test('on a FIFO queue an event id too long for a group or deduplication id is hashed, never cut', async (t) => {
+  const { sqs, sent } = recordingSqs()
+  const queue = createWorkQueue({ sqs, url: 'https://sqs.example/123/work.fifo' })
+  const long = 'evt_' + 'x'.repeat(251)
+  await queue.send({ type: 'apply-webhook', provider: 'standard', eventId: `${long}a` })
+  await queue.send({ type: 'apply-webhook', provider: 'standard', eventId: `${long}b` })
+  const [first, second] = sent
+  t.match(first, { MessageGroupId: /^sha256-[0-9a-f]{64}$/, MessageDeduplicationId: /^sha256-[0-9a-f]{64}$/ })
+  t.not(first?.MessageGroupId, second?.MessageGroupId)
+  t.not(first?.MessageDeduplicationId, second?.MessageDeduplicationId, 'two events stay two messages')
+})

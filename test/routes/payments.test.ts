@@ -4,6 +4,10 @@ import type { Test } from 'tap'
 
 type Assertions = Pick<Test, 'equal' | 'match' | 'type'>
 import { build, bearer, type Built } from '../helpers/build.js'
+import { httpApiEvent, restApiEvent } from '../helpers/events.js'
+import { createLocalContext } from '../../src/local/lambda-context.js'
+
+const context = () => createLocalContext('paylith-payments-test', 30_000)
 
 const PROBLEM = /^application\/problem\+json/
 const body = (overrides: Record<string, unknown> = {}) => ({ amount: 1999, currency: 'EUR', customerId: 'cus_42', ...overrides })
@@ -221,6 +225,28 @@ t.test('Idempotency-Key', async (t) => {
     t.equal(theirs.statusCode, 201)
     t.equal(theirs.headers['idempotent-replayed'], undefined)
     t.not(theirs.json().id, mine.json().id)
+  })
+
+  t.test('two Idempotency-Key headers are 400 and create nothing, however they arrive', async (t) => {
+    const request = { ...bearer('all'), 'content-type': 'application/json' }
+    const payload = JSON.stringify(body({ customerId: 'cus_two_keys' }))
+    // Node joins repeated headers into "a, b"; the raw headers still show two.
+    const direct = await built.app.inject({ method: 'POST', url: '/v1/payments', headers: { ...request, 'idempotency-key': ['two-a', 'two-b'] }, payload })
+    t.match(assertProblem(t, direct, 400, 'idempotency-key-invalid'), { detail: /2 Idempotency-Key headers/ })
+    // API Gateway REST (payload 1.0) keeps each value in multiValueHeaders.
+    const rest = await built.handler(restApiEvent({ method: 'POST', path: '/v1/payments', headers: { ...request, 'idempotency-key': 'two-b' }, multiValueHeaders: { 'idempotency-key': ['two-a', 'two-b'] }, body: payload }), context()) as { statusCode: number, body: string }
+    t.equal(rest.statusCode, 400)
+    t.match(JSON.parse(rest.body), { type: 'https://paylith.dev/problems/idempotency-key-invalid', detail: /2 Idempotency-Key headers/ })
+    // An HTTP API (payload 2.0) joins them with a comma: a bare key never holds one.
+    const http = await built.handler(httpApiEvent({ method: 'POST', path: '/v1/payments', headers: { ...request, 'idempotency-key': 'two-a,two-b' }, body: payload }), context()) as { statusCode: number, body: string }
+    t.equal(http.statusCode, 400)
+    t.match(JSON.parse(http.body), { type: 'https://paylith.dev/problems/idempotency-key-invalid', detail: /several keys/ })
+    const listed = await built.app.inject({ method: 'GET', url: '/v1/payments?customerId=cus_two_keys', headers: bearer('all') })
+    t.same(listed.json().data, [])
+  })
+
+  t.test('a quoted key may hold a comma', async (t) => {
+    t.equal((await create(built, body(), { 'idempotency-key': '"order,1"' })).statusCode, 201)
   })
 })
 

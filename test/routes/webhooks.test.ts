@@ -1,3 +1,4 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
@@ -39,6 +40,14 @@ function standardHeaders (id: string, body: string, secret = STANDARD_SECRET, at
   }
 }
 
+/** Standard Webhooks headers signed over raw bytes (the library signs strings only). */
+function standardHeadersForBytes (id: string, body: Buffer, at = new Date()) {
+  const timestamp = String(Math.floor(at.getTime() / 1000))
+  const key = Buffer.from(STANDARD_SECRET.slice('whsec_'.length), 'base64')
+  const signature = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${id}.${timestamp}.`), body])).digest('base64')
+  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` }
+}
+
 async function storedWebhooks (built: Built): Promise<Array<Record<string, unknown>>> {
   const { Items = [] } = await built.deps.dynamodb.send(new ScanCommand({ TableName: built.config.tableName }))
   return Items.map((item) => unmarshall(item)).filter((item) => String(item.pk).startsWith('WEBHOOK#'))
@@ -67,10 +76,11 @@ t.test('a Stripe event signed by the stripe library is stored once, normalised, 
     type: 'payment.succeeded',
     paymentId: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M',
     providerRef: 'pi_123',
-    payload: body,
+    payloadSha256: createHash('sha256').update(body).digest('hex'),
     receivedAt: /^\d{4}-/,
     expiresAt: Number
   })
+  t.equal(Buffer.from(unmarshall(Item ?? {}).payload as Uint8Array).toString('utf8'), body, 'the raw body, as bytes')
   const expiresIn = Number(unmarshall(Item ?? {}).expiresAt) - Date.now() / 1000
   t.ok(Math.abs(expiresIn - 30 * 86_400) < 60, 'kept for 30 days by default')
 })
@@ -194,7 +204,8 @@ t.test('a base64-encoded body from API Gateway verifies through lambda.ts\'s han
   const event = httpApiEvent({ method: 'POST', path: '/v1/webhooks/standard', headers: standardHeaders('msg_base64', body), body, base64: true })
   const response = await handler(event, createLocalContext('paylith-test', 30_000)) as { statusCode: number, body: string }
   t.equal(response.statusCode, 200, response.body)
-  t.match(await storedWebhooks(built), [{ eventId: 'msg_base64', payload: body }])
+  t.match(await storedWebhooks(built), [{ eventId: 'msg_base64' }])
+  t.equal(Buffer.from((await built.deps.webhooks.get('standard', 'msg_base64'))?.payload ?? []).toString('utf8'), body)
 })
 
 t.test('secrets from Secrets Manager are cached, and a rotation is picked up after a failure, at most once a minute', async (t) => {
@@ -218,4 +229,56 @@ t.test('secrets from Secrets Manager are cached, and a rotation is picked up aft
   now = new Date(now.getTime() + 61_000)
   t.equal((await deliver('msg_c', rotated)).statusCode, 200, 'after a minute, a failure refetches and the new secret verifies')
   t.equal((await deliver('msg_d', STANDARD_SECRET)).statusCode, 200, 'the old secret still works during the rotation')
+})
+
+t.test('an event id, payment id or provider reference too long to store is 422, counted, and stores nothing', async (t) => {
+  const { logger, documents, deps } = captureLogs()
+  const built = await build(t, { env: { WEBHOOK_SECRETS }, logger, deps })
+  const longId = `evt_${'x'.repeat(2100)}`
+  const byStripe = await built.app.inject(stripeDelivery(stripeEvent(longId)))
+  t.equal(byStripe.statusCode, 422)
+  t.match(byStripe.headers['content-type'], /^application\/problem\+json/)
+  t.match(byStripe.json(), { type: 'https://paylith.dev/problems/webhook-reference-too-long', status: 422, code: 'PAYLITH_WEBHOOK_REFERENCE_TOO_LONG', detail: /eventId is 2104 characters long; at most 255/ })
+
+  const body = JSON.stringify({ type: 'payment.succeeded', data: { paymentId: 'pay_1' } })
+  const byHeader = await built.app.inject({ method: 'POST', url: '/v1/webhooks/standard', headers: standardHeaders(`msg_${'y'.repeat(2100)}`, body), payload: body })
+  t.equal(byHeader.statusCode, 422, 'a webhook-id header too long')
+
+  const longRef = JSON.stringify({ type: 'payment.succeeded', data: { providerRef: 'r'.repeat(256) } })
+  t.equal((await built.app.inject({ method: 'POST', url: '/v1/webhooks/standard', headers: standardHeaders('msg_long_ref', longRef), payload: longRef })).statusCode, 422, 'a provider reference too long')
+  const atLimit = JSON.stringify({ type: 'payment.succeeded', data: { providerRef: 'r'.repeat(255) } })
+  t.equal((await built.app.inject({ method: 'POST', url: '/v1/webhooks/standard', headers: standardHeaders('m'.repeat(255), atLimit), payload: atLimit })).statusCode, 200, '255 characters are fine')
+
+  t.same((await storedWebhooks(built)).map((item) => item.eventId), ['m'.repeat(255)], 'only the one at the limit is stored')
+  t.equal(documents.filter((document) => document.WebhookRejected === 1 && document.reason === 'reference-too-long').length, 3, 'each refusal counted')
+})
+
+t.test('the largest body, not even UTF-8, is stored whole as bytes under the item limit and read back the same', async (t) => {
+  const built = await build(t, { env: { WEBHOOK_SECRETS } })
+  // 256 KB exactly (the body limit), nearly all of it a reason of random bytes that are not
+  // UTF-8: as a string it would grow threefold, twice over (payload and reason), past 400 KB.
+  const head = Buffer.from('{"type":"payment.failed","data":{"paymentId":"pay_biggest","reason":"')
+  const tail = Buffer.from('"}}')
+  const filler = Buffer.from([...randomBytes(256 * 1024 - head.length - tail.length)].map((byte) => 0x80 | byte))
+  const body = Buffer.concat([head, filler, tail])
+  t.equal(body.length, 256 * 1024)
+
+  const response = await built.app.inject({ method: 'POST', url: '/v1/webhooks/standard', headers: standardHeadersForBytes('msg_biggest', body), payload: body })
+  t.equal(response.statusCode, 200, response.body)
+  const stored = await built.deps.webhooks.get('standard', 'msg_biggest')
+  t.ok(stored !== undefined && Buffer.from(stored.payload).equals(body), 'the exact bytes received')
+  t.match(stored, { type: 'payment.failed', paymentId: 'pay_biggest' })
+  t.equal(stored?.reason?.length, 500, 'the reason is cut; the payload keeps it whole')
+})
+
+t.test('a large payload is stored compressed, with its SHA-256, and read back the same', async (t) => {
+  const built = await build(t, { env: { WEBHOOK_SECRETS } })
+  const body = JSON.stringify({ id: 'evt_compressible', type: 'customer.updated', data: { object: { id: 'cus_1', notes: 'n'.repeat(200 * 1024) } } })
+  t.equal((await built.app.inject(stripeDelivery(body))).statusCode, 200)
+  const { Item } = await built.deps.dynamodb.send(new GetItemCommand({ TableName: built.config.tableName, Key: { pk: { S: 'WEBHOOK#stripe#evt_compressible' }, sk: { S: 'WEBHOOK' } } }))
+  const item = unmarshall(Item ?? {})
+  t.equal(item.payloadEncoding, 'gzip')
+  t.ok((item.payload as Uint8Array).byteLength < 10 * 1024, 'stored compressed')
+  t.equal(item.payloadSha256, createHash('sha256').update(body).digest('hex'))
+  t.equal(Buffer.from((await built.deps.webhooks.get('stripe', 'evt_compressible'))?.payload ?? []).toString('utf8'), body)
 })

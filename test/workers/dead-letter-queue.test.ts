@@ -83,7 +83,7 @@ t.test('a dead-lettered apply-webhook names the payment its stored event names, 
   const byId = await storePayment(built.deps)
   const byRef = await built.deps.payments.transition(await storePayment(built.deps), 'processing', { providerRef: 'pi_by_ref' })
   const event = (eventId: string, names: { paymentId?: string, providerRef?: string }) => built.deps.webhooks.recordOnce({
-    provider: 'standard', eventId, providerType: 'payment.succeeded', type: 'payment.succeeded', payload: '{}', receivedAt: new Date().toISOString(), expiresAt: 2_000_000_000, ...names
+    provider: 'standard', eventId, providerType: 'payment.succeeded', type: 'payment.succeeded', payload: Buffer.from('{}'), receivedAt: new Date().toISOString(), expiresAt: 2_000_000_000, ...names
   })
   await event('evt_by_id', { paymentId: byId.id })
   await event('evt_by_ref', { providerRef: 'pi_by_ref' })

@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
+import { createLogger } from '../../src/observability/logger.js'
 import { build } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 
@@ -73,4 +75,28 @@ t.test('a payment the sweeper gives up on says so (attention) once, and a dead l
   t.equal((await deps.payments.get(ancient.id))?.attention?.since, '2026-11-27T12:00:00.000Z', 'since the sweeper first gave up on it')
   const stored = await deps.payments.get(ancient.id)
   t.equal(stored?.version, 1, 'the version did not move')
+})
+
+t.test('a short invocation still sweeps: the margin kept back scales with its time (a 3 s local budget)', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const { deps, workers } = await build(t, { env: { SWEEP_STALE_AFTER_SECONDS: '900' }, deps: { clock: () => now } })
+  const stuck = await storePayment(deps, { customerId: 'cus_short_budget', createdAt: new Date(now.getTime() - 2 * HOUR) })
+
+  t.same(await workers.scheduled?.(scheduled, createLocalContext('paylith-test', 3_000)), { resent: 1, needAttention: 0 })
+  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  t.same(Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId), [stuck.id])
+})
+
+t.test('a sweep cut short for lack of time says so in an error log line, never silently', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ logLevel: 'info' }, new Writable({ write (chunk, _encoding, done) { lines.push(JSON.parse(String(chunk))); done() } }))
+  const { deps, workers } = await build(t, { env: { SWEEP_STALE_AFTER_SECONDS: '900' }, logger, deps: { clock: () => now } })
+  await storePayment(deps, { customerId: 'cus_no_time', createdAt: new Date(now.getTime() - 2 * HOUR) })
+  // 1 s when the sweep starts, then nothing left.
+  const remaining = [1_000]
+  const context = { ...createLocalContext('paylith-test', 1_000), getRemainingTimeInMillis: () => remaining.shift() ?? 0 }
+
+  t.same(await workers.scheduled?.(scheduled, context), { resent: 0, needAttention: 0 })
+  t.match(lines.find((line) => line.level === 50), { msg: /stopped before the end for lack of time/, resent: 0, budgetMs: 1_000, marginMs: 200 })
 })

@@ -1,4 +1,4 @@
-import { MalformedWebhookError } from '../errors.js'
+import { MalformedWebhookError, WebhookReferenceTooLongError } from '../errors.js'
 import type { WebhookProvider } from './providers.js'
 import { isObject } from '../../lib/is-object.js'
 
@@ -25,6 +25,16 @@ export interface NormalizedWebhookEvent {
   reason?: string
 }
 
+/**
+ * Longest event id, payment id or provider reference accepted, in characters. They become parts
+ * of DynamoDB keys (at most 2048 bytes) and SQS message groups; Stripe's ids are at most 255.
+ */
+export const MAX_WEBHOOK_REFERENCE_LENGTH = 255
+/** Longest provider type kept; a longer one is cut (no type we act on is anywhere near it). */
+export const MAX_WEBHOOK_TYPE_LENGTH = 255
+/** Longest failure reason kept; a longer one is cut (the raw payload keeps it whole). */
+export const MAX_WEBHOOK_REASON_LENGTH = 500
+
 const STRIPE_TYPES: Record<string, WebhookEventType> = {
   'payment_intent.succeeded': WebhookEventType.paymentSucceeded,
   'payment_intent.payment_failed': WebhookEventType.paymentFailed,
@@ -42,6 +52,7 @@ const STANDARD_TYPES: Record<string, WebhookEventType> = {
  * refund, the charge's payment_intent) as providerRef and `metadata.paymentId`. Standard
  * Webhooks: `{ type, data: { paymentId | providerRef, reason? } }` with the `webhook-id` as id.
  * Types we do not act on are kept, marked ignored.
+ * @throws MalformedWebhookError for a payload that is not an event, WebhookReferenceTooLongError for an id too long to store
  */
 export function normalizeWebhookEvent (provider: WebhookProvider, payload: unknown, webhookId: string | undefined): NormalizedWebhookEvent {
   if (!isObject(payload)) throw new MalformedWebhookError('the payload is not a JSON object')
@@ -75,8 +86,16 @@ export function normalizeWebhookEvent (provider: WebhookProvider, payload: unkno
   })
 }
 
+/** Leaves out absent fields, refuses references too long to store, and cuts long free text. */
 function compact (event: NormalizedWebhookEvent): NormalizedWebhookEvent {
-  return Object.fromEntries(Object.entries(event).filter(([, value]) => value !== undefined)) as unknown as NormalizedWebhookEvent
+  for (const field of ['eventId', 'paymentId', 'providerRef'] as const) {
+    const length = event[field]?.length ?? 0
+    if (length > MAX_WEBHOOK_REFERENCE_LENGTH) {
+      throw new WebhookReferenceTooLongError(`the event's ${field} is ${length} characters long; at most ${MAX_WEBHOOK_REFERENCE_LENGTH} can be stored`, { field, length, maxLength: MAX_WEBHOOK_REFERENCE_LENGTH })
+    }
+  }
+  const bounded = { ...event, providerType: event.providerType.slice(0, MAX_WEBHOOK_TYPE_LENGTH), reason: event.reason?.slice(0, MAX_WEBHOOK_REASON_LENGTH) }
+  return Object.fromEntries(Object.entries(bounded).filter(([, value]) => value !== undefined)) as unknown as NormalizedWebhookEvent
 }
 
 function stringOrUndefined (value: unknown): string | undefined {

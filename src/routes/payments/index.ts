@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { requireIdempotencyKey } from '../../domain/idempotency.js'
+import { headerValues } from '../../http/headers.js'
 import type { Payment, PaymentEvent } from '../../domain/payment.js'
 import type { Deps } from '../../deps.js'
 import { NotFoundError } from '../../domain/errors.js'
@@ -60,7 +61,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
       response: { 201: PaymentRef, ...Problems, 409: ProblemResponse, 422: ProblemResponse }
     }
   }, async (request, reply) => {
-    const key = requireIdempotencyKey(request.headers['idempotency-key'], 'POST /v1/payments')
+    const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/payments')
     const result = await createPayment({ input: request.body, scope: request.apiKey?.id ?? '', key })
     if (!result.replayed) {
       request.log.info({ paymentId: result.paymentId }, 'payment created')

@@ -5,7 +5,7 @@ import type { Deps } from '../../deps.js'
 import { SignatureProblem } from '../../domain/webhooks/signatures/errors.js'
 import { verifyStandardWebhook } from '../../domain/webhooks/signatures/standard-webhooks.js'
 import { verifyStripeSignature } from '../../domain/webhooks/signatures/stripe.js'
-import { MalformedWebhookError, NotFoundError, WebhookSignatureError } from '../../domain/errors.js'
+import { MalformedWebhookError, NotFoundError, WebhookReferenceTooLongError, WebhookSignatureError } from '../../domain/errors.js'
 import { MetricName } from '../../observability/metrics.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { BODY_LIMIT_BYTES } from '../../http/body-limit.js'
@@ -35,7 +35,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }
         'A duplicate delivery is answered the same and stores nothing new.',
       tags: ['webhooks'],
       params: Type.Object({ provider: Type.String({ description: WEBHOOK_PROVIDERS.join(' | ') }) }),
-      response: { 200: Type.Object({ received: Type.Literal(true) }), 400: ProblemResponse, 404: ProblemResponse, 413: ProblemResponse }
+      response: { 200: Type.Object({ received: Type.Literal(true) }), 400: ProblemResponse, 404: ProblemResponse, 413: ProblemResponse, 422: ProblemResponse }
     }
   }, async (request) => {
     const { provider } = request.params
@@ -58,6 +58,11 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }
       event = normalizeWebhookEvent(provider, JSON.parse(rawBody.toString('utf8')), header(request, 'webhook-id'))
     } catch (error) {
       if (error instanceof SyntaxError || error instanceof MalformedWebhookError) throw new MalformedWebhookError(`the verified payload cannot be read: ${error.message}`, { cause: error })
+      if (error instanceof WebhookReferenceTooLongError) {
+        // Refused, not dropped: the sender sees the failure, and each retry costs no write.
+        deps.metrics.count(MetricName.webhookRejected, { provider, reason: 'reference-too-long' })
+        log.warn({ reason: 'reference-too-long', field: error.data.field, length: error.data.length }, 'webhook rejected')
+      }
       throw error
     }
 
@@ -65,7 +70,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }
     const outcome = await deps.webhooks.recordOnce({
       ...event,
       provider,
-      payload: rawBody.toString('utf8'),
+      payload: rawBody,
       receivedAt: now.toISOString(),
       expiresAt: unixSeconds(now) + deps.config.webhooks.ttlSeconds
     })
