@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import { PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { SQSEvent, SQSRecord } from 'aws-lambda'
 import { Keys } from '../src/store/table.js'
 import { benchConfig, benchService, ratioOf, type BenchRow } from './lib.js'
 
 // M6: a 1,000-record SQS batch through the handler (dispatch, Powertools batch processing,
-// bounded concurrency, one conditional PutItem per record: the dead-letter worker) against a
-// hand-written bounded promise pool doing the same writes. DynamoDB is DynamoDB Local.
+// bounded concurrency; per record the dead-letter worker reads the payment the charge command
+// names, then makes one conditional PutItem) against a hand-written bounded promise pool doing
+// the same read and write. DynamoDB is DynamoDB Local.
 const RECORDS = 1_000
 const CONCURRENCY = 10
 
@@ -51,6 +52,8 @@ export async function run (): Promise<BenchRow[]> {
     const records = Array.from({ length: RECORDS }, () => record(arn))
     start = performance.now()
     await pool(records, CONCURRENCY, async (r) => {
+      const { paymentId } = JSON.parse(r.body) as { paymentId: string }
+      await deps.dynamodb.send(new GetItemCommand({ TableName: config.tableName, Key: marshall(Keys.payment(paymentId)), ConsistentRead: true }))
       const at = new Date().toISOString()
       await deps.dynamodb.send(new PutItemCommand({
         TableName: config.tableName,
