@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { findNode22 } from '../scripts/node22.js'
 import { createLocalContext } from '../src/local/lambda-context.js'
 import { useLambdaEnvironment } from './helpers/lambda-env.js'
 import { bearer } from './helpers/build.js'
@@ -37,3 +40,29 @@ t.test('the bundle dispatches a stream batch to the table-stream worker, which c
 t.test('the bundle rejects an unknown event with UnsupportedEventError', async (t) => {
   await t.rejects(handler({ hello: 'world' }, context()), { name: 'UnsupportedEventError' })
 })
+
+// Lambda runs nodejs22.x: the same bundle, in a Node 22 process of its own, on the same resources.
+const node22 = findNode22()
+t.test('the bundle runs on Node 22 (Lambda\'s nodejs22.x): HTTP, SQS and an unknown event', { skip: 'missing' in node22 && node22.missing }, async (t) => {
+  if (!('binary' in node22)) throw new Error('unreachable: skipped')
+  const sqs = sqsEvent(config.queues.work.name, ['{"type":"charge","paymentId":"pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4N"}'])
+  const { node, results } = await runOn(node22.binary, [httpApiEvent({ path: '/ready' }), sqs, { hello: 'world' }])
+  t.match(node, /^v22\./)
+  const [ready, batch, unknown] = results as [{ response: { statusCode: number, body: string } }, { response: unknown }, { error: { name: string } }]
+  t.equal(ready.response.statusCode, 200)
+  t.same(JSON.parse(ready.response.body), { status: 'ready', checks: { dynamodb: 'ok' } })
+  t.same(batch.response, { batchItemFailures: [{ itemIdentifier: sqs.Records[0]?.messageId }] })
+  t.equal(unknown.error.name, 'UnsupportedEventError')
+})
+
+/** Invokes the bundle with these events in a process of that Node, with this process's environment. */
+async function runOn (binary: string, events: unknown[]): Promise<{ node: string, results: unknown[] }> {
+  const script = fileURLToPath(new URL('./helpers/invoke-bundle.mjs', import.meta.url))
+  return new Promise((resolve, reject) => {
+    const child = execFile(binary, [script, bundle.href], { env: process.env, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`Node 22 failed: ${stderr}`, { cause: error }))
+      else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as { node: string, results: unknown[] })
+    })
+    child.stdin?.end(JSON.stringify(events))
+  })
+}
