@@ -27,6 +27,8 @@ interface EmulatorSpec {
   /** A path that answers 200 once the emulator is ready; undefined: any HTTP answer will do. */
   probePath: string | undefined
   notFound: string
+  /** Said after the emulator's last words when it exits before answering. */
+  exitHint?: string
   startTimeoutMs: number
 }
 
@@ -121,6 +123,7 @@ export async function startDynamoDbLocal (options: DynamoDbLocalOptions = {}): P
     args: (port) => [`-Djava.library.path=${libraryPath}`, '-jar', jarPath, ...storage, '-port', String(port)],
     probePath: undefined,
     notFound: JAVA_HINT,
+    exitHint: 'DynamoDB Local needs Java 17: install it (apt-get install openjdk-17-jre-headless), or set LOCAL_DYNAMODB=moto',
     startTimeoutMs: 30_000
   })
 }
@@ -139,7 +142,7 @@ async function startEmulator (spec: EmulatorSpec): Promise<LocalEmulator> {
   })
   const earlyExit = once(child, 'exit').then(([code]) => {
     if (code === NOT_FOUND) throw new EmulatorUnavailableError(spec.notFound)
-    throw new EmulatorUnavailableError(`${command} exited with code ${String(code)} before answering: ${lastLine(stderr)}`)
+    throw new EmulatorUnavailableError(`${command} exited with code ${String(code)} before answering: ${lastLine(stderr)}${spec.exitHint === undefined ? '' : ` (${spec.exitHint})`}`)
   })
   const stop = (): Promise<void> => stopChild(child)
 
