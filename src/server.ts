@@ -34,6 +34,8 @@ async function main (): Promise<void> {
     process.stderr.write(`paylith: ${error.message}\n`)
     process.exit(1)
   }
+  // `npm start -- --fresh`: the same as LOCAL_FRESH=true, starts with no kept data.
+  if (process.argv.slice(2).includes('--fresh')) config = { ...config, local: { ...config.local, fresh: true } }
   // AWS credentials are irrelevant to the embedded emulator but the SDK insists on some.
   if (config.aws.endpoint === undefined) {
     process.env.AWS_ACCESS_KEY_ID ??= 'local'

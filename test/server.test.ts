@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
 
@@ -7,8 +11,12 @@ import t from 'tap'
 const SERVER = ['--import', 'tsx', 'src/server.ts']
 const cwd = new URL('..', import.meta.url)
 
+// Each run keeps its data in a temporary folder, never in the checkout's .paylith/.
+const dataRoot = mkdtempSync(join(tmpdir(), 'paylith-server-'))
+t.teardown(() => { rmSync(dataRoot, { recursive: true, force: true }) })
+
 function startServer (env: Record<string, string>) {
-  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }
+  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', LOCAL_DATA_DIR: join(dataRoot, randomUUID()), ...env }
   // As a user runs it: no endpoints, so it starts its own emulator for everything.
   delete childEnv.AWS_ENDPOINT_URL
   delete childEnv.AWS_ENDPOINT_URL_DYNAMODB

