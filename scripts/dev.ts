@@ -2,21 +2,34 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { SCOPES, hashApiKey } from '../src/config/api-keys.js'
-import { EmulatorUnavailableError, startLocalEmulator, type LocalEmulator } from '../src/local/emulator.js'
+import { join } from 'node:path'
+import { EmulatorUnavailableError, startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from '../src/local/emulator.js'
 
-// `npm run dev`: `npm start` that restarts on every source change. The emulator starts once,
-// here, and outlives the restarts (with its data); the server runs under `node --watch` with
-// AWS_ENDPOINT_URL pointing at it, so it starts none of its own. AWS_ENDPOINT_URL_DYNAMODB,
-// when set, is passed on as it is. Ctrl-C stops the server, then the emulator.
+// `npm run dev`: `npm start` that restarts on every source change. The emulators start once,
+// here, and outlive the restarts: moto (SQS, Secrets Manager) and DynamoDB Local with the data
+// kept in LOCAL_DATA_DIR (.paylith), as `npm start` keeps it. The server runs under
+// `node --watch` with AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB pointing at them, so it
+// starts none of its own; endpoints you set are passed on as they are. Ctrl-C stops the
+// server, then the emulators.
 const SERVER = ['--import', 'tsx', '--watch', 'src/server.ts']
 const STOP_TIMEOUT_MS = 15_000
 
 const env: NodeJS.ProcessEnv = { ...process.env }
-let emulator: LocalEmulator | undefined
+const emulators: LocalEmulator[] = []
+const wantsDynamoDbLocal = env.AWS_ENDPOINT_URL === undefined && env.AWS_ENDPOINT_URL_DYNAMODB === undefined && env.LOCAL_DYNAMODB !== 'moto'
 if (env.AWS_ENDPOINT_URL === undefined) {
+  let emulator: LocalEmulator
   try {
     emulator = await startLocalEmulator({ command: env.LOCAL_EMULATOR_COMMAND })
+    emulators.push(emulator)
+    if (wantsDynamoDbLocal) {
+      const dynamodb = await startDynamoDbLocal({ dataDir: join(env.LOCAL_DATA_DIR ?? '.paylith', 'dynamodb') })
+      emulators.push(dynamodb)
+      env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.endpoint
+      process.stdout.write(`paylith dev: DynamoDB Local at ${dynamodb.endpoint}, data kept in ${env.LOCAL_DATA_DIR ?? '.paylith'}\n`)
+    }
   } catch (error) {
+    await Promise.all(emulators.map((started) => started.stop()))
     if (!(error instanceof EmulatorUnavailableError)) throw error
     process.stderr.write(`paylith: ${error.message}\n`)
     process.exit(1)
@@ -46,5 +59,5 @@ process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
 const [code] = await exited
 clearTimeout(killTimer)
-await emulator?.stop()
+await Promise.all(emulators.map((started) => started.stop()))
 process.exit(code ?? 0)
