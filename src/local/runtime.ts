@@ -3,6 +3,7 @@ import type { ScheduledEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { App } from '../app.js'
 import { bootstrapLocal, type LocalResources, type QueueRef } from './bootstrap.js'
+import { serveDocsAssets, serveLocalServerUrl } from './docs-assets.js'
 import { startLocalEmulator, type LocalEmulator } from './emulator.js'
 import type { Config } from '../config/load.js'
 import type { Deps } from '../deps.js'
@@ -66,6 +67,8 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     const service = createService(config, { logger, metricsDestination, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
     const { deps, workers, handler: dispatch } = service
     app = service.app
+    serveDocsAssets(app)
+    serveLocalServerUrl(app, () => url)
     url = await app.listen({ port: config.port, host: config.host })
 
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
