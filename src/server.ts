@@ -2,6 +2,7 @@ import { EmulatorUnavailableError } from './local/emulator.js'
 import { randomBytes } from 'node:crypto'
 import { SCOPES, apiKeyFromHash, hashApiKey } from './config/api-keys.js'
 import { ConfigError, loadConfig, type Config } from './config/load.js'
+import { isPortInUse, portInUseMessage, startupBanner } from './local/banner.js'
 import { startLocalRuntime } from './local/runtime.js'
 import { localOutput } from './local/terminal.js'
 import { createLogger } from './observability/logger.js'
@@ -12,17 +13,19 @@ import { createLogger } from './observability/logger.js'
  * Locally, with no API_KEYS, one key with every scope is generated for this run and printed
  * once, to the terminal only (never to the logs).
  */
-function withGeneratedApiKey (config: Config): Config {
+function withGeneratedApiKey (config: Config, isTTY: boolean): { config: Config, key: string } {
   const key = `plk_local_${randomBytes(24).toString('base64url')}`
   const sha256 = hashApiKey(key)
-  process.stdout.write([
+  const notice = [
     `paylith: API_KEYS is not set, so this run generated an API key with every scope (${SCOPES.join(', ')}):`,
     `    ${key}`,
     '  It is not stored anywhere. To keep a key across restarts, set',
     `    API_KEYS=${sha256}=${SCOPES.join('|')}`,
     ''
-  ].join('\n'))
-  return { ...config, apiKeys: [apiKeyFromHash(sha256, SCOPES)] }
+  ].join('\n')
+  // On a terminal the banner shows it once the server listens.
+  if (!isTTY) process.stdout.write(notice)
+  return { config: { ...config, apiKeys: [apiKeyFromHash(sha256, SCOPES)] }, key }
 }
 
 async function main (): Promise<void> {
@@ -45,10 +48,13 @@ async function main (): Promise<void> {
   // The AWS SDK warns on Node 20 that its releases after January 2027 will need Node 22 (what
   // Lambda runs here); the README says which Node versions are tested. Set it to false to see it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-  if (config.apiKeys.length === 0) config = withGeneratedApiKey(config)
+  const isTTY = process.stdout.isTTY === true
+  let apiKey: string | undefined
+  if (config.apiKeys.length === 0) ({ config, key: apiKey } = withGeneratedApiKey(config, isTTY))
+  const webhookSecretGenerated = config.webhooks.secretsArn === undefined && config.webhooks.secrets.standard.length === 0
 
   // Short lines on a terminal; JSON lines otherwise (pipes, CI, containers).
-  const output = await localOutput({ isTTY: process.stdout.isTTY === true, logMetrics: config.logMetrics })
+  const output = await localOutput({ isTTY, logMetrics: config.logMetrics })
   const logger = createLogger(config, output.logs)
   let runtime
   try {
@@ -58,10 +64,23 @@ async function main (): Promise<void> {
       process.stderr.write(`paylith: ${error.message}\n`)
       process.exit(1)
     }
+    if (isPortInUse(error)) {
+      process.stderr.write(`paylith: ${portInUseMessage(config.host, config.port)}\n`)
+      process.exit(1)
+    }
     logger.fatal({ err: error }, 'paylith could not start')
     process.exit(1)
   }
   logger.info({ url: runtime.url, endpoint: runtime.config.aws.endpoint, table: runtime.config.tableName }, `paylith listening on ${runtime.url}`)
+  if (isTTY) {
+    const { aws, webhooks } = runtime.config
+    process.stdout.write(startupBanner({
+      url: runtime.url,
+      apiKey,
+      webhookSecret: webhookSecretGenerated ? webhooks.secrets.standard[0] : undefined,
+      endpoints: { AWS: aws.endpoint, DynamoDB: aws.dynamodbEndpoint }
+    }).join('\n'))
+  }
 
   let stopping = false
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import t from 'tap'
 
@@ -61,12 +62,25 @@ t.test('npm start serves /health and /ready on its own emulator, and SIGTERM lea
   await t.rejects(fetch(`${url}/health`), 'the server is gone')
 })
 
-t.test('npm start without moto_server says how to install it, in one line, and exits non-zero', async (t) => {
+t.test('npm start without its emulator command names the command configured, in one line, and exits non-zero', async (t) => {
   const server = startServer({ LOCAL_EMULATOR_COMMAND: '/nonexistent/moto_server' })
   const [code] = await server.exited
   t.equal(code, 1)
   t.equal(server.stderr().trim().split('\n').length, 1, 'one line')
-  t.match(server.stderr(), /moto_server is not installed: install it with `pipx install "moto\[server\]"`, or set AWS_ENDPOINT_URL/)
+  t.match(server.stderr(), /LOCAL_EMULATOR_COMMAND is \/nonexistent\/moto_server, which was not found: fix or unset it \(the default is moto_server, installed with `pipx install "moto\[server\]"`\), or set AWS_ENDPOINT_URL/)
+})
+
+t.test('a second npm start on a busy port says which port is taken and how to choose another, in one line, and exits 1', async (t) => {
+  const busy = createServer()
+  busy.listen(0, '127.0.0.1')
+  await once(busy, 'listening')
+  t.teardown(() => { busy.close() })
+  const { port } = busy.address() as AddressInfo
+  const server = startServer({ PORT: String(port), HOST: '127.0.0.1' })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const [code] = await server.exited
+  t.equal(code, 1)
+  t.equal(server.stderr(), `paylith: port ${port} on 127.0.0.1 is already in use (another paylith?): stop it, or choose another port with PORT, e.g. PORT=${port + 1} npm start\n`)
 })
 
 t.test('npm start with bad configuration lists every problem and exits non-zero', async (t) => {

@@ -61,18 +61,25 @@ const WATCHDOG = [
 /** The one-line hint printed when `moto_server` cannot be found. */
 export const INSTALL_HINT = 'moto_server is not installed: install it with `pipx install "moto[server]"`, or set AWS_ENDPOINT_URL to another AWS endpoint (for example LocalStack).'
 
+/** The one line for a missing emulator command: the default's install hint, or the command that was configured. */
+export function notFoundHint (command: string): string {
+  if (command === 'moto_server') return INSTALL_HINT
+  return `LOCAL_EMULATOR_COMMAND is ${command}, which was not found: fix or unset it (the default is moto_server, installed with \`pipx install "moto[server]"\`), or set AWS_ENDPOINT_URL to another AWS endpoint.`
+}
+
 /**
  * Starts `moto_server` (in-memory DynamoDB, Streams, SQS, Secrets Manager, S3) on a free
  * loopback port and resolves once it answers HTTP.
  * @throws EmulatorUnavailableError when it is not installed or does not come up in time
  */
 export async function startLocalEmulator (options: StartEmulatorOptions = {}): Promise<LocalEmulator> {
+  const command = options.command ?? 'moto_server'
   return startEmulator({
     name: 'moto_server',
-    command: options.command ?? 'moto_server',
+    command,
     args: (port) => ['-H', HOST, '-p', String(port)],
     probePath: '/moto-api/data.json',
-    notFound: INSTALL_HINT,
+    notFound: notFoundHint(command),
     startTimeoutMs: options.startTimeoutMs ?? 20_000
   })
 }

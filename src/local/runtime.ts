@@ -5,6 +5,7 @@ import type { ScheduledEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { App } from '../app.js'
 import { bootstrapLocal, type LocalResources, type QueueRef } from './bootstrap.js'
+import { serveDocsAssets, serveLocalServerUrl } from './docs-assets.js'
 import { startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from './emulator.js'
 import type { Config } from '../config/load.js'
 import type { Deps } from '../deps.js'
@@ -67,6 +68,8 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
     // The kept table outlived the last run's in-memory queue: re-send what it left unsettled.
     if (dataDir !== undefined && baseConfig.aws.endpoint === undefined) await recoverUnsettled(deps, config, logger, invocationTimeoutMs)
+    serveDocsAssets(app)
+    serveLocalServerUrl(app, () => url)
     url = await app.listen({ port: config.port, host: config.host })
 
     const queues: QueueRef[] = [resources.queues.work, resources.queues.deadLetter]

@@ -14,12 +14,14 @@ t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and
   t.same(create.security, [{ apiKey: [] }])
   t.match(create.description, /Requires scope `payments:write`/)
   t.same(create.requestBody.content['application/json'].schema.required, ['amount', 'currency', 'customerId'])
-  t.match(create.parameters, [{ in: 'header', name: 'idempotency-key', description: /24 h/ }])
+  t.match(create.parameters, [{ in: 'header', name: 'idempotency-key', required: true, description: /24 h/ }])
   t.same(Object.keys(create.responses).sort(), ['201', '400', '401', '403', '409', '422'])
   t.ok(create.responses['422'].content['application/problem+json'], 'errors are documented as problem+json')
   t.equal(doc.paths['/health'].get.security, undefined, 'health is public')
   t.match(doc.components.securitySchemes.apiKey, { type: 'http', scheme: 'bearer' })
   t.match(doc.info.description, /IDEMPOTENCY_TTL_SECONDS \(default 24 h\)/, 'the idempotency policy is stated')
+  t.same(doc.servers, [{ url: '/' }], 'relative to wherever it is served')
+  t.equal(doc.paths['/v1/payments'].get.parameters.some((p: { in: string, required?: boolean }) => p.in === 'header' && p.required === true), false, 'only the create requires the key')
 })
 
 t.test('GET /docs is an HTML page that renders /openapi.json', async (t) => {
@@ -28,4 +30,5 @@ t.test('GET /docs is an HTML page that renders /openapi.json', async (t) => {
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^text\/html/)
   t.match(response.body, /SwaggerUIBundle\(\{ url: 'openapi\.json'/)
+  t.match(response.body, 'https://unpkg.com/swagger-ui-dist@', 'in Lambda the UI comes from a CDN')
 })
