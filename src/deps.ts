@@ -38,6 +38,15 @@ export interface Deps extends AwsClients {
   provider: PaymentProvider
   /** The provider behind a circuit breaker, with timeouts and retries. */
   charge: ResilientCharge
+  /** Further readiness checks `/ready` runs after DynamoDB's (the local pollers'); none in Lambda. */
+  readiness?: () => ReadinessCheck[]
+}
+
+/** One readiness check's outcome: `name` is the check's key in `/ready`'s answer. */
+export interface ReadinessCheck {
+  name: string
+  ok: boolean
+  detail: string
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
@@ -80,7 +89,8 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
       backoffBaseMs: config.provider.backoffBaseMs,
       backoffCapMs: config.provider.backoffCapMs,
       ...config.provider.breaker
-    }, { logger, metrics })
+    }, { logger, metrics }),
+    ...(overrides.readiness !== undefined && { readiness: overrides.readiness })
   }
 }
 

@@ -8,14 +8,14 @@ import { bootstrapLocal, type LocalResources, type QueueRef } from './bootstrap.
 import { serveDocsAssets, serveLocalServerUrl } from './docs-assets.js'
 import { startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from './emulator.js'
 import type { Config } from '../config/load.js'
-import type { Deps } from '../deps.js'
+import type { Deps, ReadinessCheck } from '../deps.js'
 import type { MetricsDestination } from '../observability/metrics.js'
 import { sandboxFromConfig, type SandboxProvider } from '../providers/sandbox.js'
 import { createService } from '../service.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
 import { startSqsPoller } from './sqs-poller.js'
-import { startStreamPoller, streamPollerOptions } from './stream-poller.js'
+import { startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs } from './stream-poller.js'
 import { fileStreamPosition } from './stream-position.js'
 import { createSweeper } from '../workers/sweeper.js'
 
@@ -62,7 +62,9 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     sandbox = config.provider.name === 'sandbox'
       ? sandboxFromConfig(config, logger, () => new Date(), config.provider.sandbox.webhookUrl ?? (() => url === undefined ? undefined : `${url}/v1/webhooks/standard`))
       : undefined
-    const service = createService(config, { logger, metricsDestination, ...clients, ...(sandbox !== undefined && { provider: sandbox }) })
+    // Filled in once the pollers start, which is after the service is built.
+    const readiness: Array<() => ReadinessCheck> = []
+    const service = createService(config, { logger, metricsDestination, ...clients, ...(sandbox !== undefined && { provider: sandbox }), readiness: () => readiness.map((check) => check()) })
     const { deps, workers, handler: dispatch } = service
     app = service.app
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
@@ -87,7 +89,9 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     }
     if (workers.streams[config.tableName] !== undefined) {
       const position = dataDir === undefined ? undefined : fileStreamPosition(join(dataDir, STREAM_POSITION_FILE), resources.streamArn)
-      pollers.push(startStreamPoller({ ...streamPollerOptions(bootstrapped, { invocationTimeoutMs, dispatch, logger }), position }))
+      const streamPoller = startStreamPoller({ ...streamPollerOptions(bootstrapped, { invocationTimeoutMs, dispatch, logger }), position })
+      pollers.push(streamPoller)
+      readiness.push(() => streamPollerCheck(streamPoller, streamPollerStaleAfterMs(config.pollers.streamPollIntervalMs)))
     }
     // EventBridge's schedule, locally: the same scheduled event, on a timer.
     pollers.push(startPolling(async () => {

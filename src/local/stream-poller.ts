@@ -1,9 +1,11 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
+  ResourceNotFoundException,
   TrimmedDataAccessException,
   type _Record as StreamsRecord
 } from '@aws-sdk/client-dynamodb-streams'
@@ -11,6 +13,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import { clientOptions } from '../aws/clients.js'
+import type { ReadinessCheck } from '../deps.js'
 import type { Dispatch } from '../lambda/dispatch.js'
 import type { Bootstrapped } from './bootstrap.js'
 import { invokeLocally } from './lambda-context.js'
@@ -21,6 +24,9 @@ import type { StreamPosition } from './stream-position.js'
 export interface StreamPollerOptions {
   streams: DynamoDBStreamsClient
   sqs: SQSClient
+  /** Reads the table's current stream when the one followed is gone (the table was recreated). */
+  dynamodb: DynamoDBClient
+  tableName: string
   streamArn: string
   /** Where a batch that exhausted its retries is reported (Lambda's on-failure destination). */
   onFailureQueueUrl: string
@@ -43,6 +49,8 @@ export function streamPollerOptions ({ config, clients, resources }: Bootstrappe
   return {
     streams: new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')),
     sqs: clients.sqs,
+    dynamodb: clients.dynamodb,
+    tableName: config.tableName,
     streamArn: resources.streamArn,
     onFailureQueueUrl: resources.queues.deadLetter.url,
     region: config.aws.region,
@@ -68,34 +76,87 @@ interface ShardState {
   closed: boolean
 }
 
+/** How a stream poller is doing, for readiness. */
+export interface StreamPollerHealth {
+  /** The stream being read now (changes when the table is recreated). */
+  streamArn: string
+  /** When the last poll cycle (describe the stream, read its shards) ended without error; the start time until then. */
+  lastSuccessAt: Date
+}
+
+/** A running stream poller that can say how it is doing. */
+export interface StreamPoller extends Poller {
+  health: () => StreamPollerHealth
+}
+
 /**
  * Emulates a Lambda DynamoDB Stream event source mapping with ReportBatchItemFailures:
  * reads every shard in order (a child only after its parent), hands batches to `dispatch`,
  * retries from the lowest reported sequence number, and after `maxRetries` failed retries
  * sends that record's metadata to the on-failure queue and moves past it (where bisect on
- * error ends up for one poison record), so a shard never stays blocked.
+ * error ends up for one poison record), so a shard never stays blocked. Follows the table to
+ * its new stream when the one it reads is gone, and drops shards that vanished.
  */
-export function startStreamPoller (options: StreamPollerOptions): Poller {
-  const log = options.logger.child({ poller: 'stream', streamArn: options.streamArn })
-  const shards = new Map<string, ShardState>()
-  const saved = options.position?.load() ?? {}
+export function startStreamPoller (options: StreamPollerOptions): StreamPoller {
+  // A copy: the stream it follows can change, the caller's options do not.
+  const current: StreamPollerOptions = { ...options }
+  let log = options.logger.child({ poller: 'stream', streamArn: current.streamArn })
+  let shards = new Map<string, ShardState>()
+  let saved = options.position?.load() ?? {}
+  let lastSuccessAt = new Date()
 
-  return startPolling(async () => {
-    await discoverShards(options, shards, saved)
+  const poller = startPolling(async () => {
+    const followed = await discoverShards(current, shards, saved)
+    if (followed !== undefined) {
+      log.warn({ newStreamArn: followed }, 'the stream is gone; following the table\'s new stream from its start')
+      // The old stream's shards and saved position mean nothing on the new stream.
+      current.streamArn = followed
+      current.position = undefined
+      log = options.logger.child({ poller: 'stream', streamArn: followed })
+      shards = new Map()
+      saved = {}
+      await discoverShards(current, shards, saved)
+    }
     let worked = false
     for (const shard of shards.values()) {
       if (shard.closed || !parentDone(shard, shards)) continue
-      worked = (await pollShard(shard, options, log)) || worked
+      worked = (await pollShard(shard, current, log)) || worked
     }
+    lastSuccessAt = new Date()
     return worked
   }, { idleMs: options.pollIntervalMs, onError: (error) => log.error({ err: error }, 'reading the stream failed') })
+  return { stop: poller.stop, health: () => ({ streamArn: current.streamArn, lastSuccessAt }) }
 }
 
-async function discoverShards (options: StreamPollerOptions, shards: Map<string, ShardState>, saved: Record<string, string>): Promise<void> {
+/** The readiness check of a stream poller: stale once no cycle succeeded for `staleAfterMs`. */
+export function streamPollerCheck (poller: Pick<StreamPoller, 'health'>, staleAfterMs: number, now: () => Date = () => new Date()): ReadinessCheck {
+  const { streamArn, lastSuccessAt } = poller.health()
+  const ageMs = now().getTime() - lastSuccessAt.getTime()
+  return ageMs <= staleAfterMs
+    ? { name: 'streamPoller', ok: true, detail: `read ${streamArn} ${ageMs} ms ago` }
+    : { name: 'streamPoller', ok: false, detail: `the stream poller has not read ${streamArn} for ${ageMs} ms (bound ${staleAfterMs} ms)` }
+}
+
+/** How long a stream poller may go without a successful cycle before it is not ready. */
+export function streamPollerStaleAfterMs (pollIntervalMs: number): number {
+  return Math.max(30_000, 10 * pollIntervalMs)
+}
+
+/**
+ * Adds the stream's new shards. When the stream is gone (ResourceNotFound) or disabled and
+ * read to its end, returns the table's current stream if it is another one.
+ */
+async function discoverShards (options: StreamPollerOptions, shards: Map<string, ShardState>, saved: Record<string, string>): Promise<string | undefined> {
   let exclusiveStartShardId: string | undefined
   do {
-    const { StreamDescription } = await options.streams.send(new DescribeStreamCommand({ StreamArn: options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }))
-    for (const shard of StreamDescription?.Shards ?? []) {
+    let description
+    try {
+      description = (await options.streams.send(new DescribeStreamCommand({ StreamArn: options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }))).StreamDescription
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error
+      return latestStreamArn(options, error)
+    }
+    for (const shard of description?.Shards ?? []) {
       if (shard.ShardId === undefined || shards.has(shard.ShardId)) continue
       shards.set(shard.ShardId, {
         id: shard.ShardId,
@@ -108,8 +169,24 @@ async function discoverShards (options: StreamPollerOptions, shards: Map<string,
         closed: false
       })
     }
-    exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId
+    exclusiveStartShardId = description?.LastEvaluatedShardId
+    // A deleted table's stream stays readable for a while: finish it before moving on.
+    const disabled = description?.StreamStatus === 'DISABLED' || description?.StreamStatus === 'DISABLING'
+    if (disabled && exclusiveStartShardId === undefined && [...shards.values()].every((shard) => shard.closed)) {
+      const latest = await latestStreamArn(options)
+      if (latest !== undefined) return latest
+    }
   } while (exclusiveStartShardId !== undefined)
+  return undefined
+}
+
+/** The table's current stream when it is not the one followed; `gone` is thrown when there is none to follow. */
+async function latestStreamArn (options: StreamPollerOptions, gone?: Error): Promise<string | undefined> {
+  const { Table } = await options.dynamodb.send(new DescribeTableCommand({ TableName: options.tableName }))
+  const latest = Table?.LatestStreamArn
+  if (latest !== undefined && latest !== options.streamArn) return latest
+  if (gone !== undefined) throw gone
+  return undefined
 }
 
 function parentDone (shard: ShardState, shards: Map<string, ShardState>): boolean {
@@ -124,7 +201,16 @@ async function pollShard (shard: ShardState, options: StreamPollerOptions, log: 
       shard.closed = true
       return false
     }
-    await readShard(shard, options)
+    try {
+      await readShard(shard, options)
+    } catch (error) {
+      // The shard vanished (trimmed away, or its stream went with the table): drop it.
+      if (!(error instanceof ResourceNotFoundException)) throw error
+      log.warn({ shardId: shard.id }, 'the shard is gone; dropping it')
+      shard.pending = []
+      shard.closed = true
+      return false
+    }
   }
   if (shard.pending.length === 0) return false
 

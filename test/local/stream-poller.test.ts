@@ -1,11 +1,13 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetShardIteratorCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb-streams'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import t from 'tap'
 import { bootstrapLocal } from '../../src/local/bootstrap.js'
-import { lowestSequenceNumber, startStreamPoller, streamPollerOptions } from '../../src/local/stream-poller.js'
+import { clientOptions } from '../../src/aws/clients.js'
+import { lowestSequenceNumber, startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs, type StreamPollerOptions } from '../../src/local/stream-poller.js'
 import { createLogger } from '../../src/observability/logger.js'
-import { testConfig, type Teardownable } from '../helpers/build.js'
+import { build, closedEndpoint, testConfig, type Teardownable } from '../helpers/build.js'
 import { waitFor } from '../helpers/wait.js'
 
 t.test('sequence numbers are compared as integers, not strings', async (t) => {
@@ -43,12 +45,12 @@ async function streamHarness (t: Teardownable, env: Record<string, string>, beha
   }
   const put = (pk: string, extra: Record<string, { N: string }> = {}) =>
     clients.dynamodb.send(new PutItemCommand({ TableName: config.tableName, Item: { pk: { S: pk }, sk: { S: 'ITEM' }, ...extra } }))
-  const start = () => {
-    const poller = startStreamPoller({ ...streamPollerOptions(bootstrapped, { invocationTimeoutMs: 5_000, dispatch, logger }), pollIntervalMs: 50 })
+  const start = (overrides: Partial<StreamPollerOptions> = {}) => {
+    const poller = startStreamPoller({ ...streamPollerOptions(bootstrapped, { invocationTimeoutMs: 5_000, dispatch, logger }), pollIntervalMs: 50, ...overrides })
     t.teardown(() => poller.stop())
     return poller
   }
-  return { config, clients, resources, attempts, seen, put, start }
+  return { bootstrapped, config, clients, resources, attempts, seen, put, start }
 }
 
 t.test('after a failure the stream poller resumes from the failed record, not from the batch start', async (t) => {
@@ -112,4 +114,89 @@ t.test('stream records have the fields Lambda delivers', async (t) => {
   })
   t.match(seen[1], { eventName: 'MODIFY', dynamodb: { OldImage: { n: { N: '1' } }, NewImage: { n: { N: '2' } } } })
   t.ok(BigInt(seen[1]?.dynamodb?.SequenceNumber ?? 0) > BigInt(seen[0]?.dynamodb?.SequenceNumber ?? 0), 'in order')
+})
+
+t.test('when the table is recreated the stream poller follows its new stream', async (t) => {
+  const { config, clients, resources, attempts, put, start } = await streamHarness(t, {}, () => {})
+  await put('ITEM#before')
+  const poller = start()
+  await waitFor('the record of the first table', () => attempts.get('ITEM#before') === 1)
+
+  await clients.dynamodb.send(new DeleteTableCommand({ TableName: config.tableName }))
+  const recreated = await bootstrapLocal(config, clients)
+  await put('ITEM#after')
+
+  await waitFor('the record of the recreated table', () => attempts.get('ITEM#after') === 1, { timeoutMs: 20_000 })
+  t.not(recreated.resources.streamArn, resources.streamArn, 'a new stream')
+  t.equal(poller.health().streamArn, recreated.resources.streamArn, 'the poller reads the new stream')
+  t.ok(streamPollerCheck(poller, streamPollerStaleAfterMs(50)).ok, 'and is ready')
+  await poller.stop()
+  t.same(Object.fromEntries(attempts), { 'ITEM#before': 1, 'ITEM#after': 1 })
+})
+
+/** A streams client that answers ResourceNotFound where `gone` says so, and passes everything else to `real`. */
+function vanishing (real: DynamoDBStreamsClient, gone: (command: unknown) => boolean): DynamoDBStreamsClient {
+  return {
+    send: async (command: unknown) => {
+      if (gone(command)) throw new ResourceNotFoundException({ message: 'Requested resource not found', $metadata: {} })
+      return real.send(command as DescribeStreamCommand)
+    }
+  } as unknown as DynamoDBStreamsClient
+}
+
+t.test('a stream that is gone is followed to the table\'s current stream', async (t) => {
+  const { bootstrapped, config, clients, resources, attempts, put, start } = await streamHarness(t, {}, () => {})
+  await clients.dynamodb.send(new DeleteTableCommand({ TableName: config.tableName }))
+  const recreated = await bootstrapLocal(config, clients)
+  const real = streamPollerOptions(bootstrapped, { invocationTimeoutMs: 5_000, dispatch: async () => ({}), logger: createLogger({ logLevel: 'silent' }) }).streams
+  t.teardown(() => real.destroy())
+  const streams = vanishing(real, (command) => command instanceof DescribeStreamCommand && command.input.StreamArn === resources.streamArn)
+  await put('ITEM#new')
+
+  const poller = start({ streams })
+  await waitFor('the record of the current stream', () => attempts.get('ITEM#new') === 1)
+  t.equal(poller.health().streamArn, recreated.resources.streamArn)
+})
+
+t.test('a shard that vanished is dropped and the poller stays ready', async (t) => {
+  const { bootstrapped, attempts, put, start } = await streamHarness(t, {}, () => {})
+  const real = streamPollerOptions(bootstrapped, { invocationTimeoutMs: 5_000, dispatch: async () => ({}), logger: createLogger({ logLevel: 'silent' }) }).streams
+  t.teardown(() => real.destroy())
+  await put('ITEM#lost')
+  const poller = start({ streams: vanishing(real, (command) => command instanceof GetShardIteratorCommand) })
+  const startedAt = poller.health().lastSuccessAt
+
+  await waitFor('a cycle after the shard is dropped', () => poller.health().lastSuccessAt > startedAt)
+  t.equal(attempts.size, 0, 'nothing could be read from the vanished shard')
+  t.ok(streamPollerCheck(poller, 1_000).ok)
+})
+
+t.test('a stream poller that keeps failing turns /ready to 503', async (t) => {
+  const { bootstrapped, start } = await streamHarness(t, {}, () => {})
+  const down = { ...bootstrapped.config, aws: { ...bootstrapped.config.aws, endpoint: await closedEndpoint(), dynamodbEndpoint: undefined } }
+  const streams = new DynamoDBStreamsClient({ ...clientOptions(down, 'dynamodb'), maxAttempts: 1 })
+  t.teardown(() => streams.destroy())
+  const healthy = start()
+  const stuck = start({ streams })
+  const staleAfterMs = 500
+
+  await waitFor('the working poller to finish a cycle', () => streamPollerCheck(healthy, staleAfterMs).detail.includes(' ms ago'))
+  await waitFor('the failing poller to go stale', () => !streamPollerCheck(stuck, staleAfterMs).ok, { timeoutMs: 5_000 })
+  t.ok(streamPollerCheck(healthy, staleAfterMs).ok, 'a poller that reads stays ready')
+  t.match(streamPollerCheck(stuck, staleAfterMs), { name: 'streamPoller', ok: false, detail: /has not read arn:.+ for \d+ ms \(bound 500 ms\)/ })
+
+  const { app } = await build(t, { deps: { readiness: () => [streamPollerCheck(stuck, staleAfterMs)] } })
+  const response = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(response.statusCode, 503)
+  t.match(response.json(), { code: 'PAYLITH_DEPENDENCY_UNAVAILABLE', status: 503, detail: /the stream poller has not read/ })
+
+  const { app: readyApp } = await build(t, { deps: { readiness: () => [streamPollerCheck(healthy, 60_000)] } })
+  const ready = await readyApp.inject({ method: 'GET', url: '/ready' })
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ready', checks: { streamPoller: 'ok', dynamodb: 'ok' } })
+})
+
+t.test('the stale bound is at least 30 s and otherwise ten poll intervals', async (t) => {
+  t.equal(streamPollerStaleAfterMs(500), 30_000)
+  t.equal(streamPollerStaleAfterMs(10_000), 100_000)
 })

@@ -35,3 +35,17 @@ t.test('GET /ready answers 503 when the table does not exist', async (t) => {
   t.equal(response.statusCode, 503)
   t.equal(response.json().code, 'PAYLITH_DEPENDENCY_UNAVAILABLE')
 })
+
+t.test('GET /ready names each further readiness check that passes', async (t) => {
+  const { app } = await build(t, { deps: { readiness: () => [{ name: 'poller', ok: true, detail: 'fine' }] } })
+  const response = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(response.statusCode, 200)
+  t.same(response.json(), { status: 'ready', checks: { poller: 'ok', dynamodb: 'ok' } })
+})
+
+t.test('GET /ready answers 503 with the detail of a further readiness check that fails', async (t) => {
+  const { app } = await build(t, { deps: { readiness: () => [{ name: 'poller', ok: false, detail: 'the poller is stuck' }] } })
+  const response = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(response.statusCode, 503)
+  t.match(response.json(), { code: 'PAYLITH_DEPENDENCY_UNAVAILABLE', status: 503, detail: 'the poller is stuck' })
+})

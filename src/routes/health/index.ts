@@ -8,9 +8,9 @@ import { HealthSchema, ReadinessSchema } from './schemas.js'
 export const READINESS_TIMEOUT_MS = 2_000
 
 /** What the health routes need. */
-export type HealthRouteDeps = Pick<Deps, 'table'>
+export type HealthRouteDeps = Pick<Deps, 'table' | 'readiness'>
 
-/** Liveness (`/health`, no I/O) and readiness (`/ready`, DynamoDB answers) probes; no auth. */
+/** Liveness (`/health`, no I/O) and readiness (`/ready`, DynamoDB answers, further checks pass) probes; no auth. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> = async (app, { deps }) => {
   app.get('/health', {
     config: { auth: 'public' },
@@ -24,7 +24,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> 
   app.get('/ready', {
     config: { auth: 'public' },
     schema: {
-      summary: 'Readiness: DynamoDB answers for the payments table.',
+      summary: 'Readiness: DynamoDB answers for the payments table, and the local pollers keep up.',
       tags: ['operations'],
       response: { 200: ReadinessSchema, 503: ProblemResponse }
     }
@@ -34,6 +34,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> 
     } catch (error) {
       throw new DependencyUnavailableError(`DynamoDB did not answer for table ${deps.table.name}`, { dependency: 'dynamodb', cause: error })
     }
-    return { status: 'ready' as const, checks: { dynamodb: 'ok' as const } }
+    const checks: Record<string, 'ok'> = {}
+    for (const check of deps.readiness?.() ?? []) {
+      if (!check.ok) throw new DependencyUnavailableError(check.detail, { dependency: check.name })
+      checks[check.name] = 'ok'
+    }
+    return { status: 'ready' as const, checks: { ...checks, dynamodb: 'ok' as const } }
   })
 }

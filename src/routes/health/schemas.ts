@@ -6,9 +6,9 @@ export const HealthSchema = Type.Object({
 })
 export type Health = Static<typeof HealthSchema>
 
-/** `GET /ready` answer: the dependencies answer. */
+/** `GET /ready` answer: the dependencies answer; further checks (the local stream poller's) are named beside DynamoDB's. */
 export const ReadinessSchema = Type.Object({
   status: Type.Literal('ready'),
-  checks: Type.Object({ dynamodb: Type.Literal('ok') })
+  checks: Type.Object({ dynamodb: Type.Literal('ok') }, { additionalProperties: Type.Literal('ok') })
 })
 export type Readiness = Static<typeof ReadinessSchema>
