@@ -1,45 +1,10 @@
-import { spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createServer, type AddressInfo } from 'node:net'
-import { createInterface } from 'node:readline'
 import t from 'tap'
+import { startServer, waitForLine } from './helpers/server.js'
 
-// `npm start` as a user runs it: a real process that starts its own emulator.
-const SERVER = ['--import', 'tsx', 'src/server.ts']
-const cwd = new URL('..', import.meta.url)
-
-// Each run keeps its data in a temporary folder, never in the checkout's .paylith/.
-const dataRoot = mkdtempSync(join(tmpdir(), 'paylith-server-'))
-t.teardown(() => { rmSync(dataRoot, { recursive: true, force: true }) })
-
-function startServer (env: Record<string, string>) {
-  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', LOCAL_DATA_DIR: join(dataRoot, randomUUID()), ...env }
-  // As a user runs it: no endpoints, so it starts its own emulator for everything.
-  delete childEnv.AWS_ENDPOINT_URL
-  delete childEnv.AWS_ENDPOINT_URL_DYNAMODB
-  if (env.AWS_ENDPOINT_URL !== undefined) childEnv.AWS_ENDPOINT_URL = env.AWS_ENDPOINT_URL
-  const child = spawn(process.execPath, SERVER, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  const lines: Array<Record<string, unknown>> = []
-  createInterface({ input: child.stdout }).on('line', (line) => { try { lines.push(JSON.parse(line)) } catch { /* not JSON */ } })
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-  return { child, lines, exited, stderr: () => stderr }
-}
-
-async function waitForLine (lines: Array<Record<string, unknown>>, test: (line: Record<string, unknown>) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const line = lines.find(test)
-    if (line !== undefined) return line
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error('timed out waiting for a log line')
-}
+// `npm start` as a user runs it: a real process that starts its own emulators, its data in a
+// temporary folder (test/helpers/server.ts), never in the checkout's .paylith/.
 
 t.test('npm start serves /health and /ready on its own emulator, and SIGTERM leaves nothing running', async (t) => {
   const server = startServer({})

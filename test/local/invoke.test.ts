@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,12 +7,12 @@ import { INVOKE_USAGE, InvokeUsageError, invokeOnce, parseInvokeArgs } from '../
 import { bearer, testConfig } from '../helpers/build.js'
 import { localAwsEndpoint, uniqueNames } from '../helpers/aws.js'
 import { httpApiEvent } from '../helpers/events.js'
+import { runScript } from '../helpers/scripts.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the handler under test
 type Json = any
 
 const quiet = { logger: createLogger({ logLevel: 'silent' }), metricsDestination: { write: () => true } }
-const cwd = new URL('../..', import.meta.url)
 
 t.test('the arguments: an example kind or an event file, and the example request', async (t) => {
   t.same(parseInvokeArgs(['apigw', '--method', 'post', '--path', '/v1/payments?x=1', '--header', 'Idempotency-Key: k1', '--body', '{}']), {
@@ -66,15 +64,7 @@ t.test('an event file is sent as it is; an unreadable or non-JSON file is one li
 t.test('npm run invoke prints only the handler result on stdout, and usage errors in one line', async (t) => {
   const names = uniqueNames(t.name)
   const env = { ...process.env, AWS_ENDPOINT_URL: await localAwsEndpoint(), TABLE_NAME: names.tableName, WORK_QUEUE_NAME: names.workQueueName, DEAD_LETTER_QUEUE_NAME: names.deadLetterQueueName }
-  const run = async (args: string[]) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/invoke.ts', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-    const [code] = await once(child, 'exit') as [number | null]
-    return { code, stdout, stderr }
-  }
+  const run = async (args: string[]) => runScript('invoke.ts', args, env, 60_000)
   const health = await run(['apigw'])
   t.equal(health.code, 0, health.stderr)
   t.match(JSON.parse(health.stdout), { statusCode: 200, body: '{"status":"ok"}' })

@@ -1,24 +1,14 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { GetItemCommand } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import t from 'tap'
 import { TRIGGER_USAGE, TriggerUsageError, parseTriggerArgs } from '../../src/local/webhook-trigger.js'
 import { build } from '../helpers/build.js'
+import { runScript } from '../helpers/scripts.js'
 
 const SECRET = `whsec_${Buffer.from('webhook trigger test secret 32b!').toString('base64')}`
-const cwd = new URL('../..', import.meta.url)
 
 /** Runs `npm run webhook -- ...` as a user does, bounded. */
-async function runScript (args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/webhook.ts', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, stdout, stderr }
-}
+const runWebhook = async (args: string[], env: Record<string, string> = {}) => runScript('webhook.ts', args, { ...process.env, ...env }, 30_000)
 
 t.test('the arguments: a type, a payment id, and the secret from a flag or WEBHOOK_SECRETS', async (t) => {
   t.same(parseTriggerArgs(['payment.failed', 'pay_1', '--secret', SECRET, '--reason', 'card_declined', '--provider-ref', 'sbx_1'], {}), {
@@ -35,7 +25,7 @@ t.test('the arguments: a type, a payment id, and the secret from a flag or WEBHO
 t.test('npm run webhook signs and sends a Standard Webhook that the server accepts and stores', async (t) => {
   const built = await build(t, { env: { WEBHOOK_SECRETS: `standard=${SECRET}` } })
   const url = await built.app.listen({ port: 0, host: '127.0.0.1' })
-  const result = await runScript(['payment.succeeded', 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', '--url', `${url}/v1/webhooks/standard`], { WEBHOOK_SECRETS: `standard=${SECRET}` })
+  const result = await runWebhook(['payment.succeeded', 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', '--url', `${url}/v1/webhooks/standard`], { WEBHOOK_SECRETS: `standard=${SECRET}` })
   t.equal(result.code, 0, result.stderr)
   const answer = JSON.parse(result.stdout)
   t.match(answer, { status: 200, body: { received: true }, type: 'payment.succeeded', webhookId: /^msg_/ })
@@ -43,16 +33,16 @@ t.test('npm run webhook signs and sends a Standard Webhook that the server accep
   const { Item } = await built.deps.dynamodb.send(new GetItemCommand({ TableName: built.config.tableName, Key: { pk: { S: `WEBHOOK#standard#${answer.webhookId as string}` }, sk: { S: 'WEBHOOK' } } }))
   t.match(unmarshall(Item ?? {}), { type: 'payment.succeeded', paymentId: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' })
 
-  const wrong = await runScript(['payment.failed', 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', '--url', `${url}/v1/webhooks/standard`, '--secret', `whsec_${Buffer.from('another secret of 32 bytes, ok!!').toString('base64')}`])
+  const wrong = await runWebhook(['payment.failed', 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', '--url', `${url}/v1/webhooks/standard`, '--secret', `whsec_${Buffer.from('another secret of 32 bytes, ok!!').toString('base64')}`])
   t.equal(wrong.code, 1, 'a refused webhook exits 1')
   t.match(JSON.parse(wrong.stdout), { status: 400, body: { type: /signature/ } })
 })
 
 t.test('npm run webhook says in one line when nothing listens or the arguments are wrong', async (t) => {
-  const down = await runScript(['payment.succeeded', 'pay_1', '--url', 'http://127.0.0.1:9/v1/webhooks/standard', '--secret', SECRET])
+  const down = await runWebhook(['payment.succeeded', 'pay_1', '--url', 'http://127.0.0.1:9/v1/webhooks/standard', '--secret', SECRET])
   t.equal(down.code, 2)
   t.match(down.stderr, /^webhook: could not reach the server: .*\(is npm start running\? --url sends elsewhere\)\n$/)
-  const usage = await runScript([])
+  const usage = await runWebhook([])
   t.equal(usage.code, 2)
   t.equal(usage.stderr, `webhook: ${TRIGGER_USAGE}\n`)
 })
