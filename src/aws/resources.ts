@@ -73,3 +73,8 @@ export function isFifoQueue (queue: string): boolean {
 export function fifoAttributes (queueName: string): Partial<Record<QueueAttributeName, string>> {
   return isFifoQueue(queueName) ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {}
 }
+
+/** A queue's name from its ARN: `work` for `arn:aws:sqs:us-east-1:123456789012:work`. */
+export function queueNameOf (arn: string): string {
+  return arn.split(':').pop() ?? arn
+}

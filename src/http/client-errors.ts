@@ -1,13 +1,13 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { ConnectionError, FastifyInstance } from 'fastify'
-import { CLIENT_ERROR_PROBLEMS, PROBLEM_BASE } from './problems.js'
+import { CLIENT_ERROR_PROBLEMS, problemOf } from './problems.js'
 import type { ProblemDetails } from './schemas.js'
 
 /** The problem document for what Node's HTTP server refuses before Fastify sees a request. */
 export function clientErrorProblem (error: Pick<ConnectionError, 'code'>): ProblemDetails {
   const kind = error.code === 'HPE_HEADER_OVERFLOW' || error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? CLIENT_ERROR_PROBLEMS[error.code] : CLIENT_ERROR_PROBLEMS.other
-  return { type: PROBLEM_BASE + kind.slug, title: kind.title, status: kind.status, detail: `The request was refused: ${kind.when}.`, code: `PAYLITH_HTTP_${kind.status}` }
+  return problemOf(kind, `PAYLITH_HTTP_${kind.status}`, `The request was refused: ${kind.when}.`)
 }
 
 /**

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ErrorCode } from '../domain/errors.js'
 import { HttpErrorCode } from './errors.js'
 import { REQUEST_ID_HEADER } from './request-id.js'
-import { FASTIFY_PROBLEMS, OTHER_CLIENT_PROBLEM, PROBLEM_BASE, PROBLEMS, tabledProblem, type ProblemKind } from './problems.js'
+import { FASTIFY_PROBLEMS, OTHER_CLIENT_PROBLEM, PROBLEMS, problemOf, tabledProblem } from './problems.js'
 import type { ProblemDetails } from './schemas.js'
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json'
@@ -40,10 +40,6 @@ export function answerError (error: FastifyError, request: FastifyRequest, reply
   }
   if (tabled !== undefined) reply.headers(tabled.headers)
   return sendProblem(reply, problem)
-}
-
-function problemOf (kind: Pick<ProblemKind, 'slug' | 'title' | 'status'>, code: string, detail: string): ProblemDetails {
-  return { type: PROBLEM_BASE + kind.slug, title: kind.title, status: kind.status, detail, code }
 }
 
 function toProblem (error: FastifyError, request: FastifyRequest): ProblemDetails {

@@ -1,5 +1,6 @@
 import { ErrorCode, PaylithError, type DomainError } from '../domain/errors.js'
 import { HttpErrorCode, type HttpError } from './errors.js'
+import type { ProblemDetails } from './schemas.js'
 
 /** Base URI of the stable problem `type`s paylith answers with. */
 export const PROBLEM_BASE = 'https://paylith.dev/problems/'
@@ -67,6 +68,11 @@ export const CLIENT_ERROR_PROBLEMS = {
 
 /** The problem for any other 4xx Fastify raises: `http-<status>`, `PAYLITH_HTTP_<status>`. */
 export const OTHER_CLIENT_PROBLEM = { title: 'Bad Request', when: 'any other 4xx' } as const
+
+/** The problem document of one kind of problem, with its code and the specific detail. */
+export function problemOf (kind: Pick<ProblemKind, 'slug' | 'title' | 'status'>, code: string, detail: string): ProblemDetails {
+  return { type: PROBLEM_BASE + kind.slug, title: kind.title, status: kind.status, detail, code }
+}
 
 /** How an error is answered if its code is in the table: its problem kind and the headers it calls for. */
 export function tabledProblem (error: unknown): { kind: ProblemKind, code: ProblemCode, headers: Record<string, string> } | undefined {

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ScheduledEvent } from 'aws-lambda'
@@ -14,6 +14,7 @@ import { sandboxFromConfig, type SandboxProvider } from '../providers/sandbox.js
 import { createService } from '../service.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
+import { scheduledExampleEvent } from './events.js'
 import { startSqsPoller } from './sqs-poller.js'
 import { startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs } from './stream-poller.js'
 import { fileStreamPosition } from './stream-position.js'
@@ -95,7 +96,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     }
     // EventBridge's schedule, locally: the same scheduled event, on a timer.
     pollers.push(startPolling(async () => {
-      await invokeLocally(dispatch, scheduledEvent(config.aws.region), 'paylith-local', invocationTimeoutMs)
+      await invokeLocally(dispatch, scheduledExampleEvent({ region: config.aws.region }), 'paylith-local', invocationTimeoutMs)
       return false
     }, { idleMs: config.sweeper.localIntervalSeconds * 1000, onError: (error) => logger.error({ err: error }, 'the scheduled sweep failed') }))
     return { app, url, config, resources, deps, sandbox, stop }
@@ -161,7 +162,7 @@ async function startEmulators (config: Config, logger: Logger): Promise<StartedE
 async function recoverUnsettled (deps: Deps, config: Config, logger: Logger, timeoutMs: number): Promise<void> {
   const sweep = createSweeper(deps, { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun })
   try {
-    const { resent } = await invokeLocally<{ resent: number }>(async (event, context) => sweep(event as ScheduledEvent, context), scheduledEvent(config.aws.region), 'paylith-local', timeoutMs)
+    const { resent } = await invokeLocally<{ resent: number }>(async (event, context) => sweep(event as ScheduledEvent, context), scheduledExampleEvent({ region: config.aws.region }), 'paylith-local', timeoutMs)
     if (resent > 0) logger.info({ resent }, 'restart: charge commands re-sent for payments left unsettled by the last run')
   } catch (error) {
     logger.error({ err: error }, 'restart: re-sending the unsettled payments\' charges failed; the scheduled sweep will retry')
@@ -177,19 +178,4 @@ function withLocalWebhookSecret (config: Config, logger: Logger): Config {
   if (secretsArn !== undefined || secrets.standard.length > 0) return config
   logger.info('no Standard Webhooks secret configured: generated one for this run, for the sandbox\'s webhooks')
   return { ...config, webhooks: { ...config.webhooks, secrets: { ...secrets, standard: [`whsec_${randomBytes(32).toString('base64')}`] } } }
-}
-
-/** The event EventBridge sends for a scheduled rule. */
-function scheduledEvent (region: string): ScheduledEvent {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: '000000000000',
-    time: new Date().toISOString(),
-    region,
-    resources: ['arn:aws:events:local:000000000000:rule/paylith-sweep'],
-    detail: {}
-  }
 }

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { MalformedCommandError } from '../domain/errors.js'
 import { lazyValidator, sharedAjv, type Validator } from '../lib/ajv.js'
+import { isObject } from '../lib/is-object.js'
 
 /** The commands that travel on the work queue. */
 export const CommandType = {
@@ -56,7 +57,7 @@ export function parseWorkCommand (body: string): WorkCommand {
   } catch (error) {
     throw new MalformedCommandError('the message body is not JSON', { cause: error })
   }
-  const type = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as { type?: unknown }).type : undefined
+  const type = isObject(value) ? value.type : undefined
   if (typeof type !== 'string') throw new MalformedCommandError('the message body is not a command: it needs to be a JSON object with a string "type"')
   if (!Object.hasOwn(VALIDATORS, type)) throw new MalformedCommandError(`unknown command type ${JSON.stringify(type)}`)
   const validate = VALIDATORS[type as CommandType]

@@ -11,6 +11,7 @@ import { CommandType, parseWorkCommand, type WorkCommand } from '../queue/comman
 import { deadLetterOf, type DeadLetter, type DeadLetterStore } from '../store/dead-letters.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { WebhookStore } from '../store/webhooks.js'
+import { queueNameOf } from '../aws/resources.js'
 import type { SqsWorker } from './types.js'
 
 /** What the dead-letter-queue worker needs. */
@@ -57,7 +58,7 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
       const payment = streamBatch ? undefined : await paymentOf(record.body)
       const deadLetteredAt = deps.clock().toISOString()
       const stored = await deps.deadLetters.recordOnce(deadLetterOf(record, {
-        sourceQueue: streamBatch ? 'stream' : sourceArn?.split(':').pop() ?? sourceQueueName,
+        sourceQueue: streamBatch ? 'stream' : (sourceArn === undefined ? sourceQueueName : queueNameOf(sourceArn)),
         deadLetteredAt,
         kind: streamBatch ? 'stream-batch' : 'message',
         ...(payment !== undefined && { paymentId: payment.id })

@@ -7,6 +7,7 @@ import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { CommandType, parseWorkCommand, type CommandOf, type WorkCommand } from '../queue/commands.js'
 import { deadLetterOf, type DeadLetterStore } from '../store/dead-letters.js'
+import { queueNameOf } from '../aws/resources.js'
 import type { SqsWorker } from './types.js'
 
 /** Carries out one command; throwing makes SQS redeliver the message. */
@@ -78,9 +79,4 @@ export function createWorkQueueWorker (
     if (response.batchItemFailures.length > 0) deps.metrics?.count(MetricName.batchItemFailures, { source: 'work-queue' }, response.batchItemFailures.length)
     return response
   }
-}
-
-/** `work` for `arn:aws:sqs:us-east-1:123456789012:work`. */
-function queueNameOf (arn: string): string {
-  return arn.split(':').pop() ?? arn
 }

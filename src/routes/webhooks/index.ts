@@ -8,7 +8,6 @@ import { verifyStripeSignature } from '../../domain/webhooks/signatures/stripe.j
 import { MalformedWebhookError, NotFoundError, WebhookReferenceTooLongError, WebhookSignatureError } from '../../domain/errors.js'
 import { MetricName } from '../../observability/metrics.js'
 import { ProblemResponse } from '../../http/schemas.js'
-import { BODY_LIMIT_BYTES } from '../../http/body-limit.js'
 import { unixSeconds } from '../../domain/time.js'
 import { normalizeWebhookEvent } from '../../domain/webhooks/normalize.js'
 import { isWebhookProvider, type WebhookProvider, WEBHOOK_PROVIDERS } from '../../domain/webhooks/providers.js'
@@ -24,11 +23,10 @@ export type WebhookRouteDeps = Pick<Deps, 'config' | 'clock' | 'metrics' | 'webh
 export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: WebhookRouteDeps }> = async (app, { deps }) => {
   // Every body stays raw bytes in this scope: the signature covers them, not a re-serialisation.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => { done(null, body) })
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
 
   app.post('/:provider', {
     config: { auth: 'public' },
-    bodyLimit: BODY_LIMIT_BYTES,
     schema: {
       summary: 'Receive a payment provider\'s webhook.',
       description: `Authenticated by signature only: Stripe-Signature for stripe, Standard Webhooks headers for standard. Providers: ${WEBHOOK_PROVIDERS.join(', ')}. ` +
