@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 
 /** Log levels pino accepts, lowest noise last. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 const Url = (expected: string, description?: string) =>
   Type.String({ pattern: '^https?://[^\\s]+$', expected, ...(description !== undefined && { description }) })

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 
 /** One failing field of a validation problem. */
-export const InvalidParamSchema = Type.Object({
+const InvalidParamSchema = Type.Object({
   name: Type.String({ description: 'Where the value was: body, querystring, params or headers, then its JSON pointer.' }),
   reason: Type.String()
 })
@@ -22,7 +22,7 @@ export const ProblemDetailsSchema = Type.Object({
 export type ProblemDetails = Omit<Static<typeof ProblemDetailsSchema>, 'requestId'>
 
 /** Reference to the shared ProblemDetails schema, for route response declarations. */
-export const ProblemRef = Type.Ref(ProblemDetailsSchema)
+const ProblemRef = Type.Ref(ProblemDetailsSchema)
 
 /** A response declaration for errors: problem details under application/problem+json. */
 export const ProblemResponse = {

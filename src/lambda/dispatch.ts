@@ -22,7 +22,7 @@ export type Dispatch = (event: unknown, context: Context) => Promise<unknown>
 const WARMUP_SOURCES = new Set(['serverless-plugin-warmup', 'lambda-warmer'])
 
 /** What a warm-up ping is answered with. */
-export const WARMUP_RESPONSE = { warmed: true } as const
+const WARMUP_RESPONSE = { warmed: true } as const
 
 /**
  * Builds the dispatcher: API Gateway events go to the app, SQS and DynamoDB Stream batches to
@@ -113,7 +113,7 @@ function batchRecords (event: unknown): Array<{ eventSource?: unknown }> | undef
  * `$default` stage and custom domains have no prefix.
  * NOTE: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html
  */
-export function withoutStagePrefix (event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
+function withoutStagePrefix (event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
   const { stage, domainName } = event.requestContext
   const prefix = `/${stage}`
   const onExecuteApi = /\.execute-api\.[^.]+\.amazonaws\.com(\.cn)?$/.test(domainName ?? '')

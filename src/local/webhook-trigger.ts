@@ -4,7 +4,7 @@ import { parseWebhookSecrets } from '../domain/webhooks/providers.js'
 import { signStandardWebhook } from '../domain/webhooks/signatures/standard-webhooks.js'
 
 /** The Standard Webhooks event types `npm run webhook` sends, as paylith reads them. */
-export const TRIGGER_TYPES = ['payment.succeeded', 'payment.failed', 'payment.refunded'] as const
+const TRIGGER_TYPES = ['payment.succeeded', 'payment.failed', 'payment.refunded'] as const
 /** One of TRIGGER_TYPES. */
 export type TriggerType = typeof TRIGGER_TYPES[number]
 

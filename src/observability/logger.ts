@@ -29,7 +29,7 @@ export function currentLogContext (): LogContext {
 }
 
 /** Paths pino replaces with `[Redacted]`: credentials and anything card-like we might be handed. */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["stripe-signature"]',

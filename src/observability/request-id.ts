@@ -12,7 +12,7 @@ export function withGatewayRequestId<T> (requestId: string | undefined, fn: () =
 }
 
 /** A new request id, `req_` and 16 random characters, for a request no gateway named. */
-export function newRequestId (): string {
+function newRequestId (): string {
   return `req_${randomBytes(12).toString('base64url')}`
 }
 

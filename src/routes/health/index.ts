@@ -5,7 +5,7 @@ import { ProblemResponse } from '../../http/schemas.js'
 import { HealthSchema, ReadinessSchema } from './schemas.js'
 
 /** How long `/ready` waits for DynamoDB before it says the service is not ready. */
-export const READINESS_TIMEOUT_MS = 2_000
+const READINESS_TIMEOUT_MS = 2_000
 
 /** What the health routes need. */
 export type HealthRouteDeps = Pick<Deps, 'table' | 'readiness'>

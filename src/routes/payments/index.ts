@@ -21,7 +21,7 @@ import {
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
 
 /** The API's view of a stored payment: internal fields (version, provider details) stay inside. */
-export function toPaymentResponse (payment: Payment): PaymentResponse {
+function toPaymentResponse (payment: Payment): PaymentResponse {
   return {
     id: payment.id,
     status: payment.status,

@@ -12,9 +12,6 @@ export const SignatureProblem = {
 /** One reason a signature was refused. */
 export type SignatureProblem = (typeof SignatureProblem)[keyof typeof SignatureProblem]
 
-/** Default tolerance, in seconds, between a webhook's timestamp and our clock, both ways. */
-export const DEFAULT_TOLERANCE_SECONDS = 300
-
 /** Refuses a timestamp more than `toleranceSeconds` before or after `now`. */
 export function checkTimestamp (timestamp: number, now: Date, toleranceSeconds: number): void {
   const skew = unixSeconds(now) - timestamp
