@@ -56,9 +56,15 @@ const FAILURE_MEMORY_CAPACITY = 10_000
  * remaining time. A decline is a result, not a failure: it neither trips the breaker nor is
  * retried. When it gives up, the last error is thrown so the message is redelivered by SQS.
  * The breaker sees one event per charge, its retries inside: a charge a retry rescues is a
- * success. Its `errorFilter` leaves out the failures that are not the provider's (see
- * failureScope): a ProviderRequestError, and a payment failing again within
- * FAILURE_MEMORY_TTL_MS of its counted failure. opossum records a filtered failure as a success.
+ * success. It counts only the failures that may be the provider's (see failureScope):
+ * - a ProviderRequestError is left out by opossum's `errorFilter` (which records it as a
+ *   success: the provider did answer);
+ * - a payment that failed within FAILURE_MEMORY_TTL_MS of its counted failure is charged past
+ *   the closed breaker, neither failure nor success in its statistics, so its redeliveries can
+ *   neither keep the breaker open nor water down an outage's failure rate. Once the breaker is
+ *   not closed every charge goes through it: open, none is tried; half-open, the one trial call
+ *   counts whoever it is for (in an outage every waiting payment has failed before).
+ * Opening forgets the remembered payments: those failures were the outage's.
  */
 export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random, now = Date.now }: {
   logger: Logger
@@ -121,6 +127,7 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     if (remainingTimeMs() - SAFETY_MARGIN_MS < MIN_CALL_MS) {
       throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
     }
+    if (breaker.closed && failed.has(request.paymentId, now())) return chargeWithRetries(request, remainingTimeMs)
     try {
       return await breaker.fire(request, remainingTimeMs)
     } catch (error) {

@@ -134,6 +134,7 @@ t.test('a payment failing again and again counts once: it never opens the breake
   t.equal(sandbox.attemptsFor('pay_always'), 10, 'each redelivery is tried')
   t.equal(charge.breaker.closed, true)
   t.equal(charge.breaker.stats.failures, 1, 'one failure counted')
+  t.equal(charge.breaker.stats.fires, 1, 'its redeliveries are not even counted as successes, so they cannot water down an outage')
   t.match(await charge(request('pay_healthy', 1000), plenty), { outcome: 'succeeded' })
 })
 
