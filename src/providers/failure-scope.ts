@@ -26,43 +26,42 @@ export function failureScope (error: unknown, { repeated, trial }: { repeated: b
   return FailureScope.provider
 }
 
-/** The payments whose failure the breaker has counted lately. */
+/** The payments whose failures the breaker has seen lately. */
 export interface FailureMemory {
-  /** Whether `paymentId` failed (and was counted) within the memory's time to live. */
-  has: (paymentId: string, nowMs: number) => boolean
-  /** Remembers that `paymentId` failed now. */
+  /** How many times `paymentId` failed within the time to live of its last failure; 0 if unknown. */
+  failures: (paymentId: string, nowMs: number) => number
+  /** Records one more failure of `paymentId`, now. */
   remember: (paymentId: string, nowMs: number) => void
-  /** Forgets everything (the breaker opened: those failures were the outage's). */
-  clear: () => void
   /** How many payments it holds. */
   readonly size: number
 }
 
 /**
- * A bounded memory of failed payments: each entry lives `ttlMs`; past `capacity` the oldest is
- * forgotten first, so a burst of failures costs a fixed amount of memory. Forgetting early only
- * makes a payment count once more, never less.
+ * A bounded memory of failed payments: each entry lives `ttlMs` from its last failure; past
+ * `capacity` the oldest is forgotten first, so a burst of failures costs a fixed amount of
+ * memory. Forgetting early only makes a payment count once more, never less.
  */
 export function createFailureMemory ({ ttlMs, capacity }: { ttlMs: number, capacity: number }): FailureMemory {
   // A Map iterates in insertion order; re-inserting moves an entry to the end.
-  const expiries = new Map<string, number>()
+  const entries = new Map<string, { count: number, expiresAt: number }>()
+  const failures = (paymentId: string, nowMs: number): number => {
+    const entry = entries.get(paymentId)
+    if (entry === undefined) return 0
+    if (entry.expiresAt > nowMs) return entry.count
+    entries.delete(paymentId)
+    return 0
+  }
   return {
-    has (paymentId, nowMs) {
-      const expiry = expiries.get(paymentId)
-      if (expiry === undefined) return false
-      if (expiry > nowMs) return true
-      expiries.delete(paymentId)
-      return false
-    },
+    failures,
     remember (paymentId, nowMs) {
-      expiries.delete(paymentId)
-      expiries.set(paymentId, nowMs + ttlMs)
-      for (const [oldest, expiry] of expiries) {
-        if (expiries.size <= capacity && expiry > nowMs) break
-        expiries.delete(oldest)
+      const count = failures(paymentId, nowMs) + 1
+      entries.delete(paymentId)
+      entries.set(paymentId, { count, expiresAt: nowMs + ttlMs })
+      for (const [oldest, entry] of entries) {
+        if (entries.size <= capacity && entry.expiresAt > nowMs) break
+        entries.delete(oldest)
       }
     },
-    clear () { expiries.clear() },
-    get size () { return expiries.size }
+    get size () { return entries.size }
   }
 }

@@ -4,7 +4,7 @@ import { fullJitter, retry } from '../lib/retry.js'
 import { withoutLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { createFailureMemory, failureScope, FailureScope } from './failure-scope.js'
-import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
+import { ProviderRequestError, TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 
 /** How hard to try a provider before giving the message back to SQS. */
 export interface ResilienceOptions {
@@ -44,7 +44,7 @@ const SAFETY_MARGIN_MS = 1_000
 /** The shortest provider call worth making. */
 const MIN_CALL_MS = 100
 
-/** How long a counted failure keeps its payment from counting again (covers SQS redeliveries and deferrals). */
+/** How long a payment's failure is remembered (covers SQS redeliveries and deferrals). */
 const FAILURE_MEMORY_TTL_MS = 15 * 60_000
 
 /** Payments remembered at most; past it the oldest is forgotten (it may count once more). */
@@ -59,12 +59,13 @@ const FAILURE_MEMORY_CAPACITY = 10_000
  * success. It counts only the failures that may be the provider's (see failureScope):
  * - a ProviderRequestError is left out by opossum's `errorFilter` (which records it as a
  *   success: the provider did answer);
- * - a payment that failed within FAILURE_MEMORY_TTL_MS of its counted failure is charged past
+ * - a payment that failed within FAILURE_MEMORY_TTL_MS of its last failure is charged past
  *   the closed breaker, neither failure nor success in its statistics, so its redeliveries can
- *   neither keep the breaker open nor water down an outage's failure rate. Once the breaker is
- *   not closed every charge goes through it: open, none is tried; half-open, the one trial call
- *   counts whoever it is for (in an outage every waiting payment has failed before).
- * Opening forgets the remembered payments: those failures were the outage's.
+ *   neither keep the breaker open nor water down an outage's failure rate.
+ * Once the breaker is not closed the charges go through it: open, none is tried; half-open, the
+ * one trial call counts whoever it is for (in an outage every waiting payment has failed once),
+ * except a payment that has failed again while the breaker was closed: that one is its own
+ * problem, so it never is the trial (it waits, CircuitOpenError) and cannot reopen the breaker.
  */
 export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random, now = Date.now }: {
   logger: Logger
@@ -108,14 +109,12 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     rollingCountTimeout: 10_000,
     // opossum calls it with the error, then fire's arguments (lib/circuit.js, handleError).
     errorFilter: (error: unknown, ...[request]: unknown[]): boolean =>
-      failureScope(error, { repeated: failed.has((request as ChargeRequest).paymentId, now()), trial: breaker.halfOpen }) !== FailureScope.provider
+      failureScope(error, { repeated: failed.failures((request as ChargeRequest).paymentId, now()) > 0, trial: breaker.halfOpen }) !== FailureScope.provider
   })
   // A counted failure: the next ones of this payment are its own. 'failure' comes before 'open'.
   breaker.on('failure', (_error, _latency, [request]) => { failed.remember(request.paymentId, now()) })
   breaker.on('open', () => {
     reopensAt = now() + options.resetTimeoutMs
-    // The failures that opened it were the outage's, not their payments': after it, each counts again.
-    failed.clear()
     metrics.count(MetricName.circuitOpened, { provider: provider.name })
     logger.error({ provider: provider.name }, 'provider circuit opened')
   })
@@ -127,7 +126,17 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     if (remainingTimeMs() - SAFETY_MARGIN_MS < MIN_CALL_MS) {
       throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
     }
-    if (breaker.closed && failed.has(request.paymentId, now())) return chargeWithRetries(request, remainingTimeMs)
+    const failures = failed.failures(request.paymentId, now())
+    if (failures > 0 && breaker.closed) {
+      try {
+        return await chargeWithRetries(request, remainingTimeMs)
+      } catch (error) {
+        // Failing again while the provider is not known to be down: this payment's own problem.
+        if (!(error instanceof ProviderRequestError)) failed.remember(request.paymentId, now())
+        throw error
+      }
+    }
+    if (failures > 1) throw new CircuitOpenError()
     try {
       return await breaker.fire(request, remainingTimeMs)
     } catch (error) {

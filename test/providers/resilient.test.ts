@@ -155,7 +155,7 @@ t.test('a provider error about one request is retried but never counted, across 
   t.equal(charge.breaker.stats.failures, 0)
 })
 
-t.test('an outage across payments that had failed before still opens the breaker, once they are new again', async (t) => {
+t.test('an outage across many payments opens the breaker even after some failed on their own', async (t) => {
   const { sandbox, charge } = harness({ maxAttempts: 1 })
   // Two payments fail on their own (counted once each, 2 of 4 calls: not above 50 %).
   for (const id of ['pay_x', 'pay_y']) await t.rejects(charge(request(id, 1062), plenty))
@@ -190,4 +190,16 @@ t.test('retries stop as soon as another charge has opened the breaker', async (t
   charge.breaker.open()
   await t.rejects(retrying, { name: 'TransientProviderError' })
   t.equal(sandbox.attemptsFor('pay_retrying'), 1, 'no retry against an open breaker')
+})
+
+t.test('a payment that failed again while the breaker was closed is never the half-open trial', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 1 })
+  for (let i = 0; i < 2; i++) await t.rejects(charge(request('pay_bad', 1062), plenty), { name: 'TransientProviderError' })
+  charge.breaker.open()
+  await new Promise((resolve) => setTimeout(resolve, OPTIONS.resetTimeoutMs + 50))
+  t.equal(charge.breaker.halfOpen, true)
+  await t.rejects(charge(request('pay_bad', 1062), plenty), CircuitOpenError)
+  t.equal(sandbox.attemptsFor('pay_bad'), 2, 'not called: it waits for a healthy trial')
+  t.match(await charge(request('pay_good', 1000), plenty), { outcome: 'succeeded' })
+  t.equal(charge.breaker.closed, true, 'a healthy payment\'s trial closes it')
 })
