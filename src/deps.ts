@@ -81,7 +81,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     summaries: createSummaryStore({ dynamodb, tableName }),
     deadLetters: createDeadLetterStore({ dynamodb, tableName }),
     table: createTableProbe({ dynamodb, tableName }),
-    workQueue: createWorkQueue({ sqs, url: config.queues.work.url }),
+    workQueue: createWorkQueue({ sqs, url: config.queues.work.url, maxReceiveCount: config.maxReceiveCount }),
     provider,
     charge: createResilientCharge(provider, {
       timeoutMs: config.provider.timeoutMs,

@@ -8,6 +8,7 @@ export const MetricName = {
   webhookDuplicate: 'WebhookDuplicate',
   batchItemFailures: 'BatchItemFailures',
   circuitOpened: 'CircuitOpened',
+  chargeDeferred: 'ChargeDeferred',
   deadLetters: 'DeadLetters'
 } as const
 

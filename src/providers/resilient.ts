@@ -3,7 +3,8 @@ import type { Logger } from 'pino'
 import { fullJitter, retry } from '../lib/retry.js'
 import { withoutLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
-import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
+import { createFailureMemory, failureScope, FailureScope } from './failure-scope.js'
+import { ProviderRequestError, TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 
 /** How hard to try a provider before giving the message back to SQS. */
 export interface ResilienceOptions {
@@ -31,7 +32,11 @@ export class CircuitOpenError extends TransientProviderError {
 }
 
 /** A provider call that gives up within the time the invocation has left. */
-export type ResilientCharge = (request: ChargeRequest, remainingTimeMs: () => number) => Promise<ChargeResult>
+export type ResilientCharge = ((request: ChargeRequest, remainingTimeMs: () => number) => Promise<ChargeResult>) & {
+  breaker: CircuitBreaker
+  /** How long until the open breaker lets a trial call through: 0 unless it is open. */
+  retryAfterMs: () => number
+}
 
 /** Time kept back from the invocation's deadline for the writes after the charge. */
 const SAFETY_MARGIN_MS = 1_000
@@ -39,28 +44,77 @@ const SAFETY_MARGIN_MS = 1_000
 /** The shortest provider call worth making. */
 const MIN_CALL_MS = 100
 
+/** How long a payment's failure is remembered (covers SQS redeliveries and deferrals). */
+const FAILURE_MEMORY_TTL_MS = 15 * 60_000
+
+/** Payments remembered at most; past it the oldest is forgotten (it may count once more). */
+const FAILURE_MEMORY_CAPACITY = 10_000
+
 /**
  * Wraps a provider in a circuit breaker (opossum) with a per-call timeout, and retries
  * transient failures with exponential backoff and full jitter, never past the invocation's
  * remaining time. A decline is a result, not a failure: it neither trips the breaker nor is
  * retried. When it gives up, the last error is thrown so the message is redelivered by SQS.
+ * The breaker sees one event per charge, its retries inside: a charge a retry rescues is a
+ * success. It counts only the failures that may be the provider's (see failureScope):
+ * - a ProviderRequestError is left out by opossum's `errorFilter` (which records it as a
+ *   success: the provider did answer);
+ * - a payment that failed within FAILURE_MEMORY_TTL_MS of its last failure is charged past
+ *   the closed breaker, neither failure nor success in its statistics, so its redeliveries can
+ *   neither keep the breaker open nor water down an outage's failure rate.
+ * Once the breaker is not closed the charges go through it: open, none is tried; half-open, the
+ * one trial call counts whoever it is for (in an outage every waiting payment has failed once),
+ * except a payment that has failed again while the breaker was closed: that one is its own
+ * problem, so it never is the trial (it waits, CircuitOpenError) and cannot reopen the breaker.
  */
-export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random }: {
+export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random, now = Date.now }: {
   logger: Logger
   metrics: Metrics
   random?: () => number
-}): ResilientCharge & { breaker: CircuitBreaker } {
-  const breaker = new CircuitBreaker(
-    async (request: ChargeRequest, signal: AbortSignal) => untilAborted(provider.charge(request, { signal }), signal),
-    {
-      timeout: false, // enforced per call below, with an AbortSignal that really stops the call
-      volumeThreshold: options.volumeThreshold,
-      errorThresholdPercentage: options.errorThresholdPercentage,
-      resetTimeout: options.resetTimeoutMs,
-      rollingCountTimeout: 10_000
+  now?: () => number
+}): ResilientCharge {
+  const failed = createFailureMemory({ ttlMs: FAILURE_MEMORY_TTL_MS, capacity: FAILURE_MEMORY_CAPACITY })
+  let reopensAt = 0
+  const backoff = fullJitter(options.backoffBaseMs, options.backoffCapMs, random)
+
+  const attempt = async (request: ChargeRequest, timeoutMs: number): Promise<ChargeResult> => {
+    const signal = AbortSignal.timeout(timeoutMs)
+    try {
+      return await untilAborted(provider.charge(request, { signal }), signal)
+    } catch (error) {
+      if (signal.aborted) throw new TransientProviderError(`the provider did not answer within ${timeoutMs} ms`, { cause: error })
+      if (error instanceof TransientProviderError) throw error
+      throw new TransientProviderError(`the provider call failed: ${(error as Error).message}`, { cause: error })
     }
-  )
+  }
+
+  const chargeWithRetries = async (request: ChargeRequest, remainingTimeMs: () => number): Promise<ChargeResult> => retry(async (n) => {
+    // Every call, the first included, ends (or times out) before the invocation must.
+    const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
+    if (n > 1 && timeoutMs < MIN_CALL_MS) throw new TransientProviderError('not enough of the invocation is left to call the provider again')
+    return attempt(request, timeoutMs)
+  }, {
+    attempts: options.maxAttempts,
+    delayMs: backoff,
+    // No retry once the breaker opened for everyone (another charge's doing), nor after the deadline.
+    shouldRetry: (_error, next) => !breaker.opened && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
+    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') }
+  })
+
+  const breaker: CircuitBreaker<[ChargeRequest, () => number], ChargeResult> = new CircuitBreaker(chargeWithRetries, {
+    timeout: false, // enforced per call, with an AbortSignal that really stops the call
+    volumeThreshold: options.volumeThreshold,
+    errorThresholdPercentage: options.errorThresholdPercentage,
+    resetTimeout: options.resetTimeoutMs,
+    rollingCountTimeout: 10_000,
+    // opossum calls it with the error, then fire's arguments (lib/circuit.js, handleError).
+    errorFilter: (error: unknown, ...[request]: unknown[]): boolean =>
+      failureScope(error, { repeated: failed.failures((request as ChargeRequest).paymentId, now()) > 0, trial: breaker.halfOpen }) !== FailureScope.provider
+  })
+  // A counted failure: the next ones of this payment are its own. 'failure' comes before 'open'.
+  breaker.on('failure', (_error, _latency, [request]) => { failed.remember(request.paymentId, now()) })
   breaker.on('open', () => {
+    reopensAt = now() + options.resetTimeoutMs
     metrics.count(MetricName.circuitOpened, { provider: provider.name })
     logger.error({ provider: provider.name }, 'provider circuit opened')
   })
@@ -68,35 +122,31 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   breaker.on('halfOpen', () => { withoutLogContext(() => { logger.warn({ provider: provider.name }, 'provider circuit half-open: trying one call') }) })
   breaker.on('close', () => { withoutLogContext(() => { logger.info({ provider: provider.name }, 'provider circuit closed') }) })
 
-  const attempt = async (request: ChargeRequest, timeoutMs: number): Promise<ChargeResult> => {
-    const signal = AbortSignal.timeout(timeoutMs)
+  const charge = async (request: ChargeRequest, remainingTimeMs: () => number): Promise<ChargeResult> => {
+    if (remainingTimeMs() - SAFETY_MARGIN_MS < MIN_CALL_MS) {
+      throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
+    }
+    const failures = failed.failures(request.paymentId, now())
+    if (failures > 0 && breaker.closed) {
+      try {
+        return await chargeWithRetries(request, remainingTimeMs)
+      } catch (error) {
+        // Failing again while the provider is not known to be down: this payment's own problem.
+        if (!(error instanceof ProviderRequestError)) failed.remember(request.paymentId, now())
+        throw error
+      }
+    }
+    if (failures > 1) throw new CircuitOpenError()
     try {
-      return await breaker.fire(request, signal)
+      return await breaker.fire(request, remainingTimeMs)
     } catch (error) {
       // Open, or half-open with its one trial call already out: either way, not tried.
       if ((error as { code?: string }).code === 'EOPENBREAKER') throw new CircuitOpenError({ cause: error })
-      if (signal.aborted) throw new TransientProviderError(`the provider did not answer within ${timeoutMs} ms`, { cause: error })
-      if (error instanceof TransientProviderError) throw error
-      throw new TransientProviderError(`the provider call failed: ${(error as Error).message}`, { cause: error })
+      throw error
     }
   }
-
-  const backoff = fullJitter(options.backoffBaseMs, options.backoffCapMs, random)
-  const charge: ResilientCharge = async (request, remainingTimeMs) => retry(async () => {
-    // Every call, the first included, ends (or times out) before the invocation must.
-    const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
-    if (timeoutMs < MIN_CALL_MS) {
-      throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
-    }
-    return attempt(request, timeoutMs)
-  }, {
-    attempts: options.maxAttempts,
-    delayMs: backoff,
-    // An open breaker will not let the next try through either; nor is there a try after the deadline.
-    shouldRetry: (error, next) => !(error instanceof CircuitOpenError) && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
-    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') }
-  })
-  return Object.assign(charge, { breaker })
+  const retryAfterMs = (): number => breaker.opened ? Math.max(0, reopensAt - now()) : 0
+  return Object.assign(charge, { breaker, retryAfterMs })
 }
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts, whichever comes first. */

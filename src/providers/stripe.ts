@@ -1,5 +1,5 @@
 import type Stripe from 'stripe'
-import { TransientProviderError, type ChargeResult, type PaymentProvider } from './types.js'
+import { ProviderRequestError, TransientProviderError, type ChargeResult, type PaymentProvider } from './types.js'
 
 /** How to reach Stripe: the key (or a function that fetches it), and the test-mode overrides. */
 export interface StripeOptions {
@@ -53,6 +53,12 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
         if (type === 'StripeCardError' || type === 'StripeInvalidRequestError') {
           const stripeError = error as { code?: string, message: string, payment_intent?: { id: string } }
           return { outcome: 'declined', ...(stripeError.payment_intent !== undefined && { providerRef: stripeError.payment_intent.id }), reason: stripeError.code ?? stripeError.message }
+        }
+        // About this request alone: the same key in use by a concurrent request (409), reused
+        // with other parameters, or the object locked by another request (lock_timeout).
+        const { statusCode, code } = error as { statusCode?: number, code?: string }
+        if (type === 'StripeIdempotencyError' || statusCode === 409 || code === 'lock_timeout') {
+          throw new ProviderRequestError(`stripe: ${(error as Error).message}`, { cause: error })
         }
         throw new TransientProviderError(`stripe: ${(error as Error).message}`, { cause: error })
       }

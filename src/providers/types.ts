@@ -25,9 +25,25 @@ export class TransientProviderError extends Error {
   }
 }
 
+/**
+ * The provider answered, but about this one request only (a 4xx-like error that is not a
+ * decline: a concurrent request with the same idempotency key, a lock on the customer): worth
+ * retrying like any transient failure, and no sign that the provider is down, so it never counts
+ * against the provider-wide circuit breaker.
+ */
+export class ProviderRequestError extends TransientProviderError {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'ProviderRequestError'
+  }
+}
+
 /** A payment provider behind one interface. */
 export interface PaymentProvider {
   readonly name: string
-  /** Charges once per idempotency key; declines are results, outages are thrown. */
+  /**
+   * Charges once per idempotency key; declines are results, outages are thrown as
+   * TransientProviderError, a failure about this request alone as ProviderRequestError.
+   */
   charge: (request: ChargeRequest, options: { signal: AbortSignal }) => Promise<ChargeResult>
 }

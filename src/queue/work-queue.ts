@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
+import type { SQSRecord } from 'aws-lambda'
 import { isFifoQueue } from '../aws/resources.js'
 import type { DeadLetter } from '../store/dead-letters.js'
 import { CommandType, correlationIdOf, type WorkCommand } from './commands.js'
@@ -17,10 +18,50 @@ export interface WorkQueue {
    * FIFO queue, its message group, with a deduplication id of its own.
    */
   redrive: (deadLetter: Pick<DeadLetter, 'messageId' | 'body' | 'attributes' | 'messageAttributes'>) => Promise<void>
+  /**
+   * Gives a received message back, to be delivered again in about `delaySeconds`, without
+   * spending its receives toward the dead-letter queue. On a standard queue it is sent again as
+   * a new message (fresh receive count, fresh retention) with DelaySeconds and a `deferrals`
+   * attribute one higher: `resent`, the caller acknowledges the original (sent before the
+   * acknowledgement: a crash in between leaves a duplicate, which the idempotent handlers
+   * absorb). A FIFO queue has no per-message delay, so the message's own visibility is set
+   * (ChangeMessageVisibility, which Lambda honours): `hidden`, the caller fails the record; that
+   * spends one receive, so when the next receive would be the one before the redrive, it is
+   * sent again instead, with a deduplication id of its own and visible at once (the next
+   * deferral hides that one).
+   */
+  defer: (received: ReceivedMessage, delaySeconds: number) => Promise<Deferred>
 }
 
-/** Builds the work-queue sender; `url` undefined fails each send with a message that says so. */
-export function createWorkQueue ({ sqs, url }: { sqs: SQSClient, url: string | undefined }): WorkQueue {
+/** What defer needs of a received message. */
+export type ReceivedMessage = Pick<SQSRecord, 'messageId' | 'receiptHandle' | 'body' | 'attributes' | 'messageAttributes'>
+
+/** How a message was deferred: sent again (acknowledge the original) or hidden (fail the record). */
+export const Deferred = {
+  resent: 'resent',
+  hidden: 'hidden'
+} as const
+
+/** One way a message was deferred. */
+export type Deferred = (typeof Deferred)[keyof typeof Deferred]
+
+/** The longest delay SQS takes on a message (SendMessage DelaySeconds). */
+export const MAX_DELAY_SECONDS = 900
+
+/** The message attribute counting a message's deferrals. */
+export const DEFERRALS_ATTRIBUTE = 'deferrals'
+
+/** How many times a received message has been deferred already. */
+export function deferralsOf (received: Pick<SQSRecord, 'messageAttributes'>): number {
+  const value = Number(received.messageAttributes[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0)
+  return Number.isSafeInteger(value) && value > 0 ? value : 0
+}
+
+/**
+ * Builds the work-queue sender; `url` undefined fails each send with a message that says so.
+ * `maxReceiveCount` is the queue's redrive setting (FIFO deferrals keep under it).
+ */
+export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSClient, url: string | undefined, maxReceiveCount?: number }): WorkQueue {
   const queueUrl = (): string => {
     if (url === undefined) throw new Error('the work queue URL is not known: set WORK_QUEUE_URL')
     return url
@@ -48,6 +89,27 @@ export function createWorkQueue ({ sqs, url }: { sqs: SQSClient, url: string | u
         MessageAttributes: toSqsAttributes(deadLetter.messageAttributes),
         ...(fifo && { MessageGroupId: deadLetter.attributes.MessageGroupId ?? 'redrive', MessageDeduplicationId: `redrive-${deadLetter.messageId}`.slice(0, 128) })
       }))
+    },
+
+    async defer (received, delaySeconds) {
+      const delay = Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds)))
+      const receiveCount = Number(received.attributes.ApproximateReceiveCount)
+      if (fifo && receiveCount < maxReceiveCount - 1) {
+        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl(), ReceiptHandle: received.receiptHandle, VisibilityTimeout: delay }))
+        return Deferred.hidden
+      }
+      await sqs.send(new SendMessageCommand({
+        QueueUrl: queueUrl(),
+        MessageBody: received.body,
+        MessageAttributes: {
+          ...toSqsAttributes(received.messageAttributes),
+          [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(deferralsOf(received) + 1) }
+        },
+        ...(fifo
+          ? { MessageGroupId: received.attributes.MessageGroupId ?? 'deferred', MessageDeduplicationId: `deferred-${received.messageId}`.slice(0, 128) }
+          : { DelaySeconds: delay })
+      }))
+      return Deferred.resent
     }
   }
 }

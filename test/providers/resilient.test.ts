@@ -4,7 +4,7 @@ import { createLogger, withLogContext } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
 import { CircuitOpenError, createResilientCharge, type ResilienceOptions } from '../../src/providers/resilient.js'
 import { createSandboxProvider } from '../../src/providers/sandbox.js'
-import type { ChargeRequest } from '../../src/providers/types.js'
+import { ProviderRequestError, type ChargeRequest, type PaymentProvider } from '../../src/providers/types.js'
 import { jsonLines } from '../helpers/lines.js'
 
 const OPTIONS: ResilienceOptions = { timeoutMs: 200, maxAttempts: 3, backoffBaseMs: 1, backoffCapMs: 5, volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 300 }
@@ -17,7 +17,7 @@ function harness (options: Partial<ResilienceOptions> = {}) {
   const metrics = createMetrics({ destination: documents.sink })
   const sandbox = createSandboxProvider({ latencyMs: 0, webhookUrl: undefined, webhookSecret: undefined, logger, clock: () => new Date() })
   const charge = createResilientCharge(sandbox, { ...OPTIONS, ...options }, { logger, metrics })
-  return { sandbox, charge, lines, metrics, documents: documents.lines }
+  return { sandbox, charge, lines, logger, metrics, documents: documents.lines }
 }
 
 const request = (paymentId: string, amount: number): ChargeRequest => ({ paymentId, amount, currency: 'EUR', customerId: 'c', idempotencyKey: paymentId })
@@ -126,4 +126,80 @@ t.test('retries back off exponentially from the base, capped, with the jitter dr
   const charge = createResilientCharge(sandbox, { ...OPTIONS, maxAttempts: 4, backoffBaseMs: 10, backoffCapMs: 25 }, { logger, metrics: createMetrics({ destination: new Writable({ write (_chunk, _e, done) { done() } }) }), random: () => 0.999 })
   await t.rejects(charge(request('pay_backoff', 1062), plenty))
   t.same(lines.filter((line) => line.msg === 'provider call failed; retrying').map((line) => [line.attempt, line.retryInMs]), [[1, 9], [2, 19], [3, 24]])
+})
+
+t.test('a payment failing again and again counts once: it never opens the breaker for the others', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 1 })
+  for (let i = 0; i < 10; i++) await t.rejects(charge(request('pay_always', 1062), plenty), { name: 'TransientProviderError' })
+  t.equal(sandbox.attemptsFor('pay_always'), 10, 'each redelivery is tried')
+  t.equal(charge.breaker.closed, true)
+  t.equal(charge.breaker.stats.failures, 1, 'one failure counted')
+  t.equal(charge.breaker.stats.fires, 1, 'its redeliveries are not even counted as successes, so they cannot water down an outage')
+  t.match(await charge(request('pay_healthy', 1000), plenty), { outcome: 'succeeded' })
+})
+
+t.test('a charge a retry rescues is one success for the breaker, not a failure', async (t) => {
+  const { charge } = harness()
+  t.match(await charge(request('pay_once', 1061), plenty), { outcome: 'succeeded' })
+  t.same([charge.breaker.stats.fires, charge.breaker.stats.failures, charge.breaker.stats.successes], [1, 0, 1])
+})
+
+t.test('a provider error about one request is retried but never counted, across many payments', async (t) => {
+  const { logger, metrics } = harness()
+  let calls = 0
+  const provider: PaymentProvider = { name: 'conflicted', charge: async () => { calls++; throw new ProviderRequestError('idempotency key in use') } }
+  const charge = createResilientCharge(provider, { ...OPTIONS, maxAttempts: 2 }, { logger, metrics })
+  for (let i = 0; i < 8; i++) await t.rejects(charge(request(`pay_conflict_${i}`, 1000), plenty), { name: 'ProviderRequestError' })
+  t.equal(calls, 16, 'retried like any transient failure')
+  t.equal(charge.breaker.closed, true)
+  t.equal(charge.breaker.stats.failures, 0)
+})
+
+t.test('an outage across many payments opens the breaker even after some failed on their own', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 1 })
+  // Two payments fail on their own (counted once each, 2 of 4 calls: not above 50 %).
+  for (const id of ['pay_x', 'pay_y']) await t.rejects(charge(request(id, 1062), plenty))
+  for (const id of ['pay_ok1', 'pay_ok2']) await charge(request(id, 1000), plenty)
+  t.equal(charge.breaker.closed, true)
+  sandbox.setDown(true)
+  for (let i = 0; i < 3; i++) await t.rejects(charge(request(`pay_new_${i}`, 1000), plenty))
+  t.equal(charge.breaker.opened, true, 'many different payments failing is an outage')
+  t.ok(charge.retryAfterMs() > 0 && charge.retryAfterMs() <= OPTIONS.resetTimeoutMs, `open for about the reset timeout (${charge.retryAfterMs()} ms left)`)
+})
+
+t.test('the half-open trial counts even for a payment that failed before: a failing trial opens it again', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 1 })
+  // pay_slow is in flight when the outage opens the breaker; its timeout comes after and is remembered.
+  const slow = charge(request('pay_slow', 1071), plenty)
+  sandbox.setDown(true)
+  for (let i = 0; i < 4; i++) await t.rejects(charge(request(`pay_out_${i}`, 1000), plenty))
+  t.equal(charge.breaker.opened, true)
+  await t.rejects(slow, { message: /within 200 ms/ })
+  sandbox.setDown(false)
+  await new Promise((resolve) => setTimeout(resolve, OPTIONS.resetTimeoutMs + 50))
+  t.equal(charge.breaker.halfOpen, true)
+  t.equal(charge.retryAfterMs(), 0, 'no wait left once half-open')
+  await t.rejects(charge(request('pay_slow', 1071), plenty), { message: /within 200 ms/ })
+  t.equal(charge.breaker.opened, true, 'the trial failed: open again')
+})
+
+t.test('retries stop as soon as another charge has opened the breaker', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 5, backoffBaseMs: 40, backoffCapMs: 40 })
+  sandbox.setDown(true)
+  const retrying = charge(request('pay_retrying', 1000), plenty)
+  charge.breaker.open()
+  await t.rejects(retrying, { name: 'TransientProviderError' })
+  t.equal(sandbox.attemptsFor('pay_retrying'), 1, 'no retry against an open breaker')
+})
+
+t.test('a payment that failed again while the breaker was closed is never the half-open trial', async (t) => {
+  const { sandbox, charge } = harness({ maxAttempts: 1 })
+  for (let i = 0; i < 2; i++) await t.rejects(charge(request('pay_bad', 1062), plenty), { name: 'TransientProviderError' })
+  charge.breaker.open()
+  await new Promise((resolve) => setTimeout(resolve, OPTIONS.resetTimeoutMs + 50))
+  t.equal(charge.breaker.halfOpen, true)
+  await t.rejects(charge(request('pay_bad', 1062), plenty), CircuitOpenError)
+  t.equal(sandbox.attemptsFor('pay_bad'), 2, 'not called: it waits for a healthy trial')
+  t.match(await charge(request('pay_good', 1000), plenty), { outcome: 'succeeded' })
+  t.equal(charge.breaker.closed, true, 'a healthy payment\'s trial closes it')
 })

@@ -63,3 +63,8 @@ t.test('an intent still processing (a bank debit) is not a success: the webhook 
   const { provider } = await fakeStripe(t, () => ({ status: 200, body: { id: 'pi_sepa', object: 'payment_intent', status: 'processing' } }))
   t.same(await provider.charge(request, { signal }), { outcome: 'processing', providerRef: 'pi_sepa' })
 })
+
+t.test('a conflict about this request (its idempotency key in use) is a provider request error, not an outage', async (t) => {
+  const { provider } = await fakeStripe(t, () => ({ status: 409, body: { error: { type: 'invalid_request_error', code: 'idempotency_key_in_use', message: 'in use' } } }))
+  await t.rejects(provider.charge(request, { signal }), { name: 'ProviderRequestError' })
+})

@@ -1,6 +1,7 @@
 import type { SendMessageCommand, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs'
 import t from 'tap'
-import { createWorkQueue } from '../../src/queue/work-queue.js'
+import type { SQSRecord } from 'aws-lambda'
+import { createWorkQueue, Deferred, deferralsOf, MAX_DELAY_SECONDS } from '../../src/queue/work-queue.js'
 
 /** An SQS client that keeps what it was asked to send. */
 function recordingSqs (): { sqs: SQSClient, sent: SendMessageCommandInput[] } {
@@ -63,4 +64,63 @@ t.test('on a FIFO queue an event id too long for a group or deduplication id is 
   t.match(first, { MessageGroupId: /^sha256-[0-9a-f]{64}$/, MessageDeduplicationId: /^sha256-[0-9a-f]{64}$/ })
   t.not(first?.MessageGroupId, second?.MessageGroupId)
   t.not(first?.MessageDeduplicationId, second?.MessageDeduplicationId, 'two events stay two messages')
+})
+
+/** An SQS client that keeps every command's name and input. */
+function recordingAnySqs (): { sqs: SQSClient, calls: Array<{ name: string, input: Record<string, unknown> }> } {
+  const calls: Array<{ name: string, input: Record<string, unknown> }> = []
+  const sqs = { send: async (command: { constructor: { name: string }, input: Record<string, unknown> }) => { calls.push({ name: command.constructor.name, input: command.input }); return {} } } as unknown as SQSClient
+  return { sqs, calls }
+}
+
+const received = (receiveCount: number, deferrals?: number) => ({
+  messageId: 'm-1',
+  receiptHandle: 'rh-1',
+  body: '{"type":"charge","paymentId":"pay_1"}',
+  attributes: { ApproximateReceiveCount: String(receiveCount), MessageGroupId: 'pay_1' } as unknown as SQSRecord['attributes'],
+  messageAttributes: {
+    correlationId: { dataType: 'String', stringValue: 'pay_1' },
+    ...(deferrals !== undefined && { deferrals: { dataType: 'Number', stringValue: String(deferrals) } })
+  }
+})
+
+t.test('on a standard queue a deferral sends the message again, delayed, with one more deferral, and at most 15 minutes away', async (t) => {
+  const { sqs, calls } = recordingAnySqs()
+  const queue = createWorkQueue({ sqs, url: 'https://sqs.example/123/work' })
+  t.equal(await queue.defer(received(4, 2), 12.2), Deferred.resent)
+  t.equal(await queue.defer(received(1), 5_000), Deferred.resent)
+  t.same(calls, [{
+    name: 'SendMessageCommand',
+    input: {
+      QueueUrl: 'https://sqs.example/123/work',
+      MessageBody: '{"type":"charge","paymentId":"pay_1"}',
+      MessageAttributes: { correlationId: { DataType: 'String', StringValue: 'pay_1' }, deferrals: { DataType: 'Number', StringValue: '3' } },
+      DelaySeconds: 13
+    }
+  }, {
+    name: 'SendMessageCommand',
+    input: {
+      QueueUrl: 'https://sqs.example/123/work',
+      MessageBody: '{"type":"charge","paymentId":"pay_1"}',
+      MessageAttributes: { correlationId: { DataType: 'String', StringValue: 'pay_1' }, deferrals: { DataType: 'Number', StringValue: '1' } },
+      DelaySeconds: MAX_DELAY_SECONDS
+    }
+  }])
+})
+
+t.test('on a FIFO queue a deferral hides the message, and sends it again only before its last receives', async (t) => {
+  const { sqs, calls } = recordingAnySqs()
+  const queue = createWorkQueue({ sqs, url: 'https://sqs.example/123/work.fifo', maxReceiveCount: 5 })
+  t.equal(await queue.defer(received(3), 30), Deferred.hidden)
+  t.equal(await queue.defer(received(4), 30), Deferred.resent)
+  t.same(calls.map((call) => call.name), ['ChangeMessageVisibilityCommand', 'SendMessageCommand'])
+  t.same(calls[0]?.input, { QueueUrl: 'https://sqs.example/123/work.fifo', ReceiptHandle: 'rh-1', VisibilityTimeout: 30 })
+  t.match(calls[1]?.input, { MessageGroupId: 'pay_1', MessageDeduplicationId: 'deferred-m-1', MessageAttributes: { deferrals: { StringValue: '1' } } })
+  t.notOk('DelaySeconds' in (calls[1]?.input ?? {}), 'FIFO messages take no delay of their own')
+})
+
+t.test('a deferral count that is not a positive integer reads as none', async (t) => {
+  t.equal(deferralsOf({ messageAttributes: {} }), 0)
+  t.equal(deferralsOf({ messageAttributes: { deferrals: { dataType: 'Number', stringValue: 'x' } } as unknown as SQSRecord['messageAttributes'] }), 0)
+  t.equal(deferralsOf(received(1, 7)), 7)
 })
