@@ -38,7 +38,7 @@ t.test('the drain is bounded: it stops at its timeout and says so', async (t) =>
   const started = Date.now()
   const result = await drain({ read: async () => new Map([['a', payment('a', 'pending')]]) }, ['a'], { timeoutMs: 100, intervalMs: 20 })
   t.equal(result.complete, false)
-  t.ok(Date.now() - started < 1_000)
+  t.ok(Date.now() - started < 5_000)
   t.equal(result.payments.get('a')?.status, 'pending')
 })
 
