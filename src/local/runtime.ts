@@ -154,13 +154,14 @@ async function startEmulators (config: Config, logger: Logger): Promise<StartedE
 }
 
 /**
- * The sweeper's logic, once, at boot, for every unsettled payment (not only the stale ones):
- * their charge commands were lost with the last run's in-memory queue. Charging is
- * idempotent, so one sent twice costs nothing. Bounded by the sweep's limits and one
+ * The sweeper's logic, once, at boot, for every unsettled payment (not only the stale ones)
+ * it has not given up on: their charge commands were lost with the last run's in-memory queue.
+ * Charging is idempotent, so one sent twice costs nothing; these replace lost messages, so
+ * they do not count against a payment's re-sends. Bounded by the sweep's limits and one
  * invocation's time; a failure is logged and left to the scheduled sweeps.
  */
 async function recoverUnsettled (deps: Deps, config: Config, logger: Logger, timeoutMs: number): Promise<void> {
-  const sweep = createSweeper(deps, { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun })
+  const sweep = createSweeper(deps, { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun, maxResends: config.sweeper.maxResends, recovery: true })
   try {
     const { resent } = await invokeLocally<{ resent: number }>(async (event, context) => sweep(event as ScheduledEvent, context), scheduledExampleEvent({ region: config.aws.region }), 'paylith-local', timeoutMs)
     if (resent > 0) logger.info({ resent }, 'restart: charge commands re-sent for payments left unsettled by the last run')
