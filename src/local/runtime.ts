@@ -30,7 +30,7 @@ export interface LocalRuntime {
   deps: Deps
   /** The sandbox provider, when it is the one in use. */
   sandbox: SandboxProvider | undefined
-  /** Stops accepting requests, stops the pollers, then the emulator. */
+  /** Abandons provider calls in flight, stops the pollers and accepting requests, then the emulator. */
   stop: () => Promise<void>
 }
 
@@ -45,8 +45,12 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
   const pollers: Poller[] = []
   let app: App | undefined
   let sandbox: SandboxProvider | undefined
+  // Aborted first on stop: provider retries in flight give up at once and leave their messages
+  // un-deleted (they return to the queue after its visibility timeout; nothing is lost).
+  const stopping = new AbortController()
   // Stop taking work first, let the sandbox's webhooks land, then close the server and the emulator.
   const stop = async (): Promise<void> => {
+    stopping.abort()
     await Promise.all(pollers.map((poller) => poller.stop()))
     await sandbox?.drain()
     await app?.close()
@@ -65,7 +69,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
       : undefined
     // Filled in once the pollers start, which is after the service is built.
     const readiness: Array<() => ReadinessCheck> = []
-    const service = createService(config, { logger, metricsDestination, ...clients, ...(sandbox !== undefined && { provider: sandbox }), readiness: () => readiness.map((check) => check()) })
+    const service = createService(config, { logger, metricsDestination, stopSignal: stopping.signal, ...clients, ...(sandbox !== undefined && { provider: sandbox }), readiness: () => readiness.map((check) => check()) })
     const { deps, workers, handler: dispatch } = service
     app = service.app
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000

@@ -45,10 +45,15 @@ const MIN_CALL_MS = 100
  * remaining time. A decline is a result, not a failure: it neither trips the breaker nor is
  * retried. When it gives up, the last error is thrown so the message is redelivered by SQS.
  */
-export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random }: {
+export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random, stopSignal }: {
   logger: Logger
   metrics: Metrics
   random?: () => number
+  /**
+   * Aborted when the process stops taking work (local shutdown): calls in flight and retries
+   * waiting end at once with a TransientProviderError, so the message goes back to the queue.
+   */
+  stopSignal?: AbortSignal
 }): ResilientCharge & { breaker: CircuitBreaker } {
   const breaker = new CircuitBreaker(
     async (request: ChargeRequest, signal: AbortSignal) => untilAborted(provider.charge(request, { signal }), signal),
@@ -68,11 +73,14 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   breaker.on('halfOpen', () => { withoutLogContext(() => { logger.warn({ provider: provider.name }, 'provider circuit half-open: trying one call') }) })
   breaker.on('close', () => { withoutLogContext(() => { logger.info({ provider: provider.name }, 'provider circuit closed') }) })
 
+  const stopped = (cause?: unknown) => new TransientProviderError('shutting down: the provider call was abandoned; the message goes back to the queue', { cause })
   const attempt = async (request: ChargeRequest, timeoutMs: number): Promise<ChargeResult> => {
-    const signal = AbortSignal.timeout(timeoutMs)
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const signal = stopSignal === undefined ? timeout : AbortSignal.any([timeout, stopSignal])
     try {
       return await breaker.fire(request, signal)
     } catch (error) {
+      if (stopSignal?.aborted === true) throw stopped(error)
       // Open, or half-open with its one trial call already out: either way, not tried.
       if ((error as { code?: string }).code === 'EOPENBREAKER') throw new CircuitOpenError({ cause: error })
       if (signal.aborted) throw new TransientProviderError(`the provider did not answer within ${timeoutMs} ms`, { cause: error })
@@ -85,6 +93,7 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   const charge: ResilientCharge = async (request, remainingTimeMs) => retry(async () => {
     // Every call, the first included, ends (or times out) before the invocation must.
     const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
+    if (stopSignal?.aborted === true) throw stopped()
     if (timeoutMs < MIN_CALL_MS) {
       throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
     }
@@ -94,7 +103,8 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     delayMs: backoff,
     // An open breaker will not let the next try through either; nor is there a try after the deadline.
     shouldRetry: (error, next) => !(error instanceof CircuitOpenError) && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
-    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') }
+    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') },
+    signal: stopSignal
   })
   return Object.assign(charge, { breaker })
 }
