@@ -53,6 +53,8 @@ export interface ReadinessCheck {
 export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'table' | 'workQueue' | 'charge'>> & {
   /** Where the metric documents go (stdout unless given): the local terminal's choice, or a test's sink. */
   metricsDestination?: MetricsDestination
+  /** Aborted when the local runtime shuts down: provider calls and retries in flight are abandoned. */
+  stopSignal?: AbortSignal
 }
 
 /** Builds the dependencies from configuration. Makes no network calls. */
@@ -89,7 +91,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
       backoffBaseMs: config.provider.backoffBaseMs,
       backoffCapMs: config.provider.backoffCapMs,
       ...config.provider.breaker
-    }, { logger, metrics }),
+    }, { logger, metrics, ...(overrides.stopSignal !== undefined && { stopSignal: overrides.stopSignal }) }),
     ...(overrides.readiness !== undefined && { readiness: overrides.readiness })
   }
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { SCOPES, apiKeyFromHash, hashApiKey } from './config/api-keys.js'
 import { ConfigError, loadConfig, type Config } from './config/load.js'
 import { isPortInUse, portInUseMessage, startupBanner } from './local/banner.js'
+import { watchParent } from './local/parent-watch.js'
 import { startLocalRuntime } from './local/runtime.js'
 import { localOutput } from './local/terminal.js'
 import { createLogger } from './observability/logger.js'
@@ -29,6 +30,8 @@ function withGeneratedApiKey (config: Config, isTTY: boolean): { config: Config,
 }
 
 async function main (): Promise<void> {
+  // Read before anything slow: a parent gone while the emulators start is noticed too.
+  const parentPid = process.ppid
   let config: Config
   try {
     config = loadConfig()
@@ -83,13 +86,13 @@ async function main (): Promise<void> {
   }
 
   let stopping = false
-  const shutdown = (signal: NodeJS.Signals): void => {
+  const shutdown = (signal: NodeJS.Signals | 'parent-exited'): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now')
       process.exit(1)
     }
     stopping = true
-    logger.info({ signal }, 'shutting down')
+    logger.info({ signal }, signal === 'parent-exited' ? 'the process that started this one exited (npm start does not pass SIGTERM on); shutting down' : 'shutting down')
     const timer = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting')
       process.exit(1)
@@ -102,6 +105,7 @@ async function main (): Promise<void> {
   }
   process.on('SIGINT', shutdown)
   process.on('SIGTERM', shutdown)
+  watchParent(() => { if (!stopping) shutdown('parent-exited') }, { initialPid: parentPid })
 }
 
 await main()

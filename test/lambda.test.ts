@@ -71,7 +71,7 @@ t.test('a DynamoDB Stream batch from another table is an UnsupportedEventError n
 
 t.test('a scheduled EventBridge event runs the sweeper', async (t) => {
   const event = { version: '0', id: 'e1', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '1', time: new Date().toISOString(), region: 'us-east-1', resources: ['arn:aws:events:us-east-1:1:rule/sweep'], detail: {} }
-  t.same(await handler(event, context()), { resent: 0, needAttention: 0 })
+  t.same(await handler(event, context()), { resent: 0, gaveUp: 0, needAttention: 0 })
 })
 
 t.test('a warm-up ping is answered without touching the app', async (t) => {

@@ -82,6 +82,7 @@ export const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Int(1, 1_000, 10, { description: 'Work-queue records of one batch in flight at once (standard queues).' }),
   SWEEP_STALE_AFTER_SECONDS: Int(60, 86_400, 900, { description: 'How long a payment may stop moving before the sweeper re-sends its charge command.' }),
   SWEEP_MAX_PER_RUN: Int(1, 10_000, 500),
+  SWEEP_MAX_RESENDS: Int(0, 20, 5, { description: 'How often the sweeper may re-send one payment\'s charge (each interval twice the one before) before flagging it as needing a person.' }),
   SWEEP_INTERVAL_SECONDS: Int(1, 3_600, 60, { description: 'How often the local server sweeps (in AWS, an EventBridge schedule).' }),
   TRACING: Type.Boolean({ default: false, expected: 'true or false', description: 'AWS X-Ray tracing of the SDK clients (Lambda only; loaded only when on).' }),
   LOCAL_EMULATOR_COMMAND: Type.String({

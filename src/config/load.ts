@@ -160,6 +160,6 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
     /** AWS X-Ray tracing of the SDK clients (Lambda only; loaded only when on). */
     tracing: env.TRACING,
     /** The sweeper that re-sends charge commands for payments that stopped moving. */
-    sweeper: { staleAfterSeconds: env.SWEEP_STALE_AFTER_SECONDS, maxPerRun: env.SWEEP_MAX_PER_RUN, localIntervalSeconds: env.SWEEP_INTERVAL_SECONDS }
+    sweeper: { staleAfterSeconds: env.SWEEP_STALE_AFTER_SECONDS, maxPerRun: env.SWEEP_MAX_PER_RUN, maxResends: env.SWEEP_MAX_RESENDS, localIntervalSeconds: env.SWEEP_INTERVAL_SECONDS }
   }
 }

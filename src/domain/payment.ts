@@ -18,6 +18,8 @@ export interface Payment {
   failureReason?: string
   /** Set when paylith stopped moving it and a person has to look; cleared by its next status change. */
   attention?: PaymentAttention
+  /** How often the sweeper re-sent its charge, and when it may next. Not a status change: no version, no history. */
+  resends?: PaymentResends
   createdAt: string
   updatedAt: string
 }
@@ -27,7 +29,9 @@ export const AttentionReason = {
   /** Its command exhausted its retries: see the dead letter. */
   deadLettered: 'dead-lettered',
   /** Unsettled for longer than providers keep idempotency keys: the sweeper will not re-charge it. */
-  unsettledTooLong: 'unsettled-too-long'
+  unsettledTooLong: 'unsettled-too-long',
+  /** The sweeper re-sent its charge as often as it may (SWEEP_MAX_RESENDS) and gave up. */
+  resendsExhausted: 'resends-exhausted'
 } as const
 
 /** One attention reason. */
@@ -38,6 +42,12 @@ export interface PaymentAttention {
   reason: AttentionReason
   since: string
   deadLetterId?: string
+}
+
+/** The sweeper's re-sends of a payment's charge: how many so far, and the earliest time of the next. */
+export interface PaymentResends {
+  count: number
+  nextAt: string
 }
 
 /** What a client asks for when creating a payment. */

@@ -10,22 +10,28 @@ export interface RetryPolicy {
   shouldRetry?: (error: unknown, next: { attempt: number, delayMs: number }) => boolean
   /** Called just before waiting for the next try (to log it). */
   onRetry?: (error: unknown, next: { attempt: number, delayMs: number }) => void
+  /** Once aborted, no further try is made: a wait in progress ends at once and the last failure is thrown. */
+  signal?: AbortSignal
 }
 
 /**
- * Runs `operation` until it succeeds, a failure is not worth retrying, or the tries run out;
- * then throws the last failure as it is. `operation` gets the 1-based number of its try.
+ * Runs `operation` until it succeeds, a failure is not worth retrying, the tries run out or
+ * `policy.signal` aborts; then throws the last failure as it is. `operation` gets the 1-based
+ * number of its try.
  */
 export async function retry<T> (operation: (attempt: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const { signal } = policy
+  const aborted = (): boolean => signal?.aborted === true
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt)
     } catch (error) {
-      if (attempt >= policy.attempts) throw error
+      if (attempt >= policy.attempts || aborted()) throw error
       const next = { attempt: attempt + 1, delayMs: policy.delayMs?.(attempt) ?? 0 }
       if (policy.shouldRetry !== undefined && !policy.shouldRetry(error, next)) throw error
       policy.onRetry?.(error, next)
-      if (next.delayMs > 0) await sleep(next.delayMs)
+      if (next.delayMs > 0) await sleep(next.delayMs, undefined, { signal }).catch(() => {})
+      if (aborted()) throw error
     }
   }
 }

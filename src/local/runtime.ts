@@ -30,7 +30,7 @@ export interface LocalRuntime {
   deps: Deps
   /** The sandbox provider, when it is the one in use. */
   sandbox: SandboxProvider | undefined
-  /** Stops accepting requests, stops the pollers, then the emulator. */
+  /** Abandons provider calls in flight, stops the pollers and accepting requests, then the emulator. */
   stop: () => Promise<void>
 }
 
@@ -45,8 +45,12 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
   const pollers: Poller[] = []
   let app: App | undefined
   let sandbox: SandboxProvider | undefined
+  // Aborted first on stop: provider retries in flight give up at once and leave their messages
+  // un-deleted (they return to the queue after its visibility timeout; nothing is lost).
+  const stopping = new AbortController()
   // Stop taking work first, let the sandbox's webhooks land, then close the server and the emulator.
   const stop = async (): Promise<void> => {
+    stopping.abort()
     await Promise.all(pollers.map((poller) => poller.stop()))
     await sandbox?.drain()
     await app?.close()
@@ -65,7 +69,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
       : undefined
     // Filled in once the pollers start, which is after the service is built.
     const readiness: Array<() => ReadinessCheck> = []
-    const service = createService(config, { logger, metricsDestination, ...clients, ...(sandbox !== undefined && { provider: sandbox }), readiness: () => readiness.map((check) => check()) })
+    const service = createService(config, { logger, metricsDestination, stopSignal: stopping.signal, ...clients, ...(sandbox !== undefined && { provider: sandbox }), readiness: () => readiness.map((check) => check()) })
     const { deps, workers, handler: dispatch } = service
     app = service.app
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
@@ -154,13 +158,14 @@ async function startEmulators (config: Config, logger: Logger): Promise<StartedE
 }
 
 /**
- * The sweeper's logic, once, at boot, for every unsettled payment (not only the stale ones):
- * their charge commands were lost with the last run's in-memory queue. Charging is
- * idempotent, so one sent twice costs nothing. Bounded by the sweep's limits and one
+ * The sweeper's logic, once, at boot, for every unsettled payment (not only the stale ones)
+ * it has not given up on: their charge commands were lost with the last run's in-memory queue.
+ * Charging is idempotent, so one sent twice costs nothing; these replace lost messages, so
+ * they do not count against a payment's re-sends. Bounded by the sweep's limits and one
  * invocation's time; a failure is logged and left to the scheduled sweeps.
  */
 async function recoverUnsettled (deps: Deps, config: Config, logger: Logger, timeoutMs: number): Promise<void> {
-  const sweep = createSweeper(deps, { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun })
+  const sweep = createSweeper(deps, { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun, maxResends: config.sweeper.maxResends, recovery: true })
   try {
     const { resent } = await invokeLocally<{ resent: number }>(async (event, context) => sweep(event as ScheduledEvent, context), scheduledExampleEvent({ region: config.aws.region }), 'paylith-local', timeoutMs)
     if (resent > 0) logger.info({ resent }, 'restart: charge commands re-sent for payments left unsettled by the last run')

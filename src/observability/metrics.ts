@@ -9,7 +9,11 @@ export const MetricName = {
   batchItemFailures: 'BatchItemFailures',
   circuitOpened: 'CircuitOpened',
   chargeDeferred: 'ChargeDeferred',
-  deadLetters: 'DeadLetters'
+  deadLetters: 'DeadLetters',
+  /** The sweeper re-sent a payment's charge command. */
+  chargesResent: 'ChargesResent',
+  /** A payment newly says it needs a person (dimension `reason`: an attention reason). */
+  paymentsNeedAttention: 'PaymentsNeedAttention'
 } as const
 
 /** One metric name. */

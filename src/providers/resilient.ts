@@ -67,21 +67,29 @@ const FAILURE_MEMORY_CAPACITY = 10_000
  * except a payment that has failed again while the breaker was closed: that one is its own
  * problem, so it never is the trial (it waits, CircuitOpenError) and cannot reopen the breaker.
  */
-export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random, now = Date.now }: {
+export function createResilientCharge (provider: PaymentProvider, options: ResilienceOptions, { logger, metrics, random = Math.random, now = Date.now, stopSignal }: {
   logger: Logger
   metrics: Metrics
   random?: () => number
   now?: () => number
+  /**
+   * Aborted when the process stops taking work (local shutdown): calls in flight and retries
+   * waiting end at once with a TransientProviderError, so the message goes back to the queue.
+   */
+  stopSignal?: AbortSignal
 }): ResilientCharge {
   const failed = createFailureMemory({ ttlMs: FAILURE_MEMORY_TTL_MS, capacity: FAILURE_MEMORY_CAPACITY })
   let reopensAt = 0
   const backoff = fullJitter(options.backoffBaseMs, options.backoffCapMs, random)
 
+  const stopped = (cause?: unknown) => new TransientProviderError('shutting down: the provider call was abandoned; the message goes back to the queue', { cause })
   const attempt = async (request: ChargeRequest, timeoutMs: number): Promise<ChargeResult> => {
-    const signal = AbortSignal.timeout(timeoutMs)
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const signal = stopSignal === undefined ? timeout : AbortSignal.any([timeout, stopSignal])
     try {
       return await untilAborted(provider.charge(request, { signal }), signal)
     } catch (error) {
+      if (stopSignal?.aborted === true) throw stopped(error)
       if (signal.aborted) throw new TransientProviderError(`the provider did not answer within ${timeoutMs} ms`, { cause: error })
       if (error instanceof TransientProviderError) throw error
       throw new TransientProviderError(`the provider call failed: ${(error as Error).message}`, { cause: error })
@@ -91,6 +99,7 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   const chargeWithRetries = async (request: ChargeRequest, remainingTimeMs: () => number): Promise<ChargeResult> => retry(async (n) => {
     // Every call, the first included, ends (or times out) before the invocation must.
     const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
+    if (stopSignal?.aborted === true) throw stopped()
     if (n > 1 && timeoutMs < MIN_CALL_MS) throw new TransientProviderError('not enough of the invocation is left to call the provider again')
     return attempt(request, timeoutMs)
   }, {
@@ -98,7 +107,8 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     delayMs: backoff,
     // No retry once the breaker opened for everyone (another charge's doing), nor after the deadline.
     shouldRetry: (_error, next) => !breaker.opened && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
-    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') }
+    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') },
+    signal: stopSignal
   })
 
   const breaker: CircuitBreaker<[ChargeRequest, () => number], ChargeResult> = new CircuitBreaker(chargeWithRetries, {

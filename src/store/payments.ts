@@ -6,7 +6,7 @@ import {
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import type { NewPayment, Payment, PaymentAttention, PaymentEvent } from '../domain/payment.js'
+import { AttentionReason, type NewPayment, type Payment, type PaymentAttention, type PaymentEvent, type PaymentResends } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
@@ -34,6 +34,16 @@ export interface UnsettledEntry {
   version: number
   /** It already says why it needs a person. */
   flagged: boolean
+  /** Why, when it says so. */
+  attention?: PaymentAttention
+  /** How often the sweeper re-sent its charge (0: never). */
+  resends: number
+}
+
+/** Which unsettled payments the sweeper's listing leaves out: those it gave up on (attention `resends-exhausted`), and those not due. */
+export interface ResendFilter {
+  /** Leaves out those whose next re-send is due after this time. */
+  dueBy?: string
 }
 
 /** Details recorded with a status change. */
@@ -65,9 +75,23 @@ export interface PaymentStore {
   findByProviderRef: (providerRef: string) => Promise<Payment | undefined>
   /**
    * Unsettled payments created on `day` (YYYY-MM-DD) in [`from`, `to`), oldest first, at most
-   * `limit`.
+   * `limit`; with `filter`, only those the sweeper may act on now (filtered by the index query
+   * itself: no read per payment).
    */
-  listUnsettled: (day: string, range: { from: string, to: string }, limit: number) => Promise<UnsettledEntry[]>
+  listUnsettled: (day: string, range: { from: string, to: string }, limit: number, filter?: ResendFilter) => Promise<UnsettledEntry[]>
+  /**
+   * Records one more re-send of an unsettled payment's charge, if it is still at the version it
+   * was read at and was re-sent exactly `resends.count - 1` times: of two overlapping sweeps,
+   * one wins. Leaves the version and the history alone. False when another sweep got there
+   * first or the payment moved.
+   */
+  recordResend: (payment: Pick<Payment, 'id' | 'version'>, resends: PaymentResends) => Promise<boolean>
+  /**
+   * Says the sweeper gave up on an unsettled payment re-sent `resends` times (attention
+   * `resends-exhausted`, replacing any other), if it has not moved or been re-sent since. False
+   * when it moved or already says so.
+   */
+  flagResendsExhausted: (payment: Pick<Payment, 'id' | 'version'> & { resends: number }, attention: PaymentAttention) => Promise<boolean>
   /**
    * Says why an unsettled payment needs a person, if it is still at the version it was read at
    * (it has not moved since). Leaves the version alone: attention is not a status change, and
@@ -180,8 +204,18 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
       throw cancelled.error
     },
 
-    async listUnsettled (day, { from, to }, limit) {
+    async listUnsettled (day, { from, to }, limit, filter) {
       const found: UnsettledEntry[] = []
+      const due = filter?.dueBy === undefined ? '' : '(attribute_not_exists(#resends) OR #resends.#nextAt <= :dueBy) AND '
+      const filtering = filter === undefined
+        ? {}
+        : {
+            FilterExpression: `${due}(attribute_not_exists(#attention) OR #attention.#reason <> :exhausted)`,
+            ExpressionAttributeNames: { '#attention': 'attention', '#reason': 'reason', ...(filter.dueBy !== undefined && { '#resends': 'resends', '#nextAt': 'nextAt' }) }
+          }
+      const filterValues = filter === undefined
+        ? {}
+        : marshall({ ':exhausted': AttentionReason.resendsExhausted, ...(filter.dueBy !== undefined && { ':dueBy': filter.dueBy }) })
       let startKey: Record<string, AttributeValue> | undefined
       do {
         if (limit - found.length <= 0) break
@@ -189,16 +223,48 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
           TableName: tableName,
           IndexName: TABLE.gsi2.name,
           KeyConditionExpression: 'gsi2pk = :day AND gsi2sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':day': { S: unsettledPartition(day) }, ':from': { S: from }, ':to': { S: to } },
-          ProjectionExpression: 'id, createdAt, version, attention',
+          ExpressionAttributeValues: { ':day': { S: unsettledPartition(day) }, ':from': { S: from }, ':to': { S: to }, ...filterValues },
+          ProjectionExpression: 'id, createdAt, version, attention, resends',
+          ...filtering,
           Limit: limit - found.length,
           ExclusiveStartKey: startKey
         }))
-        found.push(...(page.Items ?? []).map((item) => ({ id: item.id?.S ?? '', createdAt: item.createdAt?.S ?? '', version: Number(item.version?.N ?? 0), flagged: item.attention !== undefined })).filter((entry) => entry.id !== ''))
+        found.push(...(page.Items ?? []).map(unsettledEntry).filter((entry) => entry.id !== ''))
         startKey = page.LastEvaluatedKey
       } while (startKey !== undefined && found.length < limit)
       return found
     },
+
+    recordResend: async (payment, resends) => writeIfCondition(dynamodb, new UpdateItemCommand({
+      TableName: tableName,
+      Key: marshall(Keys.payment(payment.id)),
+      UpdateExpression: 'SET #resends = :resends',
+      ConditionExpression: `version = :version AND #status IN (:pending, :processing) AND ${resends.count === 1 ? 'attribute_not_exists(#resends)' : '#resends.#count = :previous'}`,
+      ExpressionAttributeNames: { '#resends': 'resends', '#status': 'status', ...(resends.count !== 1 && { '#count': 'count' }) },
+      ExpressionAttributeValues: marshall({
+        ':resends': resends,
+        ':version': payment.version,
+        ':pending': 'pending',
+        ':processing': 'processing',
+        ...(resends.count !== 1 && { ':previous': resends.count - 1 })
+      })
+    })),
+
+    flagResendsExhausted: async (payment, attention) => writeIfCondition(dynamodb, new UpdateItemCommand({
+      TableName: tableName,
+      Key: marshall(Keys.payment(payment.id)),
+      UpdateExpression: 'SET #attention = :attention',
+      ConditionExpression: `version = :version AND #status IN (:pending, :processing) AND ${payment.resends === 0 ? '(attribute_not_exists(#resends) OR #resends.#count = :resends)' : '#resends.#count = :resends'} AND (attribute_not_exists(#attention) OR #attention.#reason <> :reason)`,
+      ExpressionAttributeNames: { '#attention': 'attention', '#status': 'status', '#resends': 'resends', '#count': 'count', '#reason': 'reason' },
+      ExpressionAttributeValues: marshall({
+        ':attention': attention,
+        ':version': payment.version,
+        ':pending': 'pending',
+        ':processing': 'processing',
+        ':resends': payment.resends,
+        ':reason': attention.reason
+      }, { removeUndefinedValues: true })
+    })),
 
     async markAwaitingProvider (payment, providerRef) {
       const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
@@ -235,6 +301,12 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
       return paymentId === undefined ? undefined : getPayment(paymentId)
     }
   }
+}
+
+/** The sweeper's view of a payment item read from the unsettled index. */
+function unsettledEntry (item: Record<string, AttributeValue>): UnsettledEntry {
+  const { id = '', createdAt = '', version = 0, attention, resends } = fromItem<Partial<Payment>>(item)
+  return { id, createdAt, version, flagged: attention !== undefined, ...(attention !== undefined && { attention }), resends: resends?.count ?? 0 }
 }
 
 function firstEvent (payment: Payment): PaymentEvent {

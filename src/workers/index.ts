@@ -30,9 +30,10 @@ export function createWorkers (deps: Deps): WorkerRegistry {
         [ItemKind.webhook]: createWebhookChangeHandler(relay)
       })
     },
-    scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock }, {
+    scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, {
       staleAfterMs: deps.config.sweeper.staleAfterSeconds * 1000,
-      maxPerRun: deps.config.sweeper.maxPerRun
+      maxPerRun: deps.config.sweeper.maxPerRun,
+      maxResends: deps.config.sweeper.maxResends
     })
   }
 }

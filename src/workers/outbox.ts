@@ -17,14 +17,20 @@ function newImage<T> (record: DynamoDBRecord): T | undefined {
   return fromItem<T>(image as Record<string, AttributeValue> & Record<string, LambdaAttributeValue>)
 }
 
+/** Whether a stream record changed a payment without a new version (attention, the sweeper's re-sends): nothing to relay or count. */
+function isSameVersion (record: DynamoDBRecord): boolean {
+  const { OldImage, NewImage } = record.dynamodb ?? {}
+  return record.eventName === 'MODIFY' && OldImage?.version?.N !== undefined && OldImage.version.N === NewImage?.version?.N
+}
+
 /**
  * Payment changes: a new pending payment is relayed to the work queue as a `charge` command
  * (the table is the outbox: the route never sends to SQS itself), and every version of a
- * payment is counted into its customer's summary.
+ * payment is counted into its customer's summary. An update that made no new version is skipped.
  */
 export function createPaymentChangeHandler (deps: { workQueue: Pick<WorkQueue, 'send'>, summaries: SummaryStore, logger: Logger }): ChangeHandler {
   return async (record) => {
-    if (!isPaymentKey(primaryKeyOf(record.dynamodb?.Keys)) || record.eventName === 'REMOVE') return
+    if (!isPaymentKey(primaryKeyOf(record.dynamodb?.Keys)) || record.eventName === 'REMOVE' || isSameVersion(record)) return
     const payment = newImage<Payment>(record)
     if (payment === undefined) return
     if (record.eventName === 'INSERT' && payment.status === 'pending') {

@@ -29,12 +29,17 @@ export interface ServerProcess {
   stderr: () => string
 }
 
-/** Starts `npm start` as a user runs it: no endpoints, so it starts its own emulators. */
-export function startServer (env: Record<string, string>): ServerProcess {
+/**
+ * Starts `npm start` as a user runs it: no endpoints (unless `env` names them), so it starts its
+ * own emulators. With `npm`, under npm itself (the child is then npm, not the server).
+ */
+export function startServer (env: Record<string, string>, { npm = false }: { npm?: boolean } = {}): ServerProcess {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', LOCAL_DATA_DIR: newDataDir(), ...env }
-  delete childEnv.AWS_ENDPOINT_URL
-  delete childEnv.AWS_ENDPOINT_URL_DYNAMODB
-  const child = spawn(process.execPath, SERVER, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (env.AWS_ENDPOINT_URL === undefined) delete childEnv.AWS_ENDPOINT_URL
+  if (env.AWS_ENDPOINT_URL_DYNAMODB === undefined) delete childEnv.AWS_ENDPOINT_URL_DYNAMODB
+  const child = npm
+    ? spawn('npm', ['start', '--silent'], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, SERVER, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
   const lines: Array<Record<string, unknown>> = []

@@ -44,3 +44,21 @@ t.test('full jitter stays below min(cap, base × 2^(n-1)) and reaches its top wi
   const bottom = fullJitter(100, 1_000, () => 0)
   t.same([1, 2, 3].map(bottom), [0, 0, 0])
 })
+
+t.test('an abort ends the wait before the next try at once, and the last failure is thrown', async (t) => {
+  const tries: number[] = []
+  const controller = new AbortController()
+  const started = Date.now()
+  setTimeout(() => { controller.abort() }, 50)
+  await t.rejects(retry(failing(5, tries), { attempts: 5, delayMs: () => 5_000, signal: controller.signal }), { message: 'failure 1' })
+  t.ok(Date.now() - started < 1_000, 'not after the 5 s wait')
+  t.same(tries, [1])
+})
+
+t.test('after an abort no further try is made', async (t) => {
+  const tries: number[] = []
+  const controller = new AbortController()
+  controller.abort()
+  await t.rejects(retry(failing(5, tries), { attempts: 5, signal: controller.signal }), { message: 'failure 1' })
+  t.same(tries, [1])
+})

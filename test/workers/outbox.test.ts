@@ -25,6 +25,18 @@ t.test('a payment change reaches the summary as the payment alone, without any k
   t.same(applied, [payment])
 })
 
+t.test('an update that made no new version (attention, re-sends) is neither relayed nor counted', async (t) => {
+  const payment: Payment = { id: 'pay_3', status: 'pending', amount: 500, currency: 'EUR', customerId: 'cus_1', version: 1, createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:00.000Z' }
+  const calls: string[] = []
+  const summaries: SummaryStore = { apply: async () => { calls.push('apply'); return true }, get: async () => undefined }
+  const handler = createPaymentChangeHandler({ workQueue: noSends, summaries, logger })
+  const { pk, sk } = Keys.payment(payment.id)
+  const record = streamRecord('t', { pk, sk, eventName: 'MODIFY', sequenceNumber: '1', newImage: paymentImage({ ...payment, resends: { count: 1, nextAt: '2026-11-27T10:30:00.000Z' } }) })
+  record.dynamodb = { ...record.dynamodb, OldImage: paymentImage(payment) as NonNullable<typeof record.dynamodb>['OldImage'] }
+  await handler(record)
+  t.same(calls, [])
+})
+
 t.test('a new pending payment is relayed to the work queue as its charge command', async (t) => {
   const payment: Payment = { id: 'pay_2', status: 'pending', amount: 500, currency: 'EUR', customerId: 'cus_1', version: 1, createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:00.000Z' }
   const sent: WorkCommand[] = []

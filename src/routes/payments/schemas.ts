@@ -48,7 +48,8 @@ export const CreatePaymentHeadersSchema = Type.Object({
 export const PaymentAttentionSchema = Type.Object({
   reason: Type.Union(Object.values(AttentionReason).map((reason) => Type.Literal(reason)), {
     description: 'dead-lettered: its command exhausted its retries (see deadLetterId); ' +
-      'unsettled-too-long: unsettled for longer than providers keep idempotency keys, so paylith will not charge it again.'
+      'unsettled-too-long: unsettled for longer than providers keep idempotency keys, so paylith will not charge it again; ' +
+      'resends-exhausted: the sweeper re-sent its charge as often as it may (SWEEP_MAX_RESENDS) and stopped.'
   }),
   since: Type.String({ format: 'date-time' }),
   deadLetterId: Type.Optional(Type.String({ description: 'The dead letter (GET /v1/dead-letters?paymentId=) that tells why.' }))
