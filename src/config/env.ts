@@ -102,6 +102,11 @@ export const EnvSchema = Type.Object({
   }),
   LOCAL_DATA_DIR: Type.String({ minLength: 1, default: '.paylith', expected: 'a directory path', description: 'Where `npm start` keeps DynamoDB Local\'s data and the stream position across restarts.' }),
   LOCAL_FRESH: Type.Boolean({ default: false, expected: 'true or false', description: '`npm start` deletes the kept data and starts empty (as `npm start -- --fresh`).' }),
+  LOCAL_FAULTS_FILE: Type.Optional(Type.String({
+    minLength: 1,
+    expected: 'a file path',
+    description: 'Local only: a JSON file of faults to inject (DynamoDB throttling, provider down or slow, short SQS visibility), re-read when it changes.'
+  })),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String({ description: 'Set by AWS Lambda: its presence means running in Lambda.' }))
 })
 

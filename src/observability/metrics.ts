@@ -8,7 +8,8 @@ export const MetricName = {
   webhookDuplicate: 'WebhookDuplicate',
   batchItemFailures: 'BatchItemFailures',
   circuitOpened: 'CircuitOpened',
-  deadLetters: 'DeadLetters'
+  deadLetters: 'DeadLetters',
+  faultInjected: 'FaultInjected'
 } as const
 
 /** One metric name. */
