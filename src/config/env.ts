@@ -68,6 +68,11 @@ export const EnvSchema = Type.Object({
   })),
   SANDBOX_LATENCY_MS: Int(0, 60_000, 0),
   SANDBOX_WEBHOOK_URL: Type.Optional(Url('the URL the sandbox posts its signed webhooks to')),
+  SANDBOX_LEDGER_FILE: Type.Optional(Type.String({
+    minLength: 1,
+    expected: 'a file path',
+    description: 'Where the sandbox keeps its real charges (JSON lines), so its idempotency and the charges survive a restart or a kill -9.'
+  })),
   STRIPE_SECRET_KEY: Type.Optional(Type.String({ secret: true, pattern: '^(sk|rk)_(test|live)_\\w+$', expected: 'a Stripe secret key (sk_test_..., sk_live_... or rk_...)' })),
   STRIPE_SECRET_ARN: SecretArn(),
   STRIPE_PAYMENT_METHOD: Type.Optional(Type.String({ minLength: 1, expected: 'a Stripe PaymentMethod id' })),
@@ -98,6 +103,11 @@ export const EnvSchema = Type.Object({
   }),
   LOCAL_DATA_DIR: Type.String({ minLength: 1, default: '.paylith', expected: 'a directory path', description: 'Where `npm start` keeps DynamoDB Local\'s data and the stream position across restarts.' }),
   LOCAL_FRESH: Type.Boolean({ default: false, expected: 'true or false', description: '`npm start` deletes the kept data and starts empty (as `npm start -- --fresh`).' }),
+  LOCAL_FAULTS_FILE: Type.Optional(Type.String({
+    minLength: 1,
+    expected: 'a file path',
+    description: 'Local only: a JSON file of faults to inject (DynamoDB throttling, provider down or slow, short SQS visibility), re-read when it changes.'
+  })),
   AWS_LAMBDA_FUNCTION_NAME: Type.Optional(Type.String({ description: 'Set by AWS Lambda: its presence means running in Lambda.' }))
 })
 

@@ -142,12 +142,15 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
     },
     /** The emulator `npm start` runs when no AWS endpoint is configured. */
     localEmulatorCommand: env.LOCAL_EMULATOR_COMMAND,
-    /** `npm start`'s DynamoDB: DynamoDB Local kept in `dataDir` (emptied first when `fresh`), or moto when asked. */
-    local: { dynamodb: env.LOCAL_DYNAMODB, dataDir: env.LOCAL_DATA_DIR, fresh: env.LOCAL_FRESH },
+    /**
+     * `npm start`'s DynamoDB: DynamoDB Local kept in `dataDir` (emptied first when `fresh`), or moto when asked;
+     * `faultsFile`: the faults to inject, read by the local runtime only.
+     */
+    local: { dynamodb: env.LOCAL_DYNAMODB, dataDir: env.LOCAL_DATA_DIR, fresh: env.LOCAL_FRESH, faultsFile: env.LOCAL_FAULTS_FILE },
     provider: {
       /** `sandbox` by default locally; must be chosen explicitly in Lambda. */
       name: env.PAYMENT_PROVIDER ?? 'sandbox',
-      sandbox: { latencyMs: env.SANDBOX_LATENCY_MS, webhookUrl: env.SANDBOX_WEBHOOK_URL },
+      sandbox: { latencyMs: env.SANDBOX_LATENCY_MS, webhookUrl: env.SANDBOX_WEBHOOK_URL, ledgerFile: env.SANDBOX_LEDGER_FILE },
       stripe: { secretKey: env.STRIPE_SECRET_KEY, secretArn: env.STRIPE_SECRET_ARN, paymentMethod: env.STRIPE_PAYMENT_METHOD, apiUrl: env.STRIPE_API_URL },
       timeoutMs: env.PROVIDER_TIMEOUT_MS,
       maxAttempts: env.PROVIDER_MAX_ATTEMPTS,

@@ -9,7 +9,7 @@ import { serveDocsAssets, serveLocalServerUrl } from './docs-assets.js'
 import { startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from './emulator.js'
 import type { Config } from '../config/load.js'
 import type { Deps, ReadinessCheck } from '../deps.js'
-import type { MetricsDestination } from '../observability/metrics.js'
+import { MetricName, type MetricsDestination } from '../observability/metrics.js'
 import { sandboxFromConfig, type SandboxProvider } from '../providers/sandbox.js'
 import { createService } from '../service.js'
 import { invokeLocally } from './lambda-context.js'
@@ -18,6 +18,8 @@ import { scheduledExampleEvent } from './events.js'
 import { startSqsPoller } from './sqs-poller.js'
 import { startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs } from './stream-poller.js'
 import { fileStreamPosition } from './stream-position.js'
+import { watchFaults, type FaultsWatcher } from './faults.js'
+import { injectThrottling } from './injected-throttling.js'
 import { createSweeper } from '../workers/sweeper.js'
 
 /** The whole service running on one machine: HTTP server, pollers and, if started, the emulator. */
@@ -45,12 +47,14 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
   const pollers: Poller[] = []
   let app: App | undefined
   let sandbox: SandboxProvider | undefined
+  let faults: FaultsWatcher | undefined
   // Aborted first on stop: provider retries in flight give up at once and leave their messages
   // un-deleted (they return to the queue after its visibility timeout; nothing is lost).
   const stopping = new AbortController()
   // Stop taking work first, let the sandbox's webhooks land, then close the server and the emulator.
   const stop = async (): Promise<void> => {
     stopping.abort()
+    faults?.stop()
     await Promise.all(pollers.map((poller) => poller.stop()))
     await sandbox?.drain()
     await app?.close()
@@ -71,6 +75,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     const readiness: Array<() => ReadinessCheck> = []
     const service = createService(config, { logger, metricsDestination, stopSignal: stopping.signal, ...clients, ...(sandbox !== undefined && { provider: sandbox }), readiness: () => readiness.map((check) => check()) })
     const { deps, workers, handler: dispatch } = service
+    faults = startFaults(config, deps, sandbox)
     app = service.app
     const invocationTimeoutMs = config.visibilityTimeoutSeconds * 1000
     // The kept table outlived the last run's in-memory queue: re-send what it left unsettled.
@@ -89,7 +94,8 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
         waitTimeSeconds: config.pollers.sqsWaitTimeSeconds,
         invocationTimeoutMs,
         dispatch,
-        logger
+        logger,
+        visibilityTimeoutSeconds: () => faults?.current().sqs?.visibilityTimeoutSeconds
       }))
     }
     if (workers.streams[config.tableName] !== undefined) {
@@ -108,6 +114,28 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     await stop()
     throw error
   }
+}
+
+/**
+ * With LOCAL_FAULTS_FILE, follows it: DynamoDB calls of the service fail at its throttling rate
+ * (counted as `FaultInjected`), and the sandbox is down or slow as it says. The SQS pollers read
+ * its visibility timeout themselves. Only here: the Lambda bundle never contains any of it.
+ */
+function startFaults (config: Config, { dynamodb, logger, metrics }: Pick<Deps, 'dynamodb' | 'logger' | 'metrics'>, sandbox: SandboxProvider | undefined): FaultsWatcher | undefined {
+  const path = config.local.faultsFile
+  if (path === undefined) return undefined
+  const watcher = watchFaults(path, {
+    logger,
+    onChange: (faults) => {
+      sandbox?.setDown(faults.provider?.down ?? false)
+      sandbox?.setLatency(faults.provider?.latencyMs)
+    }
+  })
+  injectThrottling(dynamodb, {
+    rate: () => watcher.current().dynamodb?.throttleRate ?? 0,
+    onInjected: (name) => { metrics.count(MetricName.faultInjected, { fault: name }) }
+  })
+  return watcher
 }
 
 /** The file, in the data folder, that keeps the stream poller's position across restarts. */

@@ -23,6 +23,8 @@ export interface SqsPollerOptions {
   invocationTimeoutMs: number
   dispatch: Dispatch
   logger: Logger
+  /** A visibility timeout to receive with, read at each receive (injected faults); the queue's own if undefined. */
+  visibilityTimeoutSeconds?: () => number | undefined
 }
 
 /**
@@ -35,10 +37,12 @@ export function startSqsPoller (options: SqsPollerOptions): Poller {
   const { sqs, queue, logger } = options
   const log = logger.child({ poller: 'sqs', queue: queue.name })
   return startPolling(async (signal) => {
+    const visibilityTimeout = options.visibilityTimeoutSeconds?.()
     const { Messages: messages = [] } = await sqs.send(new ReceiveMessageCommand({
       QueueUrl: queue.url,
       MaxNumberOfMessages: options.batchSize,
       WaitTimeSeconds: options.waitTimeSeconds,
+      ...(visibilityTimeout !== undefined && { VisibilityTimeout: visibilityTimeout }),
       MessageSystemAttributeNames: ['All'],
       MessageAttributeNames: ['All']
     }), { abortSignal: signal })

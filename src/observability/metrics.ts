@@ -13,7 +13,9 @@ export const MetricName = {
   /** The sweeper re-sent a payment's charge command. */
   chargesResent: 'ChargesResent',
   /** A payment newly says it needs a person (dimension `reason`: an attention reason). */
-  paymentsNeedAttention: 'PaymentsNeedAttention'
+  paymentsNeedAttention: 'PaymentsNeedAttention',
+  /** Local runs only: a fault LOCAL_FAULTS_FILE injected (dimension `fault`). */
+  faultInjected: 'FaultInjected'
 } as const
 
 /** One metric name. */

@@ -5,6 +5,7 @@ import type { Config } from '../config/load.js'
 import { signStandardWebhook } from '../domain/webhooks/signatures/standard-webhooks.js'
 import { unixSeconds } from '../domain/time.js'
 import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
+import { openSandboxLedger, type SandboxLedger } from './sandbox-ledger.js'
 
 /**
  * The sandbox's outcomes, by the amount's last two digits. Everything not listed succeeds.
@@ -30,6 +31,11 @@ export interface SandboxOptions {
   webhookSecret: string | undefined
   logger: Logger
   clock: () => Date
+  /**
+   * Where its real charges are kept beyond the process: replayed at start, so its idempotency
+   * (a key's first result) survives a crash, as a real provider's does. In memory only if none.
+   */
+  ledger?: SandboxLedger
 }
 
 /** The sandbox provider, plus what tests want to know of it. */
@@ -45,6 +51,8 @@ export interface SandboxProvider extends PaymentProvider {
   drain: () => Promise<void>
   /** Makes every call fail, as if the provider were down, until set back to false. */
   setDown: (down: boolean) => void
+  /** Replaces the configured latency until set back to undefined. */
+  setLatency: (latencyMs: number | undefined) => void
 }
 
 /**
@@ -59,6 +67,12 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
   const charges = new Map<string, number>()
   const sending = new Set<Promise<void>>()
   let down = false
+  let latencyMs: number | undefined
+  const { ledger } = options
+  for (const entry of ledger?.entries() ?? []) {
+    results.set(entry.idempotencyKey, { outcome: 'succeeded', providerRef: entry.providerRef })
+    charges.set(entry.paymentId, (charges.get(entry.paymentId) ?? 0) + 1)
+  }
 
   const sendWebhook = (request: ChargeRequest, result: ChargeResult): void => {
     const { webhookSecret } = options
@@ -89,7 +103,8 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
     async charge (request, { signal }) {
       const key = request.idempotencyKey
       attempts.set(key, (attempts.get(key) ?? 0) + 1)
-      if (options.latencyMs > 0) await sleep(options.latencyMs, undefined, { signal })
+      const latency = latencyMs ?? options.latencyMs
+      if (latency > 0) await sleep(latency, undefined, { signal })
       if (down) throw new TransientProviderError('sandbox: provider is down')
       const previous = results.get(key)
       if (previous !== undefined) return previous
@@ -103,23 +118,36 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
       const result: ChargeResult = outcome?.kind === 'decline'
         ? { outcome: 'declined', providerRef, reason: outcome.reason }
         : { outcome: 'succeeded', providerRef }
+      if (result.outcome === 'succeeded') {
+        ledger?.record({ paymentId: request.paymentId, idempotencyKey: key, providerRef, at: options.clock().toISOString() })
+        charges.set(request.paymentId, (charges.get(request.paymentId) ?? 0) + 1)
+      }
       results.set(key, result)
-      if (result.outcome === 'succeeded') charges.set(request.paymentId, (charges.get(request.paymentId) ?? 0) + 1)
       sendWebhook(request, result)
       return result
     },
     chargesFor: (paymentId) => charges.get(paymentId) ?? 0,
     attemptsFor: (key) => attempts.get(key) ?? 0,
     drain: async () => { await Promise.all([...sending]) },
-    setDown: (value) => { down = value }
+    setDown: (value) => { down = value },
+    setLatency: (value) => { latencyMs = value }
   }
 }
 
 /**
- * The sandbox as configured: latency from SANDBOX_LATENCY_MS, webhooks signed with the first
+ * The sandbox as configured: latency from SANDBOX_LATENCY_MS, its ledger in SANDBOX_LEDGER_FILE
+ * when set, webhooks signed with the first
  * `standard` secret and sent to SANDBOX_WEBHOOK_URL unless a `webhookUrl` is given (the local
  * runtime gives its own address, known only once it listens).
  */
 export function sandboxFromConfig (config: Pick<Config, 'provider' | 'webhooks'>, logger: Logger, clock: () => Date, webhookUrl: SandboxOptions['webhookUrl'] = config.provider.sandbox.webhookUrl): SandboxProvider {
-  return createSandboxProvider({ latencyMs: config.provider.sandbox.latencyMs, webhookUrl, webhookSecret: config.webhooks.secrets.standard[0], logger, clock })
+  const { latencyMs, ledgerFile } = config.provider.sandbox
+  return createSandboxProvider({
+    latencyMs,
+    webhookUrl,
+    webhookSecret: config.webhooks.secrets.standard[0],
+    logger,
+    clock,
+    ...(ledgerFile !== undefined && { ledger: openSandboxLedger(ledgerFile) })
+  })
 }
