@@ -5,18 +5,10 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import t from 'tap'
 import { bootstrapLocal } from '../../src/local/bootstrap.js'
 import { clientOptions } from '../../src/aws/clients.js'
-import { lowestSequenceNumber, startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs, type StreamPollerOptions } from '../../src/local/stream-poller.js'
+import { startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs, type StreamPollerOptions } from '../../src/local/stream-poller.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { build, closedEndpoint, testConfig, type Teardownable } from '../helpers/build.js'
 import { waitFor } from '../helpers/wait.js'
-
-t.test('sequence numbers are compared as integers, not strings', async (t) => {
-  t.equal(lowestSequenceNumber(['20', '100', '9']), '9')
-  t.equal(lowestSequenceNumber(['1100000000017454423009', '999999999999999999999']), '999999999999999999999')
-  t.equal(lowestSequenceNumber(['1100000000017454423010', '1100000000017454423009']), '1100000000017454423009', 'beyond double precision')
-  t.equal(lowestSequenceNumber(['000000000000000000012', '000000000000000000003']), '000000000000000000003', 'zero-padded (DynamoDB Local) comes back as given')
-  t.equal(lowestSequenceNumber([]), undefined)
-})
 
 /**
  * Starts a table and a poller that invokes a stand-in function: it handles records in order,
