@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs'
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams'
 import type { DynamoDBRecord } from 'aws-lambda'
 import pLimit from 'p-limit'
@@ -10,15 +11,17 @@ import { toLambdaRecord } from '../src/local/stream-poller.js'
 import { newPayment } from '../src/store/payments.js'
 import { createWorkers } from '../src/workers/index.js'
 import type { StreamWorker } from '../src/workers/types.js'
-import { benchConfig, benchService, interleave, ratioOf, type BenchRow } from './lib.js'
+import { benchConfig, benchService, ratioOf, type BenchRow } from './lib.js'
 
 // M9: stream relay throughput. A batch of N payment INSERT records, read from the table's
 // stream as Lambda delivers them, through the production table-stream worker (per record: the
 // charge command sent to SQS, on moto; the customer summary counted, on DynamoDB Local) at
 // STREAM_CONCURRENCY=1 (the serial worker, record after record) and at the default, interleaved
 // in one run. Each run gets payments of its own, of the same shape, so neither side meets
-// summaries the other already counted. Then the two calls a record costs, each alone at 1 and
-// at STREAM_CONCURRENCY in flight: what the emulators let concurrency gain.
+// summaries the other already counted, and starts on an empty work queue (moto's SendMessage
+// slows down as its queue grows; in production the queue is drained as it fills). Then the two
+// calls a record costs, each alone at 1 and at STREAM_CONCURRENCY in flight: what the emulators
+// let concurrency gain.
 const RECORDS = Number(process.env.BENCH_STREAM_RECORDS ?? 500)
 const RUNS = 3
 const WARMUP = 1
@@ -26,6 +29,24 @@ const WARMUP = 1
 const CUSTOMERS = 50
 /** Calls per side when each call is measured alone. */
 const CALLS = 200
+
+/**
+ * Like `interleave`, but with `prepare` before each operation, outside its time: run i of
+ * every operation before run i + 1 of any. Returns each operation's durations in milliseconds.
+ */
+async function interleavePrepared<K extends string> (prepare: () => Promise<unknown>, operations: Record<K, (i: number) => Promise<unknown>>): Promise<Record<K, number[]>> {
+  const names = Object.keys(operations) as K[]
+  const timings = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>
+  for (let i = -WARMUP; i < RUNS; i++) {
+    for (const name of names) {
+      await prepare()
+      const start = performance.now()
+      await operations[name](i)
+      if (i >= 0) timings[name].push(performance.now() - start)
+    }
+  }
+  return timings
+}
 
 /** Stores `count` new pending payments the way the create route does; returns their ids. */
 async function storePayments (deps: Deps, count: number, offset: number): Promise<Set<string>> {
@@ -95,7 +116,8 @@ export async function run (): Promise<BenchRow[]> {
     if (response.batchItemFailures.length > 0) throw new Error(`${side} run ${i}: the batch failed at ${JSON.stringify(response.batchItemFailures)}`)
   }
 
-  const timings = await interleave(RUNS, WARMUP, { serial: (i) => handle('serial', i), concurrent: (i) => handle('concurrent', i) })
+  const emptyQueue = () => deps.sqs.send(new PurgeQueueCommand({ QueueUrl: deps.config.queues.work.url }))
+  const timings = await interleavePrepared(emptyQueue, { serial: (i) => handle('serial', i), concurrent: (i) => handle('concurrent', i) })
 
   // The record's two calls alone: the charge command's SendMessage, the summary's apply.
   let n = 0
@@ -105,7 +127,7 @@ export async function run (): Promise<BenchRow[]> {
     const limit = pLimit(inFlight)
     await Promise.all(Array.from({ length: CALLS }, () => limit(fn)))
   }
-  const alone = await interleave(RUNS, WARMUP, { send1: calls(send, 1), sendN: calls(send, concurrency), apply1: calls(apply, 1), applyN: calls(apply, concurrency) })
+  const alone = await interleavePrepared(emptyQueue, { send1: calls(send, 1), sendN: calls(send, concurrency), apply1: calls(apply, 1), applyN: calls(apply, concurrency) })
   await app.close()
 
   const best = (values: number[]) => Math.min(...values)
