@@ -48,6 +48,7 @@ export const EnvSchema = Type.Object({
   STREAM_BATCH_SIZE: Int(1, 1000, 100),
   STREAM_MAX_RETRIES: Int(0, 10000, 3),
   STREAM_POLL_INTERVAL_MS: Int(10, 60000, 250),
+  STREAM_CONCURRENCY: Int(1, 1_000, 10, { description: 'Items (table keys) of one stream batch handled at once; one item\'s records always run in stream order, and 1 handles the batch one record at a time.' }),
   SHUTDOWN_TIMEOUT_MS: Int(100, 120000, 10000),
   API_KEYS: Type.Optional(Type.String({
     expected: 'comma-separated <sha256 hex of the key>=<scope>|<scope> entries',

@@ -160,6 +160,8 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
     },
     /** Work-queue records of one batch in flight at once (standard queues). */
     workerConcurrency: env.WORKER_CONCURRENCY,
+    /** Items of one stream batch handled at once (each item's records in stream order). */
+    streamConcurrency: env.STREAM_CONCURRENCY,
     /** AWS X-Ray tracing of the SDK clients (Lambda only; loaded only when on). */
     tracing: env.TRACING,
     /** The sweeper that re-sends charge commands for payments that stopped moving. */

@@ -15,6 +15,7 @@ import type { Logger } from 'pino'
 import { clientOptions } from '../aws/clients.js'
 import type { ReadinessCheck } from '../deps.js'
 import type { Dispatch } from '../lambda/dispatch.js'
+import { lowestSequenceNumber } from '../lib/sequence-numbers.js'
 import type { Bootstrapped } from './bootstrap.js'
 import { invokeLocally } from './lambda-context.js'
 import { startPolling, type Poller } from './poller.js'
@@ -299,20 +300,6 @@ async function firstFailedIndex (batch: DynamoDBRecord[], options: StreamPollerO
   if (lowest === undefined) return undefined
   const index = batch.findIndex((record) => record.dynamodb?.SequenceNumber === lowest)
   return index === -1 ? 0 : index
-}
-
-/**
- * The lowest of some sequence numbers, as given. They are decimal strings longer than a double
- * holds, of varying length and sometimes zero-padded, so they are compared as integers, never
- * as strings; the string itself is returned, since that is what identifies the record.
- */
-export function lowestSequenceNumber (sequenceNumbers: string[]): string | undefined {
-  let lowest: { value: bigint, text: string } | undefined
-  for (const text of sequenceNumbers) {
-    const value = BigInt(text)
-    if (lowest === undefined || value < lowest.value) lowest = { value, text }
-  }
-  return lowest?.text
 }
 
 async function reportExhausted (record: DynamoDBRecord, shard: ShardState, options: StreamPollerOptions): Promise<void> {

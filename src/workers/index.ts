@@ -28,7 +28,7 @@ export function createWorkers (deps: Deps): WorkerRegistry {
       [deps.config.tableName]: createTableStreamWorker(deps, {
         [ItemKind.payment]: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
         [ItemKind.webhook]: createWebhookChangeHandler(relay)
-      })
+      }, { concurrency: deps.config.streamConcurrency })
     },
     scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, {
       staleAfterMs: deps.config.sweeper.staleAfterSeconds * 1000,

@@ -38,7 +38,8 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
         API_KEYS: { Ref: 'ApiKeys' },
         PAYMENT_PROVIDER: 'stripe',
         WEBHOOK_SECRETS_ARN: Match.anyValue(),
-        STRIPE_SECRET_ARN: Match.anyValue()
+        STRIPE_SECRET_ARN: Match.anyValue(),
+        STREAM_CONCURRENCY: '10'
       })
     }
   })
@@ -69,7 +70,7 @@ t.test('the work queue redrives to the DLQ after 5 receives, with a visibility t
   t.equal(Object.keys(resources('AWS::SQS::Queue')).length, 2)
 })
 
-t.test('event source mappings report batch item failures; the stream one bisects, retries boundedly and has an on-failure destination', async (t) => {
+t.test('event source mappings report batch item failures; the stream one bisects, retries boundedly, has an on-failure destination and is tuned for relay lag', async (t) => {
   const mappings = Object.values(resources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Record<string, unknown> }>
   t.equal(mappings.length, 3, 'work queue, dead-letter queue and stream')
   for (const mapping of mappings) t.same(mapping.Properties.FunctionResponseTypes, ['ReportBatchItemFailures'])
@@ -82,6 +83,9 @@ t.test('event source mappings report batch item failures; the stream one bisects
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('Table'), 'StreamArn'] },
     StartingPosition: 'TRIM_HORIZON',
+    BatchSize: 100,
+    MaximumBatchingWindowInSeconds: 0,
+    ParallelizationFactor: 2,
     BisectBatchOnFunctionError: true,
     MaximumRetryAttempts: 10,
     MaximumRecordAgeInSeconds: 86_400,

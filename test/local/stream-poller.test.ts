@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetShardIteratorCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb-streams'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
@@ -5,23 +6,17 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import t from 'tap'
 import { bootstrapLocal } from '../../src/local/bootstrap.js'
 import { clientOptions } from '../../src/aws/clients.js'
-import { lowestSequenceNumber, startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs, type StreamPollerOptions } from '../../src/local/stream-poller.js'
+import { startStreamPoller, streamPollerCheck, streamPollerOptions, streamPollerStaleAfterMs, type StreamPollerOptions } from '../../src/local/stream-poller.js'
+import { createLocalContext } from '../../src/local/lambda-context.js'
 import { createLogger } from '../../src/observability/logger.js'
+import { createTableStreamWorker } from '../../src/workers/table-stream.js'
 import { build, closedEndpoint, testConfig, type Teardownable } from '../helpers/build.js'
 import { waitFor } from '../helpers/wait.js'
 
-t.test('sequence numbers are compared as integers, not strings', async (t) => {
-  t.equal(lowestSequenceNumber(['20', '100', '9']), '9')
-  t.equal(lowestSequenceNumber(['1100000000017454423009', '999999999999999999999']), '999999999999999999999')
-  t.equal(lowestSequenceNumber(['1100000000017454423010', '1100000000017454423009']), '1100000000017454423009', 'beyond double precision')
-  t.equal(lowestSequenceNumber(['000000000000000000012', '000000000000000000003']), '000000000000000000003', 'zero-padded (DynamoDB Local) comes back as given')
-  t.equal(lowestSequenceNumber([]), undefined)
-})
-
 /**
  * Starts a table and a poller that invokes a stand-in function: it handles records in order,
- * `behave` decides per item whether one fails, and it reports the first failure as the
- * table-stream worker does. The poller is under test here, not the workers.
+ * `behave` decides per item whether one fails, and it reports its first failure (in order, the
+ * lowest, as the table-stream worker reports). The poller is under test here, not the workers.
  */
 async function streamHarness (t: Teardownable, env: Record<string, string>, behave: (pk: string, attempt: number) => void) {
   const bootstrapped = await bootstrapLocal(await testConfig(t.name, env))
@@ -63,6 +58,26 @@ t.test('after a failure the stream poller resumes from the failed record, not fr
   await waitFor('every item handled', () => attempts.get('ITEM#3') === 1 && attempts.get('ITEM#2') === 3)
   await poller.stop()
   t.same(Object.fromEntries(attempts), { 'ITEM#1': 1, 'ITEM#2': 3, 'ITEM#3': 1 }, 'records before the failure are not redelivered')
+})
+
+t.test('with the concurrent table-stream worker, the poller redelivers from the lowest failure, records of other items that succeeded included', async (t) => {
+  const handled = new Map<string, number>()
+  const worker = createTableStreamWorker({ logger: createLogger({ logLevel: 'silent' }) }, {
+    ITEM: async (record) => {
+      const pk = record.dynamodb?.Keys?.pk?.S ?? ''
+      const attempt = (handled.get(pk) ?? 0) + 1
+      handled.set(pk, attempt)
+      // The other items finish first: they succeed before this failure is known.
+      if (pk === 'ITEM#2' && attempt === 1) await sleep(20).then(() => { throw new Error('transient') })
+    }
+  }, { concurrency: 10 })
+  const { put, start } = await streamHarness(t, { STREAM_MAX_RETRIES: '5' }, () => {})
+  for (const pk of ['ITEM#1', 'ITEM#2', 'ITEM#3', 'ITEM#4']) await put(pk)
+  const poller = start({ dispatch: async (event) => worker(event as DynamoDBStreamEvent, createLocalContext('paylith-test', 5_000)) })
+
+  await waitFor('the failed record handled again', () => handled.get('ITEM#2') === 2 && handled.get('ITEM#4') === 2)
+  await poller.stop()
+  t.same(Object.fromEntries(handled), { 'ITEM#1': 1, 'ITEM#2': 2, 'ITEM#3': 2, 'ITEM#4': 2 }, 'one shard\'s batch, checkpointed before its lowest failure, as Lambda does')
 })
 
 t.test('a record that exhausts its retries goes to the on-failure queue and the shard moves on', async (t) => {
