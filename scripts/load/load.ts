@@ -71,6 +71,10 @@ async function main (): Promise<number> {
       writeFileSync(options.jsonPath, `${JSON.stringify(report, null, 2)}\n`)
       say(`load: the report is in ${options.jsonPath}`)
     }
+    if (options.appLogPath !== undefined) {
+      writeFileSync(options.appLogPath, app.lines().map((line) => `${JSON.stringify(line)}\n`).join(''))
+      say(`load: the app's log is in ${options.appLogPath}`)
+    }
     return abort.signal.aborted ? 130 : 0
   } catch (error) {
     // A missing emulator is one line that says what to install; anything else keeps its stack.

@@ -46,6 +46,8 @@ export interface LoadOptions {
   dynamodb: LoadDynamoDb
   /** Where to write the report as JSON, if anywhere. */
   jsonPath: string | undefined
+  /** Where to write the app's log lines (every run of it) as JSON lines. */
+  appLogPath: string | undefined
 }
 
 /** The defaults: a moderate mixed load, mostly healthy payments. */
@@ -62,7 +64,8 @@ export const DEFAULT_LOAD_OPTIONS: LoadOptions = {
   requestTimeoutMs: 10_000,
   drainMs: 120_000,
   dynamodb: LoadDynamoDb.dynamodbLocal,
-  jsonPath: undefined
+  jsonPath: undefined,
+  appLogPath: undefined
 }
 
 /** A command line that cannot be run; its message says what is wrong. */
@@ -131,6 +134,7 @@ export const LOAD_USAGE = `usage: npm run load -- [options]
   --drain <d>            how long to wait afterwards for payments to settle (default ${DEFAULT_LOAD_OPTIONS.drainMs / 1000}s)
   --dynamodb <which>     dynamodb-local (default) or moto
   --json <file>          also write the report as JSON to <file>
+  --app-log <file>       write the app's log lines (JSON, every run of it) to <file>
 `
 
 /**
@@ -156,6 +160,7 @@ export function parseLoadArgs (args: readonly string[]): LoadOptions | undefined
         drain: { type: 'string' },
         dynamodb: { type: 'string' },
         json: { type: 'string' },
+        'app-log': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       },
       strict: true,
@@ -184,5 +189,6 @@ export function parseLoadArgs (args: readonly string[]): LoadOptions | undefined
     options.dynamodb = values.dynamodb
   }
   options.jsonPath = values.json
+  options.appLogPath = values['app-log']
   return options
 }

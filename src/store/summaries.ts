@@ -28,7 +28,7 @@ export interface CustomerSummary {
 }
 
 /** What a payment, at some version, adds to its customer's summary. */
-type Contribution = Pick<Payment, 'status' | 'amount' | 'currency' | 'version'>
+export type Contribution = Pick<Payment, 'status' | 'amount' | 'currency' | 'version'>
 
 /** The customer summary projection. */
 export interface SummaryStore {
@@ -36,8 +36,11 @@ export interface SummaryStore {
    * Counts a payment at this version into its customer's summary, replacing what an older
    * version counted. Redelivered and out-of-order versions change nothing, so the summary
    * is exact under at-least-once, reordered delivery. Says whether it changed anything.
+   * `replaces` is the version this one follows as the stream's old image tells it (null: the
+   * first version): when that is what is counted, which is the usual case, the summary moves
+   * in one conditional write; otherwise (a redelivery, a gap) what is counted is read first.
    */
-  apply: (payment: Payment) => Promise<boolean>
+  apply: (payment: Payment, replaces?: Contribution | null) => Promise<boolean>
   get: (customerId: string) => Promise<CustomerSummary | undefined>
 }
 
@@ -61,7 +64,12 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
       await recordLastPayment(payment)
       return false
     }
+    await replace(payment, previous)
+    return true
+  }
 
+  /** Moves the summary from `previous` (what is counted, if anything) to `payment`, if `previous` is still what is counted. */
+  const replace = async (payment: Payment, previous: Contribution | undefined): Promise<void> => {
     // Take the previous contribution out of its bucket and put the new one in, in one step.
     const deltas = new Map<string, number>()
     const add = (name: string, value: number): void => { deltas.set(name, (deltas.get(name) ?? 0) + value) }
@@ -104,8 +112,9 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
         }
       ]
     }))
-    await recordLastPayment(payment)
-    return true
+    // Only the first version can move it: createdAt never changes, and a redelivered first
+    // version that failed after the write comes back through applyOnce's counted-before path.
+    if (previous === undefined) await recordLastPayment(payment)
   }
 
   /** `lastPaymentAt` only ever moves forward. */
@@ -121,7 +130,18 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
 
   return {
     // Another version of this payment counted between our read and our write: look again.
-    apply: async (payment) => retry(() => applyOnce(payment), { attempts: MAX_ATTEMPTS, shouldRetry: (error) => error instanceof TransactionCanceledException }),
+    async apply (payment, replaces) {
+      if (replaces !== undefined && (replaces === null || replaces.version < payment.version)) {
+        try {
+          await replace(payment, replaces ?? undefined)
+          return true
+        } catch (error) {
+          // Not what is counted (a redelivery, or a version in between): read it and go on from there.
+          if (!(error instanceof TransactionCanceledException)) throw error
+        }
+      }
+      return retry(() => applyOnce(payment), { attempts: MAX_ATTEMPTS, shouldRetry: (error) => error instanceof TransactionCanceledException })
+    },
 
     async get (customerId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.customerSummary(customerId)), ConsistentRead: true }))

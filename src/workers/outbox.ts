@@ -12,7 +12,15 @@ import type { ChangeHandler } from './table-stream.js'
 
 /** The item a stream record carries after the change, without its keys. */
 function newImage<T> (record: DynamoDBRecord): T | undefined {
-  const image = record.dynamodb?.NewImage
+  return imageOf<T>(record.dynamodb?.NewImage)
+}
+
+/** The item a stream record carries before the change, without its keys. */
+function oldImage<T> (record: DynamoDBRecord): T | undefined {
+  return imageOf<T>(record.dynamodb?.OldImage)
+}
+
+function imageOf<T> (image: Record<string, LambdaAttributeValue> | undefined): T | undefined {
   if (image === undefined) return undefined
   return fromItem<T>(image as Record<string, AttributeValue> & Record<string, LambdaAttributeValue>)
 }
@@ -37,7 +45,8 @@ export function createPaymentChangeHandler (deps: { workQueue: Pick<WorkQueue, '
       await deps.workQueue.send({ type: CommandType.charge, paymentId: payment.id })
       deps.logger.info({ paymentId: payment.id }, 'outbox: charge command sent')
     }
-    await deps.summaries.apply(payment)
+    // The old image is what the summary most likely counts now, so it moves in one write.
+    await deps.summaries.apply(payment, record.eventName === 'INSERT' ? null : oldImage<Payment>(record))
   }
 }
 

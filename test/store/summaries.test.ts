@@ -58,3 +58,25 @@ t.test('lastPaymentAt never moves back when an older payment is counted after a 
   await deps.summaries.apply(at(1, 'pending', { id: 'pay_old', createdAt: '2026-11-27T08:00:00.000Z' }))
   t.equal((await deps.summaries.get('cus_proj'))?.lastPaymentAt, '2026-11-27T12:00:00.000Z')
 })
+
+t.test('with the version it replaces (the stream\'s old image), a summary moves in one write; a wrong or stale one still counts exactly', async (t) => {
+  const { deps } = await build(t)
+  const sent: string[] = []
+  deps.dynamodb.middlewareStack.add((next, context) => async (args) => {
+    sent.push(context.commandName ?? '?')
+    return next(args)
+  }, { step: 'initialize', name: 'countCommands' })
+  t.teardown(() => { deps.dynamodb.middlewareStack.remove('countCommands') })
+
+  t.equal(await deps.summaries.apply(at(1, 'pending'), null), true, 'the first version')
+  t.same(sent, ['TransactWriteItemsCommand', 'UpdateItemCommand'], 'one transaction, then the last-payment time; no read')
+  sent.length = 0
+  t.equal(await deps.summaries.apply(at(2, 'processing'), at(1, 'pending')), true)
+  t.same(sent, ['TransactWriteItemsCommand'], 'a later version: one transaction only')
+
+  t.equal(await deps.summaries.apply(at(1, 'pending'), null), false, 'a redelivered first version is found counted and ignored')
+  t.equal(await deps.summaries.apply(at(2, 'processing'), at(1, 'pending')), false, 'a redelivered later version too')
+  t.equal(await deps.summaries.apply(at(4, 'succeeded'), at(3, 'processing')), true, 'a version whose old image was never counted (a gap) is counted from what is')
+  t.same((await deps.summaries.get('cus_proj'))?.totals, [{ currency: 'EUR', status: 'succeeded', count: 1, amount: 1000 }])
+  t.equal((await deps.summaries.get('cus_proj'))?.lastPaymentAt, base.createdAt)
+})
