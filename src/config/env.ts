@@ -45,6 +45,7 @@ export const EnvSchema = Type.Object({
   VISIBILITY_TIMEOUT_SECONDS: Int(0, 43200, 30),
   SQS_BATCH_SIZE: Int(1, 10, 10),
   SQS_WAIT_TIME_SECONDS: Int(0, 20, 20),
+  SQS_POLLERS: Int(1, 50, 5, { description: 'Local SQS pollers per queue, each with one batch in flight, as Lambda starts with five concurrent batches per queue.' }),
   STREAM_BATCH_SIZE: Int(1, 1000, 100),
   STREAM_MAX_RETRIES: Int(0, 10000, 3),
   STREAM_POLL_INTERVAL_MS: Int(10, 60000, 250),

@@ -122,6 +122,7 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
     pollers: {
       sqsBatchSize: env.SQS_BATCH_SIZE,
       sqsWaitTimeSeconds: env.SQS_WAIT_TIME_SECONDS,
+      sqsPollers: env.SQS_POLLERS,
       streamBatchSize: env.STREAM_BATCH_SIZE,
       streamMaxRetries: env.STREAM_MAX_RETRIES,
       streamPollIntervalMs: env.STREAM_POLL_INTERVAL_MS

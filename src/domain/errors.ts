@@ -35,6 +35,7 @@ export const InternalErrorCode = {
   unsupportedEvent: 'PAYLITH_LAMBDA_UNSUPPORTED_EVENT',
   unknownCommand: 'PAYLITH_QUEUE_UNKNOWN_COMMAND',
   malformedCommand: 'PAYLITH_QUEUE_MALFORMED_COMMAND',
+  queueSend: 'PAYLITH_QUEUE_SEND_FAILED',
   unknownPayment: 'PAYLITH_PAYMENT_UNKNOWN',
   staleCharge: 'PAYLITH_CHARGE_STALE'
 } as const
@@ -124,6 +125,9 @@ export class UnknownCommandError extends defineError('UnknownCommandError', Inte
 
 /** A work-queue message that is not a valid command (not JSON, unknown type, a bad field): no retry can make it one. */
 export class MalformedCommandError extends defineError('MalformedCommandError', InternalErrorCode.malformedCommand) {}
+
+/** SQS refused a message of a batch (or answered nothing for it); whoever sent it retries. */
+export class QueueSendError extends defineError('QueueSendError', InternalErrorCode.queueSend) {}
 
 /** A command or event that names no payment (or stored event) we have, yet. */
 export class UnknownPaymentError extends defineError('UnknownPaymentError', InternalErrorCode.unknownPayment) {}

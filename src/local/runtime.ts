@@ -85,7 +85,9 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     url = await app.listen({ port: config.port, host: config.host })
 
     const queues: QueueRef[] = [resources.queues.work, resources.queues.deadLetter]
-    for (const queue of queues.filter((q) => workers.queues[q.name] !== undefined)) {
+    // Like Lambda, several batches of one queue in flight at once (it starts with five).
+    const sqsPollers = queues.filter((q) => workers.queues[q.name] !== undefined).flatMap((queue) => Array.from({ length: config.pollers.sqsPollers }, () => queue))
+    for (const queue of sqsPollers) {
       pollers.push(startSqsPoller({
         sqs: clients.sqs,
         queue,

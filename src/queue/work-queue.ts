@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type MessageAttributeValue, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSRecord } from 'aws-lambda'
 import { isFifoQueue } from '../aws/resources.js'
+import { createBatcher } from '../lib/batcher.js'
+import { QueueSendError } from '../domain/errors.js'
 import type { DeadLetter } from '../store/dead-letters.js'
 import { CommandType, correlationIdOf, type WorkCommand } from './commands.js'
 
@@ -10,7 +12,9 @@ export interface WorkQueue {
   /**
    * Sends a command. On a FIFO queue the payment (or event) is the message group, so one
    * payment's commands run in order, and the command itself is the deduplication id, so the
-   * outbox relay's redeliveries collapse into one message.
+   * outbox relay's redeliveries collapse into one message. Sends made within a few
+   * milliseconds of each other go in one SendMessageBatch (ten at most); each send still
+   * resolves, or fails, with its own message's outcome.
    */
   send: (command: WorkCommand, correlationId?: string) => Promise<void>
   /**
@@ -48,6 +52,12 @@ export type Deferred = (typeof Deferred)[keyof typeof Deferred]
 /** The longest delay SQS takes on a message (SendMessage DelaySeconds). */
 export const MAX_DELAY_SECONDS = 900
 
+/** How long a send waits for others to go in the same SendMessageBatch. */
+const SEND_LINGER_MS = 5
+
+/** SendMessageBatch takes ten messages at most. */
+const SEND_BATCH_SIZE = 10
+
 /** The message attribute counting a message's deferrals. */
 export const DEFERRALS_ATTRIBUTE = 'deferrals'
 
@@ -67,11 +77,28 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
     return url
   }
   const fifo = url !== undefined && isFifoQueue(url)
+  const sendBatched = createBatcher<Omit<SendMessageBatchRequestEntry, 'Id'>>({
+    maxSize: SEND_BATCH_SIZE,
+    lingerMs: SEND_LINGER_MS,
+    run: async (messages) => {
+      const entries = messages.map((message, index) => ({ ...message, Id: String(index) }))
+      const { Successful = [], Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl(), Entries: entries }))
+      const sent = new Set(Successful.map((entry) => entry.Id))
+      const failed = new Map(Failed.map((entry) => [entry.Id, entry]))
+      return entries.map(({ Id }) => {
+        if (sent.has(Id)) return undefined
+        const failure = failed.get(Id)
+        return new QueueSendError(failure === undefined
+          ? 'SQS answered neither success nor failure for the message'
+          : `SQS refused the message: ${failure.Code ?? 'unknown'} ${failure.Message ?? ''}`.trim())
+      })
+    }
+  })
   return {
     async send (command, correlationId = correlationIdOf(command)) {
       const identity = command.type === CommandType.charge ? command.paymentId : `${command.provider}#${command.eventId}`
-      await sqs.send(new SendMessageCommand({
-        QueueUrl: queueUrl(),
+      queueUrl()
+      await sendBatched({
         MessageBody: JSON.stringify(command),
         // The correlation id travels with the message, so the worker's log lines join the story.
         MessageAttributes: {
@@ -79,7 +106,7 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
           correlationId: { DataType: 'String', StringValue: correlationId }
         },
         ...(fifo && { MessageGroupId: fifoId(identity, /[^\x21-\x7e]/g), MessageDeduplicationId: fifoId(`${command.type}#${identity}`, /[^\w#-]/g) })
-      }))
+      })
     },
 
     async redrive (deadLetter) {

@@ -1,13 +1,28 @@
-import type { SendMessageCommand, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs'
+import type { SendMessageBatchCommandInput, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs'
 import t from 'tap'
 import type { SQSRecord } from 'aws-lambda'
 import { createWorkQueue, Deferred, deferralsOf, MAX_DELAY_SECONDS } from '../../src/queue/work-queue.js'
 
-/** An SQS client that keeps what it was asked to send. */
-function recordingSqs (): { sqs: SQSClient, sent: SendMessageCommandInput[] } {
+/**
+ * An SQS client that keeps what it was asked to send, one entry per message (a batch's entries
+ * with the batch's QueueUrl and without their Ids), and the size of each batch.
+ */
+function recordingSqs (): { sqs: SQSClient, sent: SendMessageCommandInput[], batches: number[] } {
   const sent: SendMessageCommandInput[] = []
-  const sqs = { send: async (command: SendMessageCommand) => { sent.push(command.input); return {} } } as unknown as SQSClient
-  return { sqs, sent }
+  const batches: number[] = []
+  const sqs = {
+    send: async (command: { input: SendMessageCommandInput | SendMessageBatchCommandInput }) => {
+      const { input } = command
+      if (!('Entries' in input)) {
+        sent.push(input)
+        return {}
+      }
+      batches.push(input.Entries?.length ?? 0)
+      for (const { Id: _id, ...entry } of input.Entries ?? []) sent.push({ QueueUrl: input.QueueUrl, ...entry })
+      return { Successful: (input.Entries ?? []).map(({ Id }) => ({ Id, MessageId: `m-${Id}`, MD5OfMessageBody: '' })) }
+    }
+  } as unknown as SQSClient
+  return { sqs, sent, batches }
 }
 
 t.test('on a standard queue a command is sent with its correlation id and no FIFO fields', async (t) => {
@@ -123,4 +138,34 @@ t.test('a deferral count that is not a positive integer reads as none', async (t
   t.equal(deferralsOf({ messageAttributes: {} }), 0)
   t.equal(deferralsOf({ messageAttributes: { deferrals: { dataType: 'Number', stringValue: 'x' } } as unknown as SQSRecord['messageAttributes'] }), 0)
   t.equal(deferralsOf(received(1, 7)), 7)
+})
+
+t.test('sends made together go in one SendMessageBatch of at most ten, in order', async (t) => {
+  const { sqs, sent, batches } = recordingSqs()
+  const queue = createWorkQueue({ sqs, url: 'https://sqs.example/123/work' })
+  await Promise.all(Array.from({ length: 23 }, async (_, i) => queue.send({ type: 'charge', paymentId: `pay_${i}` })))
+  t.same(batches, [10, 10, 3])
+  t.same(sent.map((message) => JSON.parse(message.MessageBody ?? '').paymentId), Array.from({ length: 23 }, (_, i) => `pay_${i}`))
+})
+
+t.test('a message SQS refuses fails its own send only; a batch call that fails fails all of its sends', async (t) => {
+  let call = 0
+  const sqs = {
+    send: async (command: { input: SendMessageBatchCommandInput }) => {
+      call++
+      if (call === 2) throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' })
+      const [first, second] = command.input.Entries ?? []
+      return { Successful: [{ Id: first?.Id }], Failed: [{ Id: second?.Id, Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad characters' }] }
+    }
+  } as unknown as SQSClient
+  const queue = createWorkQueue({ sqs, url: 'https://sqs.example/123/work' })
+  const [ok, refused, unanswered] = await Promise.allSettled([
+    queue.send({ type: 'charge', paymentId: 'pay_ok' }),
+    queue.send({ type: 'charge', paymentId: 'pay_refused' }),
+    queue.send({ type: 'charge', paymentId: 'pay_unanswered' })
+  ])
+  t.equal(ok?.status, 'fulfilled')
+  t.match(refused, { status: 'rejected', reason: { name: 'QueueSendError', message: /InvalidMessageContents bad characters/ } })
+  t.match(unanswered, { status: 'rejected', reason: { name: 'QueueSendError', message: /neither success nor failure/ } })
+  await t.rejects(queue.send({ type: 'charge', paymentId: 'pay_2' }), { message: /ECONNREFUSED/ }, 'the second batch call fails, and so does its send')
 })
