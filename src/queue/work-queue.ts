@@ -12,9 +12,9 @@ export interface WorkQueue {
   /**
    * Sends a command. On a FIFO queue the payment (or event) is the message group, so one
    * payment's commands run in order, and the command itself is the deduplication id, so the
-   * outbox relay's redeliveries collapse into one message. Sends made within a few
-   * milliseconds of each other go in one SendMessageBatch (ten at most); each send still
-   * resolves, or fails, with its own message's outcome.
+   * outbox relay's redeliveries collapse into one message. A send goes at once; sends made
+   * while earlier ones are in flight go together in one SendMessageBatch (ten at most), and
+   * each still resolves, or fails, with its own message's outcome.
    */
   send: (command: WorkCommand, correlationId?: string) => Promise<void>
   /**
@@ -52,8 +52,8 @@ export type Deferred = (typeof Deferred)[keyof typeof Deferred]
 /** The longest delay SQS takes on a message (SendMessage DelaySeconds). */
 export const MAX_DELAY_SECONDS = 900
 
-/** How long a send waits for others to go in the same SendMessageBatch. */
-const SEND_LINGER_MS = 5
+/** SendMessageBatch calls in flight at once; sends made meanwhile wait and go together. */
+const SEND_CONCURRENCY = 2
 
 /** SendMessageBatch takes ten messages at most. */
 const SEND_BATCH_SIZE = 10
@@ -79,7 +79,7 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
   const fifo = url !== undefined && isFifoQueue(url)
   const sendBatched = createBatcher<Omit<SendMessageBatchRequestEntry, 'Id'>>({
     maxSize: SEND_BATCH_SIZE,
-    lingerMs: SEND_LINGER_MS,
+    maxConcurrent: SEND_CONCURRENCY,
     run: async (messages) => {
       const entries = messages.map((message, index) => ({ ...message, Id: String(index) }))
       const { Successful = [], Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl(), Entries: entries }))
