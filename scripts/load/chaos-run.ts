@@ -50,8 +50,11 @@ export interface ChaosReport {
   healthyDeadLettered: { count: number, healthy: number, paymentIds: string[] }
   invariants: InvariantResult[]
   invariantsHeld: number
-  /** Every payment in the table (a create that got no answer included), and whether all settled. */
-  table: { payments: number, drainComplete: boolean, queuesEmpty: boolean }
+  /**
+   * Every payment in the table (a create that got no answer included), whether all settled and
+   * the queues emptied, and how long after that the invariants were checked for the last time.
+   */
+  table: { payments: number, drainComplete: boolean, queuesEmpty: boolean, checkedAfterMs: number }
   load: LoadReport
 }
 
@@ -86,7 +89,12 @@ export async function runChaos ({ options, emulatorEnv, signal, say = () => {}, 
     let stormRecords: RequestRecord[] = []
     let stormTargets = 0
     const storm = async (): Promise<void> => {
-      const targets = await stormTargetsOf(running.env, ledgerFile, random)
+      // Early in a short run nothing may be settled yet: wait (a little) for something to storm about.
+      let targets = await stormTargetsOf(running.env, ledgerFile, random)
+      for (let waited = 0; targets.length === 0 && waited < 15_000 && signal?.aborted !== true; waited += 500) {
+        await sleep(500)
+        targets = await stormTargetsOf(running.env, ledgerFile, random)
+      }
       stormTargets = targets.length
       say(`chaos: webhook storm: ${targets.length} payments, each event 3 times, half of them with an out-of-order conflicting event`)
       stormRecords = await webhookStorm({ url: running.url, env: running.env, targets, random })
@@ -113,17 +121,23 @@ export async function runChaos ({ options, emulatorEnv, signal, say = () => {}, 
     const drained = await drain(reader, ids, { timeoutMs: Math.max(0, deadline - Date.now()), signal }).finally(() => { reader.close() })
     const queuesEmpty = await waitForEmptyQueues(running.env, deadline, signal)
 
-    const snapshot = await takeSnapshot({ env: running.env, ledgerFile })
+    // Some invariants hold only once everything is done (the customer summaries follow the
+    // stream, which may still be working off its backlog): check again until every one holds or
+    // the drain's time is up. Waiting cannot mend a broken one of the others (a second charge,
+    // a key with two payments, a history that went backwards): they only get worse.
     const all = [...records, ...stormRecords]
+    const checking = Date.now()
+    let snapshot: Snapshot
+    let invariants: InvariantResult[]
+    for (;;) {
+      snapshot = await takeSnapshot({ env: running.env, ledgerFile })
+      invariants = chaosInvariants(snapshot, all, plan.outageMs)
+      const failing = invariants.filter((invariant) => !invariant.held)
+      if (failing.length === 0 || Date.now() + CHECK_INTERVAL_MS > deadline || signal?.aborted === true) break
+      say(`chaos: not yet: ${failing.map((invariant) => invariant.name).join('; ')}`)
+      await sleep(CHECK_INTERVAL_MS, undefined, { signal }).catch(() => {})
+    }
     const healthyDeadLettered = healthyDeadLetteredOf(snapshot)
-    const invariants = [
-      ...evaluateInvariants(snapshot, all),
-      {
-        name: HEALTHY_NOT_DEAD_LETTERED,
-        held: healthyDeadLettered.count === 0,
-        detail: `${healthyDeadLettered.count} of ${healthyDeadLettered.healthy} healthy payments (amounts ending 00) have a dead letter${healthyDeadLettered.count > 0 ? ` (${healthyDeadLettered.paymentIds.slice(0, 5).join(', ')})` : ''}; outage ${plan.outageMs / 1000} s`
-      }
-    ]
     return {
       seed: options.seed,
       plan,
@@ -132,7 +146,7 @@ export async function runChaos ({ options, emulatorEnv, signal, say = () => {}, 
       healthyDeadLettered,
       invariants,
       invariantsHeld: invariants.filter((invariant) => invariant.held).length,
-      table: { payments: ids.length, drainComplete: drained.complete, queuesEmpty },
+      table: { payments: ids.length, drainComplete: drained.complete, queuesEmpty, checkedAfterMs: Date.now() - checking },
       load: report
     }
   } finally {
@@ -163,6 +177,22 @@ export function providerSaidSo (ledgerFile: string, now: () => number = Date.now
 
 /** The sandbox's decline amounts' endings (SANDBOX_OUTCOMES). */
 const DECLINE_ENDINGS: readonly number[] = Object.entries(SANDBOX_OUTCOMES).filter(([, outcome]) => outcome.kind === 'decline').map(([ending]) => Number(ending))
+
+/** How often the invariants are checked again while one of them does not hold yet. */
+const CHECK_INTERVAL_MS = 3_000
+
+/** The eight invariants, and no healthy payment dead-lettered (the issue's target for an outage). */
+export function chaosInvariants (snapshot: Snapshot, records: readonly RequestRecord[], outageMs: number): InvariantResult[] {
+  const healthyDeadLettered = healthyDeadLetteredOf(snapshot)
+  return [
+    ...evaluateInvariants(snapshot, records),
+    {
+      name: HEALTHY_NOT_DEAD_LETTERED,
+      held: healthyDeadLettered.count === 0,
+      detail: `${healthyDeadLettered.count} of ${healthyDeadLettered.healthy} healthy payments (amounts ending 00) have a dead letter${healthyDeadLettered.count > 0 ? ` (${healthyDeadLettered.paymentIds.slice(0, 5).join(', ')})` : ''}; outage ${outageMs / 1000} s`
+    }
+  ]
+}
 
 /** Healthy payments (amounts ending 00, which the sandbox charges at once) with a dead letter. */
 export function healthyDeadLetteredOf ({ payments, deadLetters }: Pick<Snapshot, 'payments' | 'deadLetters'>): ChaosReport['healthyDeadLettered'] {
@@ -285,7 +315,7 @@ export function formatChaosReport (report: ChaosReport): string {
     `restarts   the app started ${effects.appStarts} times`,
     `storm      ${effects.storm.deliveries} deliveries for ${effects.storm.targets} payments${storm === '' ? '' : `: ${storm}`}`,
     `healthy payments dead-lettered: ${report.healthyDeadLettered.count} of ${report.healthyDeadLettered.healthy} (provider outage ${plan.outageMs / 1000} s)`,
-    `table      ${report.table.payments} payments${report.table.drainComplete ? ', every one settled or visibly waiting' : ', NOT all settled when the drain stopped'}; queues ${report.table.queuesEmpty ? 'empty' : 'NOT empty'}`,
+    `table      ${report.table.payments} payments${report.table.drainComplete ? ', every one settled or visibly waiting' : ', NOT all settled when the drain stopped'}; queues ${report.table.queuesEmpty ? 'empty' : 'NOT empty'}; invariants checked ${(report.table.checkedAfterMs / 1000).toFixed(1)} s later`,
     '',
     formatInvariants(report.invariants),
     formatReport(report.load)

@@ -32,7 +32,7 @@ export interface ChaosPlan {
  * spike or the outage, which would redeliver every message in hand until it is dead-lettered,
  * a misconfiguration rather than a fault; and the latency spike ends before the outage starts.
  *
- *   0.05 D – 0.30 D  DynamoDB throttling          0.08 D  kill -9 and restart (mid-batch)
+ *   0.05 D – 0.50 D  DynamoDB throttling          0.08 D  kill -9 and restart (mid-batch)
  *   0.16 D – 0.24 D  SQS duplicate delivery       0.25 D – 0.31 D  provider latency spike
  *   0.32 D – + outage  provider down              0.32 D + outage / 2  webhook storm (in the outage)
  */
@@ -40,7 +40,8 @@ export function chaosSchedule (plan: ChaosPlan): ScheduledFault[] {
   const at = (share: number): number => Math.round(plan.durationMs * share)
   const outageAt = at(0.32)
   const schedule: ScheduledFault[] = [
-    { atMs: at(0.05), durationMs: at(0.25), fault: { kind: 'dynamodb-throttle', rate: plan.throttleRate } },
+    // Long enough to outlast the restart (seconds, whatever D is) by as much again in a short run.
+    { atMs: at(0.05), durationMs: at(0.45), fault: { kind: 'dynamodb-throttle', rate: plan.throttleRate } },
     { atMs: at(0.08), durationMs: 0, fault: { kind: 'kill' } },
     { atMs: at(0.16), durationMs: at(0.08), fault: { kind: 'sqs-duplicates', visibilityTimeoutSeconds: plan.duplicateVisibilitySeconds } },
     { atMs: at(0.25), durationMs: at(0.06), fault: { kind: 'provider-latency', latencyMs: plan.latencyMs } }
