@@ -2,7 +2,7 @@ import type { LoadOptions } from './options.js'
 import { computeReport, type LoadReport } from './report.js'
 import { drain, paymentReader } from './settle.js'
 import type { AppProcess, RequestRecord } from './types.js'
-import { runWorkload, type WorkloadProgress, type WorkloadResult } from './workload.js'
+import { runWorkload, type WorkloadOptions, type WorkloadProgress, type WorkloadResult } from './workload.js'
 import { standardSecretOf } from './app-process.js'
 
 /** What one load run needs besides its options. */
@@ -13,6 +13,12 @@ export interface RunLoadOptions {
   signal?: AbortSignal
   onProgress?: (progress: WorkloadProgress) => void
   onDrain?: (unsettled: number, elapsedMs: number) => void
+  /** Awaited after the load and before the drain (the chaos run's faults end first). */
+  beforeDrain?: () => Promise<void>
+  /** The workload's random choices (a seeded generator makes them repeatable). */
+  random?: () => number
+  /** Which payments the workload may send a webhook for (WorkloadOptions.webhookAllowed). */
+  webhookAllowed?: WorkloadOptions['webhookAllowed']
 }
 
 /** A finished run: the report, and what it was computed from (for the invariant checks). */
@@ -27,15 +33,18 @@ export interface LoadRun {
  * payment is final or visibly waiting), then computes the report from the requests, the
  * app's log lines and the payments read back from its table.
  */
-export async function runLoad ({ app, options, signal, onProgress, onDrain }: RunLoadOptions): Promise<LoadRun> {
+export async function runLoad ({ app, options, signal, onProgress, onDrain, beforeDrain, random, webhookAllowed }: RunLoadOptions): Promise<LoadRun> {
   const workload = await runWorkload({
     ...options,
     url: app.url,
     apiKey: app.apiKey,
     webhookSecret: standardSecretOf(app.env),
     signal,
-    onProgress
+    onProgress,
+    random,
+    webhookAllowed
   })
+  await beforeDrain?.()
   const reader = paymentReader(app.env)
   try {
     const drained = await drain(reader, [...workload.payments.keys()], { timeoutMs: options.drainMs, signal, onProgress: onDrain })

@@ -34,6 +34,11 @@ export interface WorkloadOptions {
   onProgress?: (progress: WorkloadProgress) => void
   /** Random numbers in [0, 1), for the mix and the amounts. */
   random?: () => number
+  /**
+   * Whether a webhook may be sent for a payment now (default: any created payment). A chaos run
+   * allows only what the provider has really done: a success for a payment its ledger charged.
+   */
+  webhookAllowed?: (payment: CreatedPayment) => boolean
 }
 
 /** The load so far, for the terminal. */
@@ -193,8 +198,9 @@ export async function runWorkload (options: WorkloadOptions): Promise<WorkloadRe
     if (kind === RequestKind.reads && payment !== undefined) return read(payment)
     const customer = pick(customersWithPayments)
     if (kind === RequestKind.lists && customer !== undefined) return list(customer)
-    const payload = payment === undefined ? undefined : webhookPayloadFor(payment)
-    if (kind === RequestKind.webhooks && payment !== undefined && payload !== undefined && webhookSecret !== undefined) return webhook(payment, payload, webhookSecret)
+    const target = kind === RequestKind.webhooks && options.webhookAllowed !== undefined ? [payment, pick(created), pick(created)].find((one) => one !== undefined && options.webhookAllowed?.(one) === true) : payment
+    const payload = target === undefined ? undefined : webhookPayloadFor(target)
+    if (kind === RequestKind.webhooks && target !== undefined && payload !== undefined && webhookSecret !== undefined) return webhook(target, payload, webhookSecret)
     return create()
   }
 

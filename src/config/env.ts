@@ -103,7 +103,7 @@ export const EnvSchema = Type.Object({
     expected: 'dynamodb-local or moto',
     description: 'What runs DynamoDB for `npm start`: DynamoDB Local (Java 17), or moto (no transaction isolation: opt-in only).'
   }),
-  LOCAL_DATA_DIR: Type.String({ minLength: 1, default: '.paylith', expected: 'a directory path', description: 'Where `npm start` keeps DynamoDB Local\'s data and the stream position across restarts.' }),
+  LOCAL_DATA_DIR: Type.String({ minLength: 1, default: '.paylith', expected: 'a directory path', description: 'Where `npm start` keeps DynamoDB Local\'s data and the stream position across restarts (set explicitly, the stream position is kept there against an external endpoint too, as Lambda keeps its place).' }),
   LOCAL_FRESH: Type.Boolean({ default: false, expected: 'true or false', description: '`npm start` deletes the kept data and starts empty (as `npm start -- --fresh`).' }),
   LOCAL_FAULTS_FILE: Type.Optional(Type.String({
     minLength: 1,

@@ -65,7 +65,7 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   }
   if (problems.length > 0) throw new ConfigError(problems)
 
-  return toConfig(env as unknown as Env, runtime, apiKeys, webhookSecrets)
+  return toConfig(env as unknown as Env, runtime, apiKeys, webhookSecrets, raw.LOCAL_DATA_DIR !== undefined)
 }
 
 /**
@@ -101,7 +101,7 @@ function queueName (url: string | undefined, fallback: string): string {
   return new URL(url).pathname.split('/').filter(Boolean).pop() ?? fallback
 }
 
-function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webhookSecrets: WebhookSecretMap) {
+function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webhookSecrets: WebhookSecretMap, dataDirSet: boolean) {
   return {
     /** `lambda` when running inside AWS Lambda, `local` otherwise. */
     runtime,
@@ -145,9 +145,10 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
     localEmulatorCommand: env.LOCAL_EMULATOR_COMMAND,
     /**
      * `npm start`'s DynamoDB: DynamoDB Local kept in `dataDir` (emptied first when `fresh`), or moto when asked;
-     * `faultsFile`: the faults to inject, read by the local runtime only.
+     * `dataDirSet`: LOCAL_DATA_DIR was given (not the default), so the stream position is kept there
+     * even against an external endpoint; `faultsFile`: the faults to inject, read by the local runtime only.
      */
-    local: { dynamodb: env.LOCAL_DYNAMODB, dataDir: env.LOCAL_DATA_DIR, fresh: env.LOCAL_FRESH, faultsFile: env.LOCAL_FAULTS_FILE },
+    local: { dynamodb: env.LOCAL_DYNAMODB, dataDir: env.LOCAL_DATA_DIR, dataDirSet, fresh: env.LOCAL_FRESH, faultsFile: env.LOCAL_FAULTS_FILE },
     provider: {
       /** `sandbox` by default locally; must be chosen explicitly in Lambda. */
       name: env.PAYMENT_PROVIDER ?? 'sandbox',

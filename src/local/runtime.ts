@@ -101,7 +101,11 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
       }))
     }
     if (workers.streams[config.tableName] !== undefined) {
-      const position = dataDir === undefined ? undefined : fileStreamPosition(join(dataDir, STREAM_POSITION_FILE), resources.streamArn)
+      // Lambda's event source mapping keeps its place across function restarts; locally the data
+      // folder does: the embedded DynamoDB Local's, or the one LOCAL_DATA_DIR names for a stream
+      // an external emulator keeps (a restart against it then resumes instead of replaying).
+      const positionDir = dataDir ?? (config.local.dataDirSet ? config.local.dataDir : undefined)
+      const position = positionDir === undefined ? undefined : fileStreamPosition(join(positionDir, STREAM_POSITION_FILE), resources.streamArn)
       const streamPoller = startStreamPoller({ ...streamPollerOptions(bootstrapped, { invocationTimeoutMs, dispatch, logger }), position })
       pollers.push(streamPoller)
       readiness.push(() => streamPollerCheck(streamPoller, streamPollerStaleAfterMs(config.pollers.streamPollIntervalMs)))

@@ -137,3 +137,31 @@ t.test('requests that get no answer are recorded with status 0 and their code', 
   t.ok(result.records.length >= 3)
   for (const record of result.records) t.match(record, { route: Route.create, status: 0, error: 'ECONNREFUSED' }, 'with nothing created, every kind falls back to a create')
 })
+
+t.test('with webhookAllowed, webhooks are sent only for the payments it allows', async (t) => {
+  const { url, seen } = await fakeApp(t)
+  const allowed = new Set<string>()
+  const result = await runWorkload({
+    url,
+    apiKey: 'plk_test',
+    webhookSecret: SECRET,
+    rate: 50,
+    durationMs: 2_000,
+    mix: { creates: 50, reads: 0, lists: 0, webhooks: 50 },
+    unhealthyShare: 0,
+    unhealthyEndings: [51],
+    repeatShare: 0,
+    customers: 3,
+    maxInFlight: 1_000,
+    requestTimeoutMs: 30_000,
+    // Every other payment created, as a ledger would have charged some and not others.
+    webhookAllowed: (payment) => {
+      if (allowed.size === 0 || payment.id.endsWith('1')) allowed.add(payment.id)
+      return allowed.has(payment.id)
+    }
+  })
+  const webhooks = seen.filter((request) => request.url === '/v1/webhooks/standard')
+  t.ok(webhooks.length > 0, `${webhooks.length} webhooks sent`)
+  for (const webhook of webhooks) t.ok(allowed.has((JSON.parse(webhook.body) as { data: { paymentId: string } }).data.paymentId), 'about an allowed payment')
+  t.ok(result.payments.size > allowed.size, 'not every payment was allowed')
+})
