@@ -12,7 +12,7 @@ t.test('an empty environment gives the documented local defaults', async (t) => 
   t.same(config.queues, { work: { name: 'paylith-work', url: undefined }, deadLetter: { name: 'paylith-work-dlq', url: undefined } })
   t.equal(config.maxReceiveCount, 5)
   t.equal(config.visibilityTimeoutSeconds, 30)
-  t.same(config.pollers, { sqsBatchSize: 10, sqsWaitTimeSeconds: 20, streamBatchSize: 100, streamMaxRetries: 3, streamPollIntervalMs: 250 })
+  t.same(config.pollers, { sqsBatchSize: 10, sqsWaitTimeSeconds: 20, sqsPollers: 5, streamBatchSize: 100, streamMaxRetries: 3, streamPollIntervalMs: 250 })
 })
 
 t.test('string values are converted to the types the schema declares', async (t) => {
