@@ -72,7 +72,18 @@ interface ShardState {
   iterator: string | undefined | null
   /** Records read but not yet done: the head is where the next invocation starts. */
   pending: DynamoDBRecord[]
+  /**
+   * After an invocation failed and its batch was split in two: the sizes of the parts still to
+   * invoke, in order, from the head of `pending`. Empty when the next batch is a whole one.
+   */
+  parts: number[]
+  /** Failed invocations of the record at the head (the retries it spent, plus its first try). */
   attempts: number
+  /**
+   * Records at the head that exhausted their retries and were skipped: not yet reported to the
+   * on-failure queue, so not yet checkpointed either (a restart tries them again).
+   */
+  discarded: Discarded | undefined
   lastSequenceNumber: string | undefined
   closed: boolean
 }
@@ -91,12 +102,14 @@ export interface StreamPoller extends Poller {
 }
 
 /**
- * Emulates a Lambda DynamoDB Stream event source mapping with ReportBatchItemFailures:
- * reads every shard in order (a child only after its parent), hands batches to `dispatch`,
- * retries from the lowest reported sequence number, and after `maxRetries` failed retries
- * sends that record's metadata to the on-failure queue and moves past it (where bisect on
- * error ends up for one poison record), so a shard never stays blocked. Follows the table to
- * its new stream when the one it reads is gone, and drops shards that vanished.
+ * Emulates a Lambda DynamoDB Stream event source mapping with ReportBatchItemFailures and
+ * BisectBatchOnFunctionError: reads every shard in order (a child only after its parent),
+ * hands batches to `dispatch`, retries from the lowest reported sequence number, splits a
+ * batch whose invocation throws or times out in two and retries each half (without spending
+ * retries) down to the failing record, and after `maxRetries` failed retries of a record skips
+ * it and reports it to the on-failure queue (adjacent skipped records in one report, its range
+ * naming them all), so a shard never stays blocked. Follows the table to its new stream when
+ * the one it reads is gone, and drops shards that vanished.
  */
 export function startStreamPoller (options: StreamPollerOptions): StreamPoller {
   // A copy: the stream it follows can change, the caller's options do not.
@@ -164,7 +177,9 @@ async function discoverShards (options: StreamPollerOptions, shards: Map<string,
         parentId: shard.ParentShardId,
         iterator: undefined,
         pending: [],
+        parts: [],
         attempts: 0,
+        discarded: undefined,
         // A saved position: resume after it rather than replay the shard.
         lastSequenceNumber: saved[shard.ShardId],
         closed: false
@@ -195,9 +210,23 @@ function parentDone (shard: ShardState, shards: Map<string, ShardState>): boolea
   return parent === undefined || parent.closed
 }
 
-/** Reads (if nothing is pending) and invokes once for one shard. Says whether there was work. */
+/**
+ * Reads (if nothing is pending) and invokes once for one shard. Says whether there was work.
+ *
+ * NOTE: as Lambda with BisectBatchOnFunctionError: an invocation that fails (throws or times
+ * out) splits its batch in two, and each half is retried, in order; splitting spends no retry.
+ * A record that fails alone spends them; once they are exhausted it is discarded, its metadata
+ * sent to the on-failure destination, where Lambda consolidates failed records, so one message
+ * may name a range of several (DDBStreamBatchInfo.batchSize). A partial batch response is
+ * retried from the lowest reported sequence number.
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-eventsourcemapping.html
+ */
 async function pollShard (shard: ShardState, options: StreamPollerOptions, log: Logger): Promise<boolean> {
   if (shard.pending.length === 0) {
+    // Skipped records whose report could not be sent yet: send it before reading on.
+    await reportDiscarded(shard, options, log)
     if (shard.iterator === null) {
       shard.closed = true
       return false
@@ -209,36 +238,76 @@ async function pollShard (shard: ShardState, options: StreamPollerOptions, log: 
       if (!(error instanceof ResourceNotFoundException)) throw error
       log.warn({ shardId: shard.id }, 'the shard is gone; dropping it')
       shard.pending = []
+      shard.parts = []
       shard.closed = true
       return false
     }
   }
   if (shard.pending.length === 0) return false
 
-  const batch = shard.pending.slice(0, options.batchSize)
-  const retryFrom = await firstFailedIndex(batch, options, log)
-  if (retryFrom === undefined) {
-    savePosition(batch.at(-1), shard, options)
-    shard.pending = shard.pending.slice(batch.length)
+  const batch = shard.pending.slice(0, shard.parts[0] ?? options.batchSize)
+  const outcome = await invoke(batch, options, log)
+  if (outcome.failedAt === undefined) {
+    await checkpoint(shard, batch.length, options, log)
     shard.attempts = 0
     return true
   }
 
-  // Records before the checkpoint are done; retry from it. Progress restarts the count.
-  if (retryFrom > 0) savePosition(batch[retryFrom - 1], shard, options)
-  shard.pending = shard.pending.slice(retryFrom)
-  shard.attempts = retryFrom > 0 ? 1 : shard.attempts + 1
-  if (shard.attempts > options.maxRetries) {
-    // Like bisect-on-error narrowed down to the one failing record: report it, then move past
-    // it. If the report cannot be sent, the record stays and is tried again: nothing is lost.
-    const poison = shard.pending[0]
-    if (poison !== undefined) await reportExhausted(poison, shard, options)
-    log.error({ shardId: shard.id, attempts: shard.attempts, sequenceNumber: poison?.dynamodb?.SequenceNumber }, 'stream record exhausted its retries; sent to the on-failure queue and skipped')
-    savePosition(poison, shard, options)
-    shard.pending = shard.pending.slice(1)
-    shard.attempts = 0
+  if (outcome.functionError && batch.length > 1) {
+    const half = Math.ceil(batch.length / 2)
+    shard.parts.splice(0, 1, half, batch.length - half)
+    log.warn({ shardId: shard.id, batchSize: batch.length, halves: [half, batch.length - half] }, 'the invocation failed; retrying its batch in two halves')
+    return true
   }
+
+  // Records before the failed one are done; retry from it. Progress restarts the count.
+  if (outcome.failedAt > 0) {
+    await checkpoint(shard, outcome.failedAt, options, log)
+    shard.attempts = 1
+  } else {
+    shard.attempts += 1
+  }
+  if (shard.attempts > options.maxRetries) await discardHead(shard, options, log)
   return true
+}
+
+/** Records that exhausted their retries, adjacent in the shard, skipped but not yet reported. */
+interface Discarded {
+  records: DynamoDBRecord[]
+  /** The most invocations one of them had. */
+  invokeCount: number
+}
+
+/** Marks the first `count` pending records done: reports what was discarded before them, then saves the position after them. */
+async function checkpoint (shard: ShardState, count: number, options: StreamPollerOptions, log: Logger): Promise<void> {
+  // Never checkpoint past a skipped record before its report is sent: if it cannot be, a
+  // restart tries it again, and nothing is lost.
+  await reportDiscarded(shard, options, log)
+  savePosition(shard.pending[count - 1], shard, options)
+  dropHead(shard, count)
+}
+
+/** Skips the record at the head, which exhausted its retries; it is reported with any skipped right before it. */
+async function discardHead (shard: ShardState, options: StreamPollerOptions, log: Logger): Promise<void> {
+  const record = shard.pending[0]
+  if (record === undefined) return
+  log.error({ shardId: shard.id, attempts: shard.attempts, sequenceNumber: record.dynamodb?.SequenceNumber }, 'stream record exhausted its retries; skipped, to be reported to the on-failure queue')
+  const discarded = shard.discarded ?? { records: [], invokeCount: 0 }
+  discarded.records.push(record)
+  discarded.invokeCount = Math.max(discarded.invokeCount, shard.attempts)
+  shard.discarded = discarded
+  dropHead(shard, 1)
+  shard.attempts = 0
+  // The next record read may not come for a while: report now rather than wait for it.
+  if (shard.pending.length === 0) await reportDiscarded(shard, options, log)
+}
+
+function dropHead (shard: ShardState, count: number): void {
+  shard.pending = shard.pending.slice(count)
+  const part = shard.parts[0]
+  if (part === undefined) return
+  if (part > count) shard.parts[0] = part - count
+  else shard.parts.shift()
 }
 
 function savePosition (done: DynamoDBRecord | undefined, shard: ShardState, options: StreamPollerOptions): void {
@@ -286,42 +355,56 @@ async function shardIterator (shard: ShardState, options: StreamPollerOptions): 
   }
 }
 
-/** Invokes once; returns the index of the lowest failed record, or undefined if all succeeded. */
-async function firstFailedIndex (batch: DynamoDBRecord[], options: StreamPollerOptions, log: Logger): Promise<number | undefined> {
+/** How an invocation went: `failedAt` is the index of the lowest failed record, undefined if all succeeded. */
+interface Outcome {
+  failedAt: number | undefined
+  /** The invocation itself failed (threw or timed out): the whole batch failed. */
+  functionError: boolean
+}
+
+/** Invokes once with `batch`. */
+async function invoke (batch: DynamoDBRecord[], options: StreamPollerOptions, log: Logger): Promise<Outcome> {
   const event: DynamoDBStreamEvent = { Records: batch }
   let response: DynamoDBBatchResponse
   try {
     response = await invokeLocally<DynamoDBBatchResponse>(options.dispatch, event, 'paylith-local', options.invocationTimeoutMs)
   } catch (error) {
-    log.error({ err: error, batchSize: batch.length }, 'the invocation failed; the whole batch will be retried')
-    return 0
+    log.error({ err: error, batchSize: batch.length }, 'the invocation failed')
+    return { failedAt: 0, functionError: true }
   }
   const lowest = lowestSequenceNumber(response.batchItemFailures.map((failure) => failure.itemIdentifier))
-  if (lowest === undefined) return undefined
+  if (lowest === undefined) return { failedAt: undefined, functionError: false }
   const index = batch.findIndex((record) => record.dynamodb?.SequenceNumber === lowest)
-  return index === -1 ? 0 : index
+  return { failedAt: index === -1 ? 0 : index, functionError: false }
 }
 
-async function reportExhausted (record: DynamoDBRecord, shard: ShardState, options: StreamPollerOptions): Promise<void> {
-  const { SequenceNumber, ApproximateCreationDateTime } = record.dynamodb ?? {}
-  const arrival = ApproximateCreationDateTime === undefined ? undefined : new Date(ApproximateCreationDateTime * 1000).toISOString()
+/** Sends the skipped records' metadata to the on-failure queue (one message for the range), then checkpoints past them. */
+async function reportDiscarded (shard: ShardState, options: StreamPollerOptions, log: Logger): Promise<void> {
+  const { discarded } = shard
+  const first = discarded?.records[0]?.dynamodb
+  const last = discarded?.records.at(-1)?.dynamodb
+  if (discarded === undefined || first === undefined || last === undefined) return
+  const arrival = (seconds: number | undefined): string | undefined => seconds === undefined ? undefined : new Date(seconds * 1000).toISOString()
   // The shape Lambda sends to a stream mapping's on-failure destination.
   const message = {
-    requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: shard.attempts },
+    requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: discarded.invokeCount },
     responseContext: { statusCode: 200, executedVersion: '$LATEST' },
     version: '1.0',
     timestamp: new Date().toISOString(),
     DDBStreamBatchInfo: {
       shardId: shard.id,
-      startSequenceNumber: SequenceNumber,
-      endSequenceNumber: SequenceNumber,
-      approximateArrivalOfFirstRecord: arrival,
-      approximateArrivalOfLastRecord: arrival,
-      batchSize: 1,
+      startSequenceNumber: first.SequenceNumber,
+      endSequenceNumber: last.SequenceNumber,
+      approximateArrivalOfFirstRecord: arrival(first.ApproximateCreationDateTime),
+      approximateArrivalOfLastRecord: arrival(last.ApproximateCreationDateTime),
+      batchSize: discarded.records.length,
       streamArn: options.streamArn
     }
   }
   await options.sqs.send(new SendMessageCommand({ QueueUrl: options.onFailureQueueUrl, MessageBody: JSON.stringify(message) }))
+  log.warn({ shardId: shard.id, startSequenceNumber: first.SequenceNumber, endSequenceNumber: last.SequenceNumber, batchSize: discarded.records.length }, 'skipped stream records reported to the on-failure queue')
+  shard.discarded = undefined
+  savePosition(discarded.records.at(-1), shard, options)
 }
 
 /** Turns a record read from the stream into the record Lambda would deliver for it. */
