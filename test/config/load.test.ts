@@ -12,7 +12,7 @@ t.test('an empty environment gives the documented local defaults', async (t) => 
   t.same(config.queues, { work: { name: 'paylith-work', url: undefined }, deadLetter: { name: 'paylith-work-dlq', url: undefined } })
   t.equal(config.maxReceiveCount, 5)
   t.equal(config.visibilityTimeoutSeconds, 30)
-  t.same(config.pollers, { sqsBatchSize: 10, sqsWaitTimeSeconds: 20, streamBatchSize: 100, streamMaxRetries: 3, streamPollIntervalMs: 250 })
+  t.same(config.pollers, { sqsBatchSize: 10, sqsWaitTimeSeconds: 20, sqsPollers: 5, streamBatchSize: 100, streamMaxRetries: 3, streamPollIntervalMs: 250 })
 })
 
 t.test('string values are converted to the types the schema declares', async (t) => {
@@ -131,4 +131,16 @@ t.test('WEBHOOK_SECRETS and WEBHOOK_SECRETS_ARN together are refused', async (t)
 t.test('an API_KEYS entry with a second = is refused, not read as its first scope', async (t) => {
   const error = t.throws(() => loadConfig({ API_KEYS: `${'d'.repeat(64)}=admin=payments:read` })) as ConfigError
   t.match(error.problems, [/^API_KEYS entry 1: expected <sha256 hex of the key/])
+})
+
+t.test('AWS_REGION accepts a region of every AWS partition and rejects what no partition names', async (t) => {
+  // One or more regions of each partition in the SDK's endpoint rules (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc).
+  const valid = ['us-east-1', 'eu-west-3', 'ap-southeast-7', 'mx-central-1', 'il-central-1', 'ca-west-1', 'af-south-1', 'me-central-1', 'sa-east-1',
+    'cn-north-1', 'cn-northwest-1', 'us-gov-west-1', 'us-gov-east-1', 'us-iso-east-1', 'us-isob-east-1', 'us-isof-south-1', 'eu-isoe-west-1', 'eusc-de-east-1', 'ap-southeast-12']
+  for (const region of valid) t.equal(loadConfig({ AWS_REGION: region }).aws.region, region, region)
+  const invalid = ['eu-west', 'us-east-1a', 'US-EAST-1', 'moon-base-1', 'zz-north-1', 'us-east-1 ', 'eusc-fr-east-1', 'us-gov-west', 'eu_west_1', 'arn:aws:us-east-1']
+  for (const region of invalid) {
+    const error = t.throws(() => loadConfig({ AWS_REGION: region }), region) as ConfigError
+    t.same(error.problems, [`AWS_REGION: expected an AWS region such as eu-west-1, us-gov-west-1, cn-north-1 or eusc-de-east-1, found ${JSON.stringify(region)}`])
+  }
 })
