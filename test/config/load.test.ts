@@ -144,3 +144,26 @@ t.test('AWS_REGION accepts a region of every AWS partition and rejects what no p
     t.same(error.problems, [`AWS_REGION: expected an AWS region such as eu-west-1, us-gov-west-1, cn-north-1 or eusc-de-east-1, found ${JSON.stringify(region)}`])
   }
 })
+
+t.test('a FIFO work queue with a standard dead-letter queue (or the reverse) stops the start: SQS refuses such a redrive policy', async (t) => {
+  const fifoWork = t.throws(() => loadConfig({ WORK_QUEUE_NAME: 'paylith-work.fifo' })) as ConfigError
+  t.same(fifoWork.problems, ['WORK_QUEUE_NAME and DEAD_LETTER_QUEUE_NAME (default): expected two FIFO queues (names ending in .fifo) or two standard queues, found paylith-work.fifo (FIFO) with paylith-work-dlq (standard)'])
+  const fifoDeadLetters = t.throws(() => loadConfig({ DEAD_LETTER_QUEUE_NAME: 'dlq.fifo' })) as ConfigError
+  t.same(fifoDeadLetters.problems, ['WORK_QUEUE_NAME (default) and DEAD_LETTER_QUEUE_NAME: expected two FIFO queues (names ending in .fifo) or two standard queues, found dlq.fifo (FIFO) with paylith-work (standard)'])
+  const lambda = t.throws(() => loadConfig({
+    AWS_LAMBDA_FUNCTION_NAME: 'paylith',
+    WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work.fifo',
+    DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    API_KEYS: `${'a'.repeat(64)}=admin`,
+    PAYMENT_PROVIDER: 'sandbox'
+  })) as ConfigError
+  t.same(lambda.problems, ['WORK_QUEUE_URL and DEAD_LETTER_QUEUE_URL: expected two FIFO queues (names ending in .fifo) or two standard queues, found work.fifo (FIFO) with dlq (standard)'])
+})
+
+t.test('two FIFO queues, or two standard ones, are a valid pair', async (t) => {
+  t.same(loadConfig({ WORK_QUEUE_NAME: 'work.fifo', DEAD_LETTER_QUEUE_NAME: 'dlq.fifo' }).queues, { work: { name: 'work.fifo', url: undefined }, deadLetter: { name: 'dlq.fifo', url: undefined } })
+  t.same(loadConfig({ WORK_QUEUE_NAME: 'work', DEAD_LETTER_QUEUE_NAME: 'dlq' }).queues, { work: { name: 'work', url: undefined }, deadLetter: { name: 'dlq', url: undefined } })
+  const badName = t.throws(() => loadConfig({ WORK_QUEUE_NAME: 'bad name!.fifo' })) as ConfigError
+  t.equal(badName.problems.length, 1, 'a bad name is its own problem, not also a mismatch')
+  t.match(badName.problems[0], /^WORK_QUEUE_NAME: expected an SQS queue name/)
+})
