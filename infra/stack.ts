@@ -24,7 +24,7 @@ import {
   aws_sqs as sqs
 } from 'aws-cdk-lib'
 import type { Construct } from 'constructs'
-import { MESSAGE_RETENTION_SECONDS, TABLE } from '../src/aws/resources.js'
+import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
 import type { EnvValues } from '../src/config/env.js'
 import { METRICS_NAMESPACE, MetricName } from '../src/observability/metrics.js'
 import type { DeadLetter } from '../src/store/dead-letters.js'
@@ -55,6 +55,21 @@ const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
 
 /** Node's own variables for the function: not paylith configuration, so not in EnvSchema. */
 const NODE_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' }
+
+/** How long each SQS mapping waits to fill a batch. */
+const BATCHING_WINDOW = { work: Duration.seconds(1), deadLetter: Duration.seconds(5) }
+
+/**
+ * The visibility timeout of a queue the function consumes: six times the function timeout plus
+ * the mapping's batching window, so a batch retried after a throttle is not redelivered while
+ * it is still being handled. Lambda refuses a mapping on a queue whose visibility timeout is
+ * shorter than the function timeout, so a queue left at SQS's default 30 s fails the deploy of
+ * any function timeout above 30 s.
+ * NOTE: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+ */
+export function queueVisibilityTimeout (functionTimeout: Duration, batchingWindow: Duration): Duration {
+  return Duration.seconds(functionTimeout.toSeconds() * 6 + batchingWindow.toSeconds())
+}
 
 /**
  * paylith's variables for the function, names checked by the compiler against EnvSchema; an
@@ -96,15 +111,18 @@ export class PaylithStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN
     })
 
+    // The function consumes both queues, so both follow Lambda's visibility rule. The dead-letter
+    // queue keeps messages longer than the work queue: a moved message expires by its first send.
     const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: Duration.seconds(MESSAGE_RETENTION_SECONDS),
+      retentionPeriod: Duration.seconds(DEAD_LETTER_RETENTION_SECONDS),
+      visibilityTimeout: queueVisibilityTimeout(timeout, BATCHING_WINDOW.deadLetter),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true
     })
+    const workVisibilityTimeout = queueVisibilityTimeout(timeout, BATCHING_WINDOW.work)
     const workQueue = new sqs.Queue(this, 'WorkQueue', {
-      retentionPeriod: Duration.seconds(MESSAGE_RETENTION_SECONDS),
-      // AWS: at least six times the function timeout, so a retried batch is not redelivered mid-flight.
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      retentionPeriod: Duration.seconds(WORK_QUEUE_RETENTION_SECONDS),
+      visibilityTimeout: workVisibilityTimeout,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true
@@ -134,7 +152,7 @@ export class PaylithStack extends Stack {
           WORK_QUEUE_URL: workQueue.queueUrl,
           DEAD_LETTER_QUEUE_URL: deadLetterQueue.queueUrl,
           MAX_RECEIVE_COUNT: String(maxReceiveCount),
-          VISIBILITY_TIMEOUT_SECONDS: String(timeout.toSeconds() * 6),
+          VISIBILITY_TIMEOUT_SECONDS: String(workVisibilityTimeout.toSeconds()),
           API_KEYS: apiKeys.valueAsString,
           PAYMENT_PROVIDER: props.paymentProvider ?? 'stripe',
           WEBHOOK_SECRETS_ARN: webhookSecrets.secretArn,
@@ -164,13 +182,13 @@ export class PaylithStack extends Stack {
 
     fn.addEventSource(new sources.SqsEventSource(workQueue, {
       batchSize: 10,
-      maxBatchingWindow: Duration.seconds(1),
+      maxBatchingWindow: BATCHING_WINDOW.work,
       reportBatchItemFailures: true,
       maxConcurrency: props.sqsMaxConcurrency ?? 10
     }))
     fn.addEventSource(new sources.SqsEventSource(deadLetterQueue, {
       batchSize: 10,
-      maxBatchingWindow: Duration.seconds(5),
+      maxBatchingWindow: BATCHING_WINDOW.deadLetter,
       reportBatchItemFailures: true,
       maxConcurrency: 2
     }))

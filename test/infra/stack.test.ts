@@ -4,8 +4,9 @@ import { join } from 'node:path'
 import { App } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import t from 'tap'
+import { propsFromContext } from '../../infra/context.js'
 import { PaylithStack, paylithEnvironment } from '../../infra/stack.js'
-import { MESSAGE_RETENTION_SECONDS, TABLE } from '../../src/aws/resources.js'
+import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS } from '../../src/aws/resources.js'
 import { EnvSchema } from '../../src/config/env.js'
 
 // The stack synthesised offline, with a stand-in bundle so the test does not depend on dist/.
@@ -61,13 +62,49 @@ t.test('the table: on demand, point-in-time recovery, stream, TTL, GSI1 and GSI2
   }), 1, 'the one table has every one of these properties')
 })
 
-t.test('the work queue redrives to the DLQ after 5 receives, with a visibility timeout of 6x the function timeout', async (t) => {
+t.test('the work queue redrives to the DLQ after 5 receives, with a visibility timeout of 6x the function timeout plus its 1 s batching window', async (t) => {
   template.hasResourceProperties('AWS::SQS::Queue', {
-    VisibilityTimeout: 120,
-    MessageRetentionPeriod: MESSAGE_RETENTION_SECONDS,
+    VisibilityTimeout: 121,
+    MessageRetentionPeriod: WORK_QUEUE_RETENTION_SECONDS,
     RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 }
   })
   t.equal(Object.keys(resources('AWS::SQS::Queue')).length, 2)
+})
+
+interface QueueResource { Properties: { VisibilityTimeout?: number, MessageRetentionPeriod?: number } }
+interface MappingResource { Properties: { EventSourceArn: { 'Fn::GetAtt'?: [string, string] }, MaximumBatchingWindowInSeconds?: number } }
+interface FunctionResource { Properties: { Timeout: number, Environment: { Variables: Record<string, unknown> } } }
+/** Each SQS queue the function consumes, with the mapping that consumes it and the function's timeout. */
+function consumedQueues (template: Template): Array<{ id: string, queue: QueueResource, mapping: MappingResource, functionTimeout: number }> {
+  const queues = template.findResources('AWS::SQS::Queue') as Record<string, QueueResource>
+  const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as FunctionResource
+  return (Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as MappingResource[]).flatMap((mapping) => {
+    const id = mapping.Properties.EventSourceArn['Fn::GetAtt']?.[0] ?? ''
+    const queue = queues[id]
+    return queue === undefined ? [] : [{ id, queue, mapping, functionTimeout: fn.Properties.Timeout }]
+  })
+}
+
+t.test('-c timeoutSeconds=60: both queues the function consumes hide a message for 6x the timeout plus their batching window (Lambda refuses less than the timeout)', async (t) => {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')), context: { timeoutSeconds: '60' } })
+  const minute = Template.fromStack(new PaylithStack(app, 'Minute', { codePath: code, ...propsFromContext(app) }))
+  const consumed = consumedQueues(minute)
+  t.same(consumed.map((c) => c.id.replace(/[0-9A-F]{8}$/, '')).sort(), ['DeadLetterQueue', 'WorkQueue'])
+  for (const { id, queue, mapping, functionTimeout } of consumed) {
+    t.equal(functionTimeout, 60, 'the context reached the function')
+    const window = mapping.Properties.MaximumBatchingWindowInSeconds ?? 0
+    t.equal(queue.Properties.VisibilityTimeout, 6 * 60 + window, `${id}: 6 x 60 s + ${window} s`)
+  }
+  const fn = Object.values(minute.findResources('AWS::Lambda::Function'))[0] as FunctionResource
+  t.equal(fn.Properties.Environment.Variables.VISIBILITY_TIMEOUT_SECONDS, '361', 'the function is told the work queue\'s')
+})
+
+t.test('the dead-letter queue keeps messages longer than the work queue: a moved message expires by its first send', async (t) => {
+  const queues = template.findResources('AWS::SQS::Queue') as Record<string, QueueResource>
+  const retention = (name: string): number => Object.entries(queues).find(([id]) => id.startsWith(name))?.[1].Properties.MessageRetentionPeriod ?? 0
+  t.equal(retention('DeadLetterQueue'), DEAD_LETTER_RETENTION_SECONDS)
+  t.equal(retention('WorkQueue'), WORK_QUEUE_RETENTION_SECONDS)
+  t.ok(retention('DeadLetterQueue') - retention('WorkQueue') >= 7 * 86_400, 'a dead letter is kept at least 7 days after it moves')
 })
 
 t.test('event source mappings report batch item failures; the stream one bisects, retries boundedly, has an on-failure destination and is tuned for relay lag', async (t) => {
