@@ -26,6 +26,7 @@ import {
 import type { Construct } from 'constructs'
 import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
 import type { EnvValues } from '../src/config/env.js'
+import { AttentionReason } from '../src/domain/payment.js'
 import { METRICS_NAMESPACE, MetricName } from '../src/observability/metrics.js'
 import type { DeadLetter } from '../src/store/dead-letters.js'
 
@@ -263,7 +264,8 @@ export class PaylithStack extends Stack {
     if (props.alarmEmail !== undefined) alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail))
     const notify = new actions.SnsAction(alarmTopic)
 
-    // Alarms: anything in the DLQ or recorded as a dead letter, function errors, throttles, slow p99.
+    // Alarms: anything in the DLQ or recorded as a dead letter, a stuck stream, payments needing a
+    // person, function errors, throttles, slow p99.
     const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, options: { threshold?: number, comparisonOperator?: cloudwatch.ComparisonOperator, evaluationPeriods?: number, datapointsToAlarm?: number } = {}): void => {
       const created = new cloudwatch.Alarm(this, id, {
         alarmName: `${alarmNamePrefix}${id}`,
@@ -289,6 +291,27 @@ export class PaylithStack extends Stack {
       usingMetrics: { messages: deadLetters('message'), streamBatches: deadLetters('stream-batch') },
       period: Duration.minutes(1)
     }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1, datapointsToAlarm: 1 })
+    // A stuck stream alerts: a partial batch response is a successful invocation, so it never
+    // counts in Errors. IteratorAge (how old a batch's last record was when Lambda read it) climbs
+    // while a shard retries one batch; Lambda emits it per function (dimension FunctionName), and
+    // the table's stream is this function's only stream mapping, so it is the mapping's.
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    alarm('StreamIteratorAge', 'The table stream is stuck or falling behind: its records are over a minute old when paylith reads them.',
+      fn.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }), { threshold: 60_000, evaluationPeriods: 3, datapointsToAlarm: 3 })
+    // The stream worker counts the records it reports failed (BatchItemFailures, source
+    // table-stream): failures three minutes running mean a shard is retrying the same batch.
+    alarm('StreamBatchItemFailures', 'The table stream worker keeps reporting failed records: a shard is retrying the same batch.',
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: MetricName.batchItemFailures, dimensionsMap: { source: 'table-stream' }, statistic: 'Sum', period: Duration.minutes(1) }),
+      { evaluationPeriods: 3, datapointsToAlarm: 3 })
+    // The sweeper (every five minutes) flags payments a person must look at: each one is heard of.
+    const attentionReasons = Object.values(AttentionReason)
+    alarm('PaymentsNeedAttention', 'The paylith sweeper flagged payments that need a person.', new cloudwatch.MathExpression({
+      expression: attentionReasons.map((_, index) => `FILL(reason${index}, 0)`).join(' + '),
+      usingMetrics: Object.fromEntries(attentionReasons.map((reason, index) => [`reason${index}`, new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE, metricName: MetricName.paymentsNeedAttention, dimensionsMap: { reason }, statistic: 'Sum', period: Duration.minutes(5)
+      })])),
+      period: Duration.minutes(5)
+    }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
     alarm('FunctionErrors', 'The paylith function is failing invocations.', fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), { evaluationPeriods: 3, datapointsToAlarm: 2 })
     alarm('FunctionThrottles', 'The paylith function is being throttled.', fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }))
     alarm('FunctionDurationP99', 'paylith p99 duration is above 80% of the timeout.', fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), { threshold: timeout.toMilliseconds() * 0.8, evaluationPeriods: 3 })

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions'
 import t from 'tap'
 import { propsFromContext } from '../../infra/context.js'
 import { PaylithStack, paylithEnvironment } from '../../infra/stack.js'
+import { AttentionReason } from '../../src/domain/payment.js'
 import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS } from '../../src/aws/resources.js'
 import { EnvSchema } from '../../src/config/env.js'
 
@@ -153,11 +154,11 @@ t.test('secrets live in Secrets Manager', async (t) => {
   t.equal(Object.keys(resources('AWS::SecretsManager::Secret')).length, 2, 'webhook secrets and the Stripe key')
 })
 
-t.test('alarms on DLQ depth, recorded dead letters, function errors, throttles and p99 duration', async (t) => {
+t.test('alarms on DLQ depth, recorded dead letters, stream iterator age and failed stream records, payments needing attention, function errors, throttles and p99 duration', async (t) => {
   const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { MetricName?: string, ExtendedStatistic?: string, Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string, MetricName: string } } }> } }>
   const metrics = alarms.map((alarm) => alarm.Properties.MetricName).filter((name) => name !== undefined).sort()
-  t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'Duration', 'Errors', 'Throttles'])
-  const deadLetterMetrics = alarms.flatMap((alarm) => alarm.Properties.Metrics ?? []).map((m) => m.MetricStat?.Metric).filter((m) => m !== undefined)
+  t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'BatchItemFailures', 'Duration', 'Errors', 'IteratorAge', 'Throttles'])
+  const deadLetterMetrics = alarms.flatMap((alarm) => alarm.Properties.Metrics ?? []).map((m) => m.MetricStat?.Metric).filter((m) => m?.MetricName === 'DeadLetters')
   t.match(deadLetterMetrics, [{ Namespace: 'paylith', MetricName: 'DeadLetters' }, { Namespace: 'paylith', MetricName: 'DeadLetters' }], 'the DeadLetters metric the DLQ worker emits is alarmed on, for both kinds')
   t.ok(alarms.some((alarm) => alarm.Properties.MetricName === 'Duration' && alarm.Properties.ExtendedStatistic === 'p99'))
 })
@@ -177,12 +178,59 @@ t.test('the DeadLetters alarm fires on one dead letter in one minute: Sum over 6
   ], 'each kind summed over one minute, with the dimension the worker emits')
 })
 
+interface AlarmResource { Properties: Record<string, unknown> & { Metrics?: Array<{ Id: string, Expression?: string, ReturnData?: boolean, MetricStat?: { Metric: { Namespace: string, MetricName: string, Dimensions: unknown }, Stat: string, Period: number } }> } }
+const alarmNamed = (name: string): AlarmResource['Properties'] => {
+  const found = (Object.values(resources('AWS::CloudWatch::Alarm')) as AlarmResource[]).find((alarm) => alarm.Properties.AlarmName === `Test-${name}`)
+  if (found === undefined) throw new Error(`no alarm Test-${name}`)
+  return found.Properties
+}
+
+t.test('a stuck stream alarms: the function\'s IteratorAge (its only stream mapping) above a minute, three minutes running', async (t) => {
+  const fnId = Object.keys(resources('AWS::Lambda::Function'))[0]
+  t.match(alarmNamed('StreamIteratorAge'), {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'IteratorAge',
+    Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+    Statistic: 'Maximum',
+    Period: 60,
+    Threshold: 60_000,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 3,
+    TreatMissingData: 'notBreaching'
+  })
+})
+
+t.test('failed stream records alarm: the BatchItemFailures the stream worker emits (source table-stream), three minutes running', async (t) => {
+  t.match(alarmNamed('StreamBatchItemFailures'), {
+    Namespace: 'paylith',
+    MetricName: 'BatchItemFailures',
+    Dimensions: [{ Name: 'source', Value: 'table-stream' }],
+    Statistic: 'Sum',
+    Period: 60,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 3
+  })
+})
+
+t.test('a payment flagged as needing a person alarms: PaymentsNeedAttention of every reason, summed per sweep interval, >= 1', async (t) => {
+  const alarm = alarmNamed('PaymentsNeedAttention')
+  t.match(alarm, { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 })
+  const stats = (alarm.Metrics ?? []).filter((m) => m.MetricStat !== undefined)
+  t.same(stats.map((m) => [m.MetricStat?.Metric.Namespace, m.MetricStat?.Metric.MetricName, m.MetricStat?.Metric.Dimensions, m.MetricStat?.Stat, m.MetricStat?.Period]),
+    Object.values(AttentionReason).map((reason) => ['paylith', 'PaymentsNeedAttention', [{ Name: 'reason', Value: reason }], 'Sum', 300]))
+  const expression = (alarm.Metrics ?? []).find((m) => m.Expression !== undefined)
+  t.equal(expression?.Expression, stats.map((m) => `FILL(${m.Id}, 0)`).join(' + '), 'the sum of every reason')
+})
+
 t.test('every alarm notifies the alarm topic, on alarm and on return to OK', async (t) => {
   const topics = Object.keys(resources('AWS::SNS::Topic'))
   t.equal(topics.length, 1, 'one alarm topic')
   const topic = { Ref: topics[0] }
   const alarms = Object.entries(resources('AWS::CloudWatch::Alarm')) as Array<[string, { Properties: { AlarmActions?: unknown[], OKActions?: unknown[] } }]>
-  t.equal(alarms.length, 5)
+  t.equal(alarms.length, 8)
   for (const [id, alarm] of alarms) {
     t.same(alarm.Properties.AlarmActions, [topic], `${id} alarms the topic`)
     t.same(alarm.Properties.OKActions, [topic], `${id} tells the topic when it is OK again`)
