@@ -164,15 +164,26 @@ export class PaylithStack extends Stack {
       }
     })
 
-    // Least privilege: only the actions the code calls, only on its own resources.
+    // Least privilege: exactly the actions the code calls (test/infra/stack.test.ts reads them from
+    // src/), only on its own resources. Items and DescribeTable (the readiness probe) on the table;
+    // Query also on the indexes the listings and the sweeper read. A transaction needs the action
+    // of each of its items (Put, Update: nothing else is written in one), not an action of its own.
+    // NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
     fn.addToRolePolicy(new iam.PolicyStatement({
-      sid: 'TableReadWrite',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'],
-      resources: [table.tableArn, `${table.tableArn}/index/${TABLE.gsi1.name}`, `${table.tableArn}/index/${TABLE.gsi2.name}`]
+      sid: 'TableItems',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+      resources: [table.tableArn]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'IndexQueries',
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${TABLE.gsi1.name}`, `${table.tableArn}/index/${TABLE.gsi2.name}`]
+    }))
+    // SendMessage also covers SendMessageBatch; ChangeMessageVisibility is how a deferred charge
+    // waits on a FIFO work queue (src/queue/work-queue.ts `defer`).
+    fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'SendCommands',
-      actions: ['sqs:SendMessage'],
+      actions: ['sqs:SendMessage', 'sqs:ChangeMessageVisibility'],
       resources: [workQueue.queueArn]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
@@ -180,19 +191,37 @@ export class PaylithStack extends Stack {
       actions: ['secretsmanager:GetSecretValue'],
       resources: props.paymentProvider === 'sandbox' ? [webhookSecrets.secretArn] : [webhookSecrets.secretArn, stripeKey.secretArn]
     }))
+    // What the mappings need, granted here rather than by the CDK's event sources, which add
+    // GetQueueUrl and ChangeMessageVisibility (SQS) and GetQueueAttributes and GetQueueUrl
+    // (on-failure destination) that Lambda does not use. An SQS mapping receives, deletes and reads
+    // the queue's attributes; a stream mapping's SQS on-failure destination is sent to.
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (execution role permissions)
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ConsumeQueues',
+      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      resources: [workQueue.queueArn, deadLetterQueue.queueArn]
+    }))
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'StreamFailuresToDeadLetterQueue',
+      actions: ['sqs:SendMessage'],
+      resources: [deadLetterQueue.queueArn]
+    }))
 
-    fn.addEventSource(new sources.SqsEventSource(workQueue, {
+    fn.addEventSourceMapping('WorkQueueMapping', {
+      eventSourceArn: workQueue.queueArn,
       batchSize: 10,
       maxBatchingWindow: BATCHING_WINDOW.work,
       reportBatchItemFailures: true,
       maxConcurrency: props.sqsMaxConcurrency ?? 10
-    }))
-    fn.addEventSource(new sources.SqsEventSource(deadLetterQueue, {
+    })
+    fn.addEventSourceMapping('DeadLetterQueueMapping', {
+      eventSourceArn: deadLetterQueue.queueArn,
       batchSize: 10,
       maxBatchingWindow: BATCHING_WINDOW.deadLetter,
       reportBatchItemFailures: true,
       maxConcurrency: 2
-    }))
+    })
     // The stream is the outbox: its lag is create → charge command. No batching window: a 1 s
     // window adds up to 1 s to every payment's lag when traffic is light (half the 2 s p99
     // budget), while under load batches fill to batchSize without waiting; the price is more,
@@ -212,7 +241,8 @@ export class PaylithStack extends Stack {
       retryAttempts: 10,
       maxRecordAge: Duration.hours(24),
       parallelizationFactor: 2,
-      onFailure: new sources.SqsDlq(deadLetterQueue)
+      // The destination without the CDK's grant (StreamFailuresToDeadLetterQueue above is the one needed).
+      onFailure: { bind: () => ({ destination: deadLetterQueue.queueArn }) }
     }))
 
     // The sweeper: every five minutes, re-send charge commands for payments that stopped moving.

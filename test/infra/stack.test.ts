@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { App } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import t from 'tap'
@@ -261,21 +262,104 @@ t.test('with alarmEmail the address is subscribed to the alarm topic by email', 
   t.same(subscriptions.map((s) => s.Properties), [{ Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } }])
 })
 
-t.test('IAM is least privilege: only the actions the code uses, only on its own resources', async (t) => {
-  const policy = only<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[], Resource: unknown }> } } }>('AWS::IAM::Policy')
-  const statements = policy.Properties.PolicyDocument.Statement
-  const actions = statements.flatMap((statement) => ([] as string[]).concat(statement.Action)).sort()
-  t.same([...new Set(actions)], [
-    'dynamodb:ConditionCheckItem', 'dynamodb:DescribeStream', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords',
-    'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
-    'secretsmanager:GetSecretValue',
-    'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'
-  ], 'no wildcard actions, nothing unused (no Scan, DeleteItem, BatchWrite)')
-  for (const statement of statements) {
+interface PolicyStatement { Sid?: string, Action: string | string[], Resource: unknown }
+const statements = (): PolicyStatement[] => only<{ Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }>('AWS::IAM::Policy').Properties.PolicyDocument.Statement
+const actionsOf = (statement: PolicyStatement): string[] => ([] as string[]).concat(statement.Action)
+/** The logical ids an IAM resource (or list of them) refers to, with any `/index/...` suffix. */
+const targets = (resource: unknown): string[] => ([] as unknown[]).concat(resource).map((r) => {
+  const json = JSON.stringify(r)
+  const id = /"Fn::GetAtt":\["([A-Za-z]+?)[0-9A-F]{8}","(Arn|StreamArn)"\]/.exec(json) ?? /"Ref":"([A-Za-z]+?)[0-9A-F]{8}"/.exec(json)
+  return `${id?.[1] ?? json}${id?.[2] === 'StreamArn' ? '/stream' : ''}${/\/index\/(\w+)/.exec(json)?.[0] ?? ''}`
+})
+/** Every (action, resource) pair the function's role is granted. */
+const grants = (): string[] => statements().flatMap((s) => actionsOf(s).flatMap((action) => targets(s.Resource).map((target) => `${action} ${target}`))).sort()
+
+/** What Lambda itself calls with the function's role for its event source mappings (not the code). */
+const MAPPING_ACTIONS = [
+  // SQS mappings (work queue, dead-letter queue): https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+  'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes',
+  // the stream mapping: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/iam-policy-example-lamda-process-dynamodb-streams.html
+  'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams',
+  // its on-failure destination: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+  'sqs:SendMessage'
+]
+const IAM_PREFIX: Record<string, string> = { 'client-sqs': 'sqs', 'client-dynamodb': 'dynamodb', 'client-dynamodb-streams': 'dynamodb', 'client-secrets-manager': 'secretsmanager' }
+/** Batch calls are authorised by their single action; a transaction by the actions of its items. */
+const ACTION_OF: Record<string, string | undefined> = { SendMessageBatch: 'SendMessage', DeleteMessageBatch: 'DeleteMessage', ChangeMessageVisibilityBatch: 'ChangeMessageVisibility', TransactWriteItems: undefined, TransactGetItems: undefined }
+
+/** The IAM actions of every AWS call in src/ outside src/local (the local runtime never runs in Lambda). */
+function actionsTheCodeCalls (): string[] {
+  const root = fileURLToPath(new URL('../../src/', import.meta.url))
+  const files = (readdirSync(root, { recursive: true }) as string[]).filter((file) => file.endsWith('.ts') && !file.startsWith(`local${sep}`))
+  const actions = new Set<string>()
+  for (const file of files) {
+    const text = readFileSync(join(root, file), 'utf8')
+    const clientOf = new Map<string, string>()
+    // Static imports and lazy ones (`const { XCommand } = await import('@aws-sdk/client-x')`).
+    for (const [, imported, loaded, pkg = ''] of text.matchAll(/(?:import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*|const\s*\{([^}]*)\}\s*=\s*await\s+import\()'@aws-sdk\/(client-[\w-]+)'/g)) {
+      for (const name of (imported ?? loaded ?? '').split(',').map((n) => n.trim().replace(/^type\s+/, ''))) clientOf.set(name, pkg)
+    }
+    for (const [, operation = ''] of text.matchAll(/new (\w+)Command\(/g)) {
+      const pkg = clientOf.get(`${operation}Command`)
+      if (pkg === undefined || IAM_PREFIX[pkg] === undefined) throw new Error(`${file}: ${operation}Command comes from no AWS SDK client this test knows`)
+      const action = operation in ACTION_OF ? ACTION_OF[operation] : operation
+      if (action !== undefined) actions.add(`${IAM_PREFIX[pkg]}:${action}`)
+    }
+    // Transaction items: Put and Update need PutItem and UpdateItem; these two need their own.
+    if (/\bConditionCheck\s*:\s*\{/.test(text)) actions.add('dynamodb:ConditionCheckItem')
+    if (/\bDelete\s*:\s*\{/.test(text)) actions.add('dynamodb:DeleteItem')
+  }
+  return [...actions].sort()
+}
+
+t.test('IAM grants exactly the actions the code calls (read from src/) plus what the event source mappings need', async (t) => {
+  const code = actionsTheCodeCalls()
+  t.ok(code.includes('sqs:ChangeMessageVisibility') && code.includes('sqs:SendMessage'), 'the work queue defers (FIFO) and sends in batches')
+  t.notOk(code.includes('dynamodb:ConditionCheckItem'), 'no transaction has a ConditionCheck item')
+  const granted = [...new Set(statements().flatMap(actionsOf))].sort()
+  t.same(granted, [...new Set([...code, ...MAPPING_ACTIONS])].sort(), 'nothing missing, nothing unused')
+})
+
+t.test('IAM is least privilege: each action only on the resources that need it, nothing on *', async (t) => {
+  t.same(grants(), [
+    'dynamodb:DescribeStream Table/stream',
+    'dynamodb:DescribeTable Table',
+    'dynamodb:GetItem Table',
+    'dynamodb:GetRecords Table/stream',
+    'dynamodb:GetShardIterator Table/stream',
+    'dynamodb:ListStreams Table/stream',
+    'dynamodb:PutItem Table',
+    'dynamodb:Query Table',
+    'dynamodb:Query Table/index/GSI1',
+    'dynamodb:Query Table/index/GSI2',
+    'dynamodb:UpdateItem Table',
+    'secretsmanager:GetSecretValue StripeSecretKey',
+    'secretsmanager:GetSecretValue WebhookSecrets',
+    'sqs:ChangeMessageVisibility WorkQueue',
+    'sqs:DeleteMessage DeadLetterQueue',
+    'sqs:DeleteMessage WorkQueue',
+    'sqs:GetQueueAttributes DeadLetterQueue',
+    'sqs:GetQueueAttributes WorkQueue',
+    'sqs:ReceiveMessage DeadLetterQueue',
+    'sqs:ReceiveMessage WorkQueue',
+    'sqs:SendMessage DeadLetterQueue',
+    'sqs:SendMessage WorkQueue'
+  ], 'no DescribeTable on the indexes, no GetQueueUrl, ChangeMessageVisibility only where the code defers')
+  for (const statement of statements()) {
     t.notMatch(JSON.stringify(statement.Resource), /"\*"/, `no wildcard resource for ${JSON.stringify(statement.Action)}`)
   }
-  const sendTargets = statements.filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage')).map((s) => JSON.stringify(s.Resource))
-  t.ok(sendTargets.some((target) => target.includes('WorkQueue')) && sendTargets.some((target) => target.includes('DeadLetterQueue')), 'sends only to its own queues')
+})
+
+t.test('the mappings keep their settings without the CDK event sources\' broader grants', async (t) => {
+  const mappings = Object.values(resources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Record<string, unknown> }>
+  t.equal(mappings.length, 3)
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] },
+    BatchSize: 10,
+    MaximumBatchingWindowInSeconds: 5,
+    ScalingConfig: { MaximumConcurrency: 2 },
+    FunctionResponseTypes: ['ReportBatchItemFailures']
+  })
 })
 
 t.test('with the sandbox provider the function gets no Stripe key and no access to it', async (t) => {
