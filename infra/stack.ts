@@ -24,8 +24,9 @@ import {
   aws_sqs as sqs
 } from 'aws-cdk-lib'
 import type { Construct } from 'constructs'
-import { MESSAGE_RETENTION_SECONDS, TABLE } from '../src/aws/resources.js'
+import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
 import type { EnvValues } from '../src/config/env.js'
+import { AttentionReason } from '../src/domain/payment.js'
 import { METRICS_NAMESPACE, MetricName } from '../src/observability/metrics.js'
 import type { DeadLetter } from '../src/store/dead-letters.js'
 
@@ -55,6 +56,21 @@ const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
 
 /** Node's own variables for the function: not paylith configuration, so not in EnvSchema. */
 const NODE_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' }
+
+/** How long each SQS mapping waits to fill a batch. */
+const BATCHING_WINDOW = { work: Duration.seconds(1), deadLetter: Duration.seconds(5) }
+
+/**
+ * The visibility timeout of a queue the function consumes: six times the function timeout plus
+ * the mapping's batching window, so a batch retried after a throttle is not redelivered while
+ * it is still being handled. Lambda refuses a mapping on a queue whose visibility timeout is
+ * shorter than the function timeout, so a queue left at SQS's default 30 s fails the deploy of
+ * any function timeout above 30 s.
+ * NOTE: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+ */
+export function queueVisibilityTimeout (functionTimeout: Duration, batchingWindow: Duration): Duration {
+  return Duration.seconds(functionTimeout.toSeconds() * 6 + batchingWindow.toSeconds())
+}
 
 /**
  * paylith's variables for the function, names checked by the compiler against EnvSchema; an
@@ -96,15 +112,18 @@ export class PaylithStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN
     })
 
+    // The function consumes both queues, so both follow Lambda's visibility rule. The dead-letter
+    // queue keeps messages longer than the work queue: a moved message expires by its first send.
     const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: Duration.seconds(MESSAGE_RETENTION_SECONDS),
+      retentionPeriod: Duration.seconds(DEAD_LETTER_RETENTION_SECONDS),
+      visibilityTimeout: queueVisibilityTimeout(timeout, BATCHING_WINDOW.deadLetter),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true
     })
+    const workVisibilityTimeout = queueVisibilityTimeout(timeout, BATCHING_WINDOW.work)
     const workQueue = new sqs.Queue(this, 'WorkQueue', {
-      retentionPeriod: Duration.seconds(MESSAGE_RETENTION_SECONDS),
-      // AWS: at least six times the function timeout, so a retried batch is not redelivered mid-flight.
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      retentionPeriod: Duration.seconds(WORK_QUEUE_RETENTION_SECONDS),
+      visibilityTimeout: workVisibilityTimeout,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true
@@ -134,7 +153,7 @@ export class PaylithStack extends Stack {
           WORK_QUEUE_URL: workQueue.queueUrl,
           DEAD_LETTER_QUEUE_URL: deadLetterQueue.queueUrl,
           MAX_RECEIVE_COUNT: String(maxReceiveCount),
-          VISIBILITY_TIMEOUT_SECONDS: String(timeout.toSeconds() * 6),
+          VISIBILITY_TIMEOUT_SECONDS: String(workVisibilityTimeout.toSeconds()),
           API_KEYS: apiKeys.valueAsString,
           PAYMENT_PROVIDER: props.paymentProvider ?? 'stripe',
           WEBHOOK_SECRETS_ARN: webhookSecrets.secretArn,
@@ -145,15 +164,26 @@ export class PaylithStack extends Stack {
       }
     })
 
-    // Least privilege: only the actions the code calls, only on its own resources.
+    // Least privilege: exactly the actions the code calls (test/infra/stack.test.ts reads them from
+    // src/), only on its own resources. Items and DescribeTable (the readiness probe) on the table;
+    // Query also on the indexes the listings and the sweeper read. A transaction needs the action
+    // of each of its items (Put, Update: nothing else is written in one), not an action of its own.
+    // NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
     fn.addToRolePolicy(new iam.PolicyStatement({
-      sid: 'TableReadWrite',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'],
-      resources: [table.tableArn, `${table.tableArn}/index/${TABLE.gsi1.name}`, `${table.tableArn}/index/${TABLE.gsi2.name}`]
+      sid: 'TableItems',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+      resources: [table.tableArn]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'IndexQueries',
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${TABLE.gsi1.name}`, `${table.tableArn}/index/${TABLE.gsi2.name}`]
+    }))
+    // SendMessage also covers SendMessageBatch; ChangeMessageVisibility is how a deferred charge
+    // waits on a FIFO work queue (src/queue/work-queue.ts `defer`).
+    fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'SendCommands',
-      actions: ['sqs:SendMessage'],
+      actions: ['sqs:SendMessage', 'sqs:ChangeMessageVisibility'],
       resources: [workQueue.queueArn]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
@@ -161,19 +191,37 @@ export class PaylithStack extends Stack {
       actions: ['secretsmanager:GetSecretValue'],
       resources: props.paymentProvider === 'sandbox' ? [webhookSecrets.secretArn] : [webhookSecrets.secretArn, stripeKey.secretArn]
     }))
+    // What the mappings need, granted here rather than by the CDK's event sources, which add
+    // GetQueueUrl and ChangeMessageVisibility (SQS) and GetQueueAttributes and GetQueueUrl
+    // (on-failure destination) that Lambda does not use. An SQS mapping receives, deletes and reads
+    // the queue's attributes; a stream mapping's SQS on-failure destination is sent to.
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (execution role permissions)
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ConsumeQueues',
+      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      resources: [workQueue.queueArn, deadLetterQueue.queueArn]
+    }))
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'StreamFailuresToDeadLetterQueue',
+      actions: ['sqs:SendMessage'],
+      resources: [deadLetterQueue.queueArn]
+    }))
 
-    fn.addEventSource(new sources.SqsEventSource(workQueue, {
+    fn.addEventSourceMapping('WorkQueueMapping', {
+      eventSourceArn: workQueue.queueArn,
       batchSize: 10,
-      maxBatchingWindow: Duration.seconds(1),
+      maxBatchingWindow: BATCHING_WINDOW.work,
       reportBatchItemFailures: true,
       maxConcurrency: props.sqsMaxConcurrency ?? 10
-    }))
-    fn.addEventSource(new sources.SqsEventSource(deadLetterQueue, {
+    })
+    fn.addEventSourceMapping('DeadLetterQueueMapping', {
+      eventSourceArn: deadLetterQueue.queueArn,
       batchSize: 10,
-      maxBatchingWindow: Duration.seconds(5),
+      maxBatchingWindow: BATCHING_WINDOW.deadLetter,
       reportBatchItemFailures: true,
       maxConcurrency: 2
-    }))
+    })
     // The stream is the outbox: its lag is create → charge command. No batching window: a 1 s
     // window adds up to 1 s to every payment's lag when traffic is light (half the 2 s p99
     // budget), while under load batches fill to batchSize without waiting; the price is more,
@@ -193,7 +241,8 @@ export class PaylithStack extends Stack {
       retryAttempts: 10,
       maxRecordAge: Duration.hours(24),
       parallelizationFactor: 2,
-      onFailure: new sources.SqsDlq(deadLetterQueue)
+      // The destination without the CDK's grant (StreamFailuresToDeadLetterQueue above is the one needed).
+      onFailure: { bind: () => ({ destination: deadLetterQueue.queueArn }) }
     }))
 
     // The sweeper: every five minutes, re-send charge commands for payments that stopped moving.
@@ -245,7 +294,8 @@ export class PaylithStack extends Stack {
     if (props.alarmEmail !== undefined) alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail))
     const notify = new actions.SnsAction(alarmTopic)
 
-    // Alarms: anything in the DLQ or recorded as a dead letter, function errors, throttles, slow p99.
+    // Alarms: anything in the DLQ or recorded as a dead letter, a stuck stream, payments needing a
+    // person, function errors, throttles, slow p99.
     const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, options: { threshold?: number, comparisonOperator?: cloudwatch.ComparisonOperator, evaluationPeriods?: number, datapointsToAlarm?: number } = {}): void => {
       const created = new cloudwatch.Alarm(this, id, {
         alarmName: `${alarmNamePrefix}${id}`,
@@ -271,6 +321,27 @@ export class PaylithStack extends Stack {
       usingMetrics: { messages: deadLetters('message'), streamBatches: deadLetters('stream-batch') },
       period: Duration.minutes(1)
     }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1, datapointsToAlarm: 1 })
+    // A stuck stream alerts: a partial batch response is a successful invocation, so it never
+    // counts in Errors. IteratorAge (how old a batch's last record was when Lambda read it) climbs
+    // while a shard retries one batch; Lambda emits it per function (dimension FunctionName), and
+    // the table's stream is this function's only stream mapping, so it is the mapping's.
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    alarm('StreamIteratorAge', 'The table stream is stuck or falling behind: its records are over a minute old when paylith reads them.',
+      fn.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }), { threshold: 60_000, evaluationPeriods: 3, datapointsToAlarm: 3 })
+    // The stream worker counts the records it reports failed (BatchItemFailures, source
+    // table-stream): failures three minutes running mean a shard is retrying the same batch.
+    alarm('StreamBatchItemFailures', 'The table stream worker keeps reporting failed records: a shard is retrying the same batch.',
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: MetricName.batchItemFailures, dimensionsMap: { source: 'table-stream' }, statistic: 'Sum', period: Duration.minutes(1) }),
+      { evaluationPeriods: 3, datapointsToAlarm: 3 })
+    // The sweeper (every five minutes) flags payments a person must look at: each one is heard of.
+    const attentionReasons = Object.values(AttentionReason)
+    alarm('PaymentsNeedAttention', 'The paylith sweeper flagged payments that need a person.', new cloudwatch.MathExpression({
+      expression: attentionReasons.map((_, index) => `FILL(reason${index}, 0)`).join(' + '),
+      usingMetrics: Object.fromEntries(attentionReasons.map((reason, index) => [`reason${index}`, new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE, metricName: MetricName.paymentsNeedAttention, dimensionsMap: { reason }, statistic: 'Sum', period: Duration.minutes(5)
+      })])),
+      period: Duration.minutes(5)
+    }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
     alarm('FunctionErrors', 'The paylith function is failing invocations.', fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), { evaluationPeriods: 3, datapointsToAlarm: 2 })
     alarm('FunctionThrottles', 'The paylith function is being throttled.', fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }))
     alarm('FunctionDurationP99', 'paylith p99 duration is above 80% of the timeout.', fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), { threshold: timeout.toMilliseconds() * 0.8, evaluationPeriods: 3 })

@@ -24,8 +24,19 @@ export interface QueueSettings {
   visibilityTimeoutSeconds: number
 }
 
-/** How long SQS keeps a message: the maximum, 14 days, so nothing expires before it is handled. */
-export const MESSAGE_RETENTION_SECONDS = 1_209_600
+/**
+ * How long the dead-letter queue keeps a message: SQS's maximum, 14 days. A message moved there
+ * from a standard queue keeps its first enqueue time, and expires by it, so this must be longer
+ * than the work queue's retention: the difference is the least time a dead letter is kept.
+ * NOTE: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/setting-up-dead-letter-queue-retention.html
+ */
+export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600
+
+/**
+ * How long the work queue keeps a message: 7 days, far beyond its retries (minutes), which
+ * leaves every dead letter at least 7 days in the dead-letter queue.
+ */
+export const WORK_QUEUE_RETENTION_SECONDS = 604_800
 
 /** The CreateTable input for the payments table (on-demand, stream, GSI1). */
 export function tableDefinition (tableName: string): CreateTableCommandInput {
@@ -52,13 +63,13 @@ export function tableDefinition (tableName: string): CreateTableCommandInput {
 
 /** Attributes of the dead-letter queue. */
 export function deadLetterQueueAttributes (): Partial<Record<QueueAttributeName, string>> {
-  return { MessageRetentionPeriod: String(MESSAGE_RETENTION_SECONDS) }
+  return { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS) }
 }
 
 /** Attributes of the work queue, with its redrive policy to the dead-letter queue. */
 export function workQueueAttributes (settings: QueueSettings, deadLetterQueueArn: string): Partial<Record<QueueAttributeName, string>> {
   return {
-    MessageRetentionPeriod: String(MESSAGE_RETENTION_SECONDS),
+    MessageRetentionPeriod: String(WORK_QUEUE_RETENTION_SECONDS),
     VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount: settings.maxReceiveCount })
   }

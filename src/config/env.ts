@@ -3,6 +3,13 @@ import { Type, type Static } from '@sinclair/typebox'
 /** Log levels pino accepts, lowest noise last. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
+/**
+ * A region of any AWS partition: the alternatives are the partitions' `regionRegex` in the SDK's
+ * endpoint rules (aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc),
+ * so whatever the SDK resolves to a partition of its own is accepted, and nothing else.
+ * NOTE: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html
+ */
+const AWS_REGION_PATTERN = '^(?:(?:us|eu|ap|sa|ca|me|af|il|mx|cn)-[a-z]+|us-gov-[a-z]+|us-iso[bf]?-[a-z]+|eu-isoe-[a-z]+|eusc-de-[a-z]+)-\\d+$'
 const Url = (expected: string, description?: string) =>
   Type.String({ pattern: '^https?://[^\\s]+$', expected, ...(description !== undefined && { description }) })
 /** An integer variable; what a startup error says it expects follows from its bounds. */
@@ -33,7 +40,7 @@ export const EnvSchema = Type.Object({
     expected: `one of ${LOG_LEVELS.join(', ')}`
   }),
   LOG_METRICS: Type.Boolean({ default: false, expected: 'true or false', description: 'Show metric documents on the local terminal (they are always written elsewhere).' }),
-  AWS_REGION: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', default: 'us-east-1', expected: 'an AWS region such as eu-west-1' }),
+  AWS_REGION: Type.String({ pattern: AWS_REGION_PATTERN, default: 'us-east-1', expected: 'an AWS region such as eu-west-1, us-gov-west-1, cn-north-1 or eusc-de-east-1' }),
   AWS_ENDPOINT_URL: Type.Optional(Url('an http(s) URL such as http://127.0.0.1:5000', 'The endpoint of every AWS client.')),
   AWS_ENDPOINT_URL_DYNAMODB: Type.Optional(Url('an http(s) URL such as http://127.0.0.1:8000', 'Overrides AWS_ENDPOINT_URL for DynamoDB and its streams.')),
   TABLE_NAME: Type.String({ pattern: '^[A-Za-z0-9_.-]{3,255}$', default: 'paylith', expected: 'a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)' }),

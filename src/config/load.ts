@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
+import { isFifoQueue } from '../aws/resources.js'
 import { parseWebhookSecrets, type WebhookSecretMap } from '../domain/webhooks/providers.js'
 import { parseApiKeys, type ApiKey } from './api-keys.js'
 import { EnvSchema, type Env } from './env.js'
@@ -58,6 +59,8 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   if (raw.WEBHOOK_SECRETS !== undefined && raw.WEBHOOK_SECRETS_ARN !== undefined) {
     problems.push('WEBHOOK_SECRETS and WEBHOOK_SECRETS_ARN: expected one of them, found both')
   }
+  const fifoMismatch = queueTypeMismatch(env, raw)
+  if (fifoMismatch !== undefined) problems.push(fifoMismatch)
   if (runtime === 'lambda') {
     for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'API_KEYS', 'PAYMENT_PROVIDER'] as const) {
       if (raw[key] === undefined) problems.push(`${key}: required in AWS Lambda, found nothing`)
@@ -94,6 +97,25 @@ function readVariable (schema: TSchema, text: string | undefined): { value: unkn
       return { value: text }
     }
   }
+}
+
+/**
+ * A FIFO queue's dead-letter queue must be FIFO and a standard queue's standard: SQS refuses the
+ * redrive policy otherwise, so a local run that builds the pair must not start.
+ * NOTE: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue.html
+ */
+function queueTypeMismatch (env: Record<string, unknown>, raw: Record<string, string>): string | undefined {
+  const nameOf = (key: 'WORK_QUEUE' | 'DEAD_LETTER_QUEUE'): { variable: string, name: string } | undefined => {
+    const url = env[`${key}_URL`] as string | undefined
+    const name = env[`${key}_NAME`] as string | undefined
+    if (url !== undefined) return { variable: `${key}_URL`, name: queueName(url, '') }
+    return name === undefined ? undefined : { variable: raw[`${key}_NAME`] === undefined ? `${key}_NAME (default)` : `${key}_NAME`, name }
+  }
+  const work = nameOf('WORK_QUEUE')
+  const deadLetter = nameOf('DEAD_LETTER_QUEUE')
+  if (work === undefined || deadLetter === undefined || isFifoQueue(work.name) === isFifoQueue(deadLetter.name)) return undefined
+  const [fifo, standard] = isFifoQueue(work.name) ? [work, deadLetter] : [deadLetter, work]
+  return `${work.variable} and ${deadLetter.variable}: expected two FIFO queues (names ending in .fifo) or two standard queues, found ${fifo.name} (FIFO) with ${standard.name} (standard)`
 }
 
 function queueName (url: string | undefined, fallback: string): string {

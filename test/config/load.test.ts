@@ -132,3 +132,38 @@ t.test('an API_KEYS entry with a second = is refused, not read as its first scop
   const error = t.throws(() => loadConfig({ API_KEYS: `${'d'.repeat(64)}=admin=payments:read` })) as ConfigError
   t.match(error.problems, [/^API_KEYS entry 1: expected <sha256 hex of the key/])
 })
+
+t.test('AWS_REGION accepts a region of every AWS partition and rejects what no partition names', async (t) => {
+  // One or more regions of each partition in the SDK's endpoint rules (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc).
+  const valid = ['us-east-1', 'eu-west-3', 'ap-southeast-7', 'mx-central-1', 'il-central-1', 'ca-west-1', 'af-south-1', 'me-central-1', 'sa-east-1',
+    'cn-north-1', 'cn-northwest-1', 'us-gov-west-1', 'us-gov-east-1', 'us-iso-east-1', 'us-isob-east-1', 'us-isof-south-1', 'eu-isoe-west-1', 'eusc-de-east-1', 'ap-southeast-12']
+  for (const region of valid) t.equal(loadConfig({ AWS_REGION: region }).aws.region, region, region)
+  const invalid = ['eu-west', 'us-east-1a', 'US-EAST-1', 'moon-base-1', 'zz-north-1', 'us-east-1 ', 'eusc-fr-east-1', 'us-gov-west', 'eu_west_1', 'arn:aws:us-east-1']
+  for (const region of invalid) {
+    const error = t.throws(() => loadConfig({ AWS_REGION: region }), region) as ConfigError
+    t.same(error.problems, [`AWS_REGION: expected an AWS region such as eu-west-1, us-gov-west-1, cn-north-1 or eusc-de-east-1, found ${JSON.stringify(region)}`])
+  }
+})
+
+t.test('a FIFO work queue with a standard dead-letter queue (or the reverse) stops the start: SQS refuses such a redrive policy', async (t) => {
+  const fifoWork = t.throws(() => loadConfig({ WORK_QUEUE_NAME: 'paylith-work.fifo' })) as ConfigError
+  t.same(fifoWork.problems, ['WORK_QUEUE_NAME and DEAD_LETTER_QUEUE_NAME (default): expected two FIFO queues (names ending in .fifo) or two standard queues, found paylith-work.fifo (FIFO) with paylith-work-dlq (standard)'])
+  const fifoDeadLetters = t.throws(() => loadConfig({ DEAD_LETTER_QUEUE_NAME: 'dlq.fifo' })) as ConfigError
+  t.same(fifoDeadLetters.problems, ['WORK_QUEUE_NAME (default) and DEAD_LETTER_QUEUE_NAME: expected two FIFO queues (names ending in .fifo) or two standard queues, found dlq.fifo (FIFO) with paylith-work (standard)'])
+  const lambda = t.throws(() => loadConfig({
+    AWS_LAMBDA_FUNCTION_NAME: 'paylith',
+    WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work.fifo',
+    DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    API_KEYS: `${'a'.repeat(64)}=admin`,
+    PAYMENT_PROVIDER: 'sandbox'
+  })) as ConfigError
+  t.same(lambda.problems, ['WORK_QUEUE_URL and DEAD_LETTER_QUEUE_URL: expected two FIFO queues (names ending in .fifo) or two standard queues, found work.fifo (FIFO) with dlq (standard)'])
+})
+
+t.test('two FIFO queues, or two standard ones, are a valid pair', async (t) => {
+  t.same(loadConfig({ WORK_QUEUE_NAME: 'work.fifo', DEAD_LETTER_QUEUE_NAME: 'dlq.fifo' }).queues, { work: { name: 'work.fifo', url: undefined }, deadLetter: { name: 'dlq.fifo', url: undefined } })
+  t.same(loadConfig({ WORK_QUEUE_NAME: 'work', DEAD_LETTER_QUEUE_NAME: 'dlq' }).queues, { work: { name: 'work', url: undefined }, deadLetter: { name: 'dlq', url: undefined } })
+  const badName = t.throws(() => loadConfig({ WORK_QUEUE_NAME: 'bad name!.fifo' })) as ConfigError
+  t.equal(badName.problems.length, 1, 'a bad name is its own problem, not also a mismatch')
+  t.match(badName.problems[0], /^WORK_QUEUE_NAME: expected an SQS queue name/)
+})
