@@ -82,7 +82,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     webhooks: createWebhookStore({ dynamodb, tableName }),
     webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, clock),
     metrics,
-    summaries: createSummaryStore({ dynamodb, tableName }),
+    summaries: createSummaryStore({ dynamodb, tableName, transient }),
     deadLetters: createDeadLetterStore({ dynamodb, tableName }),
     table: createTableProbe({ dynamodb, tableName }),
     workQueue: createWorkQueue({ sqs, url: config.queues.work.url, maxReceiveCount: config.maxReceiveCount }),
