@@ -3,7 +3,7 @@ import { createAwsClients, type AwsClients } from './aws/clients.js'
 import type { Config } from './config/load.js'
 import { createIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger, currentLogContext } from './observability/logger.js'
-import { createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
+import { MetricName, createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
 import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
 import { sandboxFromConfig } from './providers/sandbox.js'
 import { createStripeProvider } from './providers/stripe.js'
@@ -12,6 +12,7 @@ import { createWorkQueue, type WorkQueue } from './queue/work-queue.js'
 import { createDeadLetterStore, type DeadLetterStore } from './store/dead-letters.js'
 import { createSummaryStore, type SummaryStore } from './store/summaries.js'
 import { createTableProbe, type TableProbe } from './store/table-probe.js'
+import { DEFAULT_TRANSIENT_RETRY, type TransientRetry } from './store/transient.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
 import { cachedWebhookSecrets, staticWebhookSecrets, type WebhookSecrets } from './domain/webhooks/secrets.js'
@@ -69,6 +70,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
   const metrics = overrides.metrics ?? createMetrics({ destination: overrides.metricsDestination, clock, context: currentLogContext })
   const provider = overrides.provider ?? createProvider(config, logger, clock)
   const { tableName } = config
+  const transient = transientRetry(metrics, logger)
   return {
     config,
     logger,
@@ -76,11 +78,11 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     ids: overrides.ids ?? createIdGenerator(),
     dynamodb,
     sqs,
-    payments: createPaymentStore({ dynamodb, tableName, clock }),
+    payments: createPaymentStore({ dynamodb, tableName, clock, transient }),
     webhooks: createWebhookStore({ dynamodb, tableName }),
     webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, clock),
     metrics,
-    summaries: createSummaryStore({ dynamodb, tableName }),
+    summaries: createSummaryStore({ dynamodb, tableName, transient }),
     deadLetters: createDeadLetterStore({ dynamodb, tableName }),
     table: createTableProbe({ dynamodb, tableName }),
     workQueue: createWorkQueue({ sqs, url: config.queues.work.url, maxReceiveCount: config.maxReceiveCount }),
@@ -93,6 +95,17 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
       ...config.provider.breaker
     }, { logger, metrics, ...(overrides.stopSignal !== undefined && { stopSignal: overrides.stopSignal }) }),
     ...(overrides.readiness !== undefined && { readiness: overrides.readiness })
+  }
+}
+
+/** How the stores try again a write DynamoDB refuses for now, counting each refusal (`DynamoDbThrottled`). */
+function transientRetry (metrics: Metrics, logger: Logger): TransientRetry {
+  return {
+    ...DEFAULT_TRANSIENT_RETRY,
+    onTransient ({ operation, reason, attempt, retrying }) {
+      metrics.count(MetricName.dynamoDbThrottled, { operation, reason, outcome: retrying ? 'retried' : 'gave-up' })
+      if (!retrying) logger.warn({ operation, reason, attempts: attempt }, 'DynamoDB kept refusing a write; giving up')
+    }
   }
 }
 

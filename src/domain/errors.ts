@@ -9,6 +9,7 @@ export const ErrorCode = {
   notFound: 'PAYLITH_HTTP_NOT_FOUND',
   invalidCursor: 'PAYLITH_HTTP_INVALID_CURSOR',
   dependencyUnavailable: 'PAYLITH_DEPENDENCY_UNAVAILABLE',
+  dependencyThrottled: 'PAYLITH_DEPENDENCY_THROTTLED',
   idempotencyKeyMissing: 'PAYLITH_IDEMPOTENCY_KEY_MISSING',
   idempotencyKeyInvalid: 'PAYLITH_IDEMPOTENCY_KEY_INVALID',
   idempotencyKeyReused: 'PAYLITH_IDEMPOTENCY_KEY_REUSED',
@@ -87,6 +88,13 @@ export class InvalidCursorError extends defineError('InvalidCursorError', ErrorC
 /** A dependency the service needs (DynamoDB, SQS) is not answering. */
 export class DependencyUnavailableError extends defineError('DependencyUnavailableError', ErrorCode.dependencyUnavailable)<{ dependency: string }> {}
 
+/**
+ * A dependency refused a write for now (DynamoDB throttling while it scales, or a concurrent
+ * transaction) until the retries ran out. Nothing was written: the same request may be sent
+ * again after `retryAfterSeconds`.
+ */
+export class DependencyThrottledError extends defineError('DependencyThrottledError', ErrorCode.dependencyThrottled)<{ dependency: string, operation: string, reason: string, retryAfterSeconds: number }> {}
+
 /** A request that must carry an Idempotency-Key has none. */
 export class IdempotencyKeyMissingError extends defineError('IdempotencyKeyMissingError', ErrorCode.idempotencyKeyMissing) {}
 
@@ -153,6 +161,7 @@ export type DomainError =
   | NotFoundError
   | InvalidCursorError
   | DependencyUnavailableError
+  | DependencyThrottledError
   | IdempotencyKeyMissingError
   | IdempotencyKeyInvalidError
   | IdempotencyKeyReusedError

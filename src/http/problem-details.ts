@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorCode } from '../domain/errors.js'
+import { throttledBySdk } from '../store/transient.js'
 import { HttpErrorCode } from './errors.js'
 import { REQUEST_ID_HEADER } from './request-id.js'
 import { FASTIFY_PROBLEMS, OTHER_CLIENT_PROBLEM, PROBLEMS, problemOf, tabledProblem } from './problems.js'
@@ -16,8 +17,9 @@ export function sendProblem (reply: FastifyReply, problem: ProblemDetails): Fast
 /**
  * The one place errors become responses: RFC 9457 problem+json for every error and for
  * unknown routes. An error whose code is in the problem table (src/http/problems.ts) is
- * answered as the table says, validation errors list every failing field, other 4xx keep their
- * status, and anything else is logged and answered as a generic 500.
+ * answered as the table says (AWS throttling the SDK gave up on as `dependency-throttled`),
+ * validation errors list every failing field, other 4xx keep their status, and anything else
+ * is logged and answered as a generic 500.
  */
 export function problemDetails (app: FastifyInstance): void {
   app.setErrorHandler(answerError)
@@ -30,7 +32,9 @@ export function problemDetails (app: FastifyInstance): void {
  * handler for what it refuses before routing (a URL that does not decode, a path parameter
  * over `maxParamLength`), which would otherwise be answered as plain JSON.
  */
-export function answerError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function answerError (thrown: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // AWS throttling that outlasted the SDK's retries is a 503 to come back to, not a 500.
+  const error = (throttledBySdk(thrown) as FastifyError | undefined) ?? thrown
   const tabled = tabledProblem(error)
   const problem = tabled === undefined ? toProblem(error, request) : problemOf(tabled.kind, tabled.code, error.message)
   if (problem.status >= 500) {

@@ -14,6 +14,12 @@ export const MetricName = {
   chargesResent: 'ChargesResent',
   /** A payment newly says it needs a person (dimension `reason`: an attention reason). */
   paymentsNeedAttention: 'PaymentsNeedAttention',
+  /**
+   * DynamoDB refused a write for a transient reason (dimensions `operation`, `reason`: a
+   * cancellation reason such as `ThrottlingError`, or `TransactionConflictException`; `outcome`:
+   * `retried`, or `gave-up` when the tries ran out).
+   */
+  dynamoDbThrottled: 'DynamoDbThrottled',
   /** Local runs only: a fault LOCAL_FAULTS_FILE injected (dimension `fault`). */
   faultInjected: 'FaultInjected'
 } as const

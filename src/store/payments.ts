@@ -16,6 +16,7 @@ import { queryListing } from './listing.js'
 import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
 import { Keys, Listings, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartition } from './table.js'
 import { hasTransactionConflict, writeTransaction } from './transaction.js'
+import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
 
 /** The outcome of an idempotent create: written, or the key was taken (what the domain decides on). */
@@ -58,6 +59,8 @@ export interface PaymentStore {
    * Writes the payment, its first history event and the idempotency record in one
    * transaction, if the record's key is free (never used, or its record expired). Otherwise says
    * who holds the key: a transaction in flight, or an earlier request (with its record).
+   * A transaction DynamoDB throttles is tried again with backoff, a few times.
+   * @throws DependencyThrottledError when it is still throttled after those tries (nothing written)
    */
   createIdempotently: (payment: Payment, record: IdempotencyRecord) => Promise<CreateOutcome>
   get: (paymentId: string) => Promise<Payment | undefined>
@@ -69,6 +72,8 @@ export interface PaymentStore {
    * the payment moves again.
    * @throws InvalidTransitionError for a move the lifecycle forbids
    * @throws VersionConflictError when the payment changed since it was read
+   * @throws DependencyThrottledError when DynamoDB kept throttling the write, or it kept meeting
+   *   another transaction, after a few tries with backoff (nothing written)
    */
   transition: (payment: Payment, to: PaymentStatus, details?: TransitionDetails) => Promise<Payment>
   /** The payment a provider reference was recorded for, if any. */
@@ -108,11 +113,12 @@ export interface PaymentStore {
   markAwaitingProvider: (payment: Payment, providerRef: string) => Promise<void>
 }
 
-/** Builds the payment store on a DynamoDB client. */
-export function createPaymentStore ({ dynamodb, tableName, clock }: {
+/** Builds the payment store on a DynamoDB client; `transient` says how writes DynamoDB refuses for now are tried again. */
+export function createPaymentStore ({ dynamodb, tableName, clock, transient = DEFAULT_TRANSIENT_RETRY }: {
   dynamodb: DynamoDBClient
   tableName: string
   clock: () => Date
+  transient?: TransientRetry
 }): PaymentStore {
   const put = (item: Record<string, AttributeValue>, condition: string, values?: Record<string, AttributeValue>) => ({
     Put: {
@@ -132,13 +138,18 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
 
   return {
     async createIdempotently (payment, record) {
+      const operation = 'payments.create'
       const cancelled = await writeTransaction(dynamodb, {
         // A key is free if never used or if its record has expired (TTL deletion lags).
         idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
         payment: put(paymentItem(payment), 'attribute_not_exists(pk)'),
         event: put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
-      })
+      // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
+      }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
+      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
+        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, 'the new payment')
+      }
       if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
       const { idempotency } = cancelled.reasons
       if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
@@ -193,8 +204,10 @@ export function createPaymentStore ({ dynamodb, tableName, clock }: {
         payment: put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
         event: put(eventItem(event), 'attribute_not_exists(pk)'),
         providerRef: newRef ? put(toItem(Keys.providerRef(details.providerRef as string), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } }) : undefined
-      })
+      // Conditional on the version read, so a second try never moves the payment twice.
+      }, { operation: 'payments.transition', policy: transient })
       if (cancelled === undefined) return next
+      if (cancelled.transient !== undefined) throw throttledError({ operation: 'payments.transition', reason: cancelled.transient, policy: transient, cause: cancelled.error }, `payment ${payment.id}'s move to ${to}`)
       if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
         throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
       }

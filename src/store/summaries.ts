@@ -1,7 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   GetItemCommand,
-  TransactWriteItemsCommand,
-  TransactionCanceledException,
   UpdateItemCommand,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
@@ -10,7 +9,9 @@ import type { Payment } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import { writeIfCondition } from './conditional.js'
 import { Keys, fromItem, toItem } from './table.js'
-import { retry } from '../lib/retry.js'
+import { writeTransaction, type CancelledTransaction } from './transaction.js'
+import { DEFAULT_TRANSIENT_RETRY, throttledError, type TransientRetry } from './transient.js'
+import { fullJitter } from '../lib/retry.js'
 
 /** One bucket of a customer's summary: how many payments, for how much, in a currency and status. */
 export interface SummaryBucket {
@@ -39,24 +40,34 @@ export interface SummaryStore {
    * `replaces` is the version this one follows as the stream's old image tells it (null: the
    * first version): when that is what is counted, which is the usual case, the summary moves
    * in one conditional write; otherwise (a redelivery, a gap) what is counted is read first.
+   * Another version counted between the read and the write (a version race) is read again, a
+   * few times, with backoff; a write DynamoDB throttles (or that meets another transaction) is
+   * tried again with backoff, within a small time budget.
+   * @throws DependencyThrottledError when DynamoDB kept refusing the write (nothing written; the stream delivers it again)
    */
   apply: (payment: Payment, replaces?: Contribution | null) => Promise<boolean>
   get: (customerId: string) => Promise<CustomerSummary | undefined>
 }
 
-const MAX_ATTEMPTS = 5
+/** Reads and writes in all when other versions of the payment keep being counted between the two. */
+const MAX_RACES = 5
+
+const OPERATION = 'summaries.apply'
 
 /** `c#EUR#succeeded` (count) and `t#EUR#succeeded` (total): flat counters ADD can create. */
 const counter = (kind: 'c' | 't', currency: string, status: string): string => `${kind}#${currency}#${status}`
 
-/** Builds the summary store on a DynamoDB client. */
-export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): SummaryStore {
+/** Builds the summary store on a DynamoDB client; `transient` says how writes DynamoDB refuses for now are tried again. */
+export function createSummaryStore ({ dynamodb, tableName, transient = DEFAULT_TRANSIENT_RETRY }: { dynamodb: DynamoDBClient, tableName: string, transient?: TransientRetry }): SummaryStore {
+  const raceDelayMs = fullJitter(transient.baseMs, transient.capMs, transient.random)
+
   const readContribution = async (payment: Payment): Promise<Contribution | undefined> => {
     const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.summaryContribution(payment.customerId, payment.id)), ConsistentRead: true }))
     return Item === undefined ? undefined : fromItem<Contribution>(Item)
   }
 
-  const applyOnce = async (payment: Payment): Promise<boolean> => {
+  /** Counts the payment from what is counted now: whether it changed anything, or the cancellation of a write that lost a version race. */
+  const applyOnce = async (payment: Payment): Promise<boolean | CancelledTransaction<string>> => {
     const previous = await readContribution(payment)
     if (previous !== undefined && previous.version >= payment.version) {
       // Counted before; the last-payment time may not have been (it is written after), and
@@ -64,12 +75,14 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
       await recordLastPayment(payment)
       return false
     }
-    await replace(payment, previous)
-    return true
+    return await replace(payment, previous) ?? true
   }
 
-  /** Moves the summary from `previous` (what is counted, if anything) to `payment`, if `previous` is still what is counted. */
-  const replace = async (payment: Payment, previous: Contribution | undefined): Promise<void> => {
+  /**
+   * Moves the summary from `previous` (what is counted, if anything) to `payment`, if `previous`
+   * is still what is counted: undefined when it did, the cancellation when it was not (a race).
+   */
+  const replace = async (payment: Payment, previous: Contribution | undefined): Promise<CancelledTransaction<string> | undefined> => {
     // Take the previous contribution out of its bucket and put the new one in, in one step.
     const deltas = new Map<string, number>()
     const add = (name: string, value: number): void => { deltas.set(name, (deltas.get(name) ?? 0) + value) }
@@ -87,34 +100,39 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
       currency: payment.currency,
       version: payment.version
     }
-    await dynamodb.send(new TransactWriteItemsCommand({
-      TransactItems: [
-        {
-          Put: {
-            TableName: tableName,
-            Item: toItem(Keys.summaryContribution(payment.customerId, payment.id), contribution),
-            ...(previous === undefined
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : { ConditionExpression: 'version = :seen', ExpressionAttributeValues: { ':seen': { N: String(previous.version) } } })
-          }
-        },
-        {
-          Update: {
-            TableName: tableName,
-            Key: marshall(Keys.customerSummary(payment.customerId)),
-            UpdateExpression: `SET customerId = :customer ADD ${names.map((_, i) => `#n${i} :v${i}`).join(', ')}`,
-            ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#n${i}`, name])),
-            ExpressionAttributeValues: {
-              ':customer': { S: payment.customerId },
-              ...Object.fromEntries(names.map((name, i) => [`:v${i}`, { N: String(deltas.get(name)) }]))
-            }
+    // The contribution's condition keeps a second try from counting twice.
+    const cancelled = await writeTransaction(dynamodb, {
+      contribution: {
+        Put: {
+          TableName: tableName,
+          Item: toItem(Keys.summaryContribution(payment.customerId, payment.id), contribution),
+          ...(previous === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :seen', ExpressionAttributeValues: { ':seen': { N: String(previous.version) } } })
+        }
+      },
+      summary: {
+        Update: {
+          TableName: tableName,
+          Key: marshall(Keys.customerSummary(payment.customerId)),
+          UpdateExpression: `SET customerId = :customer ADD ${names.map((_, i) => `#n${i} :v${i}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#n${i}`, name])),
+          ExpressionAttributeValues: {
+            ':customer': { S: payment.customerId },
+            ...Object.fromEntries(names.map((name, i) => [`:v${i}`, { N: String(deltas.get(name)) }]))
           }
         }
-      ]
-    }))
+      }
+    }, { operation: OPERATION, policy: transient })
+    if (cancelled !== undefined) {
+      if (cancelled.reasons.contribution?.Code === 'ConditionalCheckFailed') return cancelled
+      if (cancelled.transient !== undefined) throw throttledError({ operation: OPERATION, reason: cancelled.transient, policy: transient, cause: cancelled.error }, `the summary of ${payment.customerId} for ${payment.id} v${payment.version}`)
+      throw cancelled.error
+    }
     // Only the first version can move it: createdAt never changes, and a redelivered first
     // version that failed after the write comes back through applyOnce's counted-before path.
     if (previous === undefined) await recordLastPayment(payment)
+    return undefined
   }
 
   /** `lastPaymentAt` only ever moves forward. */
@@ -125,22 +143,23 @@ export function createSummaryStore ({ dynamodb, tableName }: { dynamodb: DynamoD
       UpdateExpression: 'SET lastPaymentAt = :at',
       ConditionExpression: 'attribute_not_exists(lastPaymentAt) OR lastPaymentAt < :at',
       ExpressionAttributeValues: { ':at': { S: payment.createdAt } }
-    }))
+    // It updates the summary item transactions write too: meeting one is not an answer.
+    }), { operation: OPERATION, policy: transient })
   }
 
   return {
-    // Another version of this payment counted between our read and our write: look again.
     async apply (payment, replaces) {
       if (replaces !== undefined && (replaces === null || replaces.version < payment.version)) {
-        try {
-          await replace(payment, replaces ?? undefined)
-          return true
-        } catch (error) {
-          // Not what is counted (a redelivery, or a version in between): read it and go on from there.
-          if (!(error instanceof TransactionCanceledException)) throw error
-        }
+        // Not what is counted (a redelivery, or a version in between): read it and go on from there.
+        if (await replace(payment, replaces ?? undefined) === undefined) return true
       }
-      return retry(() => applyOnce(payment), { attempts: MAX_ATTEMPTS, shouldRetry: (error) => error instanceof TransactionCanceledException })
+      // Another version of this payment counted between our read and our write: look again, after a moment.
+      for (let race = 1; ; race++) {
+        const outcome = await applyOnce(payment)
+        if (typeof outcome === 'boolean') return outcome
+        if (race >= MAX_RACES) throw outcome.error
+        await sleep(raceDelayMs(race))
+      }
     },
 
     async get (customerId) {

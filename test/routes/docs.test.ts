@@ -15,7 +15,7 @@ t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and
   t.match(create.description, /Requires scope `payments:write`/)
   t.same(create.requestBody.content['application/json'].schema.required, ['amount', 'currency', 'customerId'])
   t.match(create.parameters, [{ in: 'header', name: 'idempotency-key', required: true, description: /24 h/ }])
-  t.same(Object.keys(create.responses).sort(), ['201', '400', '401', '403', '409', '422'])
+  t.same(Object.keys(create.responses).sort(), ['201', '400', '401', '403', '409', '422', '503'])
   t.ok(create.responses['422'].content['application/problem+json'], 'errors are documented as problem+json')
   t.equal(doc.paths['/health'].get.security, undefined, 'health is public')
   t.match(doc.components.securitySchemes.apiKey, { type: 'http', scheme: 'bearer' })

@@ -58,7 +58,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
       tags: ['payments'],
       headers: CreatePaymentHeadersSchema,
       body: CreatePaymentBodySchema,
-      response: { 201: PaymentRef, ...Problems, 409: ProblemResponse, 422: ProblemResponse }
+      response: { 201: PaymentRef, ...Problems, 409: ProblemResponse, 422: ProblemResponse, 503: ProblemResponse }
     }
   }, async (request, reply) => {
     const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/payments')
