@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -150,6 +150,8 @@ export async function runChaos ({ options, emulatorEnv, signal, say = () => {}, 
       load: report
     }
   } finally {
+    // `--app-log`: every run of the app, its kill -9 included, to read after the fact.
+    if (app !== undefined && options.load.appLogPath !== undefined) writeFileSync(options.load.appLogPath, app.lines().map((line) => `${JSON.stringify(line)}\n`).join(''))
     await app?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
