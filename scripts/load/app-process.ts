@@ -2,12 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { SCOPES, hashApiKey } from '../../src/config/api-keys.js'
-import { startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from '../../src/local/emulator.js'
+import { freePort, startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from '../../src/local/emulator.js'
 import { LoadDynamoDb } from './options.js'
 import type { AppProcess } from './types.js'
 
@@ -168,15 +167,4 @@ async function waitUntilReady (url: string, child: ChildProcess, timeoutMs: numb
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   throw new Error(`the app did not answer /ready at ${url} within ${timeoutMs} ms`)
-}
-
-/** A loopback port nothing listens on now. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, HOST)
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port')
-  return address.port
 }

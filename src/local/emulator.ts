@@ -166,7 +166,8 @@ async function startEmulator (spec: EmulatorSpec): Promise<LocalEmulator> {
   return { endpoint, stop }
 }
 
-async function freePort (): Promise<number> {
+/** A loopback port nothing listens on now. */
+export async function freePort (): Promise<number> {
   const server = createServer()
   server.listen(0, HOST)
   await once(server, 'listening')
