@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { signStandardWebhook } from '../../src/domain/webhooks/signatures/standard-webhooks.js'
 import { SANDBOX_OUTCOMES } from '../../src/providers/sandbox.js'
-import { RequestKind, type Mix } from './options.js'
+import { RequestKind, type LoadOptions, type Mix } from './options.js'
 import { runOpenLoop, type OpenLoopResult } from './pacing.js'
 import type { RequestRecord } from './types.js'
 
@@ -14,20 +14,11 @@ export const Route = {
 } as const
 
 /** What the workload is asked to do, and where. */
-export interface WorkloadOptions {
+export interface WorkloadOptions extends Pick<LoadOptions, 'rate' | 'durationMs' | 'mix' | 'unhealthyShare' | 'unhealthyEndings' | 'repeatShare' | 'customers' | 'maxInFlight' | 'requestTimeoutMs'> {
   url: string
   apiKey: string
   /** Signs the workload's webhooks; without it none are sent (creates are sent instead). */
   webhookSecret: string | undefined
-  rate: number
-  durationMs: number
-  mix: Mix
-  unhealthyShare: number
-  unhealthyEndings: readonly number[]
-  repeatShare: number
-  customers: number
-  maxInFlight: number
-  requestTimeoutMs: number
   /** Ends the load early; requests in flight are aborted. */
   signal?: AbortSignal
   /** Called about once a second while the load runs. */
