@@ -16,6 +16,7 @@ import {
   type SQSClient
 } from '@aws-sdk/client-sqs'
 import { createAwsClients, type AwsClients } from '../aws/clients.js'
+import { excludeConcurrentSqsDeletes } from './sqs-delete-exclusion.js'
 import type { Config } from '../config/load.js'
 import { TABLE, deadLetterQueueAttributes, fifoAttributes, tableDefinition, workQueueAttributes } from '../aws/resources.js'
 
@@ -122,9 +123,12 @@ export interface Bootstrapped {
 
 /**
  * Brings the emulator (or any AWS endpoint) to what the configuration describes and completes
- * the configuration with what only exists then (the queue URLs), ready for createService.
+ * the configuration with what only exists then (the queue URLs), ready for createService. The
+ * SQS client's deletes are kept apart from its sends (excludeConcurrentSqsDeletes: the local
+ * emulator can lose a message otherwise).
  */
 export async function bootstrapLocal (config: Config, clients: AwsClients = createAwsClients(config)): Promise<Bootstrapped> {
+  excludeConcurrentSqsDeletes(clients.sqs)
   const resources = await ensureResources(clients, config)
   return { config: withQueueUrls(config, resources), clients, resources }
 }
