@@ -91,6 +91,16 @@ t.test('a burst of unknown keys reads the secret at most once a minute, and each
   t.equal((await read(KEY)).statusCode, 404, 'a good key is never held up by it')
 })
 
+t.test('a secret of 600 keys (about 60 KB, fifteen times what Lambda allows for all environment variables) is read, and each key works', async (t) => {
+  const keys = Array.from({ length: 600 }, (_, i) => `plk_test_many_${i}`)
+  const text = keys.map((key) => entry(key, 'payments:read|payments:write|admin')).join(',')
+  t.ok(text.length > 59_000 && text.length < 65_536, `${text.length} bytes: within a secret's 64 KB`)
+  const secret = await createSecret(text)
+  const { read, state } = await buildWithSecret(t, secret.arn)
+  for (const key of [keys[0], keys[299], keys[599]]) t.equal((await read(key ?? '')).statusCode, 404, 'accepted')
+  t.equal(state.reads, 1)
+})
+
 t.test('without an Authorization header nothing is read: 401 at once', async (t) => {
   const secret = await createSecret(entry(KEY))
   const { built, state } = await buildWithSecret(t, secret.arn)
