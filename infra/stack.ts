@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import {
   CfnOutput,
-  CfnParameter,
   Duration,
   RemovalPolicy,
   Stack,
@@ -91,12 +90,6 @@ export class PaylithStack extends Stack {
     const timeout = Duration.seconds(props.timeoutSeconds ?? 30)
     const maxReceiveCount = props.maxReceiveCount ?? 5
 
-    const apiKeys = new CfnParameter(this, 'ApiKeys', {
-      type: 'String',
-      noEcho: true,
-      description: 'API_KEYS: comma-separated <sha256 hex of the key>=<scope>|<scope> entries.'
-    })
-
     const table = new dynamodb.TableV2(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
@@ -132,6 +125,14 @@ export class PaylithStack extends Stack {
     const webhookSecrets = new secretsmanager.Secret(this, 'WebhookSecrets', {
       description: 'paylith WEBHOOK_SECRETS: comma-separated <provider>=<secret> entries. Set its value after the first deploy.'
     })
+    // The API keys' hashes live in a secret of their own, not in API_KEYS: Lambda allows 4 KB for all
+    // of a function's variables (about 30 keys), a secret 64 KB (about 600); and a key added to it
+    // works without a deploy. Its own secret, not a field of the webhook one: a bad edit of either
+    // cannot take the other down, and it keeps API_KEYS's text as it is.
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+    const apiKeys = new secretsmanager.Secret(this, 'ApiKeysSecret', {
+      description: 'paylith API keys (the text of API_KEYS): comma-separated <sha256 hex of the key>=<scope>|<scope> entries. Set its value after the first deploy.'
+    })
     const stripeKey = new secretsmanager.Secret(this, 'StripeSecretKey', {
       description: 'paylith Stripe secret key (sk_live_... or rk_live_...). Set its value after the first deploy.'
     })
@@ -154,7 +155,7 @@ export class PaylithStack extends Stack {
           DEAD_LETTER_QUEUE_URL: deadLetterQueue.queueUrl,
           MAX_RECEIVE_COUNT: String(maxReceiveCount),
           VISIBILITY_TIMEOUT_SECONDS: String(workVisibilityTimeout.toSeconds()),
-          API_KEYS: apiKeys.valueAsString,
+          API_KEYS_SECRET_ARN: apiKeys.secretArn,
           PAYMENT_PROVIDER: props.paymentProvider ?? 'stripe',
           WEBHOOK_SECRETS_ARN: webhookSecrets.secretArn,
           STRIPE_SECRET_ARN: props.paymentProvider === 'sandbox' ? undefined : stripeKey.secretArn,
@@ -189,7 +190,7 @@ export class PaylithStack extends Stack {
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'ReadSecrets',
       actions: ['secretsmanager:GetSecretValue'],
-      resources: props.paymentProvider === 'sandbox' ? [webhookSecrets.secretArn] : [webhookSecrets.secretArn, stripeKey.secretArn]
+      resources: [apiKeys.secretArn, webhookSecrets.secretArn, ...(props.paymentProvider === 'sandbox' ? [] : [stripeKey.secretArn])]
     }))
     // What the mappings need, granted here rather than by the CDK's event sources, which add
     // GetQueueUrl and ChangeMessageVisibility (SQS) and GetQueueAttributes and GetQueueUrl
@@ -347,6 +348,7 @@ export class PaylithStack extends Stack {
     alarm('FunctionDurationP99', 'paylith p99 duration is above 80% of the timeout.', fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), { threshold: timeout.toMilliseconds() * 0.8, evaluationPeriods: 3 })
 
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint })
+    new CfnOutput(this, 'ApiKeysSecretArn', { value: apiKeys.secretArn })
     new CfnOutput(this, 'WebhookSecretsArn', { value: webhookSecrets.secretArn })
     new CfnOutput(this, 'StripeSecretKeyArn', { value: stripeKey.secretArn })
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn })

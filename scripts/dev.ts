@@ -40,8 +40,9 @@ if (env.AWS_ENDPOINT_URL === undefined) {
   env.AWS_SECRET_ACCESS_KEY ??= 'local'
   process.stdout.write(`paylith dev: local AWS emulator (moto_server) at ${emulator.endpoint}, kept across restarts\n`)
 }
-// One key for the whole session, so a restart does not invalidate the one in your shell.
-if (env.API_KEYS === undefined || env.API_KEYS === '') {
+// One key for the whole session, so a restart does not invalidate the one in your shell (none
+// when the keys come from a secret: API_KEYS with API_KEYS_SECRET_ARN is refused).
+if ((env.API_KEYS === undefined || env.API_KEYS === '') && (env.API_KEYS_SECRET_ARN === undefined || env.API_KEYS_SECRET_ARN === '')) {
   const key = `plk_local_${randomBytes(24).toString('base64url')}`
   env.API_KEYS = `${hashApiKey(key)}=${SCOPES.join('|')}`
   process.stdout.write(`paylith dev: API_KEYS is not set, so this session generated an API key with every scope (${SCOPES.join(', ')}), valid across restarts:\n    ${key}\n`)

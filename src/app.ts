@@ -49,7 +49,7 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   app.addSchema(ProblemDetailsSchema)
   requestIdHeader(app)
   problemDetails(app)
-  auth(app, deps.config.apiKeys)
+  auth(app, deps.apiKeys)
   openapi(app)
   app.register(healthRoutes, { deps })
   app.register(docsRoutes)

@@ -15,8 +15,9 @@ import { createTableProbe, type TableProbe } from './store/table-probe.js'
 import { DEFAULT_TRANSIENT_RETRY, type TransientRetry } from './store/transient.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
-import { cachedWebhookSecrets, staticWebhookSecrets, type WebhookSecrets } from './domain/webhooks/secrets.js'
+import { cachedWebhookSecrets, staticWebhookSecrets, type SecretFetcher, type WebhookSecrets } from './domain/webhooks/secrets.js'
 import { secretsManagerFetcher } from './aws/secrets-manager.js'
+import { cachedApiKeys, staticApiKeys, type ApiKeySource } from './config/api-keys.js'
 
 /** Everything the app and the workers depend on, built once per process (cold start). */
 export interface Deps extends AwsClients {
@@ -29,6 +30,8 @@ export interface Deps extends AwsClients {
   payments: PaymentStore
   webhooks: WebhookStore
   webhookSecrets: WebhookSecrets
+  /** The API keys the auth hook accepts: API_KEYS, or the Secrets Manager secret API_KEYS_SECRET_ARN, cached. */
+  apiKeys: ApiKeySource
   metrics: Metrics
   summaries: SummaryStore
   deadLetters: DeadLetterStore
@@ -56,6 +59,8 @@ export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks
   metricsDestination?: MetricsDestination
   /** Aborted when the local runtime shuts down: provider calls and retries in flight are abandoned. */
   stopSignal?: AbortSignal
+  /** How a Secrets Manager secret is read (secretsManagerFetcher unless given): a test counts or cuts the reads. */
+  secretFetcher?: (secretId: string) => SecretFetcher
 }
 
 /** Builds the dependencies from configuration. Makes no network calls. */
@@ -71,6 +76,18 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
   const provider = overrides.provider ?? createProvider(config, logger, clock)
   const { tableName } = config
   const transient = transientRetry(metrics, logger)
+  const secrets: SecretsOptions = {
+    clock,
+    fetcher: overrides.secretFetcher ?? ((secretId) => secretsManagerFetcher({ secretId, region: config.aws.region, endpoint: config.aws.endpoint })),
+    onFailure: (secret) => (error, { cached }) => {
+      const fallback = cached ? 'cached' : 'none'
+      const what = secret === 'api-keys' ? 'API keys' : 'webhook secrets'
+      metrics.count(MetricName.secretUnavailable, { secret, fallback })
+      logger.error({ err: error, secret, fallback }, cached
+        ? `could not read the ${what} from Secrets Manager; the last ones read stay in use`
+        : `could not read the ${what} from Secrets Manager, and none were read before: requests that need them are answered 503`)
+    }
+  }
   return {
     config,
     logger,
@@ -80,7 +97,8 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     sqs,
     payments: createPaymentStore({ dynamodb, tableName, clock, transient }),
     webhooks: createWebhookStore({ dynamodb, tableName }),
-    webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, clock),
+    webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, secrets),
+    apiKeys: overrides.apiKeys ?? apiKeysFor(config, secrets),
     metrics,
     summaries: createSummaryStore({ dynamodb, tableName, transient }),
     deadLetters: createDeadLetterStore({ dynamodb, tableName }),
@@ -127,14 +145,39 @@ function createProvider (config: Config, logger: Logger, clock: () => Date): Pay
   })
 }
 
+/** What the secrets read from Secrets Manager share: the clock, how a secret is read, and what a failed read does. */
+interface SecretsOptions {
+  clock: () => Date
+  fetcher: (secretId: string) => SecretFetcher
+  onFailure: (secret: 'api-keys' | 'webhook-secrets') => (error: unknown, context: { cached: boolean }) => void
+}
+
+/** After an unknown key or a signature that matched no secret, a secret is read again at most this often. */
+const MIN_REFRESH_INTERVAL_MS = 60_000
+
 /** Webhook secrets from Secrets Manager when WEBHOOK_SECRETS_ARN is set, else from WEBHOOK_SECRETS. */
-function webhookSecretsFor (config: Config, clock: () => Date): WebhookSecrets {
+function webhookSecretsFor (config: Config, { clock, fetcher, onFailure }: SecretsOptions): WebhookSecrets {
   const { secretsArn, secrets, secretsCacheSeconds } = config.webhooks
   if (secretsArn === undefined) return staticWebhookSecrets(secrets)
   return cachedWebhookSecrets({
-    fetch: secretsManagerFetcher({ secretId: secretsArn, region: config.aws.region, endpoint: config.aws.endpoint }),
+    fetch: fetcher(secretsArn),
     clock,
     ttlMs: secretsCacheSeconds * 1000,
-    minRefreshIntervalMs: 60_000
+    minRefreshIntervalMs: MIN_REFRESH_INTERVAL_MS,
+    onFailure: onFailure('webhook-secrets')
+  })
+}
+
+/** API keys from Secrets Manager when API_KEYS_SECRET_ARN is set, else from API_KEYS. */
+function apiKeysFor (config: Config, { clock, fetcher, onFailure }: SecretsOptions): ApiKeySource {
+  const { arn, cacheSeconds } = config.apiKeysSecret
+  if (arn === undefined) return staticApiKeys(config.apiKeys)
+  return cachedApiKeys({
+    secretArn: arn,
+    fetch: fetcher(arn),
+    clock,
+    ttlMs: cacheSeconds * 1000,
+    minRefreshIntervalMs: MIN_REFRESH_INTERVAL_MS,
+    onFailure: onFailure('api-keys')
   })
 }

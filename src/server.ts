@@ -11,7 +11,7 @@ import { createLogger } from './observability/logger.js'
 // The local server: `npm start`. Same app and workers as Lambda, fed by local pollers.
 
 /**
- * Locally, with no API_KEYS, one key with every scope is generated for this run and printed
+ * Locally, with neither API_KEYS nor API_KEYS_SECRET_ARN, one key with every scope is generated for this run and printed
  * once, to the terminal only (never to the logs).
  */
 function withGeneratedApiKey (config: Config, isTTY: boolean): { config: Config, key: string } {
@@ -53,7 +53,7 @@ async function main (): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const isTTY = process.stdout.isTTY === true
   let apiKey: string | undefined
-  if (config.apiKeys.length === 0) ({ config, key: apiKey } = withGeneratedApiKey(config, isTTY))
+  if (config.apiKeys.length === 0 && config.apiKeysSecret.arn === undefined) ({ config, key: apiKey } = withGeneratedApiKey(config, isTTY))
   const webhookSecretGenerated = config.webhooks.secretsArn === undefined && config.webhooks.secrets.standard.length === 0
 
   // Short lines on a terminal; JSON lines otherwise (pipes, CI, containers).

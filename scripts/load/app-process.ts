@@ -102,7 +102,7 @@ export async function startAppProcess (options: AppProcessOptions): Promise<AppP
 
   const start = async (): Promise<void> => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env }
-    for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'API_KEYS', 'WEBHOOK_SECRETS', 'WEBHOOK_SECRETS_ARN']) delete childEnv[name]
+    for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'API_KEYS', 'API_KEYS_SECRET_ARN', 'WEBHOOK_SECRETS', 'WEBHOOK_SECRETS_ARN']) delete childEnv[name]
     const started = spawn(process.execPath, SERVER, { cwd: ROOT, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     child = started
     stderr = ''

@@ -60,8 +60,10 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_TIMEOUT_MS: Int(100, 120000, 10000),
   API_KEYS: Type.Optional(Type.String({
     expected: 'comma-separated <sha256 hex of the key>=<scope>|<scope> entries',
-    description: 'API keys by hash, with their scopes; unset only locally, where the server generates one.'
+    description: 'API keys by hash, with their scopes; unset locally, where the server generates one, or when they come from Secrets Manager (API_KEYS_SECRET_ARN).'
   })),
+  API_KEYS_SECRET_ARN: SecretArn(),
+  API_KEYS_CACHE_SECONDS: Int(0, 86_400, 300, { description: 'How long API keys from Secrets Manager are cached.' }),
   IDEMPOTENCY_TTL_SECONDS: Int(60, 2_592_000, 86_400, { note: '(30 days)', description: 'How long an Idempotency-Key is remembered.' }),
   WEBHOOK_SECRETS: Type.Optional(Type.String({
     expected: 'comma-separated <provider>=<secret> entries',

@@ -56,14 +56,20 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   if (raw.PAYMENT_PROVIDER === 'stripe' && raw.STRIPE_SECRET_KEY === undefined && raw.STRIPE_SECRET_ARN === undefined) {
     problems.push('STRIPE_SECRET_KEY or STRIPE_SECRET_ARN: required when PAYMENT_PROVIDER is stripe, found neither')
   }
+  if (raw.API_KEYS !== undefined && raw.API_KEYS_SECRET_ARN !== undefined) {
+    problems.push('API_KEYS and API_KEYS_SECRET_ARN: expected one of them, found both')
+  }
   if (raw.WEBHOOK_SECRETS !== undefined && raw.WEBHOOK_SECRETS_ARN !== undefined) {
     problems.push('WEBHOOK_SECRETS and WEBHOOK_SECRETS_ARN: expected one of them, found both')
   }
   const fifoMismatch = queueTypeMismatch(env, raw)
   if (fifoMismatch !== undefined) problems.push(fifoMismatch)
   if (runtime === 'lambda') {
-    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'API_KEYS', 'PAYMENT_PROVIDER'] as const) {
+    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'PAYMENT_PROVIDER'] as const) {
       if (raw[key] === undefined) problems.push(`${key}: required in AWS Lambda, found nothing`)
+    }
+    if (raw.API_KEYS === undefined && raw.API_KEYS_SECRET_ARN === undefined) {
+      problems.push('API_KEYS_SECRET_ARN or API_KEYS: one is required in AWS Lambda, found neither')
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)
@@ -152,8 +158,10 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     /** How long an Idempotency-Key is remembered. */
     idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
-    /** API keys by hash; empty only locally, where the server generates one. */
+    /** API keys by hash from API_KEYS; empty locally, where the server generates one, or when they come from Secrets Manager. */
     apiKeys,
+    /** The Secrets Manager secret holding the API keys instead (API_KEYS_SECRET_ARN), and how long they are cached. */
+    apiKeysSecret: { arn: env.API_KEYS_SECRET_ARN, cacheSeconds: env.API_KEYS_CACHE_SECONDS },
     webhooks: {
       /** Secrets from WEBHOOK_SECRETS; empty when they come from Secrets Manager. */
       secrets: webhookSecrets,

@@ -42,7 +42,7 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.webhookMalformedPayload]: { status: 400, slug: 'webhook-malformed-payload', title: 'Webhook Payload Malformed', when: 'a verified webhook body that is not a readable event' },
   [ErrorCode.webhookReferenceTooLong]: { status: 422, slug: 'webhook-reference-too-long', title: 'Webhook Reference Too Long', when: 'a verified webhook whose event id, payment id or provider reference is over 255 characters: it can never be stored, so it is refused, not dropped' },
   [ErrorCode.dependencyThrottled]: { status: 503, slug: 'dependency-throttled', title: 'Service Busy', when: 'DynamoDB kept refusing the write for now (throttled while it scales, or a concurrent write) after a few tries; nothing was written, so the same request (same `Idempotency-Key`) may be sent again (with `Retry-After`)', headers: (error) => ({ 'retry-after': String(error.data.retryAfterSeconds) }) },
-  [ErrorCode.dependencyUnavailable]: { status: 503, slug: 'dependency-unavailable', title: 'Service Unavailable', when: 'DynamoDB or SQS is not answering' },
+  [ErrorCode.dependencyUnavailable]: { status: 503, slug: 'dependency-unavailable', title: 'Service Unavailable', when: 'DynamoDB, SQS or Secrets Manager (API keys, webhook secrets) is not answering' },
   [HttpErrorCode.internal]: { status: 500, slug: 'internal', title: 'Internal Server Error', when: 'anything else: a generic answer with no internals' }
 }
 

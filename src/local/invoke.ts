@@ -85,13 +85,13 @@ export interface InvokeResult {
 /**
  * Sends one Lambda event to the same handler as Lambda (createService), against the emulator
  * in `config` (its table and queues created if missing), and returns what the handler returned.
- * With no API_KEYS, a generated example API Gateway event carries a key generated for this call.
+ * With neither API_KEYS nor API_KEYS_SECRET_ARN, a generated example API Gateway event carries a key generated for this call.
  * @throws InvokeUsageError when the event file cannot be read
  */
 export async function invokeOnce (baseConfig: Config, request: InvokeRequest, { logger, metricsDestination }: { logger: Logger, metricsDestination: MetricsDestination }): Promise<InvokeResult> {
   let config = baseConfig
   const headers = { ...request.headers }
-  if (config.apiKeys.length === 0 && request.kind === 'apigw' && headers.authorization === undefined) {
+  if (config.apiKeys.length === 0 && config.apiKeysSecret.arn === undefined && request.kind === 'apigw' && headers.authorization === undefined) {
     const key = `plk_invoke_${randomBytes(24).toString('base64url')}`
     config = { ...config, apiKeys: [apiKeyFromHash(hashApiKey(key), SCOPES)] }
     headers.authorization = `Bearer ${key}`

@@ -20,6 +20,12 @@ export const MetricName = {
    * `retried`, or `gave-up` when the tries ran out).
    */
   dynamoDbThrottled: 'DynamoDbThrottled',
+  /**
+   * A secret could not be read from Secrets Manager, or did not parse (dimensions `secret`:
+   * `api-keys` or `webhook-secrets`; `fallback`: `cached` when the last good value stays in
+   * use, `none` when there is none and requests needing it are answered 503).
+   */
+  secretUnavailable: 'SecretUnavailable',
   /** Local runs only: a fault LOCAL_FAULTS_FILE injected (dimension `fault`). */
   faultInjected: 'FaultInjected'
 } as const

@@ -43,8 +43,39 @@ t.test('in AWS Lambda the queue URLs, API keys and the provider are required', a
   t.same(error.problems, [
     'WORK_QUEUE_URL: required in AWS Lambda, found nothing',
     'DEAD_LETTER_QUEUE_URL: required in AWS Lambda, found nothing',
-    'API_KEYS: required in AWS Lambda, found nothing',
-    'PAYMENT_PROVIDER: required in AWS Lambda, found nothing'
+    'PAYMENT_PROVIDER: required in AWS Lambda, found nothing',
+    'API_KEYS_SECRET_ARN or API_KEYS: one is required in AWS Lambda, found neither'
+  ])
+})
+
+const LAMBDA = {
+  AWS_LAMBDA_FUNCTION_NAME: 'paylith',
+  WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/paylith-work',
+  DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/paylith-work-dlq',
+  PAYMENT_PROVIDER: 'sandbox'
+}
+const API_KEYS_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:paylith-api-keys-AbCdEf'
+
+t.test('in AWS Lambda the API keys may come from a Secrets Manager secret instead of API_KEYS, cached 300 s by default', async (t) => {
+  const config = loadConfig({ ...LAMBDA, API_KEYS_SECRET_ARN })
+  t.same(config.apiKeys, [], 'no keys from the environment')
+  t.same(config.apiKeysSecret, { arn: API_KEYS_SECRET_ARN, cacheSeconds: 300 })
+  t.equal(loadConfig({ ...LAMBDA, API_KEYS_SECRET_ARN, API_KEYS_CACHE_SECONDS: '60' }).apiKeysSecret.cacheSeconds, 60)
+  t.equal(loadConfig({ ...LAMBDA, API_KEYS: `${'a'.repeat(64)}=admin` }).apiKeysSecret.arn, undefined, 'API_KEYS alone is still accepted')
+})
+
+t.test('API_KEYS and API_KEYS_SECRET_ARN together are refused, in Lambda and locally, without echoing either', async (t) => {
+  for (const environment of [LAMBDA, {}]) {
+    const error = t.throws(() => loadConfig({ ...environment, API_KEYS: `${'a'.repeat(64)}=admin`, API_KEYS_SECRET_ARN })) as ConfigError
+    t.same(error.problems, ['API_KEYS and API_KEYS_SECRET_ARN: expected one of them, found both'])
+  }
+})
+
+t.test('API_KEYS_SECRET_ARN must be a Secrets Manager ARN, and the cache time a number of seconds up to a day', async (t) => {
+  const error = t.throws(() => loadConfig({ API_KEYS_SECRET_ARN: 'paylith-api-keys', API_KEYS_CACHE_SECONDS: '86401' })) as ConfigError
+  t.same(error.problems, [
+    'API_KEYS_SECRET_ARN: expected a Secrets Manager secret ARN, found "paylith-api-keys"',
+    'API_KEYS_CACHE_SECONDS: expected an integer from 0 to 86400, found "86401"'
   ])
 })
 

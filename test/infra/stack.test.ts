@@ -38,7 +38,7 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
         TABLE_NAME: Match.anyValue(),
         WORK_QUEUE_URL: Match.anyValue(),
         DEAD_LETTER_QUEUE_URL: Match.anyValue(),
-        API_KEYS: { Ref: 'ApiKeys' },
+        API_KEYS_SECRET_ARN: { Ref: Match.stringLikeRegexp('^ApiKeysSecret') },
         PAYMENT_PROVIDER: 'stripe',
         WEBHOOK_SECRETS_ARN: Match.anyValue(),
         STRIPE_SECRET_ARN: Match.anyValue(),
@@ -47,7 +47,18 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
     }
   })
   t.equal(Object.keys(resources('AWS::Lambda::Function')).length, 1, 'one function: a Lambdalith')
-  t.match(template.toJSON().Parameters.ApiKeys, { Type: 'String', NoEcho: true }, 'API keys are a no-echo parameter')
+})
+
+t.test('the API keys come from their own Secrets Manager secret, not from the 4 KB of environment variables', async (t) => {
+  const fn = only<{ Properties: { Environment: { Variables: Record<string, unknown> } } }>('AWS::Lambda::Function')
+  t.notOk('API_KEYS' in fn.Properties.Environment.Variables, 'no key hashes in the environment')
+  t.equal(template.toJSON().Parameters?.ApiKeys, undefined, 'nor in a stack parameter')
+  const [secretId] = Object.keys(template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('API keys') } }))
+  t.match(secretId, /^ApiKeysSecret/, 'a secret of their own')
+  t.same(fn.Properties.Environment.Variables.API_KEYS_SECRET_ARN, { Ref: secretId }, 'named to the function by API_KEYS_SECRET_ARN')
+  template.hasOutput('ApiKeysSecretArn', { Value: { Ref: secretId } })
+  const reads = statements().filter((statement) => JSON.stringify(statement.Resource).includes(secretId ?? '-'))
+  t.same(reads.map((statement) => actionsOf(statement)), [['secretsmanager:GetSecretValue']], 'the function may only read it')
 })
 
 t.test('the table: on demand, point-in-time recovery, stream, TTL, GSI1 and GSI2 from the shared definition', async (t) => {
@@ -152,7 +163,7 @@ t.test('a schedule invokes the function every five minutes for the sweeper', asy
 })
 
 t.test('secrets live in Secrets Manager', async (t) => {
-  t.equal(Object.keys(resources('AWS::SecretsManager::Secret')).length, 2, 'webhook secrets and the Stripe key')
+  t.equal(Object.keys(resources('AWS::SecretsManager::Secret')).length, 3, 'API keys, webhook secrets and the Stripe key')
 })
 
 t.test('alarms on DLQ depth, recorded dead letters, stream iterator age and failed stream records, payments needing attention, function errors, throttles and p99 duration', async (t) => {
@@ -333,6 +344,7 @@ t.test('IAM is least privilege: each action only on the resources that need it, 
     'dynamodb:Query Table/index/GSI1',
     'dynamodb:Query Table/index/GSI2',
     'dynamodb:UpdateItem Table',
+    'secretsmanager:GetSecretValue ApiKeysSecret',
     'secretsmanager:GetSecretValue StripeSecretKey',
     'secretsmanager:GetSecretValue WebhookSecrets',
     'sqs:ChangeMessageVisibility WorkQueue',
@@ -370,6 +382,7 @@ t.test('with the sandbox provider the function gets no Stripe key and no access 
   t.equal(fn.Properties.Environment.Variables.STRIPE_SECRET_ARN, undefined)
   const secretStatement = JSON.stringify(sandbox.toJSON()).match(/"secretsmanager:GetSecretValue"[^\]]*\]/)
   t.notMatch(secretStatement?.[0] ?? '', /StripeSecretKey/)
+  t.match(secretStatement?.[0] ?? '', /ApiKeysSecret/, 'the API keys are read all the same')
 })
 
 t.test('the function environment holds only variables paylith reads, plus NODE_OPTIONS for Node itself', async (t) => {

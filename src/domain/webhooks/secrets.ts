@@ -1,5 +1,6 @@
 import type { WebhookProvider, WebhookSecretMap } from './providers.js'
 import { parseWebhookSecrets } from './providers.js'
+import { RefreshOutcome, cachedSecret, type CachedSecretOptions } from '../../lib/cached-secret.js'
 
 /** Where the webhook route gets the secrets it verifies with. */
 export interface WebhookSecrets {
@@ -27,40 +28,39 @@ export type SecretFetcher = () => Promise<string>
  * Secrets kept in AWS Secrets Manager, cached for `ttlMs`, and fetched again after a
  * verification failure at most once per `minRefreshIntervalMs`, so a rotation takes effect
  * at once while a flood of forged requests cannot turn into a flood of Secrets Manager calls.
+ * When Secrets Manager fails, the last secrets read stay in use (src/lib/cached-secret.ts).
  */
-export function cachedWebhookSecrets ({ fetch, clock, ttlMs, minRefreshIntervalMs }: {
+export function cachedWebhookSecrets ({ fetch, clock, ttlMs, minRefreshIntervalMs, onFailure }: {
   fetch: SecretFetcher
   clock: () => Date
   ttlMs: number
   minRefreshIntervalMs: number
+  onFailure?: CachedSecretOptions<WebhookSecretMap>['onFailure']
 }): WebhookSecrets {
-  let cached: { secrets: WebhookSecretMap, fetchedAt: number } | undefined
-  let inFlight: Promise<WebhookSecretMap> | undefined
-
-  const load = async (): Promise<WebhookSecretMap> => {
-    inFlight ??= (async () => {
-      try {
-        const problems: string[] = []
-        const secrets = parseWebhookSecrets(await fetch(), problems, 'the webhook secret in Secrets Manager')
-        if (problems.length > 0) throw new Error(problems.join('; '))
-        cached = { secrets, fetchedAt: clock().getTime() }
-        return secrets
-      } finally {
-        inFlight = undefined
-      }
-    })()
-    return inFlight
-  }
+  const cache = cachedSecret({
+    name: 'webhook secrets',
+    fetch,
+    parse: (text) => {
+      const problems: string[] = []
+      const secrets = parseWebhookSecrets(text, problems, 'the webhook secret in Secrets Manager')
+      if (problems.length > 0) throw new Error(problems.join('; '))
+      return secrets
+    },
+    clock,
+    ttlMs,
+    minRefreshIntervalMs,
+    ...(onFailure !== undefined && { onFailure })
+  })
 
   return {
     async current (provider) {
-      const fresh = cached !== undefined && clock().getTime() - cached.fetchedAt < ttlMs
-      return (fresh && cached !== undefined ? cached.secrets : await load())[provider]
+      return (await cache.current())[provider]
     },
     async refreshAfterFailure (provider) {
-      if (cached !== undefined && clock().getTime() - cached.fetchedAt < minRefreshIntervalMs) return undefined
-      const before = cached?.secrets[provider] ?? []
-      const after = (await load())[provider]
+      const { outcome, value, previous } = await cache.refresh()
+      if (outcome !== RefreshOutcome.fetched || value === undefined) return undefined
+      const before = previous?.[provider] ?? []
+      const after = value[provider]
       const changed = after.length !== before.length || after.some((secret, i) => secret !== before[i])
       return changed ? after : undefined
     }
