@@ -111,9 +111,9 @@ export class PaylithStack extends Stack {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-        ...(index.nonKeyAttributes === 'ALL'
+        ...(index.projection === 'ALL'
           ? { projectionType: dynamodb.ProjectionType.ALL }
-          : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.nonKeyAttributes] })
+          : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] })
       })),
       removalPolicy: RemovalPolicy.RETAIN
     })

@@ -8,24 +8,24 @@ import type { QueueAttributeName } from '@aws-sdk/client-sqs'
 export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  gsi1: { name: 'GSI1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', nonKeyAttributes: 'ALL' },
+  gsi1: { name: 'GSI1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
   /**
    * Sparse: the dead letters of each payment. Payments written before GSI3 existed may still
    * carry an unsettled key here (`UNSETTLED#<day>`, unsharded) until they next move; the sweeper
    * reads those partitions too (table.ts has the keys).
    */
-  gsi2: { name: 'GSI2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', nonKeyAttributes: 'ALL' },
+  gsi2: { name: 'GSI2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
   /**
    * Sparse: unsettled payments (pending, processing) by creation day, each day in shards so no
    * one partition key takes every create and status change of a day. It holds only what the
    * sweeper reads: a status change writes about 100 bytes here, not the whole payment.
    */
-  gsi3: { name: 'GSI3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', nonKeyAttributes: ['id', 'createdAt', 'version', 'attention', 'resends'] },
+  gsi3: { name: 'GSI3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: ['id', 'createdAt', 'version', 'attention', 'resends'] },
   streamViewType: 'NEW_AND_OLD_IMAGES',
   ttlAttribute: 'expiresAt'
 } as const
 
-/** One of the table's global secondary indexes: its name, keys and the attributes it holds (`ALL`, or these besides the keys). */
+/** One of the table's global secondary indexes: its name, keys and what it projects (`ALL`, or these attributes besides the keys). */
 export type TableIndex = typeof TABLE.gsi1 | typeof TABLE.gsi2 | typeof TABLE.gsi3
 
 /** Every global secondary index of the table, in the order they were added. */
@@ -39,11 +39,11 @@ export function indexDefinition (index: TableIndex): GlobalSecondaryIndex {
       { AttributeName: index.partitionKey, KeyType: 'HASH' },
       { AttributeName: index.sortKey, KeyType: 'RANGE' }
     ],
-    Projection: index.nonKeyAttributes === 'ALL' ? { ProjectionType: 'ALL' } : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] }
+    Projection: index.projection === 'ALL' ? { ProjectionType: 'ALL' } : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] }
   }
 }
 
-/** The key attributes of the table and an index (all strings), as CreateTable and UpdateTable declare them. */
+/** The key attributes of the table and of these indexes (all strings), as CreateTable and UpdateTable declare them. */
 export function keyAttributeDefinitions (indexes: readonly TableIndex[]): Array<{ AttributeName: string, AttributeType: 'S' }> {
   return [TABLE.partitionKey, TABLE.sortKey, ...indexes.flatMap((index) => [index.partitionKey, index.sortKey])].map((name) => ({ AttributeName: name, AttributeType: 'S' }))
 }

@@ -242,7 +242,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
             KeyConditionExpression: '#pk = :partition AND #sk BETWEEN :from AND :to',
             ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey, ...filterNames },
             ExpressionAttributeValues: { ':partition': { S: partition }, ':from': { S: from }, ':to': { S: to }, ...filterValues },
-            ProjectionExpression: TABLE.gsi3.nonKeyAttributes.join(', '),
+            ProjectionExpression: TABLE.gsi3.projection.join(', '),
             ...(filter !== undefined && { FilterExpression: `${due}(attribute_not_exists(#attention) OR #attention.#reason <> :exhausted)` }),
             Limit: limit - found.length,
             ExclusiveStartKey: startKey
