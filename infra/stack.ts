@@ -23,7 +23,7 @@ import {
   aws_sqs as sqs
 } from 'aws-cdk-lib'
 import type { Construct } from 'constructs'
-import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
+import { DEAD_LETTER_RETENTION_SECONDS, TABLE, TABLE_INDEXES, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
 import type { EnvValues } from '../src/config/env.js'
 import { AttentionReason } from '../src/domain/payment.js'
 import { METRICS_NAMESPACE, MetricName } from '../src/observability/metrics.js'
@@ -97,10 +97,16 @@ export class PaylithStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       timeToLiveAttribute: TABLE.ttlAttribute,
-      globalSecondaryIndexes: [TABLE.gsi1, TABLE.gsi2].map((index) => ({
+      // DynamoDB adds or removes one index per table update and changes no index's keys or
+      // projection in place, so a different index is a new one (GSI3 came this way).
+      // NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTable.html
+      globalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING }
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        ...(index.projection === 'ALL'
+          ? { projectionType: dynamodb.ProjectionType.ALL }
+          : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] })
       })),
       removalPolicy: RemovalPolicy.RETAIN
     })
@@ -178,7 +184,7 @@ export class PaylithStack extends Stack {
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'IndexQueries',
       actions: ['dynamodb:Query'],
-      resources: [`${table.tableArn}/index/${TABLE.gsi1.name}`, `${table.tableArn}/index/${TABLE.gsi2.name}`]
+      resources: TABLE_INDEXES.map((index) => `${table.tableArn}/index/${index.name}`)
     }))
     // SendMessage also covers SendMessageBatch; ChangeMessageVisibility is how a deferred charge
     // waits on a FIFO work queue (src/queue/work-queue.ts `defer`).

@@ -3,6 +3,7 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
@@ -18,7 +19,7 @@ import {
 import { createAwsClients, type AwsClients } from '../aws/clients.js'
 import { excludeConcurrentSqsDeletes } from './sqs-delete-exclusion.js'
 import type { Config } from '../config/load.js'
-import { TABLE, deadLetterQueueAttributes, fifoAttributes, tableDefinition, workQueueAttributes } from '../aws/resources.js'
+import { TABLE, TABLE_INDEXES, deadLetterQueueAttributes, fifoAttributes, indexDefinition, keyAttributeDefinitions, tableDefinition, workQueueAttributes } from '../aws/resources.js'
 
 /** A queue as the bootstrap leaves it: name, URL and ARN. */
 export interface QueueRef {
@@ -59,14 +60,20 @@ async function ensureTable (dynamodb: DynamoDBClient, tableName: string): Promis
     if (!(error instanceof ResourceInUseException)) throw error
   }
 
-  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS
-  let streamArn: string | undefined
+  let streamArn = await waitUntilActive(dynamodb, tableName)
+  // A table an earlier version made (LOCAL_DATA_DIR keeps it) lacks the indexes added since:
+  // added one at a time, as DynamoDB allows, each backfilled from the items it already holds.
   for (;;) {
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))
-    streamArn = Table?.LatestStreamArn
-    if (Table?.TableStatus === 'ACTIVE' && streamArn !== undefined) break
-    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE with a stream within ${TABLE_ACTIVE_TIMEOUT_MS} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName))
+    const missing = TABLE_INDEXES.find((index) => !existing.has(index.name))
+    if (missing === undefined) break
+    await dynamodb.send(new UpdateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: keyAttributeDefinitions([missing]),
+      GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(missing) }]
+    }))
+    streamArn = await waitUntilActive(dynamodb, tableName)
   }
 
   const { TimeToLiveDescription } = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: tableName }))
@@ -77,6 +84,19 @@ async function ensureTable (dynamodb: DynamoDBClient, tableName: string): Promis
     }))
   }
   return streamArn
+}
+
+/** Waits until the table and every index of it are ACTIVE, with a stream; its stream's ARN. */
+async function waitUntilActive (dynamodb: DynamoDBClient, tableName: string): Promise<string> {
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS
+  for (;;) {
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))
+    const streamArn = Table?.LatestStreamArn
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive && streamArn !== undefined) return streamArn
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE with a stream within ${TABLE_ACTIVE_TIMEOUT_MS} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }
 
 async function ensureQueues (

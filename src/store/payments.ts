@@ -6,6 +6,7 @@ import {
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
+import pLimit from 'p-limit'
 import { AttentionReason, type NewPayment, type Payment, type PaymentAttention, type PaymentEvent, type PaymentResends } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
@@ -14,7 +15,7 @@ import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { queryListing } from './listing.js'
 import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
-import { Keys, Listings, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartition } from './table.js'
+import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions, unsettledSortKey, type UnsettledPartition } from './table.js'
 import { hasTransactionConflict, writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
@@ -46,6 +47,9 @@ export interface ResendFilter {
   /** Leaves out those whose next re-send is due after this time. */
   dueBy?: string
 }
+
+/** How many partitions of the unsettled index one listing queries at once. */
+const UNSETTLED_QUERY_CONCURRENCY = 4
 
 /** Details recorded with a status change. */
 export interface TransitionDetails {
@@ -81,7 +85,8 @@ export interface PaymentStore {
   /**
    * Unsettled payments created on `day` (YYYY-MM-DD) in [`from`, `to`), oldest first, at most
    * `limit`; with `filter`, only those the sweeper may act on now (filtered by the index query
-   * itself: no read per payment).
+   * itself: no read per payment). It reads every shard of the day (a few at a time) and keeps the
+   * oldest `limit` of them all: the same payments one unsharded partition would have given.
    */
   listUnsettled: (day: string, range: { from: string, to: string }, limit: number, filter?: ResendFilter) => Promise<UnsettledEntry[]>
   /**
@@ -218,34 +223,38 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
     },
 
     async listUnsettled (day, { from, to }, limit, filter) {
-      const found: UnsettledEntry[] = []
+      if (limit <= 0) return []
       const due = filter?.dueBy === undefined ? '' : '(attribute_not_exists(#resends) OR #resends.#nextAt <= :dueBy) AND '
-      const filtering = filter === undefined
+      const filterNames = filter === undefined
         ? {}
-        : {
-            FilterExpression: `${due}(attribute_not_exists(#attention) OR #attention.#reason <> :exhausted)`,
-            ExpressionAttributeNames: { '#attention': 'attention', '#reason': 'reason', ...(filter.dueBy !== undefined && { '#resends': 'resends', '#nextAt': 'nextAt' }) }
-          }
+        : { '#attention': 'attention', '#reason': 'reason', ...(filter.dueBy !== undefined && { '#resends': 'resends', '#nextAt': 'nextAt' }) }
       const filterValues = filter === undefined
         ? {}
         : marshall({ ':exhausted': AttentionReason.resendsExhausted, ...(filter.dueBy !== undefined && { ':dueBy': filter.dueBy }) })
-      let startKey: Record<string, AttributeValue> | undefined
-      do {
-        if (limit - found.length <= 0) break
-        const page = await dynamodb.send(new QueryCommand({
-          TableName: tableName,
-          IndexName: TABLE.gsi2.name,
-          KeyConditionExpression: 'gsi2pk = :day AND gsi2sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':day': { S: unsettledPartition(day) }, ':from': { S: from }, ':to': { S: to }, ...filterValues },
-          ProjectionExpression: 'id, createdAt, version, attention, resends',
-          ...filtering,
-          Limit: limit - found.length,
-          ExclusiveStartKey: startKey
-        }))
-        found.push(...(page.Items ?? []).map(unsettledEntry).filter((entry) => entry.id !== ''))
-        startKey = page.LastEvaluatedKey
-      } while (startKey !== undefined && found.length < limit)
-      return found
+      // Each partition's oldest `limit` (paged: a filter applies after the page's Limit).
+      const listPartition = async ({ index, partitionKey, sortKey, partition }: UnsettledPartition): Promise<UnsettledEntry[]> => {
+        const found: UnsettledEntry[] = []
+        let startKey: Record<string, AttributeValue> | undefined
+        do {
+          const page = await dynamodb.send(new QueryCommand({
+            TableName: tableName,
+            IndexName: index,
+            KeyConditionExpression: '#pk = :partition AND #sk BETWEEN :from AND :to',
+            ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey, ...filterNames },
+            ExpressionAttributeValues: { ':partition': { S: partition }, ':from': { S: from }, ':to': { S: to }, ...filterValues },
+            ProjectionExpression: TABLE.gsi3.projection.join(', '),
+            ...(filter !== undefined && { FilterExpression: `${due}(attribute_not_exists(#attention) OR #attention.#reason <> :exhausted)` }),
+            Limit: limit - found.length,
+            ExclusiveStartKey: startKey
+          }))
+          found.push(...(page.Items ?? []).map(unsettledEntry).filter((entry) => entry.id !== ''))
+          startKey = page.LastEvaluatedKey
+        } while (startKey !== undefined && found.length < limit)
+        return found
+      }
+      const limitConcurrency = pLimit(UNSETTLED_QUERY_CONCURRENCY)
+      const partitions = await Promise.all(unsettledPartitions(day).map(async (partition) => limitConcurrency(async () => listPartition(partition))))
+      return oldestFirst(partitions.flat()).slice(0, limit)
     },
 
     recordResend: async (payment, resends) => writeIfCondition(dynamodb, new UpdateItemCommand({
@@ -283,7 +292,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
         TableName: tableName,
         Key: marshall(Keys.payment(payment.id)),
-        UpdateExpression: 'SET providerRef = :ref, awaitingProvider = :true REMOVE gsi2pk, gsi2sk',
+        UpdateExpression: `SET providerRef = :ref, awaitingProvider = :true REMOVE ${UNSETTLED_KEY_ATTRIBUTES.join(', ')}`,
         ConditionExpression: 'version = :version AND #status = :processing',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
@@ -322,6 +331,13 @@ function unsettledEntry (item: Record<string, AttributeValue>): UnsettledEntry {
   return { id, createdAt, version, flagged: attention !== undefined, ...(attention !== undefined && { attention }), resends: resends?.count ?? 0 }
 }
 
+/** Unsettled entries oldest first (as one partition orders them), each payment once. */
+function oldestFirst (entries: UnsettledEntry[]): UnsettledEntry[] {
+  const byId = new Map(entries.map((entry) => [entry.id, entry]))
+  const order = (entry: UnsettledEntry) => unsettledSortKey(entry.createdAt, entry.id)
+  return [...byId.values()].sort((a, b) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)
+}
+
 function firstEvent (payment: Payment): PaymentEvent {
   return { paymentId: payment.id, version: payment.version, status: payment.status, previousStatus: null, at: payment.createdAt }
 }
@@ -331,7 +347,7 @@ function paymentItem (payment: Payment): Record<string, AttributeValue> {
   return toItem({
     ...Keys.payment(payment.id),
     ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),
-    // In the sparse GSI2 while unsettled, so the sweeper finds payments that stopped moving.
+    // In the sparse GSI3 while unsettled, so the sweeper finds payments that stopped moving.
     ...(unsettled && Keys.unsettledPayment(payment.createdAt, payment.id))
   }, payment)
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { TABLE } from '../aws/resources.js'
@@ -12,9 +13,22 @@ const PK = TABLE.partitionKey
 const SK = TABLE.sortKey
 const GSI1 = TABLE.gsi1
 const GSI2 = TABLE.gsi2
+const GSI3 = TABLE.gsi3
 
 /** The attributes that make up keys (table and indexes): never part of an entity. */
-const KEY_ATTRIBUTES: ReadonlySet<string> = new Set([PK, SK, GSI1.partitionKey, GSI1.sortKey, GSI2.partitionKey, GSI2.sortKey])
+const KEY_ATTRIBUTES: ReadonlySet<string> = new Set([PK, SK, GSI1.partitionKey, GSI1.sortKey, GSI2.partitionKey, GSI2.sortKey, GSI3.partitionKey, GSI3.sortKey])
+
+/**
+ * How many partition keys one day of unsettled payments is spread over. A partition key takes at
+ * most 1,000 write units a second, in an index as in the table, and an index that cannot keep up
+ * throttles the table's writes. A payment writes its index entry about three times (its create,
+ * pending → processing, which changes the projected `version`, and the delete when it settles),
+ * each under 1 KB, so one key held about 330 payments a second; 16 hold about 5,300, over 30
+ * times the 150 creates a second the load test aims at, while a sweep still reads only 16
+ * partitions a day.
+ * NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-sharding.html
+ */
+export const UNSETTLED_SHARDS = 16
 
 /** The kinds of item in the table, as their `pk` prefixes. */
 export const ItemKind = {
@@ -32,11 +46,13 @@ export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind]
 const EVENT_SK_PREFIX = 'EVENT#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
+const UNSETTLED_PREFIX = 'UNSETTLED#'
 const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
 
 const key = (pk: string, sk: string) => ({ [PK]: pk, [SK]: sk })
 const gsi1 = (pk: string, sk: string) => ({ [GSI1.partitionKey]: pk, [GSI1.sortKey]: sk })
 const gsi2 = (pk: string, sk: string) => ({ [GSI2.partitionKey]: pk, [GSI2.sortKey]: sk })
+const gsi3 = (pk: string, sk: string) => ({ [GSI3.partitionKey]: pk, [GSI3.sortKey]: sk })
 const paymentPk = (paymentId: string): string => `${ItemKind.payment}#${paymentId}`
 const customerPk = (customerId: string): string => `${ItemKind.customer}#${customerId}`
 const deadLetterPk = (messageId: string): string => `${ItemKind.deadLetter}#${messageId}`
@@ -48,8 +64,8 @@ export const Keys = {
   paymentEvent: (paymentId: string, version: number) => key(paymentPk(paymentId), `${EVENT_SK_PREFIX}${String(version).padStart(6, '0')}`),
   /** GSI1: a customer's payments, by creation time. */
   paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => gsi1(customerPk(customerId), `${createdAt}#${paymentId}`),
-  /** GSI2, only while a payment is unsettled: by the day it was created (`2026-11-27`). */
-  unsettledPayment: (createdAt: string, paymentId: string) => gsi2(unsettledPartition(createdAt.slice(0, 10)), `${createdAt}#${paymentId}`),
+  /** GSI3, only while a payment is unsettled: by the day it was created (`2026-11-27`), in its shard of that day. */
+  unsettledPayment: (createdAt: string, paymentId: string) => gsi3(unsettledPartition(createdAt.slice(0, 10), unsettledShard(paymentId)), unsettledSortKey(createdAt, paymentId)),
   idempotency: (scope: string, idempotencyKey: string) => key(`${ItemKind.idempotency}#${scope}#${idempotencyKey}`, ItemKind.idempotency),
   webhookEvent: (provider: string, eventId: string) => key(`${ItemKind.webhook}#${provider}#${eventId}`, ItemKind.webhook),
   /** Which payment a provider reference belongs to. */
@@ -64,10 +80,41 @@ export const Keys = {
   deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`)
 } as const
 
-/** The GSI2 partition of the payments created on `day` (YYYY-MM-DD) that are still unsettled. */
-export function unsettledPartition (day: string): string {
-  return `UNSETTLED#${day}`
+/** The GSI3 partition of the payments created on `day` (YYYY-MM-DD) in `shard` that are still unsettled: `UNSETTLED#2026-11-27#07`. */
+export function unsettledPartition (day: string, shard: number): string {
+  return `${UNSETTLED_PREFIX}${day}#${String(shard).padStart(2, '0')}`
 }
+
+/** A payment's shard of the unsettled index, 0 to UNSETTLED_SHARDS - 1: from a hash of its id, so it never changes. */
+export function unsettledShard (paymentId: string): number {
+  return createHash('sha256').update(paymentId).digest().readUInt32BE(0) % UNSETTLED_SHARDS
+}
+
+/** Where one partition of unsettled payments is: its index, that index's key attributes and the partition key's value. */
+export interface UnsettledPartition {
+  index: string
+  partitionKey: string
+  sortKey: string
+  partition: string
+}
+
+/**
+ * Every partition holding the payments created on `day` that are still unsettled: each GSI3
+ * shard, and GSI2's unsharded `UNSETTLED#<day>`, where a payment written before the index was
+ * sharded stays until it next moves (its next write puts it in its shard).
+ */
+export function unsettledPartitions (day: string): UnsettledPartition[] {
+  const shards = Array.from({ length: UNSETTLED_SHARDS }, (_, shard): UnsettledPartition => ({ index: GSI3.name, partitionKey: GSI3.partitionKey, sortKey: GSI3.sortKey, partition: unsettledPartition(day, shard) }))
+  return [...shards, { index: GSI2.name, partitionKey: GSI2.partitionKey, sortKey: GSI2.sortKey, partition: `${UNSETTLED_PREFIX}${day}` }]
+}
+
+/** The sort key of an unsettled payment (in any of its partitions): oldest first, the id breaking ties. */
+export function unsettledSortKey (createdAt: string, paymentId: string): string {
+  return `${createdAt}#${paymentId}`
+}
+
+/** The attributes that put a payment in the unsettled index, today's and GSI2's of before: all removed when it leaves. */
+export const UNSETTLED_KEY_ATTRIBUTES = [GSI3.partitionKey, GSI3.sortKey, GSI2.partitionKey, GSI2.sortKey] as const
 
 /** An index a listing reads. */
 export type ListingIndex = typeof GSI1 | typeof GSI2

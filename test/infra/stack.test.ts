@@ -8,7 +8,7 @@ import t from 'tap'
 import { propsFromContext } from '../../infra/context.js'
 import { PaylithStack, paylithEnvironment } from '../../infra/stack.js'
 import { AttentionReason } from '../../src/domain/payment.js'
-import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS } from '../../src/aws/resources.js'
+import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS, indexDefinition } from '../../src/aws/resources.js'
 import { EnvSchema } from '../../src/config/env.js'
 
 // The stack synthesised offline, with a stand-in bundle so the test does not depend on dist/.
@@ -61,18 +61,28 @@ t.test('the API keys come from their own Secrets Manager secret, not from the 4 
   t.same(reads.map((statement) => actionsOf(statement)), [['secretsmanager:GetSecretValue']], 'the function may only read it')
 })
 
-t.test('the table: on demand, point-in-time recovery, stream, TTL, GSI1 and GSI2 from the shared definition', async (t) => {
+t.test('the table: on demand, point-in-time recovery, stream, TTL, GSI1, GSI2 and GSI3 from the shared definition', async (t) => {
   t.equal(matching('AWS::DynamoDB::GlobalTable', {
     BillingMode: 'PAY_PER_REQUEST',
     KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }, { AttributeName: TABLE.sortKey, KeyType: 'RANGE' }],
     StreamSpecification: { StreamViewType: TABLE.streamViewType },
     TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
-    GlobalSecondaryIndexes: [TABLE.gsi1, TABLE.gsi2].map((index) => Match.objectLike({
+    GlobalSecondaryIndexes: [TABLE.gsi1, TABLE.gsi2, TABLE.gsi3].map((index) => Match.objectLike({
       IndexName: index.name,
-      KeySchema: [{ AttributeName: index.partitionKey, KeyType: 'HASH' }, { AttributeName: index.sortKey, KeyType: 'RANGE' }]
+      KeySchema: [{ AttributeName: index.partitionKey, KeyType: 'HASH' }, { AttributeName: index.sortKey, KeyType: 'RANGE' }],
+      Projection: indexDefinition(index).Projection
     })),
     Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })]
   }), 1, 'the one table has every one of these properties')
+})
+
+t.test('the unsharded indexes hold whole items; the unsettled index (GSI3) only what the sweeper reads', async (t) => {
+  const table = only<{ Properties: { GlobalSecondaryIndexes: Array<{ IndexName: string, Projection: unknown }> } }>('AWS::DynamoDB::GlobalTable')
+  t.same(table.Properties.GlobalSecondaryIndexes.map((index) => [index.IndexName, index.Projection]), [
+    ['GSI1', { ProjectionType: 'ALL' }],
+    ['GSI2', { ProjectionType: 'ALL' }],
+    ['GSI3', { ProjectionType: 'INCLUDE', NonKeyAttributes: ['id', 'createdAt', 'version', 'attention', 'resends'] }]
+  ])
 })
 
 t.test('the work queue redrives to the DLQ after 5 receives, with a visibility timeout of 6x the function timeout plus its 1 s batching window', async (t) => {
@@ -343,6 +353,7 @@ t.test('IAM is least privilege: each action only on the resources that need it, 
     'dynamodb:Query Table',
     'dynamodb:Query Table/index/GSI1',
     'dynamodb:Query Table/index/GSI2',
+    'dynamodb:Query Table/index/GSI3',
     'dynamodb:UpdateItem Table',
     'secretsmanager:GetSecretValue ApiKeysSecret',
     'secretsmanager:GetSecretValue StripeSecretKey',

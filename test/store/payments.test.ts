@@ -1,5 +1,8 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import { QueryCommand, TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import t from 'tap'
+import { TABLE } from '../../src/aws/resources.js'
+import type { Payment } from '../../src/domain/payment.js'
+import { UNSETTLED_SHARDS, unsettledPartition, unsettledShard } from '../../src/store/table.js'
 import { build, bearer } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 
@@ -163,4 +166,38 @@ t.test('a concurrent transition and flag: the transition wins on its version and
     t.equal(stored?.status, 'processing')
     t.notOk(stored !== undefined && 'attention' in stored, 'whichever landed first, the moved payment carries no attention')
   }
+})
+
+t.test('unsettled payments land in their own shard of GSI3 with only what the sweeper reads, and leave it when they settle', async (t) => {
+  const { deps } = await build(t, { deps: { clock: () => new Date('2026-11-27T12:00:00.000Z') } })
+  const day = '2026-11-27'
+  const shardOf = async (shard: number) => (await deps.dynamodb.send(new QueryCommand({
+    TableName: deps.config.tableName,
+    IndexName: TABLE.gsi3.name,
+    KeyConditionExpression: '#pk = :partition',
+    ExpressionAttributeNames: { '#pk': TABLE.gsi3.partitionKey },
+    ExpressionAttributeValues: { ':partition': { S: unsettledPartition(day, shard) } }
+  }))).Items ?? []
+  const everyShard = async () => (await Promise.all(Array.from({ length: UNSETTLED_SHARDS }, async (_, shard) => shardOf(shard)))).map((items) => items.map((item) => item.id?.S))
+  const payments = []
+  for (let i = 0; i < 100; i++) payments.push(await storePayment(deps, { customerId: `cus_shard_${i}` }))
+
+  const placed = await everyShard()
+  for (const payment of payments) t.ok(placed[unsettledShard(payment.id)]?.includes(payment.id), `${payment.id} in shard ${unsettledShard(payment.id)}`)
+  t.equal(placed.flat().length, 100, 'each payment once')
+  t.ok(placed.filter((ids) => ids.length > 0).length >= 10, `spread over ${placed.filter((ids) => ids.length > 0).length} of ${UNSETTLED_SHARDS} shards`)
+  const [entry] = await shardOf(unsettledShard(payments[0]?.id ?? ''))
+  t.same(Object.keys(entry ?? {}).sort(), ['createdAt', 'gsi3pk', 'gsi3sk', 'id', 'pk', 'sk', 'version'], 'keys and what the sweeper reads, nothing of the payment besides')
+  t.equal((await deps.dynamodb.send(new QueryCommand({
+    TableName: deps.config.tableName, IndexName: TABLE.gsi2.name, KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': { S: `UNSETTLED#${day}` } }, Select: 'COUNT'
+  }))).Count, 0, 'nothing goes to GSI2\'s old partition any more')
+
+  const [first, second] = payments as [Payment, Payment]
+  const processing = await deps.payments.transition(first, 'processing')
+  t.match((await shardOf(unsettledShard(first.id))).find((item) => item.id?.S === first.id), { version: { N: '2' } }, 'a status change still unsettled updates its entry')
+  await deps.payments.transition(processing, 'succeeded', { providerRef: 'pi_shard_1' })
+  await deps.payments.transition(second, 'failed', { reason: 'card_declined' })
+  const after = (await everyShard()).flat()
+  t.notOk(after.includes(first.id) || after.includes(second.id), 'settled payments leave the index')
+  t.equal(after.length, 98)
 })

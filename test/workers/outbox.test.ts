@@ -10,7 +10,7 @@ import { streamRecord } from '../helpers/events.js'
 const logger = createLogger({ logLevel: 'silent' })
 const noSends = { send: async () => { throw new Error('no command expected') } }
 
-/** A payment's stream image as the store writes it: an unsettled payment carries the keys of the table, GSI1 and GSI2. */
+/** A payment's stream image as the store writes it: an unsettled payment carries the keys of the table, GSI1 and GSI3. */
 function paymentImage (payment: Payment) {
   return toItem({ ...Keys.payment(payment.id), ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id), ...Keys.unsettledPayment(payment.createdAt, payment.id) }, payment)
 }

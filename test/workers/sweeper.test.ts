@@ -6,6 +6,7 @@ import { createLogger } from '../../src/observability/logger.js'
 import { createSweeper, nextResendAt } from '../../src/workers/sweeper.js'
 import { bearer, build } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
+import { unsettledShard } from '../../src/store/table.js'
 
 const HOUR = 3_600_000
 const scheduled = { version: '0', id: 'e', 'detail-type': 'Scheduled Event' as const, source: 'aws.events' as const, account: '1', time: '', region: 'us-east-1', resources: [], detail: {} }
@@ -211,4 +212,33 @@ t.test('the restart recovery re-sends unsettled payments without counting it, an
   t.equal((await deps.payments.get(fresh.id))?.resends, undefined, 'not counted as a re-send')
   const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   t.same(Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId), [fresh.id])
+})
+
+t.test('the sweeper finds stale payments in every shard of the day, the oldest first across them all, as one partition gave them', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const { deps, workers } = await build(t, { env: { SWEEP_STALE_AFTER_SECONDS: '900', SWEEP_MAX_PER_RUN: '10' }, deps: { clock: () => now } })
+  // 40 stale payments a minute apart (3 h to 2 h 21 min old), and a fresh one.
+  const stale = []
+  for (let i = 0; i < 40; i++) stale.push(await storePayment(deps, { customerId: `cus_spread_${i}`, createdAt: new Date(now.getTime() - 3 * HOUR + i * 60 * SECOND) }))
+  await storePayment(deps, { customerId: 'cus_spread_fresh', createdAt: new Date(now.getTime() - 60 * SECOND) })
+  const shards = new Set(stale.map((payment) => unsettledShard(payment.id)))
+  t.ok(shards.size >= 8, `spread over ${shards.size} shards`)
+
+  const listed = await deps.payments.listUnsettled('2026-11-27', { from: '0', to: new Date(now.getTime() - 900 * SECOND).toISOString() }, 100)
+  t.same(listed.map((entry) => entry.id), stale.map((payment) => payment.id), 'every stale payment once, oldest first, not the fresh one')
+  t.same((await deps.payments.listUnsettled('2026-11-27', { from: '0', to: now.toISOString() }, 5)).map((entry) => entry.id), stale.slice(0, 5).map((payment) => payment.id), 'a limit keeps the oldest')
+
+  const received = async (count: number) => {
+    const ids: string[] = []
+    for (let polls = 0; polls < 5 && ids.length < count; polls++) {
+      const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }))
+      ids.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId as string))
+    }
+    return ids.sort()
+  }
+  const sweep = async () => workers.scheduled?.(scheduled, createLocalContext('paylith-test', 30_000))
+  t.same(await sweep(), { resent: 10, gaveUp: 0, needAttention: 0 })
+  t.same(await received(10), stale.slice(0, 10).map((payment) => payment.id).sort(), 'SWEEP_MAX_PER_RUN re-sends: the ten oldest, whatever their shard')
+  t.same(await sweep(), { resent: 10, gaveUp: 0, needAttention: 0 })
+  t.same(await received(10), stale.slice(10, 20).map((payment) => payment.id).sort(), 'the next sweep, the next ten (the first are not due again yet)')
 })
