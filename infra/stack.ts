@@ -26,7 +26,7 @@ import type { Construct } from 'constructs'
 import { DEAD_LETTER_RETENTION_SECONDS, TABLE, TABLE_INDEXES, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
 import type { EnvValues } from '../src/config/env.js'
 import { AttentionReason } from '../src/domain/payment.js'
-import { METRICS_NAMESPACE, MetricName } from '../src/observability/metrics.js'
+import { METRICS_NAMESPACE, MetricName, SecretFallback, SecretName } from '../src/observability/metrics.js'
 import type { DeadLetter } from '../src/store/dead-letters.js'
 
 /** What can be tuned per deployment (cdk context or props). */
@@ -57,6 +57,9 @@ const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
 const NODE_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' }
 
 /** How long each SQS mapping waits to fill a batch. */
+/** Every pair of SecretUnavailable dimensions the service emits: each secret, with or without a cached value. */
+const SECRET_FAILURES = Object.values(SecretName).flatMap((secret) => Object.values(SecretFallback).map((fallback) => [secret, fallback] as const))
+
 const BATCHING_WINDOW = { work: Duration.seconds(1), deadLetter: Duration.seconds(5) }
 
 /**
@@ -347,6 +350,16 @@ export class PaylithStack extends Stack {
       usingMetrics: Object.fromEntries(attentionReasons.map((reason, index) => [`reason${index}`, new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE, metricName: MetricName.paymentsNeedAttention, dimensionsMap: { reason }, statistic: 'Sum', period: Duration.minutes(5)
       })])),
+      period: Duration.minutes(5)
+    }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
+    // A secret that cannot be read: with none cached, requests that need it are answered 503;
+    // with one cached, a key or secret changed since is not seen. Either way someone must know.
+    const secretReads = SECRET_FAILURES.map(([secret, fallback]) => new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE, metricName: MetricName.secretUnavailable, dimensionsMap: { secret, fallback }, statistic: 'Sum', period: Duration.minutes(5)
+    }))
+    alarm('SecretsUnavailable', 'paylith could not read its API keys or webhook secrets from Secrets Manager.', new cloudwatch.MathExpression({
+      expression: secretReads.map((_, index) => `FILL(read${index}, 0)`).join(' + '),
+      usingMetrics: Object.fromEntries(secretReads.map((metric, index) => [`read${index}`, metric])),
       period: Duration.minutes(5)
     }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
     alarm('FunctionErrors', 'The paylith function is failing invocations.', fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), { evaluationPeriods: 3, datapointsToAlarm: 2 })

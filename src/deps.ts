@@ -3,7 +3,7 @@ import { createAwsClients, type AwsClients } from './aws/clients.js'
 import type { Config } from './config/load.js'
 import { createIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger, currentLogContext } from './observability/logger.js'
-import { MetricName, createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
+import { MetricName, SecretFallback, SecretName, createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
 import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
 import { sandboxFromConfig } from './providers/sandbox.js'
 import { createStripeProvider } from './providers/stripe.js'
@@ -80,8 +80,8 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     clock,
     fetcher: overrides.secretFetcher ?? ((secretId) => secretsManagerFetcher({ secretId, region: config.aws.region, endpoint: config.aws.endpoint })),
     onFailure: (secret) => (error, { cached }) => {
-      const fallback = cached ? 'cached' : 'none'
-      const what = secret === 'api-keys' ? 'API keys' : 'webhook secrets'
+      const fallback = cached ? SecretFallback.cached : SecretFallback.none
+      const what = secret === SecretName.apiKeys ? 'API keys' : 'webhook secrets'
       metrics.count(MetricName.secretUnavailable, { secret, fallback })
       logger.error({ err: error, secret, fallback }, cached
         ? `could not read the ${what} from Secrets Manager; the last ones read stay in use`
@@ -149,7 +149,7 @@ function createProvider (config: Config, logger: Logger, clock: () => Date): Pay
 interface SecretsOptions {
   clock: () => Date
   fetcher: (secretId: string) => SecretFetcher
-  onFailure: (secret: 'api-keys' | 'webhook-secrets') => (error: unknown, context: { cached: boolean }) => void
+  onFailure: (secret: SecretName) => (error: unknown, context: { cached: boolean }) => void
 }
 
 /** After an unknown key or a signature that matched no secret, a secret is read again at most this often. */
@@ -164,7 +164,7 @@ function webhookSecretsFor (config: Config, { clock, fetcher, onFailure }: Secre
     clock,
     ttlMs: secretsCacheSeconds * 1000,
     minRefreshIntervalMs: MIN_REFRESH_INTERVAL_MS,
-    onFailure: onFailure('webhook-secrets')
+    onFailure: onFailure(SecretName.webhookSecrets)
   })
 }
 
@@ -178,6 +178,6 @@ function apiKeysFor (config: Config, { clock, fetcher, onFailure }: SecretsOptio
     clock,
     ttlMs: cacheSeconds * 1000,
     minRefreshIntervalMs: MIN_REFRESH_INTERVAL_MS,
-    onFailure: onFailure('api-keys')
+    onFailure: onFailure(SecretName.apiKeys)
   })
 }

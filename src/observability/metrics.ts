@@ -30,6 +30,21 @@ export const MetricName = {
   faultInjected: 'FaultInjected'
 } as const
 
+/** The secrets read from Secrets Manager, as the SecretUnavailable metric's `secret` dimension names them. */
+export const SecretName = {
+  apiKeys: 'api-keys',
+  webhookSecrets: 'webhook-secrets'
+} as const
+
+/** One secret read from Secrets Manager. */
+export type SecretName = (typeof SecretName)[keyof typeof SecretName]
+
+/** What stays in use when a secret cannot be read (the `fallback` dimension): the last value read, or none. */
+export const SecretFallback = {
+  cached: 'cached',
+  none: 'none'
+} as const
+
 /** One metric name. */
 export type MetricName = (typeof MetricName)[keyof typeof MetricName]
 

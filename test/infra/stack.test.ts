@@ -176,7 +176,7 @@ t.test('secrets live in Secrets Manager', async (t) => {
   t.equal(Object.keys(resources('AWS::SecretsManager::Secret')).length, 3, 'API keys, webhook secrets and the Stripe key')
 })
 
-t.test('alarms on DLQ depth, recorded dead letters, stream iterator age and failed stream records, payments needing attention, function errors, throttles and p99 duration', async (t) => {
+t.test('alarms on DLQ depth, recorded dead letters, stream iterator age and failed stream records, payments needing attention, unreadable secrets, function errors, throttles and p99 duration', async (t) => {
   const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { MetricName?: string, ExtendedStatistic?: string, Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string, MetricName: string } } }> } }>
   const metrics = alarms.map((alarm) => alarm.Properties.MetricName).filter((name) => name !== undefined).sort()
   t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'BatchItemFailures', 'Duration', 'Errors', 'IteratorAge', 'Throttles'])
@@ -247,12 +247,26 @@ t.test('a payment flagged as needing a person alarms: PaymentsNeedAttention of e
   t.equal(expression?.Expression, stats.map((m) => `FILL(${m.Id}, 0)`).join(' + '), 'the sum of every reason')
 })
 
+t.test('a secret that cannot be read alarms: SecretUnavailable of every secret, with or without a cached value, summed over five minutes, >= 1', async (t) => {
+  const alarm = alarmNamed('SecretsUnavailable')
+  t.match(alarm, { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' })
+  const stats = (alarm.Metrics ?? []).filter((m) => m.MetricStat !== undefined)
+  t.same(stats.map((m) => [m.MetricStat?.Metric.Namespace, m.MetricStat?.Metric.MetricName, m.MetricStat?.Metric.Dimensions, m.MetricStat?.Stat, m.MetricStat?.Period]), [
+    ['paylith', 'SecretUnavailable', [{ Name: 'fallback', Value: 'cached' }, { Name: 'secret', Value: 'api-keys' }], 'Sum', 300],
+    ['paylith', 'SecretUnavailable', [{ Name: 'fallback', Value: 'none' }, { Name: 'secret', Value: 'api-keys' }], 'Sum', 300],
+    ['paylith', 'SecretUnavailable', [{ Name: 'fallback', Value: 'cached' }, { Name: 'secret', Value: 'webhook-secrets' }], 'Sum', 300],
+    ['paylith', 'SecretUnavailable', [{ Name: 'fallback', Value: 'none' }, { Name: 'secret', Value: 'webhook-secrets' }], 'Sum', 300]
+  ], 'the dimensions the service emits (test/http/auth.test.ts and the webhook tests see them on real failed reads)')
+  const expression = (alarm.Metrics ?? []).find((m) => m.Expression !== undefined)
+  t.equal(expression?.Expression, stats.map((m) => `FILL(${m.Id}, 0)`).join(' + '), 'the sum of every pair')
+})
+
 t.test('every alarm notifies the alarm topic, on alarm and on return to OK', async (t) => {
   const topics = Object.keys(resources('AWS::SNS::Topic'))
   t.equal(topics.length, 1, 'one alarm topic')
   const topic = { Ref: topics[0] }
   const alarms = Object.entries(resources('AWS::CloudWatch::Alarm')) as Array<[string, { Properties: { AlarmActions?: unknown[], OKActions?: unknown[] } }]>
-  t.equal(alarms.length, 8)
+  t.equal(alarms.length, 9)
   for (const [id, alarm] of alarms) {
     t.same(alarm.Properties.AlarmActions, [topic], `${id} alarms the topic`)
     t.same(alarm.Properties.OKActions, [topic], `${id} tells the topic when it is OK again`)

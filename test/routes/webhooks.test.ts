@@ -6,11 +6,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { Webhook } from 'standardwebhooks'
 import Stripe from 'stripe'
 import t from 'tap'
+import { secretsManagerFetcher } from '../../src/aws/secrets-manager.js'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { jsonLines } from '../helpers/lines.js'
 import { localAwsEndpoint } from '../helpers/aws.js'
-import { build, type Built } from '../helpers/build.js'
+import { build, closedEndpoint, type Built } from '../helpers/build.js'
 import { httpApiEvent } from '../helpers/events.js'
 
 const STRIPE_SECRET = 'whsec_stripe_route_test_secret'
@@ -229,6 +230,18 @@ t.test('secrets from Secrets Manager are cached, and a rotation is picked up aft
   now = new Date(now.getTime() + 61_000)
   t.equal((await deliver('msg_c', rotated)).statusCode, 200, 'after a minute, a failure refetches and the new secret verifies')
   t.equal((await deliver('msg_d', STANDARD_SECRET)).statusCode, 200, 'the old secret still works during the rotation')
+})
+
+t.test('webhook secrets that cannot be read are a 503, counted as SecretUnavailable (secret webhook-secrets), never a 500 or a 400', async (t) => {
+  const nowhere = await closedEndpoint()
+  const { logger, documents, deps } = captureLogs()
+  const built = await build(t, { env: { WEBHOOK_SECRETS_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:paylith-webhooks-AbCdEf' }, logger, deps: { ...deps, secretFetcher: (secretId) => secretsManagerFetcher({ secretId, region: 'us-east-1', endpoint: nowhere }) } })
+  const body = JSON.stringify({ type: 'payment.succeeded', data: { providerRef: 'ref_down' } })
+  const response = await built.app.inject({ method: 'POST', url: '/v1/webhooks/standard', headers: standardHeaders('msg_down', body), payload: body })
+  t.equal(response.statusCode, 503, response.body)
+  t.match(response.json(), { type: 'https://paylith.dev/problems/dependency-unavailable' })
+  t.match(documents.filter((document) => document.SecretUnavailable === 1), [{ secret: 'webhook-secrets', fallback: 'none' }], 'one document, with the dimensions the SecretsUnavailable alarm sums')
+  t.same(await storedWebhooks(built), [], 'nothing stored: the sender retries')
 })
 
 t.test('an event id, payment id or provider reference too long to store is 422, counted, and stores nothing', async (t) => {
