@@ -38,6 +38,13 @@ export interface LocalResources {
 const TABLE_ACTIVE_TIMEOUT_MS = 30_000
 
 /**
+ * How long an index added to a kept table may take to be backfilled from the items it holds:
+ * longer than a new table, since it grows with the data (and DynamoDB Local backfills slowly
+ * on a busy machine: past 30 s once during a full test run).
+ */
+const INDEX_BACKFILL_TIMEOUT_MS = 300_000
+
+/**
  * Creates whatever is missing of the table and the queues, idempotently, from the shared
  * resource definitions. For local runs against an emulator; the deployment stack creates them
  * in AWS.
@@ -73,7 +80,7 @@ async function ensureTable (dynamodb: DynamoDBClient, tableName: string): Promis
       AttributeDefinitions: keyAttributeDefinitions([missing]),
       GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(missing) }]
     }))
-    streamArn = await waitUntilActive(dynamodb, tableName)
+    streamArn = await waitUntilActive(dynamodb, tableName, INDEX_BACKFILL_TIMEOUT_MS)
   }
 
   const { TimeToLiveDescription } = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: tableName }))
@@ -87,14 +94,14 @@ async function ensureTable (dynamodb: DynamoDBClient, tableName: string): Promis
 }
 
 /** Waits until the table and every index of it are ACTIVE, with a stream; its stream's ARN. */
-async function waitUntilActive (dynamodb: DynamoDBClient, tableName: string): Promise<string> {
-  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS
+async function waitUntilActive (dynamodb: DynamoDBClient, tableName: string, timeoutMs = TABLE_ACTIVE_TIMEOUT_MS): Promise<string> {
+  const deadline = Date.now() + timeoutMs
   for (;;) {
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))
     const streamArn = Table?.LatestStreamArn
     const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')
     if (Table?.TableStatus === 'ACTIVE' && indexesActive && streamArn !== undefined) return streamArn
-    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE with a stream within ${TABLE_ACTIVE_TIMEOUT_MS} ms`)
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE with a stream within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
