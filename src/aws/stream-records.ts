@@ -1,11 +1,4 @@
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  ResourceNotFoundException,
-  TrimmedDataAccessException,
-  type DynamoDBStreamsClient,
-  type _Record as StreamsRecord
-} from '@aws-sdk/client-dynamodb-streams'
+import type { DynamoDBStreamsClient, _Record as StreamsRecord } from '@aws-sdk/client-dynamodb-streams'
 import type { DynamoDBRecord } from 'aws-lambda'
 
 /** An item image as Lambda delivers it: the same attribute-value JSON the SDK reads. */
@@ -56,11 +49,14 @@ const MAX_EMPTY_READS = 5
  * of the range that were not in the discarded batch (another batch's, with a parallelization
  * factor above 1) come too: the change handlers are idempotent, so running them again is safe.
  * A range the stream no longer has (trimmed, or its shard or stream gone) is `unavailable`,
- * saying why; any other error is thrown, to be tried again.
+ * saying why; any other error is thrown, to be tried again. The SDK client loads on first use:
+ * a cold start never needs it.
  * NOTE: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html (an SQS destination gets only the range)
  * NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html
  */
-export async function readStreamRange (streams: DynamoDBStreamsClient, range: StreamRange, region: string): Promise<StreamRangeRead> {
+export async function readStreamRange (client: () => Promise<DynamoDBStreamsClient>, range: StreamRange, region: string): Promise<StreamRangeRead> {
+  const { GetRecordsCommand, GetShardIteratorCommand, ResourceNotFoundException, TrimmedDataAccessException } = await import('@aws-sdk/client-dynamodb-streams')
+  const streams = await client()
   const end = BigInt(range.endSequenceNumber)
   const records: DynamoDBRecord[] = []
   try {

@@ -24,8 +24,8 @@ export interface DeadLetterWorkerDeps {
   metrics: Metrics
   logger: Logger
   clock: () => Date
-  /** Reads a discarded stream batch's records back from the stream. */
-  streams: DynamoDBStreamsClient
+  /** Reads a discarded stream batch's records back from the stream (loaded on first use). */
+  streams: () => Promise<DynamoDBStreamsClient>
   config: { aws: { region: string } }
 }
 

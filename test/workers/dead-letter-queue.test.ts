@@ -57,7 +57,8 @@ t.test('a stream batch\'s failure record without a stream or a range keeps no re
 t.test('a stream batch is read back once: a redelivery of its failure record reads nothing again', async (t) => {
   const built = await build(t)
   let reads = 0
-  built.deps.streams.middlewareStack.add((next) => async (args) => { reads += 1; return next(args) }, { step: 'initialize', name: 'countReads' })
+  const streams = await built.deps.streams()
+  streams.middlewareStack.add((next) => async (args) => { reads += 1; return next(args) }, { step: 'initialize', name: 'countReads' })
   const body = JSON.stringify({ DDBStreamBatchInfo: { streamArn: built.resources.streamArn, shardId: 'shardId-00000000000000000000-gone', startSequenceNumber: '100', endSequenceNumber: '100', batchSize: 1 } })
   const record = await deadLetter(built, body)
   t.equal(reads, 1)
@@ -69,7 +70,8 @@ t.test('a stream batch is read back once: a redelivery of its failure record rea
 t.test('when the stream cannot be read for now the failure record is retried, not recorded without its records', async (t) => {
   const built = await build(t)
   // Fault injection (the emulator cannot throttle on demand): every stream read fails with a transient error.
-  built.deps.streams.middlewareStack.add(() => async () => { throw Object.assign(new Error('Rate exceeded'), { name: 'LimitExceededException' }) }, { step: 'initialize', name: 'throttled' })
+  const streams = await built.deps.streams()
+  streams.middlewareStack.add(() => async () => { throw Object.assign(new Error('Rate exceeded'), { name: 'LimitExceededException' }) }, { step: 'initialize', name: 'throttled' })
   const worker = built.workers.queues[built.config.queues.deadLetter.name]
   const record = sqsRecord(built.config.queues.deadLetter.name, JSON.stringify({ DDBStreamBatchInfo: { streamArn: built.resources.streamArn, shardId: 's-1', startSequenceNumber: '1', endSequenceNumber: '2', batchSize: 2 } }))
   t.same(await worker?.({ Records: [record] }, context()), { batchItemFailures: [{ itemIdentifier: record.messageId }] })
