@@ -33,6 +33,9 @@ const EVENT_SK_PREFIX = 'EVENT#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
 const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
+const UNAPPLIED_WEBHOOKS = 'UNAPPLIED_WEBHOOKS'
+/** Partitions of the unapplied-webhook index: every webhook is written to it, so not one hot key. */
+export const UNAPPLIED_WEBHOOK_SHARDS = 4
 
 const key = (pk: string, sk: string) => ({ [PK]: pk, [SK]: sk })
 const gsi1 = (pk: string, sk: string) => ({ [GSI1.partitionKey]: pk, [GSI1.sortKey]: sk })
@@ -52,6 +55,8 @@ export const Keys = {
   unsettledPayment: (createdAt: string, paymentId: string) => gsi2(unsettledPartition(createdAt.slice(0, 10)), `${createdAt}#${paymentId}`),
   idempotency: (scope: string, idempotencyKey: string) => key(`${ItemKind.idempotency}#${scope}#${idempotencyKey}`, ItemKind.idempotency),
   webhookEvent: (provider: string, eventId: string) => key(`${ItemKind.webhook}#${provider}#${eventId}`, ItemKind.webhook),
+  /** GSI1, only until a webhook event is applied: by the time it was stored (or last re-sent), over a few partitions. */
+  unappliedWebhook: (since: string, provider: string, eventId: string) => gsi1(unappliedWebhookPartition(shardOf(`${provider}#${eventId}`)), unappliedWebhookSortKey(since, provider, eventId)),
   /** Which payment a provider reference belongs to. */
   providerRef: (providerRef: string) => key(`${ItemKind.providerRef}#${providerRef}`, ItemKind.providerRef),
   customerSummary: (customerId: string) => key(customerPk(customerId), SUMMARY_SK),
@@ -63,6 +68,23 @@ export const Keys = {
   /** GSI2, for a dead letter whose command names a payment: that payment's dead letters, by when recorded. */
   deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`)
 } as const
+
+/** The GSI1 partition of unapplied webhook events of one shard (0 to UNAPPLIED_WEBHOOK_SHARDS - 1). */
+export function unappliedWebhookPartition (shard: number): string {
+  return `${UNAPPLIED_WEBHOOKS}#${shard}`
+}
+
+/** The GSI1 sort key of an unapplied webhook event: ordered by `since`, unique per event. */
+export function unappliedWebhookSortKey (since: string, provider: string, eventId: string): string {
+  return `${since}#${provider}#${eventId}`
+}
+
+/** A stable shard of a key, from its characters (no crypto needed: it only spreads writes). */
+function shardOf (text: string): number {
+  let hash = 0
+  for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) >>> 0
+  return hash % UNAPPLIED_WEBHOOK_SHARDS
+}
 
 /** The GSI2 partition of the payments created on `day` (YYYY-MM-DD) that are still unsettled. */
 export function unsettledPartition (day: string): string {
