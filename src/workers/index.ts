@@ -9,6 +9,7 @@ import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox
 import { ItemKind } from '../store/table.js'
 import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
+import { createWebhookSafetyNet } from './webhook-safety-net.js'
 import type { StreamWorker, WorkerRegistry } from './types.js'
 import { createWorkQueueWorker, type CommandHandlers } from './work-queue.js'
 
@@ -17,6 +18,14 @@ export function createWorkers (deps: Deps): WorkerRegistry {
   const { work, deadLetter } = deps.config.queues
   if (work.url === undefined) throw new Error('the work queue URL is not known: set WORK_QUEUE_URL')
   const relay = { workQueue: deps.workQueue, logger: deps.logger }
+  const schedule = {
+    staleAfterMs: deps.config.sweeper.staleAfterSeconds * 1000,
+    maxPerRun: deps.config.sweeper.maxPerRun,
+    maxResends: deps.config.sweeper.maxResends
+  }
+  const sweeper = createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, schedule)
+  // Separate from the payment sweep, on the same schedule and settings: stored webhooks never applied.
+  const webhookSafetyNet = createWebhookSafetyNet({ ...relay, webhooks: deps.webhooks, clock: deps.clock, metrics: deps.metrics }, schedule)
   return {
     queues: {
       [work.name]: createWorkQueueWorker(deps, {
@@ -28,11 +37,12 @@ export function createWorkers (deps: Deps): WorkerRegistry {
     streams: {
       [deps.config.tableName]: createStreamWorker(deps)
     },
-    scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, {
-      staleAfterMs: deps.config.sweeper.staleAfterSeconds * 1000,
-      maxPerRun: deps.config.sweeper.maxPerRun,
-      maxResends: deps.config.sweeper.maxResends
-    })
+    // Answers the sweep's counts; the safety net's are in its log line and metric.
+    scheduled: async (event, context) => {
+      const swept = await sweeper(event, context)
+      await webhookSafetyNet(event, context)
+      return swept
+    }
   }
 }
 
