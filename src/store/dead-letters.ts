@@ -157,8 +157,15 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
 /** A stream batch as stored: its records as gzip-compressed JSON, so a batch of up to 100 images fits an item (400 KB). */
 type StoredStreamBatch = Omit<StreamBatch, 'records'> & { recordsGzip?: Uint8Array }
 
+/** The most compressed record bytes kept in a dead letter: room for the rest of the item under DynamoDB's 400 KB. */
+const MAX_KEPT_RECORD_BYTES = 300_000
+
 function toStoredStreamBatch ({ records, ...batch }: StreamBatch): StoredStreamBatch {
-  return records === undefined ? batch : { ...batch, recordsGzip: gzipSync(JSON.stringify(records)) }
+  if (records === undefined) return batch
+  const recordsGzip = gzipSync(JSON.stringify(records))
+  // Never a dead letter that cannot be written: the range is kept, and why its records are not.
+  if (recordsGzip.byteLength > MAX_KEPT_RECORD_BYTES) return { ...batch, unavailable: `the records are too large to keep in the dead letter (${recordsGzip.byteLength} bytes compressed, at most ${MAX_KEPT_RECORD_BYTES})` }
+  return { ...batch, recordsGzip }
 }
 
 function fromStoredStreamBatch ({ recordsGzip, ...batch }: StoredStreamBatch): StreamBatch {
