@@ -56,6 +56,9 @@ const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
 /** Node's own variables for the function: not paylith configuration, so not in EnvSchema. */
 const NODE_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' }
 
+/** Stream records older than this are discarded rather than retried: well under the stream's 24 hours, so a discarded one can still be read back. */
+export const STREAM_RECORD_MAX_AGE = Duration.hours(18)
+
 /** How long each SQS mapping waits to fill a batch. */
 /** Every pair of SecretUnavailable dimensions the service emits: each secret, with or without a cached value. */
 const SECRET_FAILURES = Object.values(SecretName).flatMap((secret) => Object.values(SecretFallback).map((fallback) => [secret, fallback] as const))
@@ -242,6 +245,11 @@ export class PaylithStack extends Stack {
     // doubles its headroom for a burst without crowding one table partition (1,000 writes/s)
     // or one customer's summary item, whose concurrent transactions conflict and retry.
     // https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+    // A discarded batch's on-failure message names only its range; the dead-letter worker reads
+    // the records back from the stream, which keeps them 24 hours. Records are discarded by age
+    // at STREAM_RECORD_MAX_AGE (18 h), so even those are still there, with 6 hours to spare for
+    // the dead-letter queue's mapping to deliver the message.
+    // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
     fn.addEventSource(new sources.DynamoEventSource(table, {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: 100,
@@ -249,7 +257,7 @@ export class PaylithStack extends Stack {
       reportBatchItemFailures: true,
       bisectBatchOnError: true,
       retryAttempts: 10,
-      maxRecordAge: Duration.hours(24),
+      maxRecordAge: STREAM_RECORD_MAX_AGE,
       parallelizationFactor: 2,
       // The destination without the CDK's grant (StreamFailuresToDeadLetterQueue above is the one needed).
       onFailure: { bind: () => ({ destination: deadLetterQueue.queueArn }) }

@@ -1,5 +1,6 @@
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
-import { createAwsClients, type AwsClients } from './aws/clients.js'
+import { createAwsClients, lazyStreamsClient, type AwsClients } from './aws/clients.js'
 import type { Config } from './config/load.js'
 import { createIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger, currentLogContext } from './observability/logger.js'
@@ -25,6 +26,8 @@ export interface Deps extends AwsClients {
   logger: Logger
   /** The current time; injected so tests and the status machine never read the wall clock directly. */
   clock: () => Date
+  /** The client that reads the table's stream back (a discarded stream batch's records), loaded on first use. */
+  streams: () => Promise<DynamoDBStreamsClient>
   /** Makes new payment ids. */
   ids: IdGenerator
   payments: PaymentStore
@@ -95,6 +98,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     ids: overrides.ids ?? createIdGenerator(),
     dynamodb,
     sqs,
+    streams: overrides.streams ?? lazyStreamsClient(config),
     payments: createPaymentStore({ dynamodb, tableName, clock, transient }),
     webhooks: createWebhookStore({ dynamodb, tableName }),
     webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, secrets),

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import type { Config } from '../config/load.js'
 
@@ -22,5 +23,14 @@ export function createAwsClients (config: Pick<Config, 'aws'>): AwsClients {
   return {
     dynamodb: new DynamoDBClient(clientOptions(config, 'dynamodb')),
     sqs: new SQSClient(clientOptions(config, 'sqs'))
+  }
+}
+
+/** A DynamoDB Streams client built (and its SDK loaded) on first use, then shared: only a stream dead letter reads the stream. */
+export function lazyStreamsClient (config: Pick<Config, 'aws'>): () => Promise<DynamoDBStreamsClient> {
+  let client: Promise<DynamoDBStreamsClient> | undefined
+  return async () => {
+    client ??= import('@aws-sdk/client-dynamodb-streams').then(({ DynamoDBStreamsClient }) => new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')))
+    return client
   }
 }

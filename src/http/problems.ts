@@ -34,7 +34,7 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.idempotencyKeyReused]: { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key Reused', when: 'a key used before with another body' },
   [ErrorCode.conflict]: { status: 409, slug: 'conflict', title: 'Conflict', when: 'the item changed meanwhile, or a dead letter is already redriven' },
   [ErrorCode.invalidTransition]: { status: 409, slug: 'invalid-transition', title: 'Invalid Status Transition', when: 'a status change the payment lifecycle does not allow' },
-  [ErrorCode.notRedrivable]: { status: 422, slug: 'not-redrivable', title: 'Not Redrivable', when: 'a dead letter that records a stream batch: there is no message to resend' },
+  [ErrorCode.notRedrivable]: { status: 422, slug: 'not-redrivable', title: 'Not Redrivable', when: 'a dead letter that records a stream batch whose records could not be read back from the stream (it keeps them 24 hours): there is nothing to run again' },
   [ErrorCode.webhookMissingHeader]: { status: 400, slug: 'webhook-missing-header', title: 'Webhook Signature Header Missing', when: 'a webhook without its signature headers' },
   [ErrorCode.webhookMalformedHeader]: { status: 400, slug: 'webhook-malformed-header', title: 'Webhook Signature Header Malformed', when: 'a signature header that cannot be read' },
   [ErrorCode.webhookTimestampOutOfTolerance]: { status: 400, slug: 'webhook-timestamp-out-of-tolerance', title: 'Webhook Timestamp Outside Tolerance', when: 'a webhook timestamp too far from now, either way' },

@@ -6,13 +6,13 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   ResourceNotFoundException,
-  TrimmedDataAccessException,
-  type _Record as StreamsRecord
+  TrimmedDataAccessException
 } from '@aws-sdk/client-dynamodb-streams'
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import type { Logger } from 'pino'
 import { clientOptions } from '../aws/clients.js'
+import { toLambdaRecord } from '../aws/stream-records.js'
 import type { ReadinessCheck } from '../deps.js'
 import type { Dispatch } from '../lambda/dispatch.js'
 import { lowestSequenceNumber } from '../lib/sequence-numbers.js'
@@ -61,9 +61,6 @@ export function streamPollerOptions ({ config, clients, resources }: Bootstrappe
     ...invoke
   }
 }
-
-/** An item image as Lambda delivers it: the same attribute-value JSON the SDK reads. */
-type StreamImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['Keys']>
 
 interface ShardState {
   id: string
@@ -405,27 +402,4 @@ async function reportDiscarded (shard: ShardState, options: StreamPollerOptions,
   log.warn({ shardId: shard.id, startSequenceNumber: first.SequenceNumber, endSequenceNumber: last.SequenceNumber, batchSize: discarded.records.length }, 'skipped stream records reported to the on-failure queue')
   shard.discarded = undefined
   savePosition(discarded.records.at(-1), shard, options)
-}
-
-/** Turns a record read from the stream into the record Lambda would deliver for it. */
-export function toLambdaRecord (record: StreamsRecord, options: Pick<StreamPollerOptions, 'streamArn' | 'region'>): DynamoDBRecord {
-  const { dynamodb = {} } = record
-  const created = dynamodb.ApproximateCreationDateTime
-  return {
-    eventID: record.eventID,
-    eventName: record.eventName,
-    eventVersion: record.eventVersion ?? '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: options.region,
-    eventSourceARN: options.streamArn,
-    dynamodb: {
-      ...(created !== undefined && { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) }),
-      Keys: dynamodb.Keys as StreamImage,
-      ...(dynamodb.NewImage !== undefined && { NewImage: dynamodb.NewImage as StreamImage }),
-      ...(dynamodb.OldImage !== undefined && { OldImage: dynamodb.OldImage as StreamImage }),
-      SequenceNumber: dynamodb.SequenceNumber,
-      SizeBytes: dynamodb.SizeBytes,
-      StreamViewType: dynamodb.StreamViewType
-    }
-  }
 }

@@ -12,6 +12,8 @@ export const MetricName = {
   deadLetters: 'DeadLetters',
   /** The sweeper re-sent a payment's charge command. */
   chargesResent: 'ChargesResent',
+  /** The webhook safety net re-sent the apply-webhook command of a stored event never applied (value: how many in one run). */
+  webhooksResent: 'WebhooksResent',
   /** A payment newly says it needs a person (dimension `reason`: an attention reason). */
   paymentsNeedAttention: 'PaymentsNeedAttention',
   /**

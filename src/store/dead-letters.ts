@@ -6,10 +6,29 @@ import {
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import type { SQSRecord } from 'aws-lambda'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import type { DynamoDBRecord, SQSRecord } from 'aws-lambda'
 import { writeIfCondition } from './conditional.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
 import { queryListing } from './listing.js'
+
+/**
+ * A stream batch Lambda discarded: the range its on-failure record names, and the records of
+ * that range read back from the stream when the dead letter was recorded (an SQS destination
+ * receives the range only), or why they could not be.
+ */
+export interface StreamBatch {
+  streamArn?: string
+  shardId: string
+  startSequenceNumber: string
+  endSequenceNumber: string
+  /** How many records Lambda discarded. */
+  batchSize: number
+  /** The range's records, as Lambda delivers them: what a redrive runs again. */
+  records?: DynamoDBRecord[]
+  /** Why the records could not be read back; such a dead letter cannot be redriven. */
+  unavailable?: string
+}
 
 /** A message that exhausted its receives, kept for a person to look at and redrive. */
 export interface DeadLetter {
@@ -21,7 +40,7 @@ export interface DeadLetter {
   sourceQueue: string
   receiveCount: number
   deadLetteredAt: string
-  /** `message`: a work-queue message; `stream-batch`: a stream batch that exhausted its retries (cannot be redriven). */
+  /** `message`: a work-queue message; `stream-batch`: a stream batch that exhausted its retries (redriven through the stream handlers). */
   kind: 'message' | 'stream-batch'
   status: 'open' | 'redriving' | 'redriven'
   redrivenAt?: string
@@ -29,10 +48,12 @@ export interface DeadLetter {
   reason?: string
   /** The payment its command names (directly, or through the stored webhook event), if it exists. */
   paymentId?: string
+  /** For a `stream-batch`: the discarded range and its records. */
+  streamBatch?: StreamBatch
 }
 
 /** An open dead letter for an SQS message, as it was received. */
-export function deadLetterOf (record: SQSRecord, details: Pick<DeadLetter, 'sourceQueue' | 'kind' | 'deadLetteredAt' | 'reason' | 'paymentId'>): DeadLetter {
+export function deadLetterOf (record: SQSRecord, details: Pick<DeadLetter, 'sourceQueue' | 'kind' | 'deadLetteredAt' | 'reason' | 'paymentId' | 'streamBatch'>): DeadLetter {
   return {
     messageId: record.messageId,
     body: record.body,
@@ -71,8 +92,8 @@ export interface DeadLetterStore {
 export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): DeadLetterStore {
   const toDeadLetter = (item: Record<string, AttributeValue>): DeadLetter => {
     // The redrive claim's bookkeeping is the store's own, not part of the record.
-    const { redriveStartedAt: _started, ...deadLetter } = fromItem<DeadLetter & { redriveStartedAt?: string }>(item)
-    return deadLetter
+    const { redriveStartedAt: _started, streamBatch, ...deadLetter } = fromItem<Omit<DeadLetter, 'streamBatch'> & { redriveStartedAt?: string, streamBatch?: StoredStreamBatch }>(item)
+    return streamBatch === undefined ? deadLetter : { ...deadLetter, streamBatch: fromStoredStreamBatch(streamBatch) }
   }
   return {
     recordOnce: async (deadLetter) => writeIfCondition(dynamodb, new PutItemCommand({
@@ -81,7 +102,7 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
         ...Keys.deadLetter(deadLetter.messageId),
         ...Keys.deadLetterIndex(deadLetter.deadLetteredAt, deadLetter.messageId),
         ...(deadLetter.paymentId !== undefined && Keys.deadLetterByPayment(deadLetter.paymentId, deadLetter.deadLetteredAt, deadLetter.messageId))
-      }, deadLetter),
+      }, deadLetter.streamBatch === undefined ? deadLetter : { ...deadLetter, streamBatch: toStoredStreamBatch(deadLetter.streamBatch) }),
       ConditionExpression: 'attribute_not_exists(pk)'
     })),
 
@@ -131,4 +152,22 @@ export function createDeadLetterStore ({ dynamodb, tableName }: { dynamodb: Dyna
       }))
     }
   }
+}
+
+/** A stream batch as stored: its records as gzip-compressed JSON, so a batch of up to 100 images fits an item (400 KB). */
+type StoredStreamBatch = Omit<StreamBatch, 'records'> & { recordsGzip?: Uint8Array }
+
+/** The most compressed record bytes kept in a dead letter: room for the rest of the item under DynamoDB's 400 KB. */
+const MAX_KEPT_RECORD_BYTES = 300_000
+
+function toStoredStreamBatch ({ records, ...batch }: StreamBatch): StoredStreamBatch {
+  if (records === undefined) return batch
+  const recordsGzip = gzipSync(JSON.stringify(records))
+  // Never a dead letter that cannot be written: the range is kept, and why its records are not.
+  if (recordsGzip.byteLength > MAX_KEPT_RECORD_BYTES) return { ...batch, unavailable: `the records are too large to keep in the dead letter (${recordsGzip.byteLength} bytes compressed, at most ${MAX_KEPT_RECORD_BYTES})` }
+  return { ...batch, recordsGzip }
+}
+
+function fromStoredStreamBatch ({ recordsGzip, ...batch }: StoredStreamBatch): StreamBatch {
+  return recordsGzip === undefined ? batch : { ...batch, records: JSON.parse(gunzipSync(recordsGzip).toString('utf8')) as DynamoDBRecord[] }
 }

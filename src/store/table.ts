@@ -48,6 +48,9 @@ const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
 const UNSETTLED_PREFIX = 'UNSETTLED#'
 const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
+const UNAPPLIED_WEBHOOKS = 'UNAPPLIED_WEBHOOKS'
+/** Partitions of the unapplied-webhook index: every webhook is written to it, so not one hot key. */
+export const UNAPPLIED_WEBHOOK_SHARDS = 4
 
 const key = (pk: string, sk: string) => ({ [PK]: pk, [SK]: sk })
 const gsi1 = (pk: string, sk: string) => ({ [GSI1.partitionKey]: pk, [GSI1.sortKey]: sk })
@@ -68,6 +71,8 @@ export const Keys = {
   unsettledPayment: (createdAt: string, paymentId: string) => gsi3(unsettledPartition(createdAt.slice(0, 10), unsettledShard(paymentId)), unsettledSortKey(createdAt, paymentId)),
   idempotency: (scope: string, idempotencyKey: string) => key(`${ItemKind.idempotency}#${scope}#${idempotencyKey}`, ItemKind.idempotency),
   webhookEvent: (provider: string, eventId: string) => key(`${ItemKind.webhook}#${provider}#${eventId}`, ItemKind.webhook),
+  /** GSI1, only until a webhook event is applied: by the time it was stored (or last re-sent), over a few partitions. */
+  unappliedWebhook: (since: string, provider: string, eventId: string) => gsi1(unappliedWebhookPartition(shardOf(`${provider}#${eventId}`, UNAPPLIED_WEBHOOK_SHARDS)), unappliedWebhookSortKey(since, provider, eventId)),
   /** Which payment a provider reference belongs to. */
   providerRef: (providerRef: string) => key(`${ItemKind.providerRef}#${providerRef}`, ItemKind.providerRef),
   customerSummary: (customerId: string) => key(customerPk(customerId), SUMMARY_SK),
@@ -80,6 +85,21 @@ export const Keys = {
   deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`)
 } as const
 
+/** The GSI1 partition of unapplied webhook events of one shard (0 to UNAPPLIED_WEBHOOK_SHARDS - 1). */
+export function unappliedWebhookPartition (shard: number): string {
+  return `${UNAPPLIED_WEBHOOKS}#${shard}`
+}
+
+/** The GSI1 sort key of an unapplied webhook event: ordered by `since`, unique per event. */
+export function unappliedWebhookSortKey (since: string, provider: string, eventId: string): string {
+  return `${since}#${provider}#${eventId}`
+}
+
+/** A stable shard in [0, shards) of a key: the first four bytes of its SHA-256, evenly spread whatever the ids look like. */
+function shardOf (text: string, shards: number): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0) % shards
+}
+
 /** The GSI3 partition of the payments created on `day` (YYYY-MM-DD) in `shard` that are still unsettled: `UNSETTLED#2026-11-27#07`. */
 export function unsettledPartition (day: string, shard: number): string {
   return `${UNSETTLED_PREFIX}${day}#${String(shard).padStart(2, '0')}`
@@ -87,7 +107,7 @@ export function unsettledPartition (day: string, shard: number): string {
 
 /** A payment's shard of the unsettled index, 0 to UNSETTLED_SHARDS - 1: from a hash of its id, so it never changes. */
 export function unsettledShard (paymentId: string): number {
-  return createHash('sha256').update(paymentId).digest().readUInt32BE(0) % UNSETTLED_SHARDS
+  return shardOf(paymentId, UNSETTLED_SHARDS)
 }
 
 /** Where one partition of unsettled payments is: its index, that index's key attributes and the partition key's value. */

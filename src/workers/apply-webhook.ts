@@ -19,14 +19,18 @@ const TARGET: Record<string, PaymentStatus> = {
  * `apply-webhook`: applies a stored provider event to its payment through the status machine.
  * A late, duplicate or out-of-order event never moves a payment backwards. An event for a
  * payment we cannot find yet throws, so SQS retries it a bounded number of times (the queue's
- * maxReceiveCount) before it lands in the dead-letter queue.
+ * maxReceiveCount) before it lands in the dead-letter queue. Once applied (or found to need
+ * nothing), the event is marked applied, so the webhook safety net stops waiting for it.
  */
-export function createApplyWebhookHandler (deps: { payments: PaymentStore, webhooks: WebhookStore, metrics: Metrics, logger: Logger }): CommandHandler<ApplyWebhookCommand> {
+export function createApplyWebhookHandler (deps: { payments: PaymentStore, webhooks: WebhookStore, metrics: Metrics, logger: Logger, clock: () => Date }): CommandHandler<ApplyWebhookCommand> {
   return async ({ provider, eventId }) => {
     const event = await deps.webhooks.get(provider, eventId)
     if (event === undefined) throw new UnknownPaymentError(`apply-webhook: no stored event ${provider}/${eventId}`)
     const to = TARGET[event.type]
-    if (to === undefined) return
+    if (to === undefined) {
+      await deps.webhooks.markApplied(provider, eventId, deps.clock())
+      return
+    }
 
     const payment = event.paymentId !== undefined
       ? await deps.payments.get(event.paymentId)
@@ -38,5 +42,6 @@ export function createApplyWebhookHandler (deps: { payments: PaymentStore, webho
       ...(event.providerRef !== undefined && { providerRef: event.providerRef }),
       ...(event.reason !== undefined && { reason: event.reason })
     })
+    await deps.webhooks.markApplied(provider, eventId, deps.clock())
   }
 }

@@ -1,4 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { SQSRecord } from 'aws-lambda'
 import pLimit from 'p-limit'
 import type { Logger } from 'pino'
@@ -8,10 +9,11 @@ import { AttentionReason, type Payment } from '../domain/payment.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { CommandType, parseWorkCommand, type WorkCommand } from '../queue/commands.js'
-import { deadLetterOf, type DeadLetter, type DeadLetterStore } from '../store/dead-letters.js'
+import { deadLetterOf, type DeadLetter, type DeadLetterStore, type StreamBatch } from '../store/dead-letters.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { WebhookStore } from '../store/webhooks.js'
 import { queueNameOf } from '../aws/resources.js'
+import { readStreamRange } from '../aws/stream-records.js'
 import type { SqsWorker } from './types.js'
 
 /** What the dead-letter-queue worker needs. */
@@ -22,6 +24,9 @@ export interface DeadLetterWorkerDeps {
   metrics: Metrics
   logger: Logger
   clock: () => Date
+  /** Reads a discarded stream batch's records back from the stream (loaded on first use). */
+  streams: () => Promise<DynamoDBStreamsClient>
+  config: { aws: { region: string } }
 }
 
 const PAYMENT_ID = new RegExp(PAYMENT_ID_PATTERN)
@@ -33,7 +38,9 @@ const isPaymentId = (value: string | undefined): value is string => value !== un
  * batch that exhausted its retries) becomes a dead-letter record, once per message id, with an
  * alert metric and an error log line. Admin routes list and redrive them. A command that names
  * a payment (a charge, or a webhook event for one) records its payment id, and the payment,
- * while still unsettled, says it needs attention and which dead letter tells why.
+ * while still unsettled, says it needs attention and which dead letter tells why. A stream
+ * batch's on-failure record names only a sequence number range, so its records are read back
+ * from the stream (which keeps them 24 hours) and kept with the dead letter, for a redrive.
  */
 export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueName: string, concurrency: number): SqsWorker {
   const limit = pLimit(concurrency)
@@ -53,7 +60,8 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
   }
   const handleRecord = async (record: SQSRecord, recorded: Record<DeadLetter['kind'], number>): Promise<void> => {
     await withLogContext({ messageId: record.messageId }, async () => {
-      const streamBatch = isStreamBatchFailure(record.body)
+      const batchInfo = streamBatchInfoOf(record.body)
+      const streamBatch = batchInfo !== undefined
       const sourceArn = (record.attributes as unknown as Record<string, string | undefined>).DeadLetterQueueSourceArn
       const payment = streamBatch ? undefined : await paymentOf(record.body)
       const deadLetteredAt = deps.clock().toISOString()
@@ -61,7 +69,8 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
         sourceQueue: streamBatch ? 'stream' : (sourceArn === undefined ? sourceQueueName : queueNameOf(sourceArn)),
         deadLetteredAt,
         kind: streamBatch ? 'stream-batch' : 'message',
-        ...(payment !== undefined && { paymentId: payment.id })
+        ...(payment !== undefined && { paymentId: payment.id }),
+        ...(batchInfo !== undefined && { streamBatch: await readBack(batchInfo, record.messageId) })
       }))
       // Flagged after the record exists, and again on a redelivery while it is open (the flag
       // may have failed after the record was written): the flag names this dead letter once.
@@ -76,6 +85,16 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
       deps.logger.error({ kind: streamBatch ? 'stream-batch' : 'message', receiveCount: record.attributes.ApproximateReceiveCount, ...(payment !== undefined && { paymentId: payment.id }) }, 'dead letter: a message exhausted its retries')
     })
   }
+  /** The discarded batch with its records, unless already recorded (a redelivery reads nothing again). */
+  const readBack = async (info: StreamBatch, messageId: string): Promise<StreamBatch> => {
+    const earlier = await deps.deadLetters.get(messageId)
+    if (earlier?.streamBatch !== undefined) return earlier.streamBatch
+    if (info.streamArn === undefined) return { ...info, unavailable: 'the on-failure record names no stream' }
+    if (!/^\d+$/.test(info.startSequenceNumber) || !/^\d+$/.test(info.endSequenceNumber)) return { ...info, unavailable: 'the on-failure record names no sequence number range' }
+    const read = await readStreamRange(deps.streams, { ...info, streamArn: info.streamArn }, deps.config.aws.region)
+    if ('unavailable' in read) deps.logger.error({ shardId: info.shardId, startSequenceNumber: info.startSequenceNumber, reason: read.unavailable }, 'dead letter: a discarded stream batch\'s records could not be read back')
+    return { ...info, ...read }
+  }
   return async (event, context) => {
     const recorded = { message: 0, 'stream-batch': 0 }
     const response = await processPartialResponse(event, (record: SQSRecord) => limit(() => handleRecord(record, recorded)), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false })
@@ -85,12 +104,23 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
   }
 }
 
-function isStreamBatchFailure (body: string): boolean {
-  if (!body.includes('DDBStreamBatchInfo')) return false
+/** The range a stream mapping's on-failure record names (Lambda's `DDBStreamBatchInfo`), if the body is one. */
+function streamBatchInfoOf (body: string): StreamBatch | undefined {
+  if (!body.includes('DDBStreamBatchInfo')) return undefined
+  let info: unknown
   try {
-    const value = JSON.parse(body) as { DDBStreamBatchInfo?: unknown }
-    return typeof value === 'object' && value !== null && value.DDBStreamBatchInfo !== undefined
+    info = (JSON.parse(body) as { DDBStreamBatchInfo?: unknown }).DDBStreamBatchInfo
   } catch {
-    return false
+    return undefined
+  }
+  if (typeof info !== 'object' || info === null) return undefined
+  const { streamArn, shardId, startSequenceNumber, endSequenceNumber, batchSize } = info as Record<string, unknown>
+  const text = (value: unknown): string => typeof value === 'string' ? value : ''
+  return {
+    ...(typeof streamArn === 'string' && { streamArn }),
+    shardId: text(shardId),
+    startSequenceNumber: text(startSequenceNumber),
+    endSequenceNumber: text(endSequenceNumber),
+    batchSize: typeof batchSize === 'number' ? batchSize : 0
   }
 }

@@ -1,3 +1,4 @@
+import type { Context, DynamoDBRecord } from 'aws-lambda'
 import { isFifoQueue } from '../aws/resources.js'
 import type { Deps } from '../deps.js'
 import { createApplyWebhookHandler } from './apply-webhook.js'
@@ -8,7 +9,8 @@ import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox
 import { ItemKind } from '../store/table.js'
 import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
-import type { WorkerRegistry } from './types.js'
+import { createWebhookSafetyNet } from './webhook-safety-net.js'
+import type { StreamWorker, WorkerRegistry } from './types.js'
 import { createWorkQueueWorker, type CommandHandlers } from './work-queue.js'
 
 /** The workers of this deployment, keyed by the queue and the table they consume. */
@@ -16,6 +18,14 @@ export function createWorkers (deps: Deps): WorkerRegistry {
   const { work, deadLetter } = deps.config.queues
   if (work.url === undefined) throw new Error('the work queue URL is not known: set WORK_QUEUE_URL')
   const relay = { workQueue: deps.workQueue, logger: deps.logger }
+  const schedule = {
+    staleAfterMs: deps.config.sweeper.staleAfterSeconds * 1000,
+    maxPerRun: deps.config.sweeper.maxPerRun,
+    maxResends: deps.config.sweeper.maxResends
+  }
+  const sweeper = createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, schedule)
+  // Separate from the payment sweep, on the same schedule and settings: stored webhooks never applied.
+  const webhookSafetyNet = createWebhookSafetyNet({ ...relay, webhooks: deps.webhooks, clock: deps.clock, metrics: deps.metrics }, schedule)
   return {
     queues: {
       [work.name]: createWorkQueueWorker(deps, {
@@ -25,15 +35,56 @@ export function createWorkers (deps: Deps): WorkerRegistry {
       [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)
     },
     streams: {
-      [deps.config.tableName]: createTableStreamWorker(deps, {
-        [ItemKind.payment]: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
-        [ItemKind.webhook]: createWebhookChangeHandler(relay)
-      }, { concurrency: deps.config.streamConcurrency })
+      [deps.config.tableName]: createStreamWorker(deps)
     },
-    scheduled: createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, {
-      staleAfterMs: deps.config.sweeper.staleAfterSeconds * 1000,
-      maxPerRun: deps.config.sweeper.maxPerRun,
-      maxResends: deps.config.sweeper.maxResends
-    })
+    // Answers the sweep's counts; the safety net's are in its log line and metric.
+    scheduled: async (event, context) => {
+      const swept = await sweeper(event, context)
+      await webhookSafetyNet(event, context)
+      return swept
+    }
+  }
+}
+
+/** What the table-stream worker needs. */
+export type StreamWorkerDeps = Pick<Deps, 'workQueue' | 'summaries' | 'logger' | 'metrics' | 'config'>
+
+/** The table-stream worker with this deployment's change handlers: the stream mapping's, and a stream dead letter's redrive. */
+export function createStreamWorker (deps: StreamWorkerDeps): StreamWorker {
+  const relay = { workQueue: deps.workQueue, logger: deps.logger }
+  return createTableStreamWorker(deps, {
+    [ItemKind.payment]: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
+    [ItemKind.webhook]: createWebhookChangeHandler(relay)
+  }, { concurrency: deps.config.streamConcurrency })
+}
+
+/** Runs stream records again through the change handlers; says the sequence number of the lowest that failed, if one did. */
+export type StreamReplay = (records: DynamoDBRecord[]) => Promise<string | undefined>
+
+/** Replays a discarded stream batch's records (a stream dead letter's redrive) through the table-stream worker, outside any invocation. */
+export function createStreamReplay (deps: StreamWorkerDeps): StreamReplay {
+  const worker = createStreamWorker(deps)
+  return async (records) => {
+    const { batchItemFailures } = await worker({ Records: records }, replayContext())
+    return batchItemFailures[0]?.itemIdentifier
+  }
+}
+
+/** The table-stream worker reads nothing of its context; a replay runs within an HTTP request, not an invocation of its own. */
+function replayContext (): Context {
+  const fail = (): never => { throw new Error('a stream replay has no invocation to end') }
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'paylith-stream-replay',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'paylith-stream-replay',
+    memoryLimitInMB: '0',
+    awsRequestId: 'stream-replay',
+    logGroupName: '',
+    logStreamName: '',
+    getRemainingTimeInMillis: () => 0,
+    done: fail,
+    fail,
+    succeed: fail
   }
 }

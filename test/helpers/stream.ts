@@ -2,7 +2,7 @@ import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetSha
 import type { DynamoDBRecord } from 'aws-lambda'
 import { clientOptions } from '../../src/aws/clients.js'
 import type { Config } from '../../src/config/load.js'
-import { toLambdaRecord } from '../../src/local/stream-poller.js'
+import { toLambdaRecord } from '../../src/aws/stream-records.js'
 
 /**
  * Every record the table's stream holds so far, shard by shard, in stream order, as Lambda

@@ -148,9 +148,17 @@ t.test('event source mappings report batch item failures; the stream one bisects
     ParallelizationFactor: 2,
     BisectBatchOnFunctionError: true,
     MaximumRetryAttempts: 10,
-    MaximumRecordAgeInSeconds: 86_400,
+    MaximumRecordAgeInSeconds: 18 * 3600,
     DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } } }
   })
+})
+
+t.test('a stream batch discarded for its age can still be read back from the stream (it keeps records 24 hours)', async (t) => {
+  const stream = (Object.values(resources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: { EventSourceArn: unknown, MaximumRecordAgeInSeconds?: number, DestinationConfig?: unknown } }>)
+    .find((mapping) => JSON.stringify(mapping.Properties.EventSourceArn).includes('StreamArn'))
+  t.ok(stream?.Properties.MaximumRecordAgeInSeconds !== undefined && stream.Properties.MaximumRecordAgeInSeconds > 0, 'records are discarded by age')
+  t.ok((stream?.Properties.MaximumRecordAgeInSeconds ?? Infinity) <= 24 * 3600 - 6 * 3600, 'at least 6 hours before the stream trims them')
+  t.ok(grants().includes('dynamodb:GetShardIterator Table/stream') && grants().includes('dynamodb:GetRecords Table/stream'), 'the function may read the stream back')
 })
 
 t.test('an HTTP API with the $default stage, throttled, in front of the function', async (t) => {

@@ -136,11 +136,12 @@ t.test('a redrive sends the original message back to the work queue once; a seco
   t.equal(messages[0]?.MessageAttributes?.correlationId?.StringValue, PAYMENT_ID, 'and its message attributes')
 })
 
-t.test('a stream batch that exhausted its retries cannot be redriven: 422', async (t) => {
+t.test('a stream batch whose records could not be read back from the stream cannot be redriven: 422 saying why', async (t) => {
   const built = await build(t)
-  const id = await deadLetter(built, JSON.stringify({ requestContext: { condition: 'RetryAttemptsExhausted' }, DDBStreamBatchInfo: { shardId: 'shard-1', startSequenceNumber: '100', endSequenceNumber: '120', batchSize: 3 } }))
-  t.equal((await built.deps.deadLetters.get(id))?.kind, 'stream-batch')
-  assertProblem(t, await redrive(built, id), 422, 'not-redrivable')
+  const id = await deadLetter(built, JSON.stringify({ requestContext: { condition: 'RetryAttemptsExhausted' }, DDBStreamBatchInfo: { shardId: 'shard-1', startSequenceNumber: '100', endSequenceNumber: '120', batchSize: 3, streamArn: `${built.resources.streamArn}-gone` } }))
+  t.match(await built.deps.deadLetters.get(id), { kind: 'stream-batch', streamBatch: { shardId: 'shard-1', batchSize: 3, unavailable: /./ } })
+  const problem = assertProblem(t, await redrive(built, id), 422, 'not-redrivable')
+  t.match(problem.detail, /could not be read back from the stream, so there is nothing to run again: the stream (or its shard is gone|refused the range)/)
   t.equal((await built.deps.deadLetters.get(id))?.status, 'open', 'left as it was')
   t.same(await workQueueMessages(built), [], 'nothing was sent')
 })

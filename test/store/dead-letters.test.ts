@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import type { DeadLetter } from '../../src/store/dead-letters.js'
 import { build } from '../helpers/build.js'
@@ -102,4 +103,21 @@ t.test('releaseClaim leaves a redriven dead letter redriven', async (t) => {
   await deps.deadLetters.markRedriven('m-late-release', after(1_000))
   await deps.deadLetters.releaseClaim('m-late-release')
   t.equal((await deps.deadLetters.get('m-late-release'))?.status, 'redriven')
+})
+
+t.test('a stream batch\'s records are kept compressed and read back as they were', async (t) => {
+  const { deps } = await build(t)
+  const records = Array.from({ length: 100 }, (_, i) => ({ eventName: 'INSERT' as const, dynamodb: { SequenceNumber: String(1000 + i), NewImage: { pk: { S: `PAYMENT#pay_${i}` }, description: { S: 'x'.repeat(2000) } } } }))
+  const streamBatch = { shardId: 'shard-1', startSequenceNumber: '1000', endSequenceNumber: '1099', batchSize: 100, records }
+  t.ok(await deps.deadLetters.recordOnce(deadLetter('m-batch', { kind: 'stream-batch', streamBatch })))
+  t.same((await deps.deadLetters.get('m-batch'))?.streamBatch, streamBatch, '100 records of 2 KB each fit one item')
+})
+
+t.test('records too large to keep even compressed leave the range and say why, rather than a dead letter that cannot be written', async (t) => {
+  const { deps } = await build(t)
+  const records = Array.from({ length: 40 }, (_, i) => ({ dynamodb: { SequenceNumber: String(i), NewImage: { blob: { S: randomBytes(7500).toString('base64') } } } }))
+  t.ok(await deps.deadLetters.recordOnce(deadLetter('m-huge', { kind: 'stream-batch', streamBatch: { shardId: 's', startSequenceNumber: '0', endSequenceNumber: '39', batchSize: 40, records } })))
+  const stored = await deps.deadLetters.get('m-huge')
+  t.match(stored?.streamBatch, { shardId: 's', batchSize: 40, unavailable: /too large to keep in the dead letter \(\d+ bytes compressed, at most 300000\)/ })
+  t.equal(stored?.streamBatch?.records, undefined)
 })

@@ -46,6 +46,38 @@ t.test('a stream batch\'s failure record is stored as a stream-batch dead letter
   t.match(await built.deps.deadLetters.get(record.messageId), { kind: 'stream-batch', sourceQueue: 'stream', status: 'open', body })
 })
 
+t.test('a stream batch\'s failure record without a stream or a range keeps no records and says why', async (t) => {
+  const built = await build(t)
+  const noStream = await deadLetter(built, JSON.stringify({ DDBStreamBatchInfo: { shardId: 's-1', startSequenceNumber: '1', endSequenceNumber: '9', batchSize: 9 } }))
+  t.match(await built.deps.deadLetters.get(noStream.messageId), { streamBatch: { shardId: 's-1', startSequenceNumber: '1', endSequenceNumber: '9', batchSize: 9, unavailable: 'the on-failure record names no stream' } })
+  const noRange = await deadLetter(built, JSON.stringify({ DDBStreamBatchInfo: { streamArn: built.resources.streamArn, shardId: 's-1' } }))
+  t.match(await built.deps.deadLetters.get(noRange.messageId), { streamBatch: { batchSize: 0, unavailable: 'the on-failure record names no sequence number range' } })
+})
+
+t.test('a stream batch is read back once: a redelivery of its failure record reads nothing again', async (t) => {
+  const built = await build(t)
+  let reads = 0
+  const streams = await built.deps.streams()
+  streams.middlewareStack.add((next) => async (args) => { reads += 1; return next(args) }, { step: 'initialize', name: 'countReads' })
+  const body = JSON.stringify({ DDBStreamBatchInfo: { streamArn: built.resources.streamArn, shardId: 'shardId-00000000000000000000-gone', startSequenceNumber: '100', endSequenceNumber: '100', batchSize: 1 } })
+  const record = await deadLetter(built, body)
+  t.equal(reads, 1)
+  t.match(await built.deps.deadLetters.get(record.messageId), { streamBatch: { unavailable: /./ } })
+  await deadLetter(built, body, record)
+  t.equal(reads, 1, 'the stored dead letter is kept as it is')
+})
+
+t.test('when the stream cannot be read for now the failure record is retried, not recorded without its records', async (t) => {
+  const built = await build(t)
+  // Fault injection (the emulator cannot throttle on demand): every stream read fails with a transient error.
+  const streams = await built.deps.streams()
+  streams.middlewareStack.add(() => async () => { throw Object.assign(new Error('Rate exceeded'), { name: 'LimitExceededException' }) }, { step: 'initialize', name: 'throttled' })
+  const worker = built.workers.queues[built.config.queues.deadLetter.name]
+  const record = sqsRecord(built.config.queues.deadLetter.name, JSON.stringify({ DDBStreamBatchInfo: { streamArn: built.resources.streamArn, shardId: 's-1', startSequenceNumber: '1', endSequenceNumber: '2', batchSize: 2 } }))
+  t.same(await worker?.({ Records: [record] }, context()), { batchItemFailures: [{ itemIdentifier: record.messageId }] })
+  t.equal(await built.deps.deadLetters.get(record.messageId), undefined)
+})
+
 /** Runs the dead-letter worker on one record with this body; answers the record. */
 async function deadLetter (built: Built, body: string, record = sqsRecord(built.config.queues.deadLetter.name, body)) {
   const worker = built.workers.queues[built.config.queues.deadLetter.name]
