@@ -1,4 +1,5 @@
 import type Stripe from 'stripe'
+import { toStripeAmount } from '../domain/stripe-amounts.js'
 import {
   AUTHENTICATION_REQUIRED,
   ProviderConfigurationError,
@@ -115,8 +116,14 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
       }
       const paymentMethod = request.providerPaymentMethod ?? options.defaultPaymentMethod
       const onSession = request.confirmation === 'client'
+      let amount: number
+      try {
+        amount = toStripeAmount(request.currency, request.amount)
+      } catch (error) {
+        throw new ProviderConfigurationError(`stripe: ${(error as Error).message}`, { cause: error })
+      }
       const intent = await call(async () => sdk.paymentIntents.create({
-        amount: request.amount,
+        amount,
         currency: request.currency.toLowerCase(),
         ...(request.providerCustomer !== undefined && { customer: request.providerCustomer }),
         // On-session the browser picks the method (Stripe.js), unless the merchant named one.

@@ -177,3 +177,16 @@ t.test('an already cancelled intent is not cancelled twice', async (t) => {
   ])
   t.same(await provider.charge(chargeRequest({ providerRef: PI }), { signal }), { outcome: 'declined', providerRef: PI, reason: 'authentication_required' })
 })
+
+t.test('ISK is sent in Stripe\'s two-decimal units: 5000 kr as 500000', async (t) => {
+  const { provider, seen } = await stripeWith(t, [create('requires_confirmation'), confirm(200, paymentIntent('succeeded'))])
+  await provider.charge(chargeRequest({ currency: 'ISK', amount: 5000 }), { signal })
+  t.equal(seen[0]?.form.get('amount'), '500000')
+  t.equal(seen[0]?.form.get('currency'), 'isk')
+})
+
+t.test('a three-decimal amount Stripe cannot charge is a configuration error, never sent', async (t) => {
+  const { provider, seen } = await stripeWith(t, [])
+  await t.rejects(provider.charge(chargeRequest({ currency: 'KWD', amount: 5124 }), { signal }), { name: 'ProviderConfigurationError' })
+  t.equal(seen.length, 0)
+})

@@ -428,3 +428,19 @@ t.test('providerCustomer and providerPaymentMethod are validated as Stripe ids a
   const problem = assertProblem(t, bad, 400, 'validation')
   t.same([...new Set((problem.invalidParams as Array<{ name: string }>).map((p) => p.name))].sort(), ['body/confirmation', 'body/providerCustomer', 'body/providerPaymentMethod'])
 })
+
+t.test('with Stripe, an amount Stripe cannot charge is refused at creation with a clear problem', async (t) => {
+  const built = await build(t, { env: { PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: 'sk_test_routes' } })
+  for (const currency of ['BHD', 'JOD', 'KWD', 'OMR', 'TND']) {
+    const problem = assertProblem(t, await create(built, body({ currency, amount: 5124 })), 400, 'amount-not-chargeable')
+    t.match(problem.detail, /last digit is 0.*5120 or 5130/, `${currency} says how to round`)
+    t.equal((await create(built, body({ currency, amount: 5120 }))).statusCode, 201, `${currency} ending in 0 is taken`)
+  }
+  t.equal((await create(built, body({ currency: 'ISK', amount: 999_999 }))).statusCode, 201)
+  assertProblem(t, await create(built, body({ currency: 'ISK', amount: 1_000_000 })), 400, 'amount-not-chargeable')
+})
+
+t.test('with the sandbox, three-decimal amounts need not end in 0', async (t) => {
+  const built = await build(t)
+  t.equal((await create(built, body({ currency: 'KWD', amount: 5124 }))).statusCode, 201)
+})
