@@ -4,6 +4,7 @@ import {
   CfnParameter,
   Duration,
   RemovalPolicy,
+  SecretValue,
   Stack,
   type StackProps,
   aws_apigatewayv2 as apigw,
@@ -29,6 +30,9 @@ import type { EnvValues } from '../src/config/env.js'
 import { AttentionReason } from '../src/domain/payment.js'
 import { METRICS_NAMESPACE, MetricName } from '../src/observability/metrics.js'
 import type { DeadLetter } from '../src/store/dead-letters.js'
+
+/** What the secrets hold until someone sets them: not a secret, and not a valid value. */
+export const UNSET_SECRET = 'unset'
 
 /** What can be tuned per deployment (cdk context or props). */
 export interface PaylithStackProps extends StackProps {
@@ -129,11 +133,15 @@ export class PaylithStack extends Stack {
       enforceSSL: true
     })
 
+    // Created holding a visible placeholder, not a generated random value that looks like a
+    // key: until put-secret-value sets them, the function refuses them clearly (it never caches one).
     const webhookSecrets = new secretsmanager.Secret(this, 'WebhookSecrets', {
-      description: 'paylith WEBHOOK_SECRETS: comma-separated <provider>=<secret> entries. Set its value after the first deploy.'
+      description: 'paylith WEBHOOK_SECRETS: comma-separated <provider>=<secret> entries. Set its value after the first deploy.',
+      secretStringValue: SecretValue.unsafePlainText(UNSET_SECRET)
     })
     const stripeKey = new secretsmanager.Secret(this, 'StripeSecretKey', {
-      description: 'paylith Stripe secret key (sk_live_... or rk_live_...). Set its value after the first deploy.'
+      description: 'paylith Stripe secret key (sk_live_... or rk_live_...). Set its value after the first deploy.',
+      secretStringValue: SecretValue.unsafePlainText(UNSET_SECRET)
     })
 
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })

@@ -16,6 +16,10 @@ export interface StripeOptions {
   /** The payment method to confirm with when the payment names none. */
   defaultPaymentMethod: string | undefined
   timeoutMs: number
+  /** How long a fetched key is used before it is fetched again (a rotated key is picked up within it). */
+  keyMaxAgeMs: number
+  /** Now, in milliseconds; Date.now by default. */
+  now?: () => number
   /** Host/port/protocol of a Stripe-compatible API, for tests; the real API when undefined. */
   apiBase?: { host: string, port: number, protocol: 'http' | 'https' }
 }
@@ -41,15 +45,27 @@ interface StripeErrorLike {
  * The official SDK is imported on the first charge only, so it costs nothing at cold start.
  */
 export function createStripeProvider (options: StripeOptions): PaymentProvider {
-  let client: Stripe | undefined
-  const stripe = async (): Promise<Stripe> => {
-    if (client !== undefined) return client
+  const now = options.now ?? Date.now
+  let cached: { client: Stripe, key: string, fetchedAt: number } | undefined
+  /** The client for the current key: fetched again past its maximum age, or when asked to. */
+  const stripe = async ({ refetch = false } = {}): Promise<Stripe> => {
+    if (cached !== undefined && !refetch && now() - cached.fetchedAt < options.keyMaxAgeMs) return cached.client
+    const key = (await options.secretKey()).trim()
+    if (!STRIPE_KEY.test(key)) {
+      cached = undefined
+      throw new ProviderConfigurationError('stripe: the configured secret holds no Stripe key (expected sk_… or rk_…); set it (aws secretsmanager put-secret-value) and the next charge picks it up')
+    }
+    if (cached?.key === key) {
+      cached.fetchedAt = now()
+      return cached.client
+    }
     const { default: StripeSdk } = await import('stripe')
-    client = new StripeSdk(await options.secretKey(), {
+    const client = new StripeSdk(key, {
       timeout: options.timeoutMs,
       maxNetworkRetries: 0, // retries are ours, with backoff and a breaker
       ...options.apiBase
     })
+    cached = { client, key, fetchedAt: now() }
     return client
   }
 
@@ -107,36 +123,51 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
     }
   }
 
+  const chargeWith = async (sdk: Stripe, request: ChargeRequest): Promise<ChargeResult> => {
+    if (request.providerRef !== undefined) {
+      return advance(sdk, request, await call(async () => sdk.paymentIntents.retrieve(request.providerRef as string)))
+    }
+    const paymentMethod = request.providerPaymentMethod ?? options.defaultPaymentMethod
+    const onSession = request.confirmation === 'client'
+    let amount: number
+    try {
+      amount = toStripeAmount(request.currency, request.amount)
+    } catch (error) {
+      throw new ProviderConfigurationError(`stripe: ${(error as Error).message}`, { cause: error })
+    }
+    const intent = await call(async () => sdk.paymentIntents.create({
+      amount,
+      currency: request.currency.toLowerCase(),
+      ...(request.providerCustomer !== undefined && { customer: request.providerCustomer }),
+      // On-session the browser picks the method (Stripe.js), unless the merchant named one.
+      ...(paymentMethod !== undefined && (!onSession || request.providerPaymentMethod !== undefined) && { payment_method: paymentMethod }),
+      automatic_payment_methods: onSession ? { enabled: true } : { enabled: true, allow_redirects: 'never' },
+      ...(request.description !== undefined && { description: request.description }),
+      metadata: { paymentId: request.paymentId, customerId: request.customerId }
+    }, { idempotencyKey: request.idempotencyKey }))
+    await request.recordProviderRef?.(intent.id)
+    return advance(sdk, request, intent)
+  }
+
   return {
     name: 'stripe',
     async charge (request): Promise<ChargeResult> {
-      const sdk = await stripe()
-      if (request.providerRef !== undefined) {
-        return advance(sdk, request, await call(async () => sdk.paymentIntents.retrieve(request.providerRef as string)))
-      }
-      const paymentMethod = request.providerPaymentMethod ?? options.defaultPaymentMethod
-      const onSession = request.confirmation === 'client'
-      let amount: number
       try {
-        amount = toStripeAmount(request.currency, request.amount)
+        return await chargeWith(await stripe(), request)
       } catch (error) {
-        throw new ProviderConfigurationError(`stripe: ${(error as Error).message}`, { cause: error })
+        // The key may have been rotated (or set at last) since it was fetched: fetch it once more.
+        if (!(error instanceof ProviderConfigurationError) || (error.cause as StripeErrorLike | undefined)?.type !== 'StripeAuthenticationError') throw error
+        const before = cached?.key
+        const sdk = await stripe({ refetch: true })
+        if (cached?.key === before) throw error
+        return chargeWith(sdk, request)
       }
-      const intent = await call(async () => sdk.paymentIntents.create({
-        amount,
-        currency: request.currency.toLowerCase(),
-        ...(request.providerCustomer !== undefined && { customer: request.providerCustomer }),
-        // On-session the browser picks the method (Stripe.js), unless the merchant named one.
-        ...(paymentMethod !== undefined && (!onSession || request.providerPaymentMethod !== undefined) && { payment_method: paymentMethod }),
-        automatic_payment_methods: onSession ? { enabled: true } : { enabled: true, allow_redirects: 'never' },
-        ...(request.description !== undefined && { description: request.description }),
-        metadata: { paymentId: request.paymentId, customerId: request.customerId }
-      }, { idempotencyKey: request.idempotencyKey }))
-      await request.recordProviderRef?.(intent.id)
-      return advance(sdk, request, intent)
     }
   }
 }
+
+/** What a Stripe secret or restricted key looks like. */
+const STRIPE_KEY = /^(sk|rk)_(test|live)_\w+$/
 
 /** The on-session answer: the browser confirms with the client secret. */
 function requiresAction (intent: Stripe.PaymentIntent): ChargeResult {

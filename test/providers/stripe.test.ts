@@ -12,7 +12,7 @@ const signal = new AbortController().signal
 
 async function stripeWith (t: Parameters<typeof scriptedStripe>[0], script: ScriptedAnswer[], timeoutMs = 2_000) {
   const api = await scriptedStripe(t, script)
-  const provider = createStripeProvider({ secretKey: async () => 'sk_test_fake', defaultPaymentMethod: 'pm_card_visa', timeoutMs, apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' } })
+  const provider = createStripeProvider({ secretKey: async () => 'sk_test_fake', defaultPaymentMethod: 'pm_card_visa', timeoutMs, keyMaxAgeMs: 300_000, apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' } })
   return { provider, ...api }
 }
 
@@ -189,4 +189,55 @@ t.test('a three-decimal amount Stripe cannot charge is a configuration error, ne
   const { provider, seen } = await stripeWith(t, [])
   await t.rejects(provider.charge(chargeRequest({ currency: 'KWD', amount: 5124 }), { signal }), { name: 'ProviderConfigurationError' })
   t.equal(seen.length, 0)
+})
+
+async function keyed (t: Parameters<typeof scriptedStripe>[0], script: ScriptedAnswer[], keys: string[]) {
+  const api = await scriptedStripe(t, script)
+  let clock = 0
+  const fetched: string[] = []
+  const provider = createStripeProvider({
+    secretKey: async () => { const key = keys[Math.min(fetched.length, keys.length - 1)] as string; fetched.push(key); return key },
+    defaultPaymentMethod: 'pm_card_visa',
+    timeoutMs: 2_000,
+    keyMaxAgeMs: 60_000,
+    now: () => clock,
+    apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' }
+  })
+  return { provider, ...api, fetched, advance: (ms: number) => { clock += ms } }
+}
+
+const unauthorized: ScriptedAnswer = { method: 'POST', path: '/v1/payment_intents', status: 401, body: stripeError('invalid_request_error', undefined, 'Invalid API Key provided: sk_live_****old') }
+
+t.test('the key is kept for its maximum age, then fetched again (a rotated key is picked up)', async (t) => {
+  const { provider, seen, fetched, advance } = await keyed(t, [retrieve('succeeded'), retrieve('succeeded'), retrieve('succeeded')], ['sk_live_old', 'sk_live_new'])
+  await provider.charge(chargeRequest({ providerRef: PI }), { signal })
+  advance(59_999)
+  await provider.charge(chargeRequest({ providerRef: PI }), { signal })
+  t.equal(fetched.length, 1, 'within its age, not fetched again')
+  advance(1)
+  await provider.charge(chargeRequest({ providerRef: PI }), { signal })
+  t.same(fetched, ['sk_live_old', 'sk_live_new'])
+  t.same(seen.map((request) => request.authorization), ['Bearer sk_live_old', 'Bearer sk_live_old', 'Bearer sk_live_new'])
+})
+
+t.test('an authentication error fetches the key once more and, when it changed, charges with the new one', async (t) => {
+  const { provider, seen, fetched } = await keyed(t, [unauthorized, create('requires_confirmation'), confirm(200, paymentIntent('succeeded'))], ['sk_live_old', 'sk_live_new'])
+  t.same(await provider.charge(chargeRequest(), { signal }), { outcome: 'succeeded', providerRef: PI })
+  t.same(fetched, ['sk_live_old', 'sk_live_new'])
+  t.same(seen.map((request) => request.authorization), ['Bearer sk_live_old', 'Bearer sk_live_new', 'Bearer sk_live_new'])
+})
+
+t.test('an authentication error with the same key after refetching is a configuration error, tried once', async (t) => {
+  const { provider, seen, fetched } = await keyed(t, [unauthorized], ['sk_live_old'])
+  await t.rejects(provider.charge(chargeRequest(), { signal }), { name: 'ProviderConfigurationError' })
+  t.equal(fetched.length, 2)
+  t.equal(seen.length, 1)
+})
+
+t.test('a secret that holds no key yet (just deployed) fails clearly, and the key is picked up once set', async (t) => {
+  const { provider, seen, fetched } = await keyed(t, [retrieve('succeeded')], ['unset', 'sk_live_set'])
+  await t.rejects(provider.charge(chargeRequest({ providerRef: PI }), { signal }), { name: 'ProviderConfigurationError', message: /holds no Stripe key.*put-secret-value/ })
+  t.equal(seen.length, 0, 'Stripe is not called with it')
+  t.same(await provider.charge(chargeRequest({ providerRef: PI }), { signal }), { outcome: 'succeeded', providerRef: PI })
+  t.same(fetched, ['unset', 'sk_live_set'], 'not cached')
 })

@@ -74,7 +74,7 @@ t.test('an off-session charge the issuer wants authenticated fails as authentica
 t.test('a provider configuration error (a bad Stripe key) alerts and leaves the payment processing and retryable', async (t) => {
   const { deps } = await build(t)
   const api = await scriptedStripe(t, [{ method: 'POST', path: '/v1/payment_intents', status: 401, body: stripeError('invalid_request_error', undefined, 'Invalid API Key provided: sk_test_****fake') }])
-  const provider = createStripeProvider({ secretKey: async () => 'sk_test_fake', defaultPaymentMethod: undefined, timeoutMs: 2_000, apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' } })
+  const provider = createStripeProvider({ secretKey: async () => 'sk_test_fake', defaultPaymentMethod: undefined, timeoutMs: 2_000, keyMaxAgeMs: 300_000, apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' } })
   const { lines, sink } = jsonLines()
   const logger = createLogger({ logLevel: 'info' }, sink)
   const metrics = createMetrics({ destination: sink })
