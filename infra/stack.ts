@@ -3,6 +3,7 @@ import {
   CfnOutput,
   Duration,
   RemovalPolicy,
+  SecretValue,
   Stack,
   type StackProps,
   aws_apigatewayv2 as apigw,
@@ -28,6 +29,9 @@ import type { EnvValues } from '../src/config/env.js'
 import { AttentionReason } from '../src/domain/payment.js'
 import { METRICS_NAMESPACE, MetricName, SecretFallback, SecretName } from '../src/observability/metrics.js'
 import type { DeadLetter } from '../src/store/dead-letters.js'
+
+/** What the secrets hold until someone sets them: not a secret, and not a valid value. */
+export const UNSET_SECRET = 'unset'
 
 /** What can be tuned per deployment (cdk context or props). */
 export interface PaylithStackProps extends StackProps {
@@ -134,8 +138,11 @@ export class PaylithStack extends Stack {
       enforceSSL: true
     })
 
+    // Created holding a visible placeholder, not a generated random value that looks like a
+    // key: until put-secret-value sets them, the function refuses them clearly (it never caches one).
     const webhookSecrets = new secretsmanager.Secret(this, 'WebhookSecrets', {
-      description: 'paylith WEBHOOK_SECRETS: comma-separated <provider>=<secret> entries. Set its value after the first deploy.'
+      description: 'paylith WEBHOOK_SECRETS: comma-separated <provider>=<secret> entries. Set its value after the first deploy.',
+      secretStringValue: SecretValue.unsafePlainText(UNSET_SECRET)
     })
     // The API keys' hashes live in a secret of their own, not in API_KEYS: Lambda allows 4 KB for all
     // of a function's variables (about 30 keys), a secret 64 KB (about 600); and a key added to it
@@ -143,10 +150,12 @@ export class PaylithStack extends Stack {
     // cannot take the other down, and it keeps API_KEYS's text as it is.
     // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
     const apiKeys = new secretsmanager.Secret(this, 'ApiKeysSecret', {
-      description: 'paylith API keys (the text of API_KEYS): comma-separated <sha256 hex of the key>=<scope>|<scope> entries. Set its value after the first deploy.'
+      description: 'paylith API keys (the text of API_KEYS): comma-separated <sha256 hex of the key>=<scope>|<scope> entries. Set its value after the first deploy.',
+      secretStringValue: SecretValue.unsafePlainText(UNSET_SECRET)
     })
     const stripeKey = new secretsmanager.Secret(this, 'StripeSecretKey', {
-      description: 'paylith Stripe secret key (sk_live_... or rk_live_...). Set its value after the first deploy.'
+      description: 'paylith Stripe secret key (sk_live_... or rk_live_...). Set its value after the first deploy.',
+      secretStringValue: SecretValue.unsafePlainText(UNSET_SECRET)
     })
 
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })

@@ -136,7 +136,7 @@ function createProvider (config: Config, logger: Logger, clock: () => Date): Pay
   if (config.provider.name === 'sandbox') {
     return sandboxFromConfig(config, logger, clock)
   }
-  const { secretKey, secretArn, paymentMethod, apiUrl } = config.provider.stripe
+  const { secretKey, secretArn, keyCacheSeconds, paymentMethod, apiUrl } = config.provider.stripe
   const fetchKey = secretArn === undefined
     ? async () => secretKey ?? ''
     : secretsManagerFetcher({ secretId: secretArn, region: config.aws.region, endpoint: config.aws.endpoint })
@@ -145,6 +145,7 @@ function createProvider (config: Config, logger: Logger, clock: () => Date): Pay
     secretKey: fetchKey,
     defaultPaymentMethod: paymentMethod,
     timeoutMs: config.provider.timeoutMs,
+    keyMaxAgeMs: keyCacheSeconds * 1000,
     ...(api !== undefined && { apiBase: { host: api.hostname, port: Number(api.port || (api.protocol === 'https:' ? 443 : 80)), protocol: api.protocol === 'https:' ? 'https' : 'http' } })
   })
 }

@@ -86,6 +86,7 @@ export const EnvSchema = Type.Object({
   })),
   STRIPE_SECRET_KEY: Type.Optional(Type.String({ secret: true, pattern: '^(sk|rk)_(test|live)_\\w+$', expected: 'a Stripe secret key (sk_test_..., sk_live_... or rk_...)' })),
   STRIPE_SECRET_ARN: SecretArn(),
+  STRIPE_KEY_CACHE_SECONDS: Int(1, 86_400, 300),
   STRIPE_PAYMENT_METHOD: Type.Optional(Type.String({ minLength: 1, expected: 'a Stripe PaymentMethod id' })),
   STRIPE_API_URL: Type.Optional(Url('a Stripe-compatible API base URL, such as stripe-mock')),
   PROVIDER_TIMEOUT_MS: Int(100, 60_000, 5_000),

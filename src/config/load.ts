@@ -183,7 +183,7 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
       /** `sandbox` by default locally; must be chosen explicitly in Lambda. */
       name: env.PAYMENT_PROVIDER ?? 'sandbox',
       sandbox: { latencyMs: env.SANDBOX_LATENCY_MS, webhookUrl: env.SANDBOX_WEBHOOK_URL, ledgerFile: env.SANDBOX_LEDGER_FILE },
-      stripe: { secretKey: env.STRIPE_SECRET_KEY, secretArn: env.STRIPE_SECRET_ARN, paymentMethod: env.STRIPE_PAYMENT_METHOD, apiUrl: env.STRIPE_API_URL },
+      stripe: { secretKey: env.STRIPE_SECRET_KEY, secretArn: env.STRIPE_SECRET_ARN, keyCacheSeconds: env.STRIPE_KEY_CACHE_SECONDS, paymentMethod: env.STRIPE_PAYMENT_METHOD, apiUrl: env.STRIPE_API_URL },
       timeoutMs: env.PROVIDER_TIMEOUT_MS,
       maxAttempts: env.PROVIDER_MAX_ATTEMPTS,
       backoffBaseMs: env.PROVIDER_BACKOFF_BASE_MS,

@@ -22,7 +22,8 @@ export const ErrorCode = {
   webhookNoMatchingSignature: 'PAYLITH_WEBHOOK_NO_MATCHING_SIGNATURE',
   webhookMalformedPayload: 'PAYLITH_WEBHOOK_MALFORMED_PAYLOAD',
   webhookReferenceTooLong: 'PAYLITH_WEBHOOK_REFERENCE_TOO_LONG',
-  notRedrivable: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE'
+  notRedrivable: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE',
+  amountNotChargeable: 'PAYLITH_PAYMENT_AMOUNT_NOT_CHARGEABLE'
 } as const
 
 /** One code a caller may be answered with. */
@@ -95,6 +96,9 @@ export class DependencyUnavailableError extends defineError('DependencyUnavailab
  */
 export class DependencyThrottledError extends defineError('DependencyThrottledError', ErrorCode.dependencyThrottled)<{ dependency: string, operation: string, reason: string, retryAfterSeconds: number }> {}
 
+/** An amount the configured provider cannot charge in that currency (Stripe: a three-decimal amount not ending in 0). */
+export class AmountNotChargeableError extends defineError('AmountNotChargeableError', ErrorCode.amountNotChargeable)<{ currency: string, amount: number }> {}
+
 /** A request that must carry an Idempotency-Key has none. */
 export class IdempotencyKeyMissingError extends defineError('IdempotencyKeyMissingError', ErrorCode.idempotencyKeyMissing) {}
 
@@ -159,6 +163,7 @@ export class WebhookSignatureError extends PaylithError<{ problem: SignatureProb
 /** Every error class of the domain and the service, for code that maps them by `code`. */
 export type DomainError =
   | NotFoundError
+  | AmountNotChargeableError
   | InvalidCursorError
   | DependencyUnavailableError
   | DependencyThrottledError

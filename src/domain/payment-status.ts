@@ -2,6 +2,8 @@
 export const PaymentStatus = {
   pending: 'pending',
   processing: 'processing',
+  /** On-session: the customer has to authenticate the payment (3-D Secure) in the merchant's front end. */
+  requires_action: 'requires_action',
   succeeded: 'succeeded',
   failed: 'failed',
   refunded: 'refunded'
@@ -13,10 +15,14 @@ export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus]
 /** Every state, in lifecycle order. */
 export const PAYMENT_STATUSES = Object.values(PaymentStatus)
 
-/** The lifecycle's single steps: `pending → processing → succeeded | failed`, `succeeded → refunded`. */
+/**
+ * The lifecycle's single steps: `pending → processing → succeeded | failed`,
+ * `processing → requires_action → succeeded | failed`, `succeeded → refunded`.
+ */
 const NEXT: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   pending: ['processing'],
-  processing: ['succeeded', 'failed'],
+  processing: ['requires_action', 'succeeded', 'failed'],
+  requires_action: ['succeeded', 'failed'],
   succeeded: ['refunded'],
   failed: [],
   refunded: []

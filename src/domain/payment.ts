@@ -1,5 +1,14 @@
 import type { PaymentStatus } from './payment-status.js'
 
+/** Who confirms a charge: paylith off-session (merchant-initiated), or the customer's browser on-session. */
+export const ChargeConfirmation = {
+  automatic: 'automatic',
+  client: 'client'
+} as const
+
+/** One way to confirm. */
+export type ChargeConfirmation = (typeof ChargeConfirmation)[keyof typeof ChargeConfirmation]
+
 /** A payment as stored: amounts in integer minor units of an ISO 4217 currency. */
 export interface Payment {
   id: string
@@ -12,6 +21,14 @@ export interface Payment {
   /** Starts at 1; every status change is a conditional write that increments it. */
   version: number
   providerRef?: string
+  /** Who confirms the charge: paylith off-session (`automatic`, when absent) or the customer's browser (`client`). */
+  confirmation?: ChargeConfirmation
+  /** The provider's customer who pays (Stripe `cus_…`). */
+  providerCustomer?: string
+  /** The provider's payment method to charge (Stripe `pm_…`). */
+  providerPaymentMethod?: string
+  /** On-session, while `requires_action`: what the merchant's front end confirms with (Stripe.js). */
+  clientSecret?: string
   /** The provider accepted the charge and will settle it by webhook (bank debits). */
   awaitingProvider?: boolean
   /** Why it failed: the provider's decline code. */
@@ -57,6 +74,9 @@ export interface NewPayment {
   customerId: string
   description?: string
   metadata?: Record<string, string>
+  confirmation?: ChargeConfirmation
+  providerCustomer?: string
+  providerPaymentMethod?: string
 }
 
 /** One entry of a payment's status history. */

@@ -28,6 +28,7 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [HttpErrorCode.validation]: { status: 400, slug: 'validation', title: 'Validation Failed', when: 'a body, query, path or header is not valid; `invalidParams` lists every failing field' },
   [HttpErrorCode.forbidden]: { status: 403, slug: 'forbidden', title: 'Forbidden', when: 'the API key lacks the scope the route needs' },
   [ErrorCode.notFound]: { status: 404, slug: 'not-found', title: 'Not Found', when: 'no such route, payment, dead letter or webhook provider' },
+  [ErrorCode.amountNotChargeable]: { status: 400, slug: 'amount-not-chargeable', title: 'Amount Not Chargeable', when: 'with `PAYMENT_PROVIDER=stripe`, an amount Stripe cannot charge in its currency: a three-decimal currency (BHD, JOD, KWD, OMR, TND) not ending in 0, or over Stripe\'s eight digits once converted (ISK)' },
   [ErrorCode.invalidCursor]: { status: 400, slug: 'invalid-cursor', title: 'Invalid Cursor', when: 'a page cursor that was altered or belongs to another listing' },
   [ErrorCode.idempotencyKeyMissing]: { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key Missing', when: '`POST /v1/payments` without an `Idempotency-Key`' },
   [ErrorCode.idempotencyKeyInvalid]: { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key Invalid', when: 'an `Idempotency-Key` that is empty, too long, not printable ASCII, or sent more than once' },

@@ -36,6 +36,7 @@ const REDACT_PATHS = [
   'req.headers["webhook-signature"]',
   '*.apiKey',
   '*.secret',
+  '*.clientSecret',
   '*.password',
   '*.cardNumber',
   '*.card.number',

@@ -9,6 +9,8 @@ export const MetricName = {
   batchItemFailures: 'BatchItemFailures',
   circuitOpened: 'CircuitOpened',
   chargeDeferred: 'ChargeDeferred',
+  /** The provider refused a charge as misconfigured (a bad key, a refused parameter, an idempotency key reused): a person must look (dimension `provider`). */
+  providerMisconfigured: 'ProviderMisconfigured',
   deadLetters: 'DeadLetters',
   /** The sweeper re-sent a payment's charge command. */
   chargesResent: 'ChargesResent',

@@ -4,7 +4,7 @@ import { fullJitter, retry } from '../lib/retry.js'
 import { withoutLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { createFailureMemory, failureScope, FailureScope } from './failure-scope.js'
-import { ProviderRequestError, TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
+import { ProviderConfigurationError, ProviderRequestError, TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
 
 /** How hard to try a provider before giving the message back to SQS. */
 export interface ResilienceOptions {
@@ -36,6 +36,8 @@ export type ResilientCharge = ((request: ChargeRequest, remainingTimeMs: () => n
   breaker: CircuitBreaker
   /** How long until the open breaker lets a trial call through: 0 unless it is open. */
   retryAfterMs: () => number
+  /** The wrapped provider's name. */
+  providerName: string
 }
 
 /** Time kept back from the invocation's deadline for the writes after the charge. */
@@ -105,8 +107,9 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   }, {
     attempts: options.maxAttempts,
     delayMs: backoff,
-    // No retry once the breaker opened for everyone (another charge's doing), nor after the deadline.
-    shouldRetry: (_error, next) => !breaker.opened && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
+    // No retry once the breaker opened for everyone (another charge's doing), nor after the
+    // deadline, nor of a configuration error (the same call fails the same way until fixed).
+    shouldRetry: (error, next) => !(error instanceof ProviderConfigurationError) && !breaker.opened && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
     onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') },
     signal: stopSignal
   })
@@ -156,7 +159,7 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     }
   }
   const retryAfterMs = (): number => breaker.opened ? Math.max(0, reopensAt - now()) : 0
-  return Object.assign(charge, { breaker, retryAfterMs })
+  return Object.assign(charge, { breaker, retryAfterMs, providerName: provider.name })
 }
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts, whichever comes first. */

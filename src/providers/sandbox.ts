@@ -16,7 +16,9 @@ export const SANDBOX_OUTCOMES = {
   52: { kind: 'decline', reason: 'insufficient_funds' },
   61: { kind: 'transient-once', reason: 'processor_unavailable' },
   62: { kind: 'transient-always', reason: 'processor_unavailable' },
-  71: { kind: 'slow', reason: 'takes 30 s to answer' }
+  71: { kind: 'slow', reason: 'takes 30 s to answer' },
+  /** Off-session: the card wants the customer to authenticate, as an EU card under SCA may. */
+  81: { kind: 'decline', reason: 'authentication_required' }
 } as const
 
 const SLOW_MS = 30_000
@@ -115,6 +117,8 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
       if (outcome?.kind === 'slow') await sleep(SLOW_MS, undefined, { signal })
 
       const providerRef = `sbx_${request.paymentId}`
+      // On-session, the customer's browser would confirm: nothing is charged here, and no webhook sent.
+      if (request.confirmation === 'client') return { outcome: 'requires_action', providerRef, clientSecret: `${providerRef}_secret_sandbox` }
       const result: ChargeResult = outcome?.kind === 'decline'
         ? { outcome: 'declined', providerRef, reason: outcome.reason }
         : { outcome: 'succeeded', providerRef }

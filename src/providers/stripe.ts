@@ -1,67 +1,218 @@
 import type Stripe from 'stripe'
-import { ProviderRequestError, TransientProviderError, type ChargeResult, type PaymentProvider } from './types.js'
+import { toStripeAmount } from '../domain/stripe-amounts.js'
+import {
+  AUTHENTICATION_REQUIRED,
+  ProviderConfigurationError,
+  ProviderRequestError,
+  TransientProviderError,
+  type ChargeRequest,
+  type ChargeResult,
+  type PaymentProvider
+} from './types.js'
 
 /** How to reach Stripe: the key (or a function that fetches it), and the test-mode overrides. */
 export interface StripeOptions {
   secretKey: () => Promise<string>
-  /** The payment method to confirm with when the payment's metadata names none. */
+  /** The payment method to confirm with when the payment names none. */
   defaultPaymentMethod: string | undefined
   timeoutMs: number
+  /** How long a fetched key is used before it is fetched again (a rotated key is picked up within it). */
+  keyMaxAgeMs: number
+  /** Now, in milliseconds; Date.now by default. */
+  now?: () => number
   /** Host/port/protocol of a Stripe-compatible API, for tests; the real API when undefined. */
   apiBase?: { host: string, port: number, protocol: 'http' | 'https' }
 }
 
+/** The fields of a Stripe error paylith reads (the SDK's StripeError). */
+interface StripeErrorLike {
+  type?: string
+  statusCode?: number
+  code?: string
+  message: string
+  payment_intent?: { id: string, status?: string }
+}
+
 /**
- * The Stripe provider: a PaymentIntent created and confirmed in one call, with the payment id
- * as Stripe's Idempotency-Key and in its metadata (so webhooks name our payment). The official
- * SDK is imported on the first charge only, so it costs nothing at cold start.
+ * The Stripe provider. The PaymentIntent is created unconfirmed, with the payment id as Stripe's
+ * Idempotency-Key and in its metadata (so webhooks name our payment); its id is stored on the
+ * payment (`recordProviderRef`) before it is confirmed by id. A later attempt (after a timeout
+ * or a 5xx, whose outcome is unclear) retrieves that intent and goes on from its status instead
+ * of guessing or replaying a saved error. Off-session (`confirmation: automatic`, the default)
+ * paylith confirms with `off_session: true`; an intent that then wants authentication is
+ * cancelled and fails as `authentication_required`. On-session (`client`) it is not confirmed:
+ * its client secret goes to the merchant's front end (Stripe.js), and the webhook settles it.
+ * The official SDK is imported on the first charge only, so it costs nothing at cold start.
  */
 export function createStripeProvider (options: StripeOptions): PaymentProvider {
-  let client: Stripe | undefined
-  const stripe = async (): Promise<Stripe> => {
-    if (client !== undefined) return client
+  const now = options.now ?? Date.now
+  let cached: { client: Stripe, key: string, fetchedAt: number } | undefined
+  /** The client for the current key: fetched again past its maximum age, or when asked to. */
+  const stripe = async ({ refetch = false } = {}): Promise<Stripe> => {
+    if (cached !== undefined && !refetch && now() - cached.fetchedAt < options.keyMaxAgeMs) return cached.client
+    const key = (await options.secretKey()).trim()
+    if (!STRIPE_KEY.test(key)) {
+      cached = undefined
+      throw new ProviderConfigurationError('stripe: the configured secret holds no Stripe key (expected sk_… or rk_…); set it (aws secretsmanager put-secret-value) and the next charge picks it up')
+    }
+    if (cached?.key === key) {
+      cached.fetchedAt = now()
+      return cached.client
+    }
     const { default: StripeSdk } = await import('stripe')
-    client = new StripeSdk(await options.secretKey(), {
+    const client = new StripeSdk(key, {
       timeout: options.timeoutMs,
       maxNetworkRetries: 0, // retries are ours, with backoff and a breaker
       ...options.apiBase
     })
+    cached = { client, key, fetchedAt: now() }
     return client
+  }
+
+  /** Goes on from where the intent is: confirm it, hand it to the browser, or read its outcome. */
+  const advance = async (sdk: Stripe, request: ChargeRequest, intent: Stripe.PaymentIntent): Promise<ChargeResult> => {
+    const onSession = request.confirmation === 'client'
+    switch (intent.status) {
+      case 'succeeded':
+        return { outcome: 'succeeded', providerRef: intent.id }
+      // Asynchronous methods (SEPA, ACH) settle days later: the webhook decides, not us.
+      case 'processing':
+      case 'requires_capture':
+        return { outcome: 'processing', providerRef: intent.id }
+      case 'canceled':
+        return { outcome: 'declined', providerRef: intent.id, reason: intent.last_payment_error?.code ?? intent.cancellation_reason ?? 'canceled' }
+      case 'requires_action':
+        if (onSession) return requiresAction(intent)
+        return cancelForAuthentication(sdk, intent.id)
+      default:
+        // requires_payment_method / requires_confirmation: not confirmed yet, or declined before.
+        if (onSession) return requiresAction(intent)
+        if (intent.last_payment_error != null) {
+          const reason = intent.last_payment_error.code ?? intent.last_payment_error.message ?? 'declined'
+          return reason === AUTHENTICATION_REQUIRED ? cancelForAuthentication(sdk, intent.id) : { outcome: 'declined', providerRef: intent.id, reason }
+        }
+        return confirm(sdk, request, intent.id)
+    }
+  }
+
+  const confirm = async (sdk: Stripe, request: ChargeRequest, intentId: string): Promise<ChargeResult> => {
+    const paymentMethod = request.providerPaymentMethod ?? options.defaultPaymentMethod
+    try {
+      // No idempotency key of ours: each attempt is new, and the retrieve before it is what
+      // keeps a second confirm from happening (a PaymentIntent succeeds at most once anyway).
+      const intent = await sdk.paymentIntents.confirm(intentId, {
+        off_session: true,
+        ...(paymentMethod !== undefined && { payment_method: paymentMethod })
+      })
+      return await advance(sdk, request, intent)
+    } catch (error) {
+      const stripeError = error as StripeErrorLike
+      if (stripeError.type === 'StripeCardError') {
+        if (stripeError.code === AUTHENTICATION_REQUIRED) return cancelForAuthentication(sdk, intentId)
+        return { outcome: 'declined', providerRef: intentId, reason: stripeError.code ?? stripeError.message }
+      }
+      // The outcome is unclear (a 5xx, a dropped connection): look at the intent instead of guessing.
+      if (unclear(stripeError) || stripeError.code === 'payment_intent_unexpected_state') {
+        const intent = await call(async () => sdk.paymentIntents.retrieve(intentId))
+        if (intent.status === 'requires_confirmation' || (intent.status === 'requires_payment_method' && intent.last_payment_error == null)) {
+          throw new TransientProviderError(`stripe: confirming ${intentId} failed (${stripeError.message}); it is still unconfirmed`, { cause: error })
+        }
+        return advance(sdk, request, intent)
+      }
+      throw classify(error)
+    }
+  }
+
+  const chargeWith = async (sdk: Stripe, request: ChargeRequest): Promise<ChargeResult> => {
+    if (request.providerRef !== undefined) {
+      return advance(sdk, request, await call(async () => sdk.paymentIntents.retrieve(request.providerRef as string)))
+    }
+    const paymentMethod = request.providerPaymentMethod ?? options.defaultPaymentMethod
+    const onSession = request.confirmation === 'client'
+    let amount: number
+    try {
+      amount = toStripeAmount(request.currency, request.amount)
+    } catch (error) {
+      throw new ProviderConfigurationError(`stripe: ${(error as Error).message}`, { cause: error })
+    }
+    const intent = await call(async () => sdk.paymentIntents.create({
+      amount,
+      currency: request.currency.toLowerCase(),
+      ...(request.providerCustomer !== undefined && { customer: request.providerCustomer }),
+      // On-session the browser picks the method (Stripe.js), unless the merchant named one.
+      ...(paymentMethod !== undefined && (!onSession || request.providerPaymentMethod !== undefined) && { payment_method: paymentMethod }),
+      automatic_payment_methods: onSession ? { enabled: true } : { enabled: true, allow_redirects: 'never' },
+      ...(request.description !== undefined && { description: request.description }),
+      metadata: { paymentId: request.paymentId, customerId: request.customerId }
+    }, { idempotencyKey: request.idempotencyKey }))
+    await request.recordProviderRef?.(intent.id)
+    return advance(sdk, request, intent)
   }
 
   return {
     name: 'stripe',
     async charge (request): Promise<ChargeResult> {
-      const sdk = await stripe()
-      const paymentMethod = request.metadata?.stripePaymentMethod ?? options.defaultPaymentMethod
       try {
-        const intent = await sdk.paymentIntents.create({
-          amount: request.amount,
-          currency: request.currency.toLowerCase(),
-          confirm: true,
-          ...(paymentMethod !== undefined && { payment_method: paymentMethod }),
-          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-          ...(request.description !== undefined && { description: request.description }),
-          metadata: { paymentId: request.paymentId, customerId: request.customerId }
-        }, { idempotencyKey: request.idempotencyKey })
-        if (intent.status === 'succeeded') return { outcome: 'succeeded', providerRef: intent.id }
-        // Asynchronous methods (SEPA, ACH) settle days later: the webhook decides, not us.
-        if (intent.status === 'processing') return { outcome: 'processing', providerRef: intent.id }
-        return { outcome: 'declined', providerRef: intent.id, reason: intent.last_payment_error?.code ?? `payment intent ${intent.status}` }
+        return await chargeWith(await stripe(), request)
       } catch (error) {
-        const type = (error as { type?: string }).type
-        if (type === 'StripeCardError' || type === 'StripeInvalidRequestError') {
-          const stripeError = error as { code?: string, message: string, payment_intent?: { id: string } }
-          return { outcome: 'declined', ...(stripeError.payment_intent !== undefined && { providerRef: stripeError.payment_intent.id }), reason: stripeError.code ?? stripeError.message }
-        }
-        // About this request alone: the same key in use by a concurrent request (409), reused
-        // with other parameters, or the object locked by another request (lock_timeout).
-        const { statusCode, code } = error as { statusCode?: number, code?: string }
-        if (type === 'StripeIdempotencyError' || statusCode === 409 || code === 'lock_timeout') {
-          throw new ProviderRequestError(`stripe: ${(error as Error).message}`, { cause: error })
-        }
-        throw new TransientProviderError(`stripe: ${(error as Error).message}`, { cause: error })
+        // The key may have been rotated (or set at last) since it was fetched: fetch it once more.
+        if (!(error instanceof ProviderConfigurationError) || (error.cause as StripeErrorLike | undefined)?.type !== 'StripeAuthenticationError') throw error
+        const before = cached?.key
+        const sdk = await stripe({ refetch: true })
+        if (cached?.key === before) throw error
+        return chargeWith(sdk, request)
       }
     }
   }
+}
+
+/** What a Stripe secret or restricted key looks like. */
+const STRIPE_KEY = /^(sk|rk)_(test|live)_\w+$/
+
+/** The on-session answer: the browser confirms with the client secret. */
+function requiresAction (intent: Stripe.PaymentIntent): ChargeResult {
+  if (intent.client_secret === null) throw new ProviderConfigurationError(`stripe: PaymentIntent ${intent.id} has no client_secret`)
+  return { outcome: 'requires_action', providerRef: intent.id, clientSecret: intent.client_secret }
+}
+
+/** Off-session, the customer is not there to authenticate: cancel the intent, and say why it failed. */
+async function cancelForAuthentication (sdk: Stripe, intentId: string): Promise<ChargeResult> {
+  try {
+    await sdk.paymentIntents.cancel(intentId, { cancellation_reason: 'abandoned' })
+  } catch (error) {
+    // Already canceled by an earlier attempt: that is what we wanted.
+    if ((error as StripeErrorLike).code !== 'payment_intent_unexpected_state') throw classify(error)
+  }
+  return { outcome: 'declined', providerRef: intentId, reason: AUTHENTICATION_REQUIRED }
+}
+
+/** A call to Stripe whose errors are classified for the resilient wrapper. */
+async function call<T> (fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (error) {
+    throw classify(error)
+  }
+}
+
+/** A 5xx or a connection error: Stripe may or may not have acted on the request. */
+function unclear (error: StripeErrorLike): boolean {
+  return error.type === 'StripeAPIError' || error.type === 'StripeConnectionError' || (error.statusCode !== undefined && error.statusCode >= 500)
+}
+
+/**
+ * What a Stripe error means for paylith: about this request alone (a concurrent request with the
+ * same key, a lock: retried, not counted against the breaker), a configuration error or a bug
+ * (a bad key, a refused parameter, an idempotency key reused with other parameters: alerted on,
+ * kept retryable), or maybe an outage (everything else).
+ */
+function classify (error: unknown): Error {
+  const { type, statusCode, code, message } = error as StripeErrorLike
+  if (error instanceof TransientProviderError) return error
+  if (statusCode === 409 && type !== 'StripeIdempotencyError') return new ProviderRequestError(`stripe: ${message}`, { cause: error })
+  if (code === 'lock_timeout') return new ProviderRequestError(`stripe: ${message}`, { cause: error })
+  if (type === 'StripeIdempotencyError' || type === 'StripeAuthenticationError' || type === 'StripePermissionError' || type === 'StripeInvalidRequestError' || type === 'StripeCardError') {
+    return new ProviderConfigurationError(`stripe: ${type}${code === undefined ? '' : ` (${code})`}: ${message}`, { cause: error })
+  }
+  return new TransientProviderError(`stripe: ${message}`, { cause: error })
 }

@@ -1,3 +1,5 @@
+import type { ChargeConfirmation } from '../domain/payment.js'
+
 /** What a provider is asked to charge. */
 export interface ChargeRequest {
   paymentId: string
@@ -8,7 +10,20 @@ export interface ChargeRequest {
   metadata?: Record<string, string>
   /** The provider-side idempotency key: the payment id, so a retry never charges twice. */
   idempotencyKey: string
+  /** Who confirms: paylith, off-session (`automatic`, the default), or the customer's browser (`client`). */
+  confirmation?: ChargeConfirmation
+  /** The provider's customer who pays (Stripe `cus_…`), for a saved payment method. */
+  providerCustomer?: string
+  /** The provider's payment method to charge (Stripe `pm_…`). */
+  providerPaymentMethod?: string
+  /** The provider's object an earlier attempt created (a PaymentIntent): looked up, not created again. */
+  providerRef?: string
+  /** Stores the provider's object as soon as it exists, before it is confirmed. */
+  recordProviderRef?: (providerRef: string) => Promise<void>
 }
+
+/** The decline reason of an off-session charge the card issuer wants the customer to authenticate. */
+export const AUTHENTICATION_REQUIRED = 'authentication_required'
 
 /** What a provider answered: charged, or declined for good. */
 export type ChargeResult =
@@ -16,6 +31,8 @@ export type ChargeResult =
   | { outcome: 'declined', providerRef?: string, reason: string }
   /** Accepted but not settled yet (bank debits): the provider's webhook will say how it ends. */
   | { outcome: 'processing', providerRef: string }
+  /** On-session: the customer must confirm (and authenticate) in the browser with this client secret. */
+  | { outcome: 'requires_action', providerRef: string, clientSecret: string }
 
 /** A failure worth retrying later: the provider is down, slow or rate-limiting. */
 export class TransientProviderError extends Error {
@@ -35,6 +52,18 @@ export class ProviderRequestError extends TransientProviderError {
   constructor (message: string, options?: ErrorOptions) {
     super(message, options)
     this.name = 'ProviderRequestError'
+  }
+}
+
+/**
+ * Not a decline and not an outage: paylith or its configuration is wrong (a bad key, a parameter
+ * the provider refuses, an idempotency key reused with other parameters). Alerted on, never
+ * retried within the invocation, and the payment stays retryable once someone fixes it.
+ */
+export class ProviderConfigurationError extends ProviderRequestError {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'ProviderConfigurationError'
   }
 }
 

@@ -55,6 +55,8 @@ const UNSETTLED_QUERY_CONCURRENCY = 4
 export interface TransitionDetails {
   reason?: string
   providerRef?: string
+  /** Kept on the payment while it is `requires_action`. */
+  clientSecret?: string
 }
 
 /** Payments and their history in the single table. */
@@ -116,6 +118,13 @@ export interface PaymentStore {
    * sweeper does not keep re-charging it. Conditional on the version it was read at.
    */
   markAwaitingProvider: (payment: Payment, providerRef: string) => Promise<void>
+  /**
+   * Records the provider's object (a PaymentIntent) created for a processing payment before it
+   * is confirmed, with its lookup by reference (for webhooks). Leaves the version and the
+   * history alone: not a status change. Returns the payment with it.
+   * @throws VersionConflictError when the payment moved, or holds another reference
+   */
+  recordProviderRef: (payment: Payment, providerRef: string) => Promise<Payment>
 }
 
 /** Builds the payment store on a DynamoDB client; `transient` says how writes DynamoDB refuses for now are tried again. */
@@ -194,13 +203,14 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`, { paymentId: payment.id, from: payment.status, to })
       }
       const at = clock().toISOString()
-      const { attention: _cleared, ...moving } = payment
+      const { attention: _cleared, clientSecret: _stale, ...moving } = payment
       const next: Payment = {
         ...moving,
         status: to,
         version: payment.version + 1,
         updatedAt: at,
         ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
+        ...(details.clientSecret !== undefined && to === 'requires_action' && { clientSecret: details.clientSecret }),
         ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
       }
       const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
@@ -300,6 +310,32 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version })
     },
 
+    async recordProviderRef (payment, providerRef) {
+      if (payment.providerRef === providerRef) return payment
+      const cancelled = await writeTransaction(dynamodb, {
+        payment: {
+          Update: {
+            TableName: tableName,
+            Key: marshall(Keys.payment(payment.id)),
+            UpdateExpression: 'SET providerRef = :ref',
+            ConditionExpression: 'version = :version AND #status = :processing AND (attribute_not_exists(providerRef) OR providerRef = :ref)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: marshall({ ':ref': providerRef, ':version': payment.version, ':processing': 'processing' })
+          }
+        },
+        providerRef: put(toItem(Keys.providerRef(providerRef), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })
+      }, { operation: 'payments.recordProviderRef', policy: transient })
+      if (cancelled === undefined) return { ...payment, providerRef }
+      if (cancelled.transient !== undefined) throw throttledError({ operation: 'payments.recordProviderRef', reason: cancelled.transient, policy: transient, cause: cancelled.error }, `payment ${payment.id}'s provider reference`)
+      if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
+        throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
+      }
+      if (cancelled.reasons.providerRef?.Code === 'ConditionalCheckFailed') {
+        throw new Error(`provider reference ${providerRef} already belongs to another payment; refusing to attach it to ${payment.id}`, { cause: cancelled.error })
+      }
+      throw cancelled.error
+    },
+
     flagAttention: async (payment, attention) => writeIfCondition(dynamodb, new UpdateItemCommand({
       TableName: tableName,
       Key: marshall(Keys.payment(payment.id)),
@@ -367,6 +403,9 @@ export function newPayment (id: string, input: NewPayment, now: Date): Payment {
     customerId: input.customerId,
     ...(input.description !== undefined && { description: input.description }),
     ...(input.metadata !== undefined && { metadata: input.metadata }),
+    ...(input.confirmation !== undefined && { confirmation: input.confirmation }),
+    ...(input.providerCustomer !== undefined && { providerCustomer: input.providerCustomer }),
+    ...(input.providerPaymentMethod !== undefined && { providerPaymentMethod: input.providerPaymentMethod }),
     version: 1,
     createdAt: at,
     updatedAt: at

@@ -2,6 +2,8 @@ import type { Logger } from 'pino'
 import { StaleChargeError, UnknownPaymentError } from '../domain/errors.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { CircuitOpenError, type ResilientCharge } from '../providers/resilient.js'
+import { ProviderConfigurationError } from '../providers/types.js'
+import type { Payment } from '../domain/payment.js'
 import type { ChargeCommand } from '../queue/commands.js'
 import { Deferred, MAX_DELAY_SECONDS, deferralsOf, type WorkQueue } from '../queue/work-queue.js'
 import type { PaymentStore } from '../store/payments.js'
@@ -58,6 +60,12 @@ export function createChargeHandler (deps: {
     try {
       await charge(command, record, context)
     } catch (error) {
+      if (error instanceof ProviderConfigurationError) {
+        // Not the card's fault and not an outage: a person must fix the key or the code. The
+        // payment stays processing and the message goes back to the queue (then the DLQ).
+        deps.metrics.count(MetricName.providerMisconfigured, { provider: deps.charge.providerName })
+        deps.logger.error({ err: error, paymentId: command.paymentId }, 'charge: the provider refused the request as misconfigured; the payment stays retryable')
+      }
       if (!(error instanceof CircuitOpenError)) throw error
       const deferrals = deferralsOf(record) + Math.max(0, Number(record.attributes.ApproximateReceiveCount) - 1)
       const delaySeconds = deferralDelaySeconds({ retryAfterMs: deps.charge.retryAfterMs(), resetTimeoutMs: deps.config.provider.breaker.resetTimeoutMs, deferrals })
@@ -93,10 +101,17 @@ export function createChargeHandler (deps: {
       customerId: payment.customerId,
       ...(payment.description !== undefined && { description: payment.description }),
       ...(payment.metadata !== undefined && { metadata: payment.metadata }),
+      ...(payment.confirmation !== undefined && { confirmation: payment.confirmation }),
+      ...(payment.providerCustomer !== undefined && { providerCustomer: payment.providerCustomer }),
+      ...(payment.providerPaymentMethod !== undefined && { providerPaymentMethod: payment.providerPaymentMethod }),
+      ...(payment.providerRef !== undefined && { providerRef: payment.providerRef }),
+      recordProviderRef: async (providerRef) => { payment = await deps.payments.recordProviderRef(payment as Payment, providerRef) },
       idempotencyKey: paymentId
     }, () => context?.getRemainingTimeInMillis() ?? 30_000)
 
-    if (result.outcome === 'processing') {
+    if (result.outcome === 'requires_action') {
+      await settlePayment(deps, payment, 'requires_action', { providerRef: result.providerRef, clientSecret: result.clientSecret })
+    } else if (result.outcome === 'processing') {
       await deps.payments.markAwaitingProvider(payment, result.providerRef)
       deps.logger.info({ paymentId, providerRef: result.providerRef }, 'charge accepted, not settled yet: the provider\'s webhook will settle it')
     } else if (result.outcome === 'succeeded') {

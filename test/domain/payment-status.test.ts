@@ -3,8 +3,9 @@ import { PAYMENT_STATUSES, canTransition, type PaymentStatus } from '../../src/d
 
 // The whole lifecycle, written out by hand: every allowed move; everything else is refused.
 const ALLOWED: Record<PaymentStatus, PaymentStatus[]> = {
-  pending: ['processing', 'succeeded', 'failed', 'refunded'],
-  processing: ['succeeded', 'failed', 'refunded'],
+  pending: ['processing', 'requires_action', 'succeeded', 'failed', 'refunded'],
+  processing: ['requires_action', 'succeeded', 'failed', 'refunded'],
+  requires_action: ['succeeded', 'failed', 'refunded'],
   succeeded: ['refunded'],
   failed: [],
   refunded: []
@@ -19,20 +20,25 @@ for (const from of PAYMENT_STATUSES) {
   }
 }
 
-t.test('the states are exactly the five of the lifecycle, in order', async (t) => {
-  t.same(PAYMENT_STATUSES, ['pending', 'processing', 'succeeded', 'failed', 'refunded'])
+t.test('the states are exactly the six of the lifecycle, in order', async (t) => {
+  t.same(PAYMENT_STATUSES, ['pending', 'processing', 'requires_action', 'succeeded', 'failed', 'refunded'])
 })
 
 t.test('the allowed moves are exactly the lifecycle\'s, none more and none fewer', async (t) => {
   const allowed = PAYMENT_STATUSES.flatMap((from) => PAYMENT_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from} → ${to}`))
   t.same(allowed, [
     'pending → processing',
+    'pending → requires_action',
     'pending → succeeded',
     'pending → failed',
     'pending → refunded',
+    'processing → requires_action',
     'processing → succeeded',
     'processing → failed',
     'processing → refunded',
+    'requires_action → succeeded',
+    'requires_action → failed',
+    'requires_action → refunded',
     'succeeded → refunded'
   ])
 })

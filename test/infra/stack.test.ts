@@ -182,6 +182,7 @@ t.test('a schedule invokes the function every five minutes for the sweeper', asy
 
 t.test('secrets live in Secrets Manager', async (t) => {
   t.equal(Object.keys(resources('AWS::SecretsManager::Secret')).length, 3, 'API keys, webhook secrets and the Stripe key')
+  t.equal(matching('AWS::SecretsManager::Secret', { SecretString: 'unset', GenerateSecretString: Match.absent() }), 3, 'each created unset, not with a random value that a charge would cache as a key')
 })
 
 t.test('alarms on DLQ depth, recorded dead letters, stream iterator age and failed stream records, payments needing attention, unreadable secrets, function errors, throttles and p99 duration', async (t) => {

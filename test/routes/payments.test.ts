@@ -400,3 +400,47 @@ t.test('GET /v1/payments/{id}/events is the status history, oldest first', async
   const missing = await built.app.inject({ method: 'GET', url: '/v1/payments/pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M/events', headers: bearer('read') })
   assertProblem(t, missing, 404, 'not-found')
 })
+
+t.test('an on-session payment (confirmation client) shows requires_action and its client secret once the intent exists, and not after', async (t) => {
+  const built = await build(t)
+  const created = await create(built, body({ customerId: 'cus_onsession', confirmation: 'client', providerCustomer: 'cus_NffrFeUfNV2Hib' }))
+  t.equal(created.statusCode, 201)
+  t.match(created.json(), { status: 'pending', confirmation: 'client', providerCustomer: 'cus_NffrFeUfNV2Hib' })
+  t.notOk('clientSecret' in created.json())
+  const stored = await built.deps.payments.get(created.json().id)
+  if (stored === undefined) throw new Error('payment was not stored')
+  const waiting = await built.deps.payments.transition(await built.deps.payments.transition(stored, 'processing'), 'requires_action', { providerRef: 'pi_3MtwBwLkdIwHu7ix28a3tqPa', clientSecret: 'pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH' })
+
+  const read = await built.app.inject({ method: 'GET', url: `/v1/payments/${stored.id}`, headers: bearer('read') })
+  t.match(read.json(), { status: 'requires_action', clientSecret: 'pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH' })
+  await built.deps.payments.transition(waiting, 'succeeded')
+  const settled = await built.app.inject({ method: 'GET', url: `/v1/payments/${stored.id}`, headers: bearer('read') })
+  t.match(settled.json(), { status: 'succeeded' })
+  t.notOk('clientSecret' in settled.json(), 'the secret is dropped once settled')
+})
+
+t.test('providerCustomer and providerPaymentMethod are validated as Stripe ids and stored', async (t) => {
+  const built = await build(t)
+  const good = await create(built, body({ providerCustomer: 'cus_NffrFeUfNV2Hib', providerPaymentMethod: 'pm_1MqLiJLkdIwHu7ixUEgbFdYF' }))
+  t.equal(good.statusCode, 201)
+  t.match(await built.deps.payments.get(good.json().id), { providerCustomer: 'cus_NffrFeUfNV2Hib', providerPaymentMethod: 'pm_1MqLiJLkdIwHu7ixUEgbFdYF' })
+  const bad = await create(built, body({ providerCustomer: 'pm_123', providerPaymentMethod: 'card_123', confirmation: 'later' }))
+  const problem = assertProblem(t, bad, 400, 'validation')
+  t.same([...new Set((problem.invalidParams as Array<{ name: string }>).map((p) => p.name))].sort(), ['body/confirmation', 'body/providerCustomer', 'body/providerPaymentMethod'])
+})
+
+t.test('with Stripe, an amount Stripe cannot charge is refused at creation with a clear problem', async (t) => {
+  const built = await build(t, { env: { PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: 'sk_test_routes' } })
+  for (const currency of ['BHD', 'JOD', 'KWD', 'OMR', 'TND']) {
+    const problem = assertProblem(t, await create(built, body({ currency, amount: 5124 })), 400, 'amount-not-chargeable')
+    t.match(problem.detail, /last digit is 0.*5120 or 5130/, `${currency} says how to round`)
+    t.equal((await create(built, body({ currency, amount: 5120 }))).statusCode, 201, `${currency} ending in 0 is taken`)
+  }
+  t.equal((await create(built, body({ currency: 'ISK', amount: 999_999 }))).statusCode, 201)
+  assertProblem(t, await create(built, body({ currency: 'ISK', amount: 1_000_000 })), 400, 'amount-not-chargeable')
+})
+
+t.test('with the sandbox, three-decimal amounts need not end in 0', async (t) => {
+  const built = await build(t)
+  t.equal((await create(built, body({ currency: 'KWD', amount: 5124 }))).statusCode, 201)
+})

@@ -89,10 +89,16 @@ t.test('a Stripe event signed by the stripe library is stored once, normalised, 
 t.test('Stripe failures and refunds are normalised; the refund names its payment intent', async (t) => {
   const built = await build(t, { env: { WEBHOOK_SECRETS } })
   await built.app.inject(stripeDelivery(stripeEvent('evt_fail', 'payment_intent.payment_failed', { id: 'pi_9', metadata: { paymentId: 'pay_x' }, last_payment_error: { code: 'card_declined' } })))
-  await built.app.inject(stripeDelivery(stripeEvent('evt_refund', 'charge.refunded', { id: 'ch_1', payment_intent: 'pi_9', metadata: {} })))
+  await built.app.inject(stripeDelivery(stripeEvent('evt_refund', 'charge.refunded', { id: 'ch_1', object: 'charge', payment_intent: 'pi_9', amount: 2000, amount_refunded: 2000, refunded: true, currency: 'eur', metadata: {} })))
   const stored = await storedWebhooks(built)
   t.match(stored.find((item) => item.eventId === 'evt_fail'), { type: 'payment.failed', paymentId: 'pay_x', providerRef: 'pi_9', reason: 'card_declined' })
-  t.match(stored.find((item) => item.eventId === 'evt_refund'), { type: 'payment.refunded', providerRef: 'pi_9' })
+  t.match(stored.find((item) => item.eventId === 'evt_refund'), { type: 'payment.refunded', providerRef: 'pi_9', amountRefunded: 2000 })
+})
+
+t.test('a Stripe charge.refunded for part of the amount is a partial refund, in ISO minor units, not a full one', async (t) => {
+  const built = await build(t, { env: { WEBHOOK_SECRETS } })
+  await built.app.inject(stripeDelivery(stripeEvent('evt_partial', 'charge.refunded', { id: 'ch_2', object: 'charge', payment_intent: 'pi_10', amount: 500_000, amount_refunded: 100_000, refunded: false, currency: 'isk', metadata: { paymentId: 'pay_isk' } })))
+  t.match((await storedWebhooks(built)).find((item) => item.eventId === 'evt_partial'), { type: 'payment.partially_refunded', paymentId: 'pay_isk', providerRef: 'pi_10', amountRefunded: 1000 })
 })
 
 t.test('a Standard Webhook signed by the standardwebhooks library is stored by its webhook-id', async (t) => {

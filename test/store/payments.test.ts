@@ -201,3 +201,24 @@ t.test('unsettled payments land in their own shard of GSI3 with only what the sw
   t.notOk(after.includes(first.id) || after.includes(second.id), 'settled payments leave the index')
   t.equal(after.length, 98)
 })
+
+t.test('a provider reference is recorded on a processing payment without a status change, and found by reference', async (t) => {
+  const { deps } = await build(t)
+  const processing = await deps.payments.transition(await storePayment(deps, { customerId: 'cus_ref' }), 'processing')
+  const recorded = await deps.payments.recordProviderRef(processing, 'pi_ref_1')
+  t.match(await deps.payments.get(processing.id), { providerRef: 'pi_ref_1', version: processing.version, status: 'processing' })
+  t.equal((await deps.payments.findByProviderRef('pi_ref_1'))?.id, processing.id)
+  t.equal(await deps.payments.recordProviderRef(recorded, 'pi_ref_1'), recorded, 'the same reference again is a no-op')
+  t.equal((await deps.payments.history(processing.id))?.length, 2, 'no history event')
+})
+
+t.test('a provider reference is refused when the payment moved, holds another reference, or the reference is another payment\'s', async (t) => {
+  const { deps } = await build(t)
+  const processing = await deps.payments.transition(await storePayment(deps, { customerId: 'cus_ref' }), 'processing')
+  await deps.payments.recordProviderRef(processing, 'pi_ref_a')
+  await t.rejects(deps.payments.recordProviderRef(processing, 'pi_ref_b'), { name: 'VersionConflictError' }, 'another reference is already recorded')
+  const moved = await deps.payments.transition(processing, 'failed')
+  await t.rejects(deps.payments.recordProviderRef({ ...processing, version: moved.version }, 'pi_ref_c'), { name: 'VersionConflictError' }, 'no longer processing')
+  const other = await deps.payments.transition(await storePayment(deps, { customerId: 'cus_ref' }), 'processing')
+  await t.rejects(deps.payments.recordProviderRef(other, 'pi_ref_a'), /already belongs to another payment/)
+})

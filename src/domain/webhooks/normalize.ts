@@ -1,12 +1,15 @@
 import { MalformedWebhookError, WebhookReferenceTooLongError } from '../errors.js'
 import type { WebhookProvider } from './providers.js'
 import { isObject } from '../../lib/is-object.js'
+import { fromStripeAmount } from '../stripe-amounts.js'
 
 /** What paylith does with a provider's event. */
 export const WebhookEventType = {
   paymentSucceeded: 'payment.succeeded',
   paymentFailed: 'payment.failed',
   paymentRefunded: 'payment.refunded',
+  /** Part of the amount was refunded: the status stays, `amountRefunded` says how much so far. */
+  paymentPartiallyRefunded: 'payment.partially_refunded',
   ignored: 'ignored'
 } as const
 
@@ -23,6 +26,8 @@ export interface NormalizedWebhookEvent {
   paymentId?: string
   providerRef?: string
   reason?: string
+  /** On a refund event: the total refunded so far, in ISO 4217 minor units. */
+  amountRefunded?: number
 }
 
 /**
@@ -65,10 +70,12 @@ export function normalizeWebhookEvent (provider: WebhookProvider, payload: unkno
     const metadata = isObject(object.metadata) ? object.metadata : {}
     const paymentIntent = typeof object.payment_intent === 'string' ? object.payment_intent : object.id
     const error = isObject(object.last_payment_error) ? object.last_payment_error : {}
+    const refund = providerType === 'charge.refunded' ? stripeRefund(object) : undefined
     return compact({
       eventId: payload.id,
       providerType,
-      type: STRIPE_TYPES[providerType] ?? WebhookEventType.ignored,
+      type: refund?.type ?? STRIPE_TYPES[providerType] ?? WebhookEventType.ignored,
+      ...(refund?.amountRefunded !== undefined && { amountRefunded: refund.amountRefunded }),
       paymentId: stringOrUndefined(metadata.paymentId),
       providerRef: stringOrUndefined(paymentIntent),
       reason: stringOrUndefined(error.code) ?? stringOrUndefined(error.message)
@@ -84,6 +91,23 @@ export function normalizeWebhookEvent (provider: WebhookProvider, payload: unkno
     providerRef: stringOrUndefined(data.providerRef),
     reason: stringOrUndefined(data.reason)
   })
+}
+
+/**
+ * Stripe sends `charge.refunded` for partial refunds too: the charge is fully refunded only when
+ * its `refunded` is true (or `amount_refunded` reached `amount`). `amount_refunded` is read back
+ * from Stripe's units (ISK) into ISO minor units.
+ */
+function stripeRefund (charge: Record<string, unknown>): { type: WebhookEventType, amountRefunded?: number } {
+  const { amount, amount_refunded: refunded, currency } = charge
+  const full = charge.refunded === true || (typeof amount === 'number' && typeof refunded === 'number' && refunded >= amount)
+  const type = full ? WebhookEventType.paymentRefunded : WebhookEventType.paymentPartiallyRefunded
+  if (typeof refunded !== 'number' || typeof currency !== 'string') return { type }
+  try {
+    return { type, amountRefunded: fromStripeAmount(currency.toUpperCase(), refunded) }
+  } catch (error) {
+    throw new MalformedWebhookError(`the charge's amount_refunded: ${(error as Error).message}`)
+  }
 }
 
 /** Leaves out absent fields, refuses references too long to store, and cuts long free text. */

@@ -4,7 +4,8 @@ import { requireIdempotencyKey } from '../../domain/idempotency.js'
 import { headerValues } from '../../http/headers.js'
 import type { Payment, PaymentEvent } from '../../domain/payment.js'
 import type { Deps } from '../../deps.js'
-import { NotFoundError } from '../../domain/errors.js'
+import { AmountNotChargeableError, NotFoundError } from '../../domain/errors.js'
+import { stripeAmountProblem } from '../../domain/stripe-amounts.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { createPaymentUseCase } from '../../use-cases/create-payment.js'
 import {
@@ -30,6 +31,10 @@ function toPaymentResponse (payment: Payment): PaymentResponse {
     customerId: payment.customerId,
     ...(payment.description !== undefined && { description: payment.description }),
     ...(payment.metadata !== undefined && { metadata: payment.metadata }),
+    ...(payment.confirmation !== undefined && { confirmation: payment.confirmation }),
+    ...(payment.providerCustomer !== undefined && { providerCustomer: payment.providerCustomer }),
+    ...(payment.providerPaymentMethod !== undefined && { providerPaymentMethod: payment.providerPaymentMethod }),
+    ...(payment.clientSecret !== undefined && payment.status === 'requires_action' && { clientSecret: payment.clientSecret }),
     ...(payment.failureReason !== undefined && { failureReason: payment.failureReason }),
     ...(payment.attention !== undefined && { attention: payment.attention }),
     createdAt: payment.createdAt,
@@ -62,6 +67,9 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
     }
   }, async (request, reply) => {
     const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/payments')
+    const { amount, currency } = request.body
+    const notChargeable = deps.config.provider.name === 'stripe' ? stripeAmountProblem(currency, amount) : undefined
+    if (notChargeable !== undefined) throw new AmountNotChargeableError(notChargeable, { currency, amount })
     const result = await createPayment({ input: request.body, scope: request.apiKey?.id ?? '', key })
     if (!result.replayed) {
       request.log.info({ paymentId: result.paymentId }, 'payment created')

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { PAYMENT_ID_PATTERN } from '../../domain/ids.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../domain/idempotency.js'
-import { AttentionReason } from '../../domain/payment.js'
+import { AttentionReason, ChargeConfirmation } from '../../domain/payment.js'
 import { PAYMENT_STATUSES } from '../../domain/payment-status.js'
 import { CURRENCY_FORMAT } from '../../lib/ajv.js'
 
@@ -13,7 +13,7 @@ export const CustomerIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', 
 
 /** A payment's status. */
 export const PaymentStatusSchema = Type.Union(PAYMENT_STATUSES.map((status) => Type.Literal(status)), {
-  description: 'pending → processing → succeeded | failed; succeeded → refunded. Never moves backwards.'
+  description: 'pending → processing → succeeded | failed; processing → requires_action (on-session: the customer authenticates in the browser) → succeeded | failed; succeeded → refunded. Never moves backwards.'
 })
 
 const Amount = Type.Integer({ minimum: 1, maximum: 99_999_999, description: 'Integer amount in the currency\'s minor unit (cents for EUR).', examples: [1999] })
@@ -25,13 +25,23 @@ const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 500 }), {
   description: 'Up to 20 string keys (≤ 40 characters) with string values (≤ 500 characters).'
 })
 
+const Confirmation = Type.Union(Object.values(ChargeConfirmation).map((value) => Type.Literal(value)), {
+  description: 'automatic (default): paylith confirms the charge off-session, merchant-initiated. ' +
+    'client: on-session; once the provider\'s intent exists the payment is requires_action with a clientSecret, the front end confirms it (Stripe.js), the webhook settles it.'
+})
+const ProviderCustomer = Type.String({ pattern: '^cus_[A-Za-z0-9]{1,250}$', description: 'The Stripe Customer who pays (`cus_…`): required by Stripe to charge a PaymentMethod attached to that customer.', examples: ['cus_NffrFeUfNV2Hib'] })
+const ProviderPaymentMethod = Type.String({ pattern: '^pm_[A-Za-z0-9_]{1,250}$', description: 'The Stripe PaymentMethod to charge (`pm_…`); STRIPE_PAYMENT_METHOD when absent.', examples: ['pm_1MqLiJLkdIwHu7ixUEgbFdYF'] })
+
 /** `POST /v1/payments` body. Unknown fields are rejected. */
 export const CreatePaymentBodySchema = Type.Object({
   amount: Amount,
   currency: Currency,
   customerId: CustomerIdSchema,
   description: Type.Optional(Description),
-  metadata: Type.Optional(Metadata)
+  metadata: Type.Optional(Metadata),
+  confirmation: Type.Optional(Confirmation),
+  providerCustomer: Type.Optional(ProviderCustomer),
+  providerPaymentMethod: Type.Optional(ProviderPaymentMethod)
 }, { additionalProperties: false })
 export type CreatePaymentBody = Static<typeof CreatePaymentBodySchema>
 
@@ -64,7 +74,11 @@ export const PaymentSchema = Type.Object({
   customerId: CustomerIdSchema,
   description: Type.Optional(Description),
   metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
-  failureReason: Type.Optional(Type.String({ description: 'On a failed payment: why, as the provider\'s decline code.', examples: ['card_declined'] })),
+  confirmation: Type.Optional(Confirmation),
+  providerCustomer: Type.Optional(ProviderCustomer),
+  providerPaymentMethod: Type.Optional(ProviderPaymentMethod),
+  clientSecret: Type.Optional(Type.String({ description: 'While requires_action: the PaymentIntent\'s client secret, for Stripe.js in the customer\'s browser. Not logged.' })),
+  failureReason: Type.Optional(Type.String({ description: 'On a failed payment: why, as the provider\'s decline code; authentication_required when an off-session charge needed the customer (the intent is cancelled).', examples: ['card_declined'] })),
   attention: Type.Optional(PaymentAttentionSchema),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' })

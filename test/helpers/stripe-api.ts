@@ -1,0 +1,106 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+// Recorded request/response pairs in the shapes of Stripe's API reference
+// (https://docs.stripe.com/api/payment_intents/object, https://docs.stripe.com/api/errors),
+// trimmed to the fields the SDK and paylith read. Served by a Stripe-compatible API on loopback
+// (as stripe-mock would be), so the official SDK makes real HTTP requests.
+
+/** A PaymentIntent as Stripe answers it, in `status`. */
+export function paymentIntent (status: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: 'pi_3MtwBwLkdIwHu7ix28a3tqPa',
+    object: 'payment_intent',
+    amount: 2000,
+    amount_received: status === 'succeeded' ? 2000 : 0,
+    automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+    cancellation_reason: null,
+    capture_method: 'automatic',
+    client_secret: 'pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH',
+    confirmation_method: 'automatic',
+    created: 1680800504,
+    currency: 'eur',
+    customer: null,
+    description: null,
+    last_payment_error: null,
+    latest_charge: status === 'succeeded' ? 'ch_3MtwBwLkdIwHu7ix28a3tqPa' : null,
+    livemode: false,
+    metadata: { paymentId: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', customerId: 'cus_1' },
+    next_action: status === 'requires_action' ? { type: 'use_stripe_sdk', use_stripe_sdk: {} } : null,
+    payment_method: status === 'requires_payment_method' ? null : 'pm_1MtwBwLkdIwHu7ixRWqHdXQk',
+    payment_method_types: ['card'],
+    status,
+    ...overrides
+  }
+}
+
+/** Stripe's error body: `{ error: { type, code, message, ... } }`. */
+export function stripeError (type: string, code: string | undefined, message: string, extra: Record<string, unknown> = {}): { error: Record<string, unknown> } {
+  return { error: { type, ...(code !== undefined && { code }), message, ...extra } }
+}
+
+/** A card error as Stripe answers a declined confirm (402), naming the intent. */
+export function cardError (code: string, intent: Record<string, unknown>): { status: number, body: unknown } {
+  return {
+    status: 402,
+    body: stripeError('card_error', code, code === 'authentication_required'
+      ? 'Your card was declined. This transaction requires authentication.'
+      : 'Your card was declined.', { decline_code: code === 'card_declined' ? 'generic_decline' : code, payment_intent: intent, doc_url: `https://stripe.com/docs/error-codes/${code.replaceAll('_', '-')}` })
+  }
+}
+
+/** One request the server saw. */
+export interface SeenRequest {
+  method: string
+  path: string
+  idempotencyKey: string | undefined
+  authorization: string | undefined
+  form: URLSearchParams
+}
+
+/** One scripted answer: for requests matching `method` and `path` (a prefix), in order. */
+export interface ScriptedAnswer {
+  method: string
+  path: string
+  status: number
+  body: unknown
+  /** Answer after this long (to provoke a client timeout). */
+  delayMs?: number
+}
+
+/**
+ * A Stripe-compatible API on loopback that answers each request with the next scripted answer
+ * (which must match its method and path), and records what it saw. An unscripted request is a
+ * 500 naming it, and shows in `unexpected`.
+ */
+export async function scriptedStripe (t: { teardown: (fn: () => unknown) => void }, script: ScriptedAnswer[]): Promise<{ port: number, seen: SeenRequest[], unexpected: string[] }> {
+  const seen: SeenRequest[] = []
+  const unexpected: string[] = []
+  const queue = [...script]
+  const server = createServer((request: IncomingMessage, response) => {
+    let body = ''
+    request.on('data', (chunk) => { body += String(chunk) })
+    request.on('end', () => {
+      const method = request.method ?? 'GET'
+      const path = request.url ?? ''
+      seen.push({ method, path, idempotencyKey: request.headers['idempotency-key'] as string | undefined, authorization: request.headers.authorization, form: new URLSearchParams(body) })
+      const next = queue[0]
+      const matched = next !== undefined && next.method === method && path.startsWith(next.path)
+      if (!matched) unexpected.push(`${method} ${path}`)
+      const answer: Pick<ScriptedAnswer, 'status' | 'body' | 'delayMs'> = matched
+        ? queue.shift() as ScriptedAnswer
+        : { status: 500, body: stripeError('api_error', undefined, `unscripted ${method} ${path}`) }
+      const send = () => {
+        if (response.destroyed) return
+        response.writeHead(answer.status, { 'content-type': 'application/json', 'request-id': 'req_test' })
+        response.end(JSON.stringify(answer.body))
+      }
+      if (answer.delayMs === undefined) send()
+      else setTimeout(send, answer.delayMs).unref()
+    })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }))
+  return { port: (server.address() as AddressInfo).port, seen, unexpected }
+}
