@@ -23,7 +23,9 @@ export const ItemKind = {
   webhook: 'WEBHOOK',
   providerRef: 'PROVIDERREF',
   customer: 'CUSTOMER',
-  deadLetter: 'DEADLETTER'
+  deadLetter: 'DEADLETTER',
+  settlement: 'SETTLEMENT',
+  settlementFile: 'SETTLEMENTFILE'
 } as const
 
 /** One item kind. */
@@ -61,7 +63,12 @@ export const Keys = {
   /** GSI1: every dead letter, by when it was recorded. */
   deadLetterIndex: (at: string, messageId: string) => gsi1(DEAD_LETTER_LISTING, `${at}#${messageId}`),
   /** GSI2, for a dead letter whose command names a payment: that payment's dead letters, by when recorded. */
-  deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`)
+  deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`),
+  settlement: (settlementId: string) => key(`${ItemKind.settlement}#${settlementId}`, ItemKind.settlement),
+  /** One row of a settlement that is not `matched`, by its line number (so a second pass writes the same item). */
+  settlementDiscrepancy: (settlementId: string, line: number) => key(`${ItemKind.settlement}#${settlementId}`, `DISCREPANCY#${String(line).padStart(10, '0')}`),
+  /** Which settlement reconciles one version (ETag) of one object: claimed once, so a redelivery finds it. */
+  settlementFile: (bucket: string, objectKey: string, etag: string) => key(`${ItemKind.settlementFile}#${bucket}/${objectKey}#${etag}`, ItemKind.settlementFile)
 } as const
 
 /** The GSI2 partition of the payments created on `day` (YYYY-MM-DD) that are still unsettled. */
