@@ -3,6 +3,7 @@ import {
   BatchWriteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
@@ -11,7 +12,9 @@ import type { Payment } from '../domain/payment.js'
 import type { Classification, CurrencyTotals } from '../domain/settlements/reconcile.js'
 import { fullJitter } from '../lib/retry.js'
 import { writeIfCondition } from './conditional.js'
-import { Keys, fromItem, toItem } from './table.js'
+import { InvalidCursorError } from '../domain/errors.js'
+import { queryListing } from './listing.js'
+import { Keys, Listings, fromItem, toItem } from './table.js'
 
 /** Where a settlement is. */
 export type SettlementStatus = 'processing' | 'completed' | 'failed'
@@ -51,6 +54,10 @@ export interface SettlementStore {
   /** Writes a settlement whole (absolute counts: writing it again never double counts). */
   save: (settlement: Settlement) => Promise<void>
   get: (settlementId: string) => Promise<Settlement | undefined>
+  /** Settlements, newest first. */
+  list: (page: { limit: number, cursor?: string }) => Promise<{ settlements: Settlement[], nextCursor: string | null }>
+  /** A settlement's discrepancies by line; the cursor is the last line of the page before. */
+  discrepancies: (settlementId: string, page: { limit: number, cursor?: string }) => Promise<{ discrepancies: Discrepancy[], nextCursor: string | null }>
   /** Writes discrepancies, each keyed by its line, 25 a request, unprocessed ones retried. */
   putDiscrepancies: (settlementId: string, discrepancies: Discrepancy[]) => Promise<void>
   /** The payments of these ids that exist, 100 a request, unprocessed keys retried with backoff. */
@@ -95,7 +102,24 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
       return { claimed: false, settlementId: earlier, settlement: await this.get(earlier) }
     },
     async save (settlement) {
-      await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: toItem(Keys.settlement(settlement.id), settlement) }))
+      await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: toItem({ ...Keys.settlement(settlement.id), ...Keys.settlementIndex(settlement.startedAt, settlement.id) }, settlement) }))
+    },
+    async list (page) {
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.settlements, page)
+      return { settlements: items.map((item) => fromItem<Settlement>(item)), nextCursor }
+    },
+    async discrepancies (settlementId, { limit, cursor }) {
+      if (cursor !== undefined && !/^\d{1,10}$/.test(cursor)) throw new InvalidCursorError('the cursor is malformed; start again without one', { listing: `discrepancies:${settlementId}` })
+      const { pk } = Keys.settlement(settlementId)
+      const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :discrepancy)',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':discrepancy': { S: 'DISCREPANCY#' } },
+        Limit: limit,
+        ...(cursor !== undefined && { ExclusiveStartKey: toItem(Keys.settlementDiscrepancy(settlementId, Number(cursor)), {}) })
+      }))
+      const discrepancies = Items.map((item) => fromItem<Discrepancy>(item))
+      return { discrepancies, nextCursor: LastEvaluatedKey === undefined ? null : String(discrepancies.at(-1)?.line ?? '') }
     },
     async get (settlementId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: toItem(Keys.settlement(settlementId), {}), ConsistentRead: true }))

@@ -34,6 +34,7 @@ export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind]
 const EVENT_SK_PREFIX = 'EVENT#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
+const SETTLEMENT_LISTING = 'SETTLEMENTS'
 const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
 
 const key = (pk: string, sk: string) => ({ [PK]: pk, [SK]: sk })
@@ -65,6 +66,8 @@ export const Keys = {
   /** GSI2, for a dead letter whose command names a payment: that payment's dead letters, by when recorded. */
   deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`),
   settlement: (settlementId: string) => key(`${ItemKind.settlement}#${settlementId}`, ItemKind.settlement),
+  /** GSI1: every settlement, by when it started. */
+  settlementIndex: (startedAt: string, settlementId: string) => gsi1(SETTLEMENT_LISTING, `${startedAt}#${settlementId}`),
   /** One row of a settlement that is not `matched`, by its line number (so a second pass writes the same item). */
   settlementDiscrepancy: (settlementId: string, line: number) => key(`${ItemKind.settlement}#${settlementId}`, `DISCREPANCY#${String(line).padStart(10, '0')}`),
   /** Which settlement reconciles one version (ETag) of one object: claimed once, so a redelivery finds it. */
@@ -91,10 +94,11 @@ export interface Listing {
   sk: string
 }
 
-/** The listings: GSI1 (a customer's payments, every dead letter) and GSI2 (a payment's dead letters). */
+/** The listings: GSI1 (a customer's payments, every dead letter, every settlement) and GSI2 (a payment's dead letters). */
 export const Listings = {
   customerPayments: (customerId: string): Listing => ({ name: `payments:${customerId}`, index: GSI1, partition: customerPk(customerId), pkPrefix: paymentPk('pay_'), sk: ItemKind.payment }),
   deadLetters: { name: 'dead-letters', index: GSI1, partition: DEAD_LETTER_LISTING, pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter } satisfies Listing,
+  settlements: { name: 'settlements', index: GSI1, partition: SETTLEMENT_LISTING, pkPrefix: `${ItemKind.settlement}#`, sk: ItemKind.settlement } satisfies Listing,
   paymentDeadLetters: (paymentId: string): Listing => ({ name: `dead-letters:${paymentId}`, index: GSI2, partition: deadLettersOfPayment(paymentId), pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter })
 } as const
 

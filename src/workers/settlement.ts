@@ -250,7 +250,7 @@ function emptyCounts (): Record<Classification, number> {
 function isFileProblem (error: unknown): boolean {
   if (error instanceof SettlementFileError) return true
   const code = (error as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' && (code.startsWith('CSV_') || code.startsWith('Z_') || code === 'ERR_INVALID_ARG_TYPE')
+  return typeof code === 'string' && (code.startsWith('CSV_') || code.startsWith('Z_'))
 }
 
 function rowFields (row: SettlementRow): Record<string, string | number> {

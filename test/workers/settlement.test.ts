@@ -118,6 +118,17 @@ t.test('a gzipped file is decompressed as a stream', async (t) => {
   t.match(await built.deps.settlements.get('stl_01JTEST0000000000000000000'), { status: 'completed', rowsProcessed: 1, counts: { matched: 1 } })
 })
 
+t.test('a .gz file that is not gzip, or a line over 64 KB, fails the settlement without retries', async (t) => {
+  const built = await setUp(t)
+  const bucket = built.config.settlements.bucketName
+  const notGzip = 'settlements/generic/broken.csv.gz'
+  await deliver(built, notification(bucket, notGzip, await built.put(notGzip, `${HEADER}\n`)))
+  t.match(await built.deps.settlements.get('stl_01JTEST0000000000000000000'), { status: 'failed', error: /header/ })
+  const long = 'settlements/generic/long.csv'
+  t.same(await deliver(built, notification(bucket, long, await built.put(long, `${HEADER}\npay_x,,charge,${'1'.repeat(70_000)},EUR,,0\n`))), { batchItemFailures: [] })
+  t.match(await built.deps.settlements.get('stl_01JTEST0000000000000000001'), { status: 'failed', error: /max_record_size|record size/i })
+})
+
 t.test('a file without the format\'s columns fails, naming the missing ones', async (t) => {
   const built = await setUp(t)
   const key = 'settlements/generic/bad.csv'
