@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { SettlementFileError } from '../domain/errors.js'
-import { GENERIC_COLUMNS, readGenericRow, type MalformedRow, type SettlementRow } from '../domain/settlements/reconcile.js'
+import { GENERIC_COLUMNS, STRIPE_COLUMNS, readGenericRow, readStripeRow, type MalformedRow, type SettlementRow } from '../domain/settlements/reconcile.js'
 
 /** The formats paylith reads, by the provider named in the file's key. */
 export const SettlementFormat = {
-  generic: 'generic'
+  generic: 'generic',
+  stripe: 'stripe'
 } as const
 
 /** One format. */
@@ -15,7 +16,8 @@ export type SettlementFormat = (typeof SettlementFormat)[keyof typeof Settlement
 export const MAX_LINE_BYTES = 65_536
 
 const FORMATS: Record<SettlementFormat, { columns: readonly string[], read: (fields: Record<string, string>, line: number) => SettlementRow | MalformedRow }> = {
-  generic: { columns: GENERIC_COLUMNS, read: readGenericRow }
+  generic: { columns: GENERIC_COLUMNS, read: readGenericRow },
+  stripe: { columns: STRIPE_COLUMNS, read: readStripeRow }
 }
 
 /** Whether a provider name (the key's second segment) is a format paylith reads. */

@@ -19,7 +19,7 @@ import {
 import { isObject } from '../lib/is-object.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
-import { isSettlementFormat, readSettlementRows } from '../settlements/read-rows.js'
+import { isSettlementFormat, readSettlementRows, type SettlementFormat } from '../settlements/read-rows.js'
 import type { Discrepancy, Settlement, SettlementStore } from '../store/settlements.js'
 import type { SqsWorker } from './types.js'
 
@@ -128,7 +128,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Set
     }
     await deps.settlements.save(settlement)
     try {
-      if (!isSettlementFormat(provider)) throw new SettlementFileError(`unknown provider "${provider}" in the key: expected settlements/generic/...`)
+      if (!isSettlementFormat(provider)) throw new SettlementFileError(`unknown provider "${provider}" in the key: expected settlements/generic/... or settlements/stripe/...`)
       const body = await deps.files.open(object.key)
       await reconcileRows(settlement, body, provider)
       settlement.status = 'completed'
@@ -145,7 +145,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Set
     deps.logger.info({ settlementId: id, key: object.key, status: settlement.status, rows: settlement.rowsProcessed, counts: settlement.counts }, 'settlement file reconciled')
   }
 
-  const reconcileRows = async (settlement: Settlement, body: Readable, format: 'generic'): Promise<void> => {
+  const reconcileRows = async (settlement: Settlement, body: Readable, format: SettlementFormat): Promise<void> => {
     const totals = new Map<string, CurrencyTotals>()
     const seen = new Set<string>()
     const inFlight = new Set<Promise<void>>()

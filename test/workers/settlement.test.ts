@@ -6,7 +6,7 @@ import t from 'tap'
 import pino from 'pino'
 import { s3ClientOptions } from '../../src/aws/s3.js'
 import { startSqsPoller } from '../../src/local/sqs-poller.js'
-import { createdObjectsOf, decodeS3Key } from '../../src/workers/settlement.js'
+import { createSettlementWorker, createdObjectsOf, decodeS3Key } from '../../src/workers/settlement.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
 import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
@@ -193,4 +193,33 @@ t.test('a file S3 cannot give is a batch item failure, retried by the queue', as
   const bucket = built.config.settlements.bucketName
   const response = await deliver(built, notification(bucket, 'settlements/generic/never-put.csv', 'e'))
   t.equal((response as { batchItemFailures: unknown[] }).batchItemFailures.length, 1)
+})
+
+t.test('a Stripe itemized payout reconciliation file: any column order, decimal amounts, the balance transaction as the duplicate key', async (t) => {
+  const built = await setUp(t)
+  await built.deps.payments.transition(await storePayment(built.deps, { amount: 1000 }), 'succeeded', { providerRef: 'pi_eur' })
+  const file = [
+    'reporting_category,gross,currency,balance_transaction_id,fee,net,payment_intent_id,created_utc,description',
+    'charge,10.00,eur,txn_1,0.36,9.64,pi_eur,2026-11-27 10:00:00,ignored',
+    'charge,10.00,eur,txn_1,0.36,9.64,pi_eur,2026-11-27 10:00:00,again',
+    'charge,10.005,eur,txn_2,0,10.005,pi_eur,2026-11-27 10:00:00,'
+  ].join('\r\n')
+  const key = 'settlements/stripe/payouts.csv'
+  await deliver(built, notification(built.config.settlements.bucketName, key, await built.put(key, file)))
+  const settlement = await built.deps.settlements.get('stl_01JTEST0000000000000000000')
+  t.match(settlement, { provider: 'stripe', status: 'completed', rowsProcessed: 3, counts: { matched: 1, duplicate_row: 1, malformed_row: 1 }, totals: [{ currency: 'EUR', gross: 1000, fee: 36, net: 964 }] })
+})
+
+t.test('with small batches the parse waits on the lookups and progress is saved as it goes', async (t) => {
+  const built = await setUp(t)
+  const payment = await built.deps.payments.transition(await storePayment(built.deps, { amount: 100 }), 'succeeded')
+  const saved: Array<{ status: string, rows: number }> = []
+  const settlements = { ...built.deps.settlements, save: async (s: Settlement) => { saved.push({ status: s.status, rows: s.rowsProcessed }); await built.deps.settlements.save(s) } }
+  const worker = createSettlementWorker({ files: built.deps.settlementFiles, settlements, newId: () => 'stl_01JTESTSMALLBATCHES0000000', metrics: built.deps.metrics, logger: pino({ level: 'silent' }), clock: () => new Date() }, { lookupBatch: 2, concurrency: 2, progressEvery: 3 })
+  const rows = Array.from({ length: 10 }, (_, index) => `${payment.id},,charge,100,EUR,2026-11-27T10:00:${String(index).padStart(2, '0')}Z,1`)
+  const key = 'settlements/generic/ten.csv'
+  const etag = await built.put(key, [HEADER, ...rows].join('\n'))
+  t.same(await worker(sqsEvent(built.resources.settlements.queue.name, [notification(built.config.settlements.bucketName, key, etag)]), {} as never), { batchItemFailures: [] })
+  t.same(saved.map((s) => s.rows), [0, 3, 6, 9, 10], 'saved at the start, every 3 rows, and at the end')
+  t.match(await built.deps.settlements.get('stl_01JTESTSMALLBATCHES0000000'), { status: 'completed', counts: { matched: 10 }, totals: [{ gross: 1000, fee: 10 }] })
 })

@@ -1,5 +1,7 @@
 import { isCurrencyCode } from '../currencies.js'
 import type { Payment } from '../payment.js'
+import type { PaymentStatus } from '../payment-status.js'
+import { currencyExponent, toMinorUnits } from './minor-units.js'
 
 /** How one settlement row compares with paylith's records. */
 export const Classification = {
@@ -84,8 +86,8 @@ export function isMalformed (row: SettlementRow | MalformedRow): row is Malforme
   return 'error' in row
 }
 
-const SETTLED_CHARGE_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'partially_refunded', 'refunded'])
-const REFUNDED_STATUSES: ReadonlySet<string> = new Set(['partially_refunded', 'refunded'])
+const SETTLED_CHARGE_STATUSES: ReadonlySet<PaymentStatus> = new Set<PaymentStatus>(['succeeded', 'refunded'])
+const REFUNDED_STATUSES: ReadonlySet<PaymentStatus> = new Set<PaymentStatus>(['refunded'])
 
 /**
  * Classifies a readable, first-seen row against the payment it names (undefined: none found).
@@ -121,4 +123,49 @@ export function addToTotals (totals: Map<string, CurrencyTotals>, row: Settlemen
   current.fee += row.fee
   current.net += gross - row.fee
   totals.set(row.currency, current)
+}
+
+/** The columns of Stripe's itemized payout reconciliation report that paylith reads (`payment_metadata[paymentId]` too, when the report has it). */
+export const STRIPE_COLUMNS = ['balance_transaction_id', 'currency', 'gross', 'fee', 'reporting_category', 'payment_intent_id'] as const
+
+/** The metadata column that carries paylith's payment id, when the report was asked for it. */
+export const STRIPE_PAYMENT_ID_COLUMN = 'payment_metadata[paymentId]'
+
+/**
+ * Reads one row of Stripe's itemized payout reconciliation report: decimal major units in a
+ * lower-case currency, to minor units by the currency's exponent. The balance transaction
+ * makes a row the same row twice. Reporting categories other than `charge` and `refund` are
+ * not reconciled yet and read as malformed, saying so.
+ * NOTE: https://docs.stripe.com/reports/payout-reconciliation
+ */
+export function readStripeRow (fields: Record<string, string>, line: number): SettlementRow | MalformedRow {
+  const problems: string[] = []
+  const balanceTransaction = fields.balance_transaction_id?.trim() ?? ''
+  const currency = fields.currency?.trim().toUpperCase() ?? ''
+  const category = fields.reporting_category?.trim() ?? ''
+  const paymentId = fields[STRIPE_PAYMENT_ID_COLUMN]?.trim() ?? ''
+  const providerRef = fields.payment_intent_id?.trim() ?? ''
+  if (balanceTransaction === '') problems.push('balance_transaction_id is required')
+  if (category !== 'charge' && category !== 'refund') problems.push(`reporting_category ${JSON.stringify(category)} is not reconciled yet (charge and refund are)`)
+  if (paymentId === '' && providerRef === '') problems.push('payment_intent_id or payment_metadata[paymentId] is required')
+  const currencyKnown = isCurrencyCode(currency)
+  if (!currencyKnown) problems.push(`currency must be an ISO 4217 code, found ${JSON.stringify(fields.currency ?? '')}`)
+  const gross = currencyKnown ? toMinorUnits(fields.gross ?? '', currency) : undefined
+  const fee = currencyKnown ? toMinorUnits(fields.fee === undefined || fields.fee.trim() === '' ? '0' : fields.fee, currency) : undefined
+  if (currencyKnown && gross === undefined) problems.push(`gross must be a decimal amount with at most ${currencyExponent(currency)} decimals in ${currency}, found ${JSON.stringify(fields.gross ?? '')}`)
+  if (currencyKnown && fee === undefined) problems.push(`fee must be a decimal amount with at most ${currencyExponent(currency)} decimals in ${currency}, found ${JSON.stringify(fields.fee ?? '')}`)
+  if (problems.length > 0 || gross === undefined || fee === undefined) return { line, error: problems.join('; '), fields }
+  const settledAt = fields.created_utc?.trim()
+  return {
+    line,
+    rowKey: balanceTransaction,
+    ...(paymentId !== '' && { paymentId }),
+    ...(providerRef !== '' && { providerRef }),
+    type: category as SettlementRowType,
+    // A refund's gross is negative in the report; paylith compares its size.
+    amount: Math.abs(gross),
+    fee,
+    currency,
+    ...(settledAt !== undefined && settledAt !== '' && { settledAt })
+  }
 }
