@@ -18,6 +18,8 @@ export function propsFromContext (app: App): PaylithStackProps {
     sqsMaxConcurrency: number('sqsMaxConcurrency'),
     paymentProvider: context('paymentProvider') === 'sandbox' ? 'sandbox' : 'stripe',
     tracing: context('tracing') === 'true',
-    alarmEmail: context('alarmEmail')
+    alarmEmail: context('alarmEmail'),
+    settlementBucketName: context('settlementBucketName'),
+    reportRetentionDays: number('reportRetentionDays')
   }
 }

@@ -18,17 +18,19 @@ import {
   aws_lambda as lambda,
   aws_lambda_event_sources as sources,
   aws_logs as logs,
+  aws_s3 as s3,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
   aws_sns_subscriptions as subscriptions,
   aws_sqs as sqs
 } from 'aws-cdk-lib'
 import type { Construct } from 'constructs'
-import { DEAD_LETTER_RETENTION_SECONDS, TABLE, TABLE_INDEXES, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
+import { DEAD_LETTER_RETENTION_SECONDS, SETTLEMENT_BUCKET, SETTLEMENT_MAX_RECEIVE_COUNT, TABLE, TABLE_INDEXES, WORK_QUEUE_RETENTION_SECONDS } from '../src/aws/resources.js'
 import type { EnvValues } from '../src/config/env.js'
 import { AttentionReason } from '../src/domain/payment.js'
 import { METRICS_NAMESPACE, MetricName, SecretFallback, SecretName } from '../src/observability/metrics.js'
 import type { DeadLetter } from '../src/store/dead-letters.js'
+import { SettlementFormat } from '../src/settlements/read-rows.js'
 
 /** What the secrets hold until someone sets them: not a secret, and not a valid value. */
 export const UNSET_SECRET = 'unset'
@@ -53,7 +55,14 @@ export interface PaylithStackProps extends StackProps {
   tracing?: boolean
   /** An address subscribed to the alarm topic by email (it must confirm the subscription). */
   alarmEmail?: string
+  /** The settlement bucket's name: `paylith-settlements-<account>-<region>` unless given (a second stack in one account and region needs its own). */
+  settlementBucketName?: string
+  /** Days a settlement report under `reports/` is kept. */
+  reportRetentionDays?: number
 }
+
+/** The providers whose settlement files paylith reads (the discrepancy alarm sums them). */
+const SETTLEMENT_PROVIDERS = Object.values(SettlementFormat)
 
 const DEFAULT_CODE_PATH = fileURLToPath(new URL('../dist', import.meta.url))
 
@@ -67,7 +76,7 @@ export const STREAM_RECORD_MAX_AGE = Duration.hours(18)
 /** Every pair of SecretUnavailable dimensions the service emits: each secret, with or without a cached value. */
 const SECRET_FAILURES = Object.values(SecretName).flatMap((secret) => Object.values(SecretFallback).map((fallback) => [secret, fallback] as const))
 
-const BATCHING_WINDOW = { work: Duration.seconds(1), deadLetter: Duration.seconds(5) }
+const BATCHING_WINDOW = { work: Duration.seconds(1), deadLetter: Duration.seconds(5), settlement: Duration.seconds(0) }
 
 /**
  * The visibility timeout of a queue the function consumes: six times the function timeout plus
@@ -138,6 +147,51 @@ export class PaylithStack extends Stack {
       enforceSSL: true
     })
 
+    // Settlement files: S3 notifies a queue of its own (with its own dead-letter queue), so a file
+    // that fails is retried and then kept, never lost. The bucket is named up front so the
+    // queue's policy can name it without a dependency cycle (the bucket must come after the
+    // policy: S3 checks it may send when the notification is set, and sends an s3:TestEvent).
+    // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html
+    const settlementBucketName = props.settlementBucketName ?? `paylith-settlements-${this.account}-${this.region}`
+    const settlementBucketArn = `arn:${this.partition}:s3:::${settlementBucketName}`
+    const settlementDeadLetterQueue = new sqs.Queue(this, 'SettlementDeadLetterQueue', {
+      retentionPeriod: Duration.seconds(DEAD_LETTER_RETENTION_SECONDS),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true
+    })
+    const settlementQueue = new sqs.Queue(this, 'SettlementQueue', {
+      retentionPeriod: Duration.seconds(WORK_QUEUE_RETENTION_SECONDS),
+      visibilityTimeout: queueVisibilityTimeout(timeout, BATCHING_WINDOW.settlement),
+      deadLetterQueue: { queue: settlementDeadLetterQueue, maxReceiveCount: SETTLEMENT_MAX_RECEIVE_COUNT },
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true
+    })
+    settlementQueue.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'SettlementBucketNotifies',
+      principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+      actions: ['sqs:SendMessage'],
+      resources: [settlementQueue.queueArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': settlementBucketArn }, StringEquals: { 'aws:SourceAccount': this.account } }
+    }))
+    const settlementBucket = new s3.Bucket(this, 'SettlementBucket', {
+      bucketName: settlementBucketName,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ id: 'ExpireReports', prefix: SETTLEMENT_BUCKET.reportsPrefix, expiration: Duration.days(props.reportRetentionDays ?? 90) }],
+      removalPolicy: RemovalPolicy.RETAIN
+    })
+    const cfnSettlementBucket = settlementBucket.node.defaultChild as s3.CfnBucket
+    cfnSettlementBucket.notificationConfiguration = {
+      queueConfigurations: SETTLEMENT_BUCKET.events.map((event) => ({
+        event,
+        queue: settlementQueue.queueArn,
+        filter: { s3Key: { rules: [{ name: 'prefix', value: SETTLEMENT_BUCKET.filesPrefix }] } }
+      }))
+    }
+    // The queue's one policy (enforceSSL's statement and the one above), made by addToResourcePolicy.
+    settlementBucket.node.addDependency(settlementQueue.node.findChild('Policy'))
+
     // Created holding a visible placeholder, not a generated random value that looks like a
     // key: until put-secret-value sets them, the function refuses them clearly (it never caches one).
     const webhookSecrets = new secretsmanager.Secret(this, 'WebhookSecrets', {
@@ -181,7 +235,10 @@ export class PaylithStack extends Stack {
           WEBHOOK_SECRETS_ARN: webhookSecrets.secretArn,
           STRIPE_SECRET_ARN: props.paymentProvider === 'sandbox' ? undefined : stripeKey.secretArn,
           TRACING: props.tracing === true ? 'true' : undefined,
-          STREAM_CONCURRENCY: String(props.streamConcurrency ?? 10)
+          STREAM_CONCURRENCY: String(props.streamConcurrency ?? 10),
+          SETTLEMENT_BUCKET_NAME: settlementBucketName,
+          SETTLEMENT_QUEUE_NAME: settlementQueue.queueName,
+          SETTLEMENT_DEAD_LETTER_QUEUE_NAME: settlementDeadLetterQueue.queueName
         })
       }
     })
@@ -193,8 +250,14 @@ export class PaylithStack extends Stack {
     // NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'TableItems',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
       resources: [table.tableArn]
+    }))
+    // Settlement files are read, only under settlements/.
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ReadSettlementFiles',
+      actions: ['s3:GetObject'],
+      resources: [settlementBucket.arnForObjects(`${SETTLEMENT_BUCKET.filesPrefix}*`)]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'IndexQueries',
@@ -222,7 +285,7 @@ export class PaylithStack extends Stack {
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'ConsumeQueues',
       actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-      resources: [workQueue.queueArn, deadLetterQueue.queueArn]
+      resources: [workQueue.queueArn, deadLetterQueue.queueArn, settlementQueue.queueArn]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'StreamFailuresToDeadLetterQueue',
@@ -241,6 +304,14 @@ export class PaylithStack extends Stack {
       eventSourceArn: deadLetterQueue.queueArn,
       batchSize: 10,
       maxBatchingWindow: BATCHING_WINDOW.deadLetter,
+      reportBatchItemFailures: true,
+      maxConcurrency: 2
+    })
+    // One file a batch: each is long, and one that fails is retried alone. Its dead-letter queue
+    // has no mapping: a file there waits for a person (SettlementDeadLetterQueueDepth).
+    fn.addEventSourceMapping('SettlementQueueMapping', {
+      eventSourceArn: settlementQueue.queueArn,
+      batchSize: 1,
       reportBatchItemFailures: true,
       maxConcurrency: 2
     })
@@ -379,6 +450,16 @@ export class PaylithStack extends Stack {
       usingMetrics: Object.fromEntries(secretReads.map((metric, index) => [`read${index}`, metric])),
       period: Duration.minutes(5)
     }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
+    alarm('SettlementDeadLetterQueueDepth', 'A settlement file failed three times: its message waits in the settlement dead-letter queue.',
+      settlementDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }))
+    // Every discrepancy is heard of: the worker counts them per provider (SettlementDiscrepancies).
+    alarm('SettlementDiscrepancies', 'A reconciled settlement file has rows that do not match paylith\'s payments.', new cloudwatch.MathExpression({
+      expression: SETTLEMENT_PROVIDERS.map((provider) => `FILL(${provider}, 0)`).join(' + '),
+      usingMetrics: Object.fromEntries(SETTLEMENT_PROVIDERS.map((provider) => [provider, new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE, metricName: MetricName.settlementDiscrepancies, dimensionsMap: { provider }, statistic: 'Sum', period: Duration.minutes(5)
+      })])),
+      period: Duration.minutes(5)
+    }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
     alarm('FunctionErrors', 'The paylith function is failing invocations.', fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), { evaluationPeriods: 3, datapointsToAlarm: 2 })
     alarm('FunctionThrottles', 'The paylith function is being throttled.', fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }))
     alarm('FunctionDurationP99', 'paylith p99 duration is above 80% of the timeout.', fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }), { threshold: timeout.toMilliseconds() * 0.8, evaluationPeriods: 3 })
@@ -388,5 +469,6 @@ export class PaylithStack extends Stack {
     new CfnOutput(this, 'WebhookSecretsArn', { value: webhookSecrets.secretArn })
     new CfnOutput(this, 'StripeSecretKeyArn', { value: stripeKey.secretArn })
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn })
+    new CfnOutput(this, 'SettlementBucketName', { value: settlementBucket.bucketName })
   }
 }

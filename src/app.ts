@@ -12,6 +12,7 @@ import { docsRoutes } from './routes/docs/index.js'
 import { healthRoutes } from './routes/health/index.js'
 import { customerRoutes } from './routes/customers/index.js'
 import { deadLetterRoutes } from './routes/dead-letters/index.js'
+import { settlementRoutes } from './routes/settlements/index.js'
 import { paymentRoutes } from './routes/payments/index.js'
 import { webhookRoutes } from './routes/webhooks/index.js'
 import { ProblemDetailsSchema } from './http/schemas.js'
@@ -57,6 +58,7 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   app.register(webhookRoutes, { prefix: '/v1/webhooks', deps })
   app.register(customerRoutes, { prefix: '/v1/customers', deps })
   app.register(deadLetterRoutes, { prefix: '/v1/dead-letters', deps })
+  app.register(settlementRoutes, { prefix: '/v1/settlements', deps })
   // A request's metrics are written when it ends (in Lambda the handler flushes too, once more).
   app.addHook('onResponse', (_request, _reply, done) => { deps.metrics.flush(); done() })
   app.addHook('onClose', (_instance, done) => { deps.metrics.flush(); done() })

@@ -2,7 +2,7 @@ import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
 import { createAwsClients, lazyStreamsClient, type AwsClients } from './aws/clients.js'
 import type { Config } from './config/load.js'
-import { createIdGenerator, type IdGenerator } from './domain/ids.js'
+import { createIdGenerator, createSettlementIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger, currentLogContext } from './observability/logger.js'
 import { MetricName, SecretFallback, SecretName, createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
 import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
@@ -16,6 +16,8 @@ import { createTableProbe, type TableProbe } from './store/table-probe.js'
 import { DEFAULT_TRANSIENT_RETRY, type TransientRetry } from './store/transient.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
+import { createSettlementStore, type SettlementStore } from './store/settlements.js'
+import { s3SettlementFiles, type SettlementFiles } from './aws/s3.js'
 import { cachedWebhookSecrets, staticWebhookSecrets, type SecretFetcher, type WebhookSecrets } from './domain/webhooks/secrets.js'
 import { secretsManagerFetcher } from './aws/secrets-manager.js'
 import { cachedApiKeys, staticApiKeys, type ApiKeySource } from './config/api-keys.js'
@@ -30,6 +32,8 @@ export interface Deps extends AwsClients {
   streams: () => Promise<DynamoDBStreamsClient>
   /** Makes new payment ids. */
   ids: IdGenerator
+  /** Makes new settlement ids. */
+  settlementIds: IdGenerator
   payments: PaymentStore
   webhooks: WebhookStore
   webhookSecrets: WebhookSecrets
@@ -38,6 +42,9 @@ export interface Deps extends AwsClients {
   metrics: Metrics
   summaries: SummaryStore
   deadLetters: DeadLetterStore
+  settlements: SettlementStore
+  /** The settlement bucket's files (the S3 client loads on first use). */
+  settlementFiles: SettlementFiles
   /** Whether the table answers (readiness). */
   table: TableProbe
   /** Sends commands to the work queue. */
@@ -57,7 +64,7 @@ export interface ReadinessCheck {
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'table' | 'workQueue' | 'charge'>> & {
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'settlements' | 'table' | 'workQueue' | 'charge'>> & {
   /** Where the metric documents go (stdout unless given): the local terminal's choice, or a test's sink. */
   metricsDestination?: MetricsDestination
   /** Aborted when the local runtime shuts down: provider calls and retries in flight are abandoned. */
@@ -96,6 +103,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     logger,
     clock,
     ids: overrides.ids ?? createIdGenerator(),
+    settlementIds: overrides.settlementIds ?? createSettlementIdGenerator(),
     dynamodb,
     sqs,
     streams: overrides.streams ?? lazyStreamsClient(config),
@@ -106,6 +114,8 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     metrics,
     summaries: createSummaryStore({ dynamodb, tableName, transient }),
     deadLetters: createDeadLetterStore({ dynamodb, tableName }),
+    settlements: createSettlementStore({ dynamodb, tableName }),
+    settlementFiles: overrides.settlementFiles ?? s3SettlementFiles(config),
     table: createTableProbe({ dynamodb, tableName }),
     workQueue: createWorkQueue({ sqs, url: config.queues.work.url, maxReceiveCount: config.maxReceiveCount }),
     provider,

@@ -1,4 +1,5 @@
 import type { CreateTableCommandInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb'
+import type { NotificationConfiguration } from '@aws-sdk/client-s3'
 import type { QueueAttributeName } from '@aws-sdk/client-sqs'
 
 /**
@@ -110,4 +111,41 @@ export function fifoAttributes (queueName: string): Partial<Record<QueueAttribut
 /** A queue's name from its ARN: `work` for `arn:aws:sqs:us-east-1:123456789012:work`. */
 export function queueNameOf (arn: string): string {
   return arn.split(':').pop() ?? arn
+}
+
+/**
+ * The settlement bucket's layout: provider files arrive under `settlements/<provider>/` (an
+ * object created there is reconciled), reports are written under `reports/`.
+ */
+export const SETTLEMENT_BUCKET = {
+  filesPrefix: 'settlements/',
+  reportsPrefix: 'reports/',
+  /** The S3 events that start a reconciliation. */
+  events: ['s3:ObjectCreated:*'] as Array<'s3:ObjectCreated:*'>
+} as const
+
+/**
+ * The settlement queue's maximum receives before its dead-letter queue: a file that keeps
+ * failing is kept there (and alarmed on), never lost.
+ */
+export const SETTLEMENT_MAX_RECEIVE_COUNT = 3
+
+/** Attributes of the settlement queue, with its redrive policy to its own dead-letter queue. */
+export function settlementQueueAttributes (visibilityTimeoutSeconds: number, deadLetterQueueArn: string): Partial<Record<QueueAttributeName, string>> {
+  return {
+    MessageRetentionPeriod: String(WORK_QUEUE_RETENTION_SECONDS),
+    VisibilityTimeout: String(visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount: SETTLEMENT_MAX_RECEIVE_COUNT })
+  }
+}
+
+/** The bucket's notification: objects created under `settlements/` go to the settlement queue. */
+export function settlementNotification (queueArn: string): NotificationConfiguration {
+  return {
+    QueueConfigurations: [{
+      QueueArn: queueArn,
+      Events: [...SETTLEMENT_BUCKET.events],
+      Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: SETTLEMENT_BUCKET.filesPrefix }] } }
+    }]
+  }
 }

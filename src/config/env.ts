@@ -23,6 +23,9 @@ const Int = (minimum: number, maximum: number, defaultValue: number, { note, des
   })
 const QueueName = (defaultValue: string) =>
   Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}(\\.fifo)?$', default: defaultValue, expected: 'an SQS queue name (1-80 of A-Z a-z 0-9 _ -, optional .fifo)' })
+/** A standard (not FIFO) queue's name. */
+const StandardQueueName = (defaultValue: string, description: string) =>
+  Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}$', default: defaultValue, expected: 'a standard SQS queue name (1-80 of A-Z a-z 0-9 _ -)', description })
 const SecretArn = () =>
   Type.Optional(Type.String({ pattern: '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:.+$', expected: 'a Secrets Manager secret ARN' }))
 
@@ -48,6 +51,14 @@ export const EnvSchema = Type.Object({
   WORK_QUEUE_URL: Type.Optional(Url('the work queue URL')),
   DEAD_LETTER_QUEUE_NAME: QueueName('paylith-work-dlq'),
   DEAD_LETTER_QUEUE_URL: Type.Optional(Url('the dead-letter queue URL')),
+  SETTLEMENT_BUCKET_NAME: Type.String({
+    pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+    default: 'paylith-settlements',
+    expected: 'an S3 bucket name (3-63 of a-z 0-9 . -, starting and ending with a letter or digit)',
+    description: 'The bucket settlement files are put in (under settlements/<provider>/) and reports written to (under reports/).'
+  }),
+  SETTLEMENT_QUEUE_NAME: StandardQueueName('paylith-settlements', 'The queue the bucket notifies of each settlement file (standard: S3 cannot notify a FIFO queue).'),
+  SETTLEMENT_DEAD_LETTER_QUEUE_NAME: StandardQueueName('paylith-settlements-dlq', 'Where a settlement file\'s message goes after failing three times (kept, alarmed on).'),
   MAX_RECEIVE_COUNT: Int(1, 1000, 5),
   VISIBILITY_TIMEOUT_SECONDS: Int(0, 43200, 30),
   SQS_BATCH_SIZE: Int(1, 10, 10),

@@ -145,6 +145,8 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
       work: { name: queueName(env.WORK_QUEUE_URL, env.WORK_QUEUE_NAME), url: env.WORK_QUEUE_URL },
       deadLetter: { name: queueName(env.DEAD_LETTER_QUEUE_URL, env.DEAD_LETTER_QUEUE_NAME), url: env.DEAD_LETTER_QUEUE_URL }
     },
+    /** The settlement bucket and the queues its notifications go through. */
+    settlements: { bucketName: env.SETTLEMENT_BUCKET_NAME, queueName: env.SETTLEMENT_QUEUE_NAME, deadLetterQueueName: env.SETTLEMENT_DEAD_LETTER_QUEUE_NAME },
     maxReceiveCount: env.MAX_RECEIVE_COUNT,
     visibilityTimeoutSeconds: env.VISIBILITY_TIMEOUT_SECONDS,
     pollers: {

@@ -39,7 +39,8 @@ export const InternalErrorCode = {
   malformedCommand: 'PAYLITH_QUEUE_MALFORMED_COMMAND',
   queueSend: 'PAYLITH_QUEUE_SEND_FAILED',
   unknownPayment: 'PAYLITH_PAYMENT_UNKNOWN',
-  staleCharge: 'PAYLITH_CHARGE_STALE'
+  staleCharge: 'PAYLITH_CHARGE_STALE',
+  settlementFileUnreadable: 'PAYLITH_SETTLEMENT_FILE_UNREADABLE'
 } as const
 
 /** One code of an error that stays inside the service. */
@@ -147,6 +148,9 @@ export class UnknownPaymentError extends defineError('UnknownPaymentError', Inte
 /** A charge too old to retry safely: calling the provider again could charge twice. */
 export class StaleChargeError extends defineError('StaleChargeError', InternalErrorCode.staleCharge)<{ paymentId: string, createdAt: string }> {}
 
+/** A settlement file that cannot be reconciled at all (an unknown format, missing columns): the settlement fails. */
+export class SettlementFileError extends defineError('SettlementFileError', InternalErrorCode.settlementFileUnreadable)<{ missingColumns?: string[] }> {}
+
 const SIGNATURE_CODES = {
   'missing-header': ErrorCode.webhookMissingHeader,
   'malformed-header': ErrorCode.webhookMalformedHeader,
@@ -182,3 +186,4 @@ export type DomainError =
   | UnknownCommandError
   | UnknownPaymentError
   | StaleChargeError
+  | SettlementFileError

@@ -11,3 +11,12 @@ export function createIdGenerator (): IdGenerator {
 
 /** The shape of a payment id. */
 export const PAYMENT_ID_PATTERN = '^pay_[0-9A-HJKMNP-TV-Z]{26}$'
+
+/** Makes settlement ids: `stl_` and a ULID. */
+export function createSettlementIdGenerator (): IdGenerator {
+  const ulid = monotonicFactory()
+  return () => `stl_${ulid()}`
+}
+
+/** The shape of a settlement id. */
+export const SETTLEMENT_ID_PATTERN = '^stl_[0-9A-HJKMNP-TV-Z]{26}$'

@@ -16,10 +16,17 @@ import {
   type QueueAttributeName,
   type SQSClient
 } from '@aws-sdk/client-sqs'
+import {
+  BucketAlreadyOwnedByYou,
+  CreateBucketCommand,
+  PutBucketNotificationConfigurationCommand,
+  S3Client
+} from '@aws-sdk/client-s3'
 import { createAwsClients, type AwsClients } from '../aws/clients.js'
+import { s3ClientOptions } from '../aws/s3.js'
 import { excludeConcurrentSqsDeletes } from './sqs-delete-exclusion.js'
 import type { Config } from '../config/load.js'
-import { TABLE, TABLE_INDEXES, deadLetterQueueAttributes, fifoAttributes, indexDefinition, keyAttributeDefinitions, tableDefinition, workQueueAttributes } from '../aws/resources.js'
+import { TABLE, TABLE_INDEXES, deadLetterQueueAttributes, fifoAttributes, indexDefinition, keyAttributeDefinitions, settlementNotification, settlementQueueAttributes, tableDefinition, workQueueAttributes } from '../aws/resources.js'
 
 /** A queue as the bootstrap leaves it: name, URL and ARN. */
 export interface QueueRef {
@@ -33,6 +40,8 @@ export interface LocalResources {
   tableName: string
   streamArn: string
   queues: { work: QueueRef; deadLetter: QueueRef }
+  /** The settlement bucket, the queue it notifies and that queue's dead-letter queue. */
+  settlements: { bucketName: string; queue: QueueRef; deadLetterQueue: QueueRef }
 }
 
 const TABLE_ACTIVE_TIMEOUT_MS = 30_000
@@ -52,12 +61,36 @@ const INDEX_BACKFILL_TIMEOUT_MS = 300_000
 export async function ensureResources (
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
   config: Pick<Config, 'tableName' | 'queues' | 'maxReceiveCount' | 'visibilityTimeoutSeconds'>
-): Promise<LocalResources> {
+): Promise<Omit<LocalResources, 'settlements'>> {
   const [streamArn, queues] = await Promise.all([
     ensureTable(clients.dynamodb, config.tableName),
     ensureQueues(clients.sqs, config)
   ])
   return { tableName: config.tableName, streamArn, queues }
+}
+
+/**
+ * Creates the settlement bucket, its queue and dead-letter queue, and the bucket's notification
+ * to the queue, idempotently. Setting the notification makes S3 send an `s3:TestEvent` message.
+ */
+export async function ensureSettlementResources (
+  clients: { s3: S3Client; sqs: SQSClient },
+  config: Pick<Config, 'settlements' | 'visibilityTimeoutSeconds' | 'aws'>
+): Promise<LocalResources['settlements']> {
+  const { bucketName, queueName, deadLetterQueueName } = config.settlements
+  const deadLetterQueue = await ensureQueue(clients.sqs, deadLetterQueueName, deadLetterQueueAttributes())
+  const queue = await ensureQueue(clients.sqs, queueName, settlementQueueAttributes(config.visibilityTimeoutSeconds, deadLetterQueue.arn))
+  try {
+    // NOTE: outside us-east-1 S3 wants the region as the bucket's location constraint.
+    await clients.s3.send(new CreateBucketCommand({
+      Bucket: bucketName,
+      ...(config.aws.region !== 'us-east-1' && { CreateBucketConfiguration: { LocationConstraint: config.aws.region as never } })
+    }))
+  } catch (error) {
+    if (!(error instanceof BucketAlreadyOwnedByYou)) throw error
+  }
+  await clients.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucketName, NotificationConfiguration: settlementNotification(queue.arn) }))
+  return { bucketName, queue, deadLetterQueue }
 }
 
 async function ensureTable (dynamodb: DynamoDBClient, tableName: string): Promise<string> {
@@ -136,7 +169,7 @@ async function ensureQueue (sqs: SQSClient, name: string, attributes: Partial<Re
 }
 
 /** The configuration with the queues' URLs as the bootstrap found them. */
-function withQueueUrls (config: Config, resources: LocalResources): Config {
+function withQueueUrls (config: Config, resources: Pick<LocalResources, 'queues'>): Config {
   const { work, deadLetter } = resources.queues
   return { ...config, queues: { work: { name: work.name, url: work.url }, deadLetter: { name: deadLetter.name, url: deadLetter.url } } }
 }
@@ -156,6 +189,14 @@ export interface Bootstrapped {
  */
 export async function bootstrapLocal (config: Config, clients: AwsClients = createAwsClients(config)): Promise<Bootstrapped> {
   excludeConcurrentSqsDeletes(clients.sqs)
-  const resources = await ensureResources(clients, config)
-  return { config: withQueueUrls(config, resources), clients, resources }
+  const s3 = new S3Client(s3ClientOptions(config))
+  try {
+    const [resources, settlements] = await Promise.all([
+      ensureResources(clients, config),
+      ensureSettlementResources({ s3, sqs: clients.sqs }, config)
+    ])
+    return { config: withQueueUrls(config, resources), clients, resources: { ...resources, settlements } }
+  } finally {
+    s3.destroy()
+  }
 }

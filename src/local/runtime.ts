@@ -84,7 +84,7 @@ export async function startLocalRuntime (baseConfig: Config, logger: Logger, { m
     serveLocalServerUrl(app, () => url)
     url = await app.listen({ port: config.port, host: config.host })
 
-    const queues: QueueRef[] = [resources.queues.work, resources.queues.deadLetter]
+    const queues: QueueRef[] = [resources.queues.work, resources.queues.deadLetter, resources.settlements.queue]
     // Like Lambda, several batches of one queue in flight at once (it starts with five).
     const sqsPollers = queues.filter((q) => workers.queues[q.name] !== undefined).flatMap((queue) => Array.from({ length: config.pollers.sqsPollers }, () => queue))
     for (const queue of sqsPollers) {

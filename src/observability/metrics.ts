@@ -30,6 +30,10 @@ export const MetricName = {
    * use, `none` when there is none and requests needing it are answered 503).
    */
   secretUnavailable: 'SecretUnavailable',
+  /** Rows of settlement files reconciled (dimension `provider`). */
+  settlementRows: 'SettlementRows',
+  /** Settlement rows that are not `matched` (dimension `provider`; the counts by classification are in the settlement and its log line). */
+  settlementDiscrepancies: 'SettlementDiscrepancies',
   /** Local runs only: a fault LOCAL_FAULTS_FILE injected (dimension `fault`). */
   faultInjected: 'FaultInjected'
 } as const

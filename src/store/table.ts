@@ -37,7 +37,9 @@ export const ItemKind = {
   webhook: 'WEBHOOK',
   providerRef: 'PROVIDERREF',
   customer: 'CUSTOMER',
-  deadLetter: 'DEADLETTER'
+  deadLetter: 'DEADLETTER',
+  settlement: 'SETTLEMENT',
+  settlementFile: 'SETTLEMENTFILE'
 } as const
 
 /** One item kind. */
@@ -47,6 +49,7 @@ const EVENT_SK_PREFIX = 'EVENT#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
 const UNSETTLED_PREFIX = 'UNSETTLED#'
+const SETTLEMENT_LISTING = 'SETTLEMENTS'
 const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
 const UNAPPLIED_WEBHOOKS = 'UNAPPLIED_WEBHOOKS'
 /** Partitions of the unapplied-webhook index: every webhook is written to it, so not one hot key. */
@@ -82,7 +85,14 @@ export const Keys = {
   /** GSI1: every dead letter, by when it was recorded. */
   deadLetterIndex: (at: string, messageId: string) => gsi1(DEAD_LETTER_LISTING, `${at}#${messageId}`),
   /** GSI2, for a dead letter whose command names a payment: that payment's dead letters, by when recorded. */
-  deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`)
+  deadLetterByPayment: (paymentId: string, at: string, messageId: string) => gsi2(deadLettersOfPayment(paymentId), `${at}#${messageId}`),
+  settlement: (settlementId: string) => key(`${ItemKind.settlement}#${settlementId}`, ItemKind.settlement),
+  /** GSI1: every settlement, by when it started. */
+  settlementIndex: (startedAt: string, settlementId: string) => gsi1(SETTLEMENT_LISTING, `${startedAt}#${settlementId}`),
+  /** One row of a settlement that is not `matched`, by its line number (so a second pass writes the same item). */
+  settlementDiscrepancy: (settlementId: string, line: number) => key(`${ItemKind.settlement}#${settlementId}`, `DISCREPANCY#${String(line).padStart(10, '0')}`),
+  /** Which settlement reconciles one version (ETag) of one object: claimed once, so a redelivery finds it. */
+  settlementFile: (bucket: string, objectKey: string, etag: string) => key(`${ItemKind.settlementFile}#${bucket}/${objectKey}#${etag}`, ItemKind.settlementFile)
 } as const
 
 /** The GSI1 partition of unapplied webhook events of one shard (0 to UNAPPLIED_WEBHOOK_SHARDS - 1). */
@@ -151,10 +161,11 @@ export interface Listing {
   sk: string
 }
 
-/** The listings: GSI1 (a customer's payments, every dead letter) and GSI2 (a payment's dead letters). */
+/** The listings: GSI1 (a customer's payments, every dead letter, every settlement) and GSI2 (a payment's dead letters). */
 export const Listings = {
   customerPayments: (customerId: string): Listing => ({ name: `payments:${customerId}`, index: GSI1, partition: customerPk(customerId), pkPrefix: paymentPk('pay_'), sk: ItemKind.payment }),
   deadLetters: { name: 'dead-letters', index: GSI1, partition: DEAD_LETTER_LISTING, pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter } satisfies Listing,
+  settlements: { name: 'settlements', index: GSI1, partition: SETTLEMENT_LISTING, pkPrefix: `${ItemKind.settlement}#`, sk: ItemKind.settlement } satisfies Listing,
   paymentDeadLetters: (paymentId: string): Listing => ({ name: `dead-letters:${paymentId}`, index: GSI2, partition: deadLettersOfPayment(paymentId), pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter })
 } as const
 

@@ -10,6 +10,7 @@ import { ItemKind } from '../store/table.js'
 import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
 import { createWebhookSafetyNet } from './webhook-safety-net.js'
+import { createSettlementWorker } from './settlement.js'
 import type { StreamWorker, WorkerRegistry } from './types.js'
 import { createWorkQueueWorker, type CommandHandlers } from './work-queue.js'
 
@@ -32,7 +33,16 @@ export function createWorkers (deps: Deps): WorkerRegistry {
         [CommandType.charge]: createChargeHandler(deps),
         [CommandType.applyWebhook]: createApplyWebhookHandler(deps)
       } satisfies Required<CommandHandlers>, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) }),
-      [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)
+      [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency),
+      // Its dead-letter queue has no worker: a file that failed three times stays there, alarmed on.
+      [deps.config.settlements.queueName]: createSettlementWorker({
+        files: deps.settlementFiles,
+        settlements: deps.settlements,
+        newId: deps.settlementIds,
+        metrics: deps.metrics,
+        logger: deps.logger,
+        clock: deps.clock
+      })
     },
     streams: {
       [deps.config.tableName]: createStreamWorker(deps)

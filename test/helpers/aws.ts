@@ -18,11 +18,15 @@ export async function localAwsEndpoint (): Promise<string> {
 }
 
 /** Resource names no other test (file or case) uses, so tests share one emulator safely. */
-export function uniqueNames (label: string): { tableName: string; workQueueName: string; deadLetterQueueName: string } {
+export function uniqueNames (label: string): { tableName: string; workQueueName: string; deadLetterQueueName: string; settlementBucketName: string; settlementQueueName: string; settlementDeadLetterQueueName: string } {
   const suffix = `${label.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 30)}-${randomBytes(4).toString('hex')}`
   return {
     tableName: `paylith-${suffix}`,
     workQueueName: `paylith-work-${suffix}`,
-    deadLetterQueueName: `paylith-dlq-${suffix}`
+    deadLetterQueueName: `paylith-dlq-${suffix}`,
+    // A bucket name is lower case, with no two dashes in a row or at either end.
+    settlementBucketName: `paylith-stl-${suffix.toLowerCase().replace(/-+/g, '-')}`.slice(0, 63).replace(/-$/, ''),
+    settlementQueueName: `paylith-stl-${suffix}`,
+    settlementDeadLetterQueueName: `paylith-stl-dlq-${suffix}`
   }
 }

@@ -73,6 +73,9 @@ export async function testConfig (label: string, env: Record<string, string> = {
     TABLE_NAME: names.tableName,
     WORK_QUEUE_NAME: names.workQueueName,
     DEAD_LETTER_QUEUE_NAME: names.deadLetterQueueName,
+    SETTLEMENT_BUCKET_NAME: names.settlementBucketName,
+    SETTLEMENT_QUEUE_NAME: names.settlementQueueName,
+    SETTLEMENT_DEAD_LETTER_QUEUE_NAME: names.settlementDeadLetterQueueName,
     LOG_LEVEL: 'silent',
     API_KEYS: TEST_API_KEYS,
     ...env
@@ -100,7 +103,12 @@ function unbootstrapped (config: Config): Awaited<ReturnType<typeof bootstrapLoc
   return {
     config: { ...config, queues: { work: { name: queues.work.name, url: queues.work.url }, deadLetter: { name: queues.deadLetter.name, url: queues.deadLetter.url } } },
     clients: createAwsClients(config),
-    resources: { tableName: config.tableName, streamArn: '', queues }
+    resources: {
+      tableName: config.tableName,
+      streamArn: '',
+      queues,
+      settlements: { bucketName: config.settlements.bucketName, queue: queue(config.settlements.queueName), deadLetterQueue: queue(config.settlements.deadLetterQueueName) }
+    }
   }
 }
 

@@ -91,7 +91,7 @@ t.test('the work queue redrives to the DLQ after 5 receives, with a visibility t
     MessageRetentionPeriod: WORK_QUEUE_RETENTION_SECONDS,
     RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 }
   })
-  t.equal(Object.keys(resources('AWS::SQS::Queue')).length, 2)
+  t.equal(Object.keys(resources('AWS::SQS::Queue')).length, 4, 'the work queue and the settlement queue, each with its dead-letter queue')
 })
 
 interface QueueResource { Properties: { VisibilityTimeout?: number, MessageRetentionPeriod?: number } }
@@ -112,7 +112,7 @@ t.test('-c timeoutSeconds=60: both queues the function consumes hide a message f
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')), context: { timeoutSeconds: '60' } })
   const minute = Template.fromStack(new PaylithStack(app, 'Minute', { codePath: code, ...propsFromContext(app) }))
   const consumed = consumedQueues(minute)
-  t.same(consumed.map((c) => c.id.replace(/[0-9A-F]{8}$/, '')).sort(), ['DeadLetterQueue', 'WorkQueue'])
+  t.same(consumed.map((c) => c.id.replace(/[0-9A-F]{8}$/, '')).sort(), ['DeadLetterQueue', 'SettlementQueue', 'WorkQueue'])
   for (const { id, queue, mapping, functionTimeout } of consumed) {
     t.equal(functionTimeout, 60, 'the context reached the function')
     const window = mapping.Properties.MaximumBatchingWindowInSeconds ?? 0
@@ -132,7 +132,7 @@ t.test('the dead-letter queue keeps messages longer than the work queue: a moved
 
 t.test('event source mappings report batch item failures; the stream one bisects, retries boundedly, has an on-failure destination and is tuned for relay lag', async (t) => {
   const mappings = Object.values(resources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Record<string, unknown> }>
-  t.equal(mappings.length, 3, 'work queue, dead-letter queue and stream')
+  t.equal(mappings.length, 4, 'work queue, dead-letter queue, settlement queue and stream')
   for (const mapping of mappings) t.same(mapping.Properties.FunctionResponseTypes, ['ReportBatchItemFailures'])
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WorkQueue'), 'Arn'] },
@@ -188,7 +188,7 @@ t.test('secrets live in Secrets Manager', async (t) => {
 t.test('alarms on DLQ depth, recorded dead letters, stream iterator age and failed stream records, payments needing attention, unreadable secrets, function errors, throttles and p99 duration', async (t) => {
   const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { MetricName?: string, ExtendedStatistic?: string, Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string, MetricName: string } } }> } }>
   const metrics = alarms.map((alarm) => alarm.Properties.MetricName).filter((name) => name !== undefined).sort()
-  t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'BatchItemFailures', 'Duration', 'Errors', 'IteratorAge', 'Throttles'])
+  t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesVisible', 'BatchItemFailures', 'Duration', 'Errors', 'IteratorAge', 'Throttles'])
   const deadLetterMetrics = alarms.flatMap((alarm) => alarm.Properties.Metrics ?? []).map((m) => m.MetricStat?.Metric).filter((m) => m?.MetricName === 'DeadLetters')
   t.match(deadLetterMetrics, [{ Namespace: 'paylith', MetricName: 'DeadLetters' }, { Namespace: 'paylith', MetricName: 'DeadLetters' }], 'the DeadLetters metric the DLQ worker emits is alarmed on, for both kinds')
   t.ok(alarms.some((alarm) => alarm.Properties.MetricName === 'Duration' && alarm.Properties.ExtendedStatistic === 'p99'))
@@ -275,7 +275,7 @@ t.test('every alarm notifies the alarm topic, on alarm and on return to OK', asy
   t.equal(topics.length, 1, 'one alarm topic')
   const topic = { Ref: topics[0] }
   const alarms = Object.entries(resources('AWS::CloudWatch::Alarm')) as Array<[string, { Properties: { AlarmActions?: unknown[], OKActions?: unknown[] } }]>
-  t.equal(alarms.length, 9)
+  t.equal(alarms.length, 11)
   for (const [id, alarm] of alarms) {
     t.same(alarm.Properties.AlarmActions, [topic], `${id} alarms the topic`)
     t.same(alarm.Properties.OKActions, [topic], `${id} tells the topic when it is OK again`)
@@ -313,7 +313,7 @@ const actionsOf = (statement: PolicyStatement): string[] => ([] as string[]).con
 const targets = (resource: unknown): string[] => ([] as unknown[]).concat(resource).map((r) => {
   const json = JSON.stringify(r)
   const id = /"Fn::GetAtt":\["([A-Za-z]+?)[0-9A-F]{8}","(Arn|StreamArn)"\]/.exec(json) ?? /"Ref":"([A-Za-z]+?)[0-9A-F]{8}"/.exec(json)
-  return `${id?.[1] ?? json}${id?.[2] === 'StreamArn' ? '/stream' : ''}${/\/index\/(\w+)/.exec(json)?.[0] ?? ''}`
+  return `${id?.[1] ?? json}${id?.[2] === 'StreamArn' ? '/stream' : ''}${/\/index\/(\w+)|\/(settlements|reports)\/\*/.exec(json)?.[0] ?? ''}`
 })
 /** Every (action, resource) pair the function's role is granted. */
 const grants = (): string[] => statements().flatMap((s) => actionsOf(s).flatMap((action) => targets(s.Resource).map((target) => `${action} ${target}`))).sort()
@@ -327,7 +327,7 @@ const MAPPING_ACTIONS = [
   // its on-failure destination: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
   'sqs:SendMessage'
 ]
-const IAM_PREFIX: Record<string, string> = { 'client-sqs': 'sqs', 'client-dynamodb': 'dynamodb', 'client-dynamodb-streams': 'dynamodb', 'client-secrets-manager': 'secretsmanager' }
+const IAM_PREFIX: Record<string, string> = { 'client-sqs': 'sqs', 'client-dynamodb': 'dynamodb', 'client-dynamodb-streams': 'dynamodb', 'client-secrets-manager': 'secretsmanager', 'client-s3': 's3' }
 /** Batch calls are authorised by their single action; a transaction by the actions of its items. */
 const ACTION_OF: Record<string, string | undefined> = { SendMessageBatch: 'SendMessage', DeleteMessageBatch: 'DeleteMessage', ChangeMessageVisibilityBatch: 'ChangeMessageVisibility', TransactWriteItems: undefined, TransactGetItems: undefined }
 
@@ -366,6 +366,8 @@ t.test('IAM grants exactly the actions the code calls (read from src/) plus what
 
 t.test('IAM is least privilege: each action only on the resources that need it, nothing on *', async (t) => {
   t.same(grants(), [
+    'dynamodb:BatchGetItem Table',
+    'dynamodb:BatchWriteItem Table',
     'dynamodb:DescribeStream Table/stream',
     'dynamodb:DescribeTable Table',
     'dynamodb:GetItem Table',
@@ -378,15 +380,19 @@ t.test('IAM is least privilege: each action only on the resources that need it, 
     'dynamodb:Query Table/index/GSI2',
     'dynamodb:Query Table/index/GSI3',
     'dynamodb:UpdateItem Table',
+    's3:GetObject SettlementBucket/settlements/*',
     'secretsmanager:GetSecretValue ApiKeysSecret',
     'secretsmanager:GetSecretValue StripeSecretKey',
     'secretsmanager:GetSecretValue WebhookSecrets',
     'sqs:ChangeMessageVisibility WorkQueue',
     'sqs:DeleteMessage DeadLetterQueue',
+    'sqs:DeleteMessage SettlementQueue',
     'sqs:DeleteMessage WorkQueue',
     'sqs:GetQueueAttributes DeadLetterQueue',
+    'sqs:GetQueueAttributes SettlementQueue',
     'sqs:GetQueueAttributes WorkQueue',
     'sqs:ReceiveMessage DeadLetterQueue',
+    'sqs:ReceiveMessage SettlementQueue',
     'sqs:ReceiveMessage WorkQueue',
     'sqs:SendMessage DeadLetterQueue',
     'sqs:SendMessage WorkQueue'
@@ -398,7 +404,7 @@ t.test('IAM is least privilege: each action only on the resources that need it, 
 
 t.test('the mappings keep their settings without the CDK event sources\' broader grants', async (t) => {
   const mappings = Object.values(resources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Record<string, unknown> }>
-  t.equal(mappings.length, 3)
+  t.equal(mappings.length, 4)
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] },
     BatchSize: 10,
@@ -427,4 +433,38 @@ t.test('the function environment holds only variables paylith reads, plus NODE_O
   t.notOk('TRACING' in fn.Properties.Environment.Variables, 'an unset variable is left out, not set to an empty value')
   // @ts-expect-error a name EnvSchema does not declare does not compile (tsc checks this line)
   t.same(paylithEnvironment({ TABLE_NAM: 'x', TABLE_NAME: undefined }), { TABLE_NAM: 'x' })
+})
+
+t.test('the settlement bucket: encrypted, private, TLS only, reports expire, objects under settlements/ notify the settlement queue', async (t) => {
+  const bucket = only<{ Properties: Record<string, unknown>, DependsOn?: string[] }>('AWS::S3::Bucket')
+  t.match(bucket.Properties, {
+    BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    LifecycleConfiguration: { Rules: [{ Prefix: 'reports/', ExpirationInDays: 90, Status: 'Enabled' }] },
+    NotificationConfiguration: {
+      QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'settlements/' }] } }, Queue: { 'Fn::GetAtt': [/^SettlementQueue/, 'Arn'] } }]
+    }
+  })
+  t.ok(bucket.DependsOn?.some((id) => id.startsWith('SettlementQueuePolicy')), 'created after the queue lets it send (S3 checks, and sends a test event)')
+  const bucketPolicy = JSON.stringify(only('AWS::S3::BucketPolicy'))
+  t.match(bucketPolicy, /"aws:SecureTransport":"false"/, 'TLS only')
+  const queuePolicies = JSON.stringify(Object.values(resources('AWS::SQS::QueuePolicy')))
+  t.match(queuePolicies, /"Service":"s3.amazonaws.com"/, 'S3 may send to the settlement queue')
+  t.match(queuePolicies, /aws:SourceArn/, 'only from the settlement bucket')
+  template.hasResourceProperties('AWS::SQS::Queue', {
+    RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SettlementDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 3 }
+  })
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SettlementQueue'), 'Arn'] },
+    BatchSize: 1,
+    FunctionResponseTypes: ['ReportBatchItemFailures']
+  })
+  const fn = only<{ Properties: { Environment: { Variables: Record<string, unknown> } } }>('AWS::Lambda::Function')
+  t.ok(fn.Properties.Environment.Variables.SETTLEMENT_BUCKET_NAME !== undefined && fn.Properties.Environment.Variables.SETTLEMENT_QUEUE_NAME !== undefined, 'the function knows the bucket and its queue')
+})
+
+t.test('-c reportRetentionDays and -c settlementBucketName reach the bucket', async () => {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')), context: { reportRetentionDays: '7', settlementBucketName: 'acme-settlements' } })
+  const custom = Template.fromStack(new PaylithStack(app, 'Reports', { codePath: code, ...propsFromContext(app) }))
+  custom.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'acme-settlements', LifecycleConfiguration: { Rules: [{ Prefix: 'reports/', ExpirationInDays: 7 }] } })
 })

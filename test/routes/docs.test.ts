@@ -7,7 +7,7 @@ t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and
   t.equal(response.statusCode, 200)
   const doc = response.json()
   t.match(doc.openapi, /^3\./)
-  t.same(Object.keys(doc.paths).sort(), ['/health', '/ready', '/v1/customers/{id}/summary', '/v1/dead-letters', '/v1/dead-letters/{id}/redrive', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/events', '/v1/webhooks/{provider}'])
+  t.same(Object.keys(doc.paths).sort(), ['/health', '/ready', '/v1/customers/{id}/summary', '/v1/dead-letters', '/v1/dead-letters/{id}/redrive', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/events', '/v1/settlements', '/v1/settlements/{id}', '/v1/settlements/{id}/discrepancies', '/v1/webhooks/{provider}'])
   t.equal(doc.paths['/v1/webhooks/{provider}'].post.security, undefined, 'webhooks authenticate by signature, not API key')
 
   const create = doc.paths['/v1/payments'].post

@@ -1,0 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { SETTLEMENT_ID_PATTERN } from '../../domain/ids.js'
+import { CLASSIFICATIONS } from '../../domain/settlements/reconcile.js'
+
+/** A settlement id: `stl_` followed by a ULID. */
+export const SettlementIdSchema = Type.String({ pattern: SETTLEMENT_ID_PATTERN, description: '`stl_` followed by a ULID.' })
+
+/** One classification of a settlement row. */
+export const ClassificationSchema = Type.Union(CLASSIFICATIONS.map((classification) => Type.Literal(classification)))
+
+/** One settlement file's reconciliation, updated as it goes. */
+export const SettlementSchema = Type.Object({
+  id: SettlementIdSchema,
+  provider: Type.String({ description: 'From the key: settlements/<provider>/...' }),
+  fileKey: Type.String(),
+  status: Type.Union([Type.Literal('processing'), Type.Literal('completed'), Type.Literal('failed')]),
+  rowsProcessed: Type.Integer({ minimum: 0 }),
+  counts: Type.Object(Object.fromEntries(CLASSIFICATIONS.map((classification) => [classification, Type.Integer({ minimum: 0 })]))),
+  totals: Type.Array(Type.Object({
+    currency: Type.String(),
+    gross: Type.Integer({ description: 'Charges less refunds, in minor units.' }),
+    fee: Type.Integer(),
+    net: Type.Integer()
+  }), { description: 'Of the readable, first-seen rows, per currency.' }),
+  startedAt: Type.String({ format: 'date-time' }),
+  completedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  error: Type.Optional(Type.String({ description: 'Why a failed file could not be reconciled (the missing columns, a bad encoding).' }))
+})
+
+/** A row that is not `matched`. */
+export const DiscrepancySchema = Type.Object({
+  line: Type.Integer({ minimum: 1, description: 'The file\'s line (the header is line 1).' }),
+  classification: ClassificationSchema,
+  reason: Type.Optional(Type.String()),
+  file: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), { description: 'What the file said.' }),
+  paylith: Type.Optional(Type.Object({
+    paymentId: Type.String(),
+    amount: Type.Integer(),
+    currency: Type.String(),
+    status: Type.String()
+  }, { description: 'What paylith has, when the row names a payment it knows.' }))
+})
+
+/** A settlement as the API answers it. */
+export type SettlementBody = Static<typeof SettlementSchema>

@@ -1,0 +1,157 @@
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type DynamoDBClient
+} from '@aws-sdk/client-dynamodb'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Payment } from '../domain/payment.js'
+import type { Classification, CurrencyTotals } from '../domain/settlements/reconcile.js'
+import { fullJitter } from '../lib/retry.js'
+import { writeIfCondition } from './conditional.js'
+import { InvalidCursorError } from '../domain/errors.js'
+import { queryListing } from './listing.js'
+import { Keys, Listings, fromItem, toItem } from './table.js'
+
+/** Where a settlement is. */
+export type SettlementStatus = 'processing' | 'completed' | 'failed'
+
+/** One settlement file's reconciliation, as stored and as `GET /v1/settlements/{id}` shows it. */
+export interface Settlement {
+  id: string
+  provider: string
+  fileKey: string
+  status: SettlementStatus
+  rowsProcessed: number
+  counts: Record<Classification, number>
+  totals: CurrencyTotals[]
+  startedAt: string
+  completedAt?: string
+  error?: string
+}
+
+/** A row that is not `matched`: what the file said and what paylith has. */
+export interface Discrepancy {
+  line: number
+  classification: Classification
+  reason?: string
+  /** The row as the file had it. */
+  file: Record<string, string | number>
+  /** The payment the row matched, if any. */
+  paylith?: { paymentId: string, amount: number, currency: string, status: string }
+}
+
+/** The settlements in the table: claims on files, their progress, their discrepancies, and the payment lookups. */
+export interface SettlementStore {
+  /**
+   * Claims one version of an object for a new settlement; when it was claimed before (a
+   * redelivery), answers the settlement that claimed it (undefined if it was never saved).
+   */
+  claimFile: (file: { bucket: string, key: string, etag: string }, settlementId: string) => Promise<{ claimed: true } | { claimed: false, settlementId: string, settlement: Settlement | undefined }>
+  /** Writes a settlement whole (absolute counts: writing it again never double counts). */
+  save: (settlement: Settlement) => Promise<void>
+  get: (settlementId: string) => Promise<Settlement | undefined>
+  /** Settlements, newest first. */
+  list: (page: { limit: number, cursor?: string }) => Promise<{ settlements: Settlement[], nextCursor: string | null }>
+  /** A settlement's discrepancies by line; the cursor is the last line of the page before. */
+  discrepancies: (settlementId: string, page: { limit: number, cursor?: string }) => Promise<{ discrepancies: Discrepancy[], nextCursor: string | null }>
+  /** Writes discrepancies, each keyed by its line, 25 a request, unprocessed ones retried. */
+  putDiscrepancies: (settlementId: string, discrepancies: Discrepancy[]) => Promise<void>
+  /** The payments of these ids that exist, 100 a request, unprocessed keys retried with backoff. */
+  paymentsById: (ids: string[]) => Promise<Map<string, Payment>>
+  /** The payment ids these provider references belong to. */
+  paymentIdsByRef: (refs: string[]) => Promise<Map<string, string>>
+}
+
+const GET_BATCH = 100
+const WRITE_BATCH = 25
+const MAX_UNPROCESSED_ROUNDS = 8
+const backoff = fullJitter(50, 2_000)
+
+/** The settlement store on the single table. */
+export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): SettlementStore {
+  const batchGet = async (keys: Array<Record<string, AttributeValue>>): Promise<Array<Record<string, AttributeValue>>> => {
+    const items: Array<Record<string, AttributeValue>> = []
+    for (let start = 0; start < keys.length; start += GET_BATCH) {
+      let pending = keys.slice(start, start + GET_BATCH)
+      for (let round = 1; pending.length > 0; round++) {
+        if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${MAX_UNPROCESSED_ROUNDS} tries`)
+        if (round > 1) await sleep(backoff(round - 1))
+        const { Responses, UnprocessedKeys } = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending } } }))
+        items.push(...(Responses?.[tableName] ?? []))
+        pending = UnprocessedKeys?.[tableName]?.Keys ?? []
+      }
+    }
+    return items
+  }
+
+  return {
+    async claimFile ({ bucket, key, etag }, settlementId) {
+      const fileKey = Keys.settlementFile(bucket, key, etag)
+      const claimed = await writeIfCondition(dynamodb, new PutItemCommand({
+        TableName: tableName,
+        Item: toItem(fileKey, { settlementId }),
+        ConditionExpression: 'attribute_not_exists(pk)'
+      }))
+      if (claimed) return { claimed: true }
+      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: toItem(fileKey, {}), ConsistentRead: true }))
+      const earlier = fromItem<{ settlementId: string }>(Item ?? {}).settlementId
+      return { claimed: false, settlementId: earlier, settlement: await this.get(earlier) }
+    },
+    async save (settlement) {
+      await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: toItem({ ...Keys.settlement(settlement.id), ...Keys.settlementIndex(settlement.startedAt, settlement.id) }, settlement) }))
+    },
+    async list (page) {
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.settlements, page)
+      return { settlements: items.map((item) => fromItem<Settlement>(item)), nextCursor }
+    },
+    async discrepancies (settlementId, { limit, cursor }) {
+      if (cursor !== undefined && !/^\d{1,10}$/.test(cursor)) throw new InvalidCursorError('the cursor is malformed; start again without one', { listing: `discrepancies:${settlementId}` })
+      const { pk } = Keys.settlement(settlementId)
+      const { Items = [], LastEvaluatedKey } = await dynamodb.send(new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :discrepancy)',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':discrepancy': { S: 'DISCREPANCY#' } },
+        Limit: limit,
+        ...(cursor !== undefined && { ExclusiveStartKey: toItem(Keys.settlementDiscrepancy(settlementId, Number(cursor)), {}) })
+      }))
+      const discrepancies = Items.map((item) => fromItem<Discrepancy>(item))
+      return { discrepancies, nextCursor: LastEvaluatedKey === undefined ? null : String(discrepancies.at(-1)?.line ?? '') }
+    },
+    async get (settlementId) {
+      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: toItem(Keys.settlement(settlementId), {}), ConsistentRead: true }))
+      return Item === undefined ? undefined : fromItem<Settlement>(Item)
+    },
+    async putDiscrepancies (settlementId, discrepancies) {
+      for (let start = 0; start < discrepancies.length; start += WRITE_BATCH) {
+        let pending = discrepancies.slice(start, start + WRITE_BATCH).map((discrepancy) => ({
+          PutRequest: { Item: toItem(Keys.settlementDiscrepancy(settlementId, discrepancy.line), discrepancy) }
+        }))
+        for (let round = 1; pending.length > 0; round++) {
+          if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${MAX_UNPROCESSED_ROUNDS} tries`)
+          if (round > 1) await sleep(backoff(round - 1))
+          const { UnprocessedItems } = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }))
+          pending = (UnprocessedItems?.[tableName] ?? []) as typeof pending
+        }
+      }
+    },
+    async paymentsById (ids) {
+      const unique = [...new Set(ids)]
+      const items = await batchGet(unique.map((id) => toItem(Keys.payment(id), {})))
+      return new Map(items.map((item) => fromItem<Payment>(item)).map((payment) => [payment.id, payment]))
+    },
+    async paymentIdsByRef (refs) {
+      const unique = [...new Set(refs)]
+      const items = await batchGet(unique.map((ref) => toItem(Keys.providerRef(ref), {})))
+      const found = new Map<string, string>()
+      for (const item of items) {
+        const ref = (item.pk?.S ?? '').slice('PROVIDERREF#'.length)
+        found.set(ref, fromItem<{ paymentId: string }>(item).paymentId)
+      }
+      return found
+    }
+  }
+}
