@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { App } from 'aws-cdk-lib'
@@ -10,11 +9,12 @@ import { PaylithStack, paylithEnvironment } from '../../infra/stack.js'
 import { AttentionReason } from '../../src/domain/payment.js'
 import { DEAD_LETTER_RETENTION_SECONDS, TABLE, WORK_QUEUE_RETENTION_SECONDS, indexDefinition } from '../../src/aws/resources.js'
 import { EnvSchema } from '../../src/config/env.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 // The stack synthesised offline, with a stand-in bundle so the test does not depend on dist/.
-const code = mkdtempSync(join(tmpdir(), 'paylith-code-'))
+const code = tempDir('paylith-code-')
 writeFileSync(join(code, 'lambda.mjs'), 'export const handler = async () => ({})\n')
-const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')) })
+const app = new App({ outdir: tempDir('paylith-cdk-') })
 const stack = new PaylithStack(app, 'Test', { codePath: code, timeoutSeconds: 20, memoryMb: 512 })
 const template = Template.fromStack(stack)
 const resources = (type: string) => template.findResources(type)
@@ -109,7 +109,7 @@ function consumedQueues (template: Template): Array<{ id: string, queue: QueueRe
 }
 
 t.test('-c timeoutSeconds=60: both queues the function consumes hide a message for 6x the timeout plus their batching window (Lambda refuses less than the timeout)', async (t) => {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')), context: { timeoutSeconds: '60' } })
+  const app = new App({ outdir: tempDir('paylith-cdk-'), context: { timeoutSeconds: '60' } })
   const minute = Template.fromStack(new PaylithStack(app, 'Minute', { codePath: code, ...propsFromContext(app) }))
   const consumed = consumedQueues(minute)
   t.same(consumed.map((c) => c.id.replace(/[0-9A-F]{8}$/, '')).sort(), ['DeadLetterQueue', 'SettlementQueue', 'WorkQueue'])
@@ -300,7 +300,7 @@ t.test('the alarm topic is encrypted with a rotating key that only this stack\'s
 })
 
 t.test('with alarmEmail the address is subscribed to the alarm topic by email', async (t) => {
-  const withEmail = Template.fromStack(new PaylithStack(new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')) }), 'Email', { codePath: code, alarmEmail: 'ops@example.com' }))
+  const withEmail = Template.fromStack(new PaylithStack(new App({ outdir: tempDir('paylith-cdk-') }), 'Email', { codePath: code, alarmEmail: 'ops@example.com' }))
   const topicId = Object.keys(withEmail.findResources('AWS::SNS::Topic'))[0]
   const subscriptions = Object.values(withEmail.findResources('AWS::SNS::Subscription')) as Array<{ Properties: unknown }>
   t.same(subscriptions.map((s) => s.Properties), [{ Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } }])
@@ -415,7 +415,7 @@ t.test('the mappings keep their settings without the CDK event sources\' broader
 })
 
 t.test('with the sandbox provider the function gets no Stripe key and no access to it', async (t) => {
-  const sandboxStack = new PaylithStack(new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')) }), 'Sandbox', { codePath: code, paymentProvider: 'sandbox' })
+  const sandboxStack = new PaylithStack(new App({ outdir: tempDir('paylith-cdk-') }), 'Sandbox', { codePath: code, paymentProvider: 'sandbox' })
   const sandbox = Template.fromStack(sandboxStack)
   const fn = Object.values(sandbox.findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } }
   t.equal(fn.Properties.Environment.Variables.PAYMENT_PROVIDER, 'sandbox')
@@ -464,7 +464,7 @@ t.test('the settlement bucket: encrypted, private, TLS only, reports expire, obj
 })
 
 t.test('-c reportRetentionDays and -c settlementBucketName reach the bucket', async () => {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'paylith-cdk-')), context: { reportRetentionDays: '7', settlementBucketName: 'acme-settlements' } })
+  const app = new App({ outdir: tempDir('paylith-cdk-'), context: { reportRetentionDays: '7', settlementBucketName: 'acme-settlements' } })
   const custom = Template.fromStack(new PaylithStack(app, 'Reports', { codePath: code, ...propsFromContext(app) }))
   custom.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'acme-settlements', LifecycleConfiguration: { Rules: [{ Prefix: 'reports/', ExpirationInDays: 7 }] } })
 })

@@ -1,5 +1,4 @@
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Faults } from '../../src/local/faults.js'
@@ -9,11 +8,12 @@ import { readSandboxLedger } from '../../src/providers/sandbox-ledger.js'
 import { bearer, testConfig } from '../helpers/build.js'
 import { jsonLines } from '../helpers/lines.js'
 import { waitFor } from '../helpers/wait.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 // LOCAL_FAULTS_FILE on the whole local runtime: the file is followed while it runs.
 
 t.test('the local runtime follows LOCAL_FAULTS_FILE: the provider goes down and comes back, DynamoDB calls are throttled and counted', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'paylith-runtime-faults-'))
+  const dir = tempDir('paylith-runtime-faults-')
   const faultsFile = join(dir, 'faults.json')
   const setFaults = (faults: Faults) => {
     writeFileSync(`${faultsFile}.tmp`, JSON.stringify(faults))

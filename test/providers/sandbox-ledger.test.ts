@@ -1,17 +1,17 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { createSandboxProvider, sandboxFromConfig } from '../../src/providers/sandbox.js'
 import { openSandboxLedger, readSandboxLedger } from '../../src/providers/sandbox-ledger.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 const logger = createLogger({ logLevel: 'silent' })
 const clock = () => new Date('2026-11-28T10:00:00.000Z')
 const signal = new AbortController().signal
 const request = (paymentId: string, amount = 2500) => ({ paymentId, idempotencyKey: paymentId, amount, currency: 'EUR', customerId: 'cus_1' })
-const ledgerPath = () => join(mkdtempSync(join(tmpdir(), 'paylith-ledger-')), 'ledger.jsonl')
+const ledgerPath = () => join(tempDir('paylith-ledger-'), 'ledger.jsonl')
 const sandboxOn = (path: string) => createSandboxProvider({ latencyMs: 0, webhookUrl: undefined, webhookSecret: undefined, logger, clock, ledger: openSandboxLedger(path) })
 
 t.test('a real charge is a ledger line, written before the charge answers', async (t) => {

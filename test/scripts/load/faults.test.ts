@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { combine, formatInjectedFaults, runFaultSchedule } from '../../../scripts/load/faults.js'
 import { parseFaults, type Faults } from '../../../src/local/faults.js'
+import { tempDir } from '../../helpers/temp-dir.js'
 
-const faultsPath = () => join(mkdtempSync(join(tmpdir(), 'paylith-schedule-')), 'faults.json')
+const faultsPath = () => join(tempDir('paylith-schedule-'), 'faults.json')
 
 t.test('the schedule writes the faults in force to the file, kills and restarts the app, runs actions, and says what it did when', async (t) => {
   const faultsFile = faultsPath()

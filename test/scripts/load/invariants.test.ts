@@ -1,5 +1,4 @@
-import { appendFileSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
@@ -17,6 +16,7 @@ import { Keys, toItem } from '../../../src/store/table.js'
 import { bearer, testConfig } from '../../helpers/build.js'
 import { jsonLines } from '../../helpers/lines.js'
 import { waitFor } from '../../helpers/wait.js'
+import { tempDir } from '../../helpers/temp-dir.js'
 
 // A healthy run on the local runtime, a webhook storm included, holds every invariant; then each
 // invariant is broken on purpose, in the table, the queue, the ledger or the records, and fails.
@@ -24,7 +24,7 @@ import { waitFor } from '../../helpers/wait.js'
 const STANDARD_SECRET = `whsec_${Buffer.from('invariants test standard secret!').toString('base64')}`
 
 t.test('a healthy run holds every invariant, and each fabricated violation fails its own', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'paylith-invariants-'))
+  const dir = tempDir('paylith-invariants-')
   const ledgerFile = join(dir, 'ledger.jsonl')
   const env = {
     PORT: '0',
