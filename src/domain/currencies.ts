@@ -23,3 +23,18 @@ const CURRENCIES: ReadonlySet<string> = new Set([
 export function isCurrencyCode (code: string): boolean {
   return CURRENCIES.has(code)
 }
+
+/**
+ * ISO 4217 minor-unit exponents that are not 2 (list one of the standard), for the currencies
+ * isCurrencyCode accepts. A provider's own conversions (Stripe's special cases for charges,
+ * src/domain/stripe-amounts.ts) are a different rule, not this one.
+ */
+const EXPONENTS: ReadonlyMap<string, number> = new Map([
+  ...['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'].map((code) => [code, 0] as const),
+  ...['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND'].map((code) => [code, 3] as const)
+])
+
+/** The ISO 4217 exponent of a currency (upper-case code): 0 for JPY, 3 for KWD, 2 for most. */
+export function currencyExponent (currency: string): number {
+  return EXPONENTS.get(currency) ?? 2
+}

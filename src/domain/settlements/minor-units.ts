@@ -1,17 +1,4 @@
-/**
- * ISO 4217 minor-unit exponents that are not 2 (list one of the standard), for the currencies
- * isCurrencyCode accepts. Kept beside the settlement reader: a provider's own conversions (for
- * example Stripe's special cases for charges) are a different rule, not this one.
- */
-const EXPONENTS: ReadonlyMap<string, number> = new Map([
-  ...['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'].map((code) => [code, 0] as const),
-  ...['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND'].map((code) => [code, 3] as const)
-])
-
-/** The ISO 4217 exponent of a currency (upper-case code): 0 for JPY, 3 for KWD, 2 for most. */
-export function currencyExponent (currency: string): number {
-  return EXPONENTS.get(currency) ?? 2
-}
+import { currencyExponent } from '../currencies.js'
 
 const DECIMAL = /^(-?)(\d{1,15})(?:\.(\d+))?$/
 

@@ -1,7 +1,7 @@
-import { isCurrencyCode } from '../currencies.js'
+import { currencyExponent, isCurrencyCode } from '../currencies.js'
 import type { Payment } from '../payment.js'
 import type { PaymentStatus } from '../payment-status.js'
-import { currencyExponent, toMinorUnits } from './minor-units.js'
+import { toMinorUnits } from './minor-units.js'
 
 /** How one settlement row compares with paylith's records. */
 export const Classification = {

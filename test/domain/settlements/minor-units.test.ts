@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { currencyExponent, toMinorUnits } from '../../../src/domain/settlements/minor-units.js'
+import { currencyExponent } from '../../../src/domain/currencies.js'
+import { toMinorUnits } from '../../../src/domain/settlements/minor-units.js'
 
 t.test('decimal major units become integer minor units by the currency\'s ISO 4217 exponent', async (t) => {
   t.equal(toMinorUnits('10.50', 'EUR'), 1050)
