@@ -21,6 +21,11 @@ export interface Payment {
   /** Starts at 1; every status change is a conditional write that increments it. */
   version: number
   providerRef?: string
+  /**
+   * How many of the provider idempotency keys this payment has given up on: a key whose request
+   * got a 5xx answer is spent, because the provider replays that answer for 24 hours. Absent: none.
+   */
+  providerKeyGeneration?: number
   /** Who confirms the charge: paylith off-session (`automatic`, when absent) or the customer's browser (`client`). */
   confirmation?: ChargeConfirmation
   /** The provider's customer who pays (Stripe `cus_…`). */
@@ -87,4 +92,13 @@ export interface PaymentEvent {
   previousStatus: PaymentStatus | null
   at: string
   reason?: string
+}
+
+/**
+ * The idempotency key paylith sends the provider for this payment's charge: its id, and once a
+ * key has been spent on a saved 5xx answer (see `providerKeyGeneration`), its id and generation.
+ */
+export function providerIdempotencyKey (payment: Pick<Payment, 'id' | 'providerKeyGeneration'>): string {
+  const generation = payment.providerKeyGeneration ?? 0
+  return generation === 0 ? payment.id : `${payment.id}/${generation}`
 }

@@ -38,7 +38,8 @@ interface StripeErrorLike {
  * Idempotency-Key and in its metadata (so webhooks name our payment); its id is stored on the
  * payment (`recordProviderRef`) before it is confirmed by id. A later attempt (after a timeout
  * or a 5xx, whose outcome is unclear) retrieves that intent and goes on from its status instead
- * of guessing or replaying a saved error. Off-session (`confirmation: automatic`, the default)
+ * of guessing; a create answered with a 5xx moves on to the payment's next idempotency key, as
+ * Stripe would replay that answer to the same key. Off-session (`confirmation: automatic`, the default)
  * paylith confirms with `off_session: true`; an intent that then wants authentication is
  * cancelled and fails as `authentication_required`. On-session (`client`) it is not confirmed:
  * its client secret goes to the merchant's front end (Stripe.js), and the webhook settles it.
@@ -135,7 +136,7 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
     } catch (error) {
       throw new ProviderConfigurationError(`stripe: ${(error as Error).message}`, { cause: error })
     }
-    const intent = await call(async () => sdk.paymentIntents.create({
+    const intent = await createIntent(request, async (idempotencyKey) => sdk.paymentIntents.create({
       amount,
       currency: request.currency.toLowerCase(),
       ...(request.providerCustomer !== undefined && { customer: request.providerCustomer }),
@@ -144,7 +145,7 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
       automatic_payment_methods: onSession ? { enabled: true } : { enabled: true, allow_redirects: 'never' },
       ...(request.description !== undefined && { description: request.description }),
       metadata: { paymentId: request.paymentId, customerId: request.customerId }
-    }, { idempotencyKey: request.idempotencyKey }))
+    }, { idempotencyKey }))
     await request.recordProviderRef?.(intent.id)
     return advance(sdk, request, intent)
   }
@@ -184,6 +185,24 @@ async function cancelForAuthentication (sdk: Stripe, intentId: string): Promise<
     if ((error as StripeErrorLike).code !== 'payment_intent_unexpected_state') throw classify(error)
   }
   return { outcome: 'declined', providerRef: intentId, reason: AUTHENTICATION_REQUIRED }
+}
+
+/**
+ * Creates the PaymentIntent with the request's idempotency key. Stripe saves a 5xx answer for
+ * the key and replays it to every retry for 24 hours, so a key that got one is spent: the next
+ * key is recorded before the error goes up, and the next attempt creates with it. The spent
+ * key's request may have created an intent; it stays unconfirmed (only a recorded intent is
+ * ever confirmed), so it charges nothing. A timeout or a dropped connection got no answer to
+ * save: the key is kept, and its retry returns the intent if one was made.
+ */
+async function createIntent (request: ChargeRequest, create: (idempotencyKey: string) => Promise<Stripe.PaymentIntent>): Promise<Stripe.PaymentIntent> {
+  try {
+    return await create(request.idempotencyKey)
+  } catch (error) {
+    const { statusCode } = error as StripeErrorLike
+    if (statusCode !== undefined && statusCode >= 500) await request.retireIdempotencyKey?.()
+    throw classify(error)
+  }
 }
 
 /** A call to Stripe whose errors are classified for the resilient wrapper. */

@@ -8,8 +8,17 @@ export interface ChargeRequest {
   customerId: string
   description?: string
   metadata?: Record<string, string>
-  /** The provider-side idempotency key: the payment id, so a retry never charges twice. */
+  /**
+   * The provider-side idempotency key: the payment id (with a generation once a key is spent), so
+   * a retry never creates a second charge.
+   */
   idempotencyKey: string
+  /**
+   * Gives up the current idempotency key because the provider answered it with a 5xx, which it
+   * saves and replays for that key; records the next key (before anything is sent with it) and
+   * returns it. The request's `idempotencyKey` is the new key afterwards.
+   */
+  retireIdempotencyKey?: () => Promise<string>
   /** Who confirms: paylith, off-session (`automatic`, the default), or the customer's browser (`client`). */
   confirmation?: ChargeConfirmation
   /** The provider's customer who pays (Stripe `cus_…`), for a saved payment method. */

@@ -125,6 +125,13 @@ export interface PaymentStore {
    * @throws VersionConflictError when the payment moved, or holds another reference
    */
   recordProviderRef: (payment: Payment, providerRef: string) => Promise<Payment>
+  /**
+   * Moves a processing payment, whose provider object was never recorded, on to its next
+   * provider idempotency key (`providerKeyGeneration` + 1): the current one is spent. Leaves the
+   * version and the history alone. Returns the payment with it.
+   * @throws VersionConflictError when the payment moved, has a reference, or another attempt moved its key first
+   */
+  retireProviderKey: (payment: Payment) => Promise<Payment>
 }
 
 /** Builds the payment store on a DynamoDB client; `transient` says how writes DynamoDB refuses for now are tried again. */
@@ -308,6 +315,20 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
       }))
       if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version })
+    },
+
+    async retireProviderKey (payment) {
+      const generation = payment.providerKeyGeneration ?? 0
+      const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
+        TableName: tableName,
+        Key: marshall(Keys.payment(payment.id)),
+        UpdateExpression: 'SET providerKeyGeneration = :next',
+        ConditionExpression: `version = :version AND #status = :processing AND attribute_not_exists(providerRef) AND ${generation === 0 ? 'attribute_not_exists(providerKeyGeneration)' : 'providerKeyGeneration = :current'}`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({ ':next': generation + 1, ':version': payment.version, ':processing': 'processing', ...(generation !== 0 && { ':current': generation }) })
+      }), { operation: 'payments.retireProviderKey', policy: transient })
+      if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} (provider key generation ${generation}) was read`, { paymentId: payment.id, expectedVersion: payment.version })
+      return { ...payment, providerKeyGeneration: generation + 1 }
     },
 
     async recordProviderRef (payment, providerRef) {

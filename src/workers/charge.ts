@@ -2,8 +2,8 @@ import type { Logger } from 'pino'
 import { StaleChargeError, UnknownPaymentError } from '../domain/errors.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { CircuitOpenError, type ResilientCharge } from '../providers/resilient.js'
-import { ProviderConfigurationError } from '../providers/types.js'
-import type { Payment } from '../domain/payment.js'
+import { ProviderConfigurationError, type ChargeRequest } from '../providers/types.js'
+import { providerIdempotencyKey, type Payment } from '../domain/payment.js'
 import type { ChargeCommand } from '../queue/commands.js'
 import { Deferred, MAX_DELAY_SECONDS, deferralsOf, type WorkQueue } from '../queue/work-queue.js'
 import type { PaymentStore } from '../store/payments.js'
@@ -94,7 +94,7 @@ export function createChargeHandler (deps: {
       throw new StaleChargeError(`charge: payment ${paymentId} has been processing since ${payment.createdAt}; calling the provider again could charge twice`, { paymentId, createdAt: payment.createdAt })
     }
 
-    const result = await deps.charge({
+    const request: ChargeRequest = {
       paymentId,
       amount: payment.amount,
       currency: payment.currency,
@@ -106,8 +106,14 @@ export function createChargeHandler (deps: {
       ...(payment.providerPaymentMethod !== undefined && { providerPaymentMethod: payment.providerPaymentMethod }),
       ...(payment.providerRef !== undefined && { providerRef: payment.providerRef }),
       recordProviderRef: async (providerRef) => { payment = await deps.payments.recordProviderRef(payment as Payment, providerRef) },
-      idempotencyKey: paymentId
-    }, () => context?.getRemainingTimeInMillis() ?? 30_000)
+      idempotencyKey: providerIdempotencyKey(payment),
+      retireIdempotencyKey: async () => {
+        payment = await deps.payments.retireProviderKey(payment as Payment)
+        request.idempotencyKey = providerIdempotencyKey(payment)
+        return request.idempotencyKey
+      }
+    }
+    const result = await deps.charge(request, () => context?.getRemainingTimeInMillis() ?? 30_000)
 
     if (result.outcome === 'requires_action') {
       await settlePayment(deps, payment, 'requires_action', { providerRef: result.providerRef, clientSecret: result.clientSecret })

@@ -57,6 +57,8 @@ export interface SeenRequest {
   idempotencyKey: string | undefined
   authorization: string | undefined
   form: URLSearchParams
+  /** Answered from the answer saved for its idempotency key, not from the script. */
+  replayed: boolean
 }
 
 /** One scripted answer: for requests matching `method` and `path` (a prefix), in order. */
@@ -72,28 +74,44 @@ export interface ScriptedAnswer {
 /**
  * A Stripe-compatible API on loopback that answers each request with the next scripted answer
  * (which must match its method and path), and records what it saw. An unscripted request is a
- * 500 naming it, and shows in `unexpected`.
+ * 500 naming it, and shows in `unexpected`. Idempotency keys work as Stripe's do
+ * (https://docs.stripe.com/api/idempotent_requests): the answer to a POST whose endpoint began
+ * executing (2xx, a card error's 402, a 5xx) is saved for its key and replayed to every later
+ * request with that key, 500s included, with `Idempotent-Replayed: true`; the same key with
+ * other parameters is a 400 `idempotency_error`. A refused request (400, 401, 409) saves nothing.
  */
 export async function scriptedStripe (t: { teardown: (fn: () => unknown) => void }, script: ScriptedAnswer[]): Promise<{ port: number, seen: SeenRequest[], unexpected: string[] }> {
   const seen: SeenRequest[] = []
   const unexpected: string[] = []
   const queue = [...script]
+  const saved = new Map<string, { request: string, status: number, body: unknown }>()
   const server = createServer((request: IncomingMessage, response) => {
     let body = ''
     request.on('data', (chunk) => { body += String(chunk) })
     request.on('end', () => {
       const method = request.method ?? 'GET'
       const path = request.url ?? ''
-      seen.push({ method, path, idempotencyKey: request.headers['idempotency-key'] as string | undefined, authorization: request.headers.authorization, form: new URLSearchParams(body) })
-      const next = queue[0]
-      const matched = next !== undefined && next.method === method && path.startsWith(next.path)
-      if (!matched) unexpected.push(`${method} ${path}`)
-      const answer: Pick<ScriptedAnswer, 'status' | 'body' | 'delayMs'> = matched
-        ? queue.shift() as ScriptedAnswer
-        : { status: 500, body: stripeError('api_error', undefined, `unscripted ${method} ${path}`) }
+      const idempotencyKey = request.headers['idempotency-key'] as string | undefined
+      const earlier = method === 'POST' && idempotencyKey !== undefined ? saved.get(idempotencyKey) : undefined
+      seen.push({ method, path, idempotencyKey, authorization: request.headers.authorization, form: new URLSearchParams(body), replayed: earlier !== undefined })
+      let answer: Pick<ScriptedAnswer, 'status' | 'body' | 'delayMs'>
+      if (earlier !== undefined) {
+        answer = earlier.request === `${path} ${body}`
+          ? earlier
+          : { status: 400, body: stripeError('idempotency_error', undefined, `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey as string}' if you meant to execute a different request.`) }
+      } else {
+        const next = queue[0]
+        const matched = next !== undefined && next.method === method && path.startsWith(next.path)
+        if (!matched) unexpected.push(`${method} ${path}`)
+        answer = matched
+          ? queue.shift() as ScriptedAnswer
+          : { status: 500, body: stripeError('api_error', undefined, `unscripted ${method} ${path}`) }
+        const executed = answer.status < 300 || answer.status === 402 || answer.status >= 500
+        if (method === 'POST' && idempotencyKey !== undefined && executed) saved.set(idempotencyKey, { request: `${path} ${body}`, status: answer.status, body: answer.body })
+      }
       const send = () => {
         if (response.destroyed) return
-        response.writeHead(answer.status, { 'content-type': 'application/json', 'request-id': 'req_test' })
+        response.writeHead(answer.status, { 'content-type': 'application/json', 'request-id': 'req_test', ...(earlier !== undefined && { 'idempotent-replayed': 'true' }) })
         response.end(JSON.stringify(answer.body))
       }
       if (answer.delayMs === undefined) send()

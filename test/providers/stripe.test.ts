@@ -135,9 +135,64 @@ t.test('a retry finding an earlier decline reports it, without confirming again'
   t.equal(seen.length, 1)
 })
 
+const createFails500: ScriptedAnswer = { method: 'POST', path: '/v1/payment_intents', status: 500, body: stripeError('api_error', undefined, 'An unknown error occurred') }
+
+/** A request whose spent keys move on as the charge worker's do: the payment id, then `/1`, `/2`… */
+function retiringRequest (overrides: Partial<ChargeRequest> = {}): ChargeRequest & { recorded: string[] } {
+  let generation = 0
+  const request = chargeRequest(overrides)
+  request.retireIdempotencyKey = async () => {
+    generation++
+    request.idempotencyKey = `${paymentId}/${generation}`
+    return request.idempotencyKey
+  }
+  return request
+}
+
 t.test('a 500 on create is transient (outage), and counts against the breaker', async (t) => {
-  const { provider } = await stripeWith(t, [{ method: 'POST', path: '/v1/payment_intents', status: 500, body: stripeError('api_error', undefined, 'An unknown error occurred') }])
+  const { provider } = await stripeWith(t, [createFails500])
   await t.rejects(provider.charge(chargeRequest(), { signal }), { name: 'TransientProviderError' })
+})
+
+t.test('Stripe replays a 500 to its idempotency key: a retry with the same key can never succeed', async (t) => {
+  const { provider, seen } = await stripeWith(t, [createFails500, create('requires_confirmation'), confirm(200, paymentIntent('succeeded'))])
+  await t.rejects(provider.charge(chargeRequest(), { signal }), { name: 'TransientProviderError' })
+  await t.rejects(provider.charge(chargeRequest(), { signal }), { name: 'TransientProviderError' }, 'the saved 500, not a new attempt')
+  t.same(seen.map((request) => [request.idempotencyKey, request.replayed]), [[paymentId, false], [paymentId, true]])
+})
+
+t.test('a 500 on create spends the key: the next attempt creates with the next one, and only its intent is confirmed', async (t) => {
+  const { provider, seen, unexpected } = await stripeWith(t, [createFails500, create('requires_confirmation'), confirm(200, paymentIntent('succeeded'))])
+  const request = retiringRequest()
+  await t.rejects(provider.charge(request, { signal }), { name: 'TransientProviderError' })
+  t.equal(request.idempotencyKey, `${paymentId}/1`, 'the spent key was given up (and recorded) before the error went up')
+  t.same(await provider.charge(request, { signal }), { outcome: 'succeeded', providerRef: PI })
+  t.same(seen.map((r) => [r.method, r.path, r.idempotencyKey, r.replayed]).slice(0, 2), [
+    ['POST', '/v1/payment_intents', paymentId, false],
+    ['POST', '/v1/payment_intents', `${paymentId}/1`, false]
+  ])
+  t.equal(seen[1]?.form.get('metadata[paymentId]'), paymentId, 'the intent still names the payment')
+  t.same(request.recorded, [PI])
+  t.same(unexpected, [])
+})
+
+t.test('a timeout on create keeps the key: its retry gets the intent Stripe made, not a second one', async (t) => {
+  const slowCreate = { ...create('requires_confirmation'), delayMs: 600 }
+  const { provider, seen, unexpected } = await stripeWith(t, [slowCreate, confirm(200, paymentIntent('succeeded'))], 200)
+  const request = retiringRequest()
+  await t.rejects(provider.charge(request, { signal }), { name: 'TransientProviderError' })
+  t.equal(request.idempotencyKey, paymentId, 'no answer was saved against the key, so it is not spent')
+  t.same(await provider.charge(request, { signal }), { outcome: 'succeeded', providerRef: PI })
+  const creates = seen.filter((r) => r.path === '/v1/payment_intents')
+  t.same(creates.map((r) => [r.idempotencyKey, r.replayed]), [[paymentId, false], [paymentId, true]], 'the second create is Stripe\'s replay of the first')
+  t.same(unexpected, [])
+})
+
+t.test('a 4xx Stripe saves nothing for (a refused parameter) does not spend the key', async (t) => {
+  const { provider } = await stripeWith(t, [{ method: 'POST', path: '/v1/payment_intents', status: 400, body: stripeError('invalid_request_error', 'parameter_invalid_integer', 'Invalid integer', { param: 'amount' }) }])
+  const request = retiringRequest()
+  await t.rejects(provider.charge(request, { signal }), { name: 'ProviderConfigurationError' })
+  t.equal(request.idempotencyKey, paymentId)
 })
 
 t.test('idempotency_error is a configuration error (a bug signal), not a transient error nor a decline', async (t) => {

@@ -1,7 +1,7 @@
 import { QueryCommand, TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import t from 'tap'
 import { TABLE } from '../../src/aws/resources.js'
-import type { Payment } from '../../src/domain/payment.js'
+import { providerIdempotencyKey, type Payment } from '../../src/domain/payment.js'
 import { UNSETTLED_SHARDS, unsettledPartition, unsettledShard } from '../../src/store/table.js'
 import { build, bearer } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
@@ -221,4 +221,21 @@ t.test('a provider reference is refused when the payment moved, holds another re
   await t.rejects(deps.payments.recordProviderRef({ ...processing, version: moved.version }, 'pi_ref_c'), { name: 'VersionConflictError' }, 'no longer processing')
   const other = await deps.payments.transition(await storePayment(deps, { customerId: 'cus_ref' }), 'processing')
   await t.rejects(deps.payments.recordProviderRef(other, 'pi_ref_a'), /already belongs to another payment/)
+})
+
+t.test('a spent provider key moves a processing payment on to its next key, once per generation, without a status change', async (t) => {
+  const { deps } = await build(t)
+  const processing = await deps.payments.transition(await storePayment(deps, { customerId: 'cus_key' }), 'processing')
+  t.equal(providerIdempotencyKey(processing), processing.id, 'the payment id until a key is spent')
+  const first = await deps.payments.retireProviderKey(processing)
+  t.equal(providerIdempotencyKey(first), `${processing.id}/1`)
+  await t.rejects(deps.payments.retireProviderKey(processing), { name: 'VersionConflictError' }, 'a concurrent attempt that read generation 0 cannot spend generation 1')
+  const second = await deps.payments.retireProviderKey(first)
+  t.match(await deps.payments.get(processing.id), { providerKeyGeneration: 2, version: processing.version, status: 'processing' })
+  t.equal(providerIdempotencyKey(second), `${processing.id}/2`)
+  t.equal((await deps.payments.history(processing.id))?.length, 2, 'no history event')
+  const referenced = await deps.payments.recordProviderRef(second, 'pi_key_1')
+  await t.rejects(deps.payments.retireProviderKey(referenced), { name: 'VersionConflictError' }, 'not once the intent is recorded: it is retrieved, never created again')
+  const pending = await storePayment(deps, { customerId: 'cus_key' })
+  await t.rejects(deps.payments.retireProviderKey(pending), { name: 'VersionConflictError' }, 'only a processing payment')
 })

@@ -7,12 +7,13 @@ import { createMetrics } from '../../src/observability/metrics.js'
 import { createResilientCharge } from '../../src/providers/resilient.js'
 import { createStripeProvider } from '../../src/providers/stripe.js'
 import { jsonLines } from '../helpers/lines.js'
-import { scriptedStripe, stripeError } from '../helpers/stripe-api.js'
+import { paymentIntent, scriptedStripe, stripeError } from '../helpers/stripe-api.js'
 import { build } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 import { sqsEvent, sqsRecord } from '../helpers/events.js'
 
 const HOUR = 3_600_000
+const PI = paymentIntent('succeeded').id as string
 
 t.test('a payment processing for longer than the providers keep idempotency keys is not charged again', async (t) => {
   const now = new Date('2026-11-27T12:00:00.000Z')
@@ -87,4 +88,20 @@ t.test('a provider configuration error (a bad Stripe key) alerts and leaves the 
   t.equal((await deps.payments.get(payment.id))?.status, 'processing', 'not a decline')
   t.ok(lines.some((line) => line.level === 50 && line.paymentId === payment.id), 'an error log line')
   t.ok(lines.some((line) => JSON.stringify(line).includes('"ProviderMisconfigured"')), 'a ProviderMisconfigured metric')
+})
+
+t.test('a create Stripe answered with a 500 is retried with the payment\'s next key (Stripe would replay the 500 to the same key for 24 hours)', async (t) => {
+  const { deps } = await build(t)
+  const api = await scriptedStripe(t, [
+    { method: 'POST', path: '/v1/payment_intents', status: 500, body: stripeError('api_error', undefined, 'An unknown error occurred') },
+    { method: 'POST', path: '/v1/payment_intents', status: 200, body: paymentIntent('requires_confirmation') },
+    { method: 'POST', path: `/v1/payment_intents/${PI}/confirm`, status: 200, body: paymentIntent('succeeded') }
+  ])
+  const provider = createStripeProvider({ secretKey: async () => 'sk_test_fake', defaultPaymentMethod: 'pm_card_visa', timeoutMs: 2_000, keyMaxAgeMs: 300_000, apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' } })
+  const charge = createResilientCharge(provider, { timeoutMs: 2_000, maxAttempts: 3, backoffBaseMs: 1, backoffCapMs: 1, volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 1_000 }, deps)
+  const payment = await storePayment(deps, { customerId: 'cus_replay' })
+  await createChargeHandler({ ...deps, charge })({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
+  t.same(api.seen.filter((r) => r.path === '/v1/payment_intents').map((r) => r.idempotencyKey), [payment.id, `${payment.id}/1`], 'the retry within the invocation used the next key')
+  t.match(await deps.payments.get(payment.id), { status: 'succeeded', providerRef: PI, providerKeyGeneration: 1 })
+  t.same(api.unexpected, [])
 })
