@@ -450,6 +450,15 @@ export class PaylithStack extends Stack {
       usingMetrics: Object.fromEntries(secretReads.map((metric, index) => [`read${index}`, metric])),
       period: Duration.minutes(5)
     }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
+    // A charge the provider refused as misconfigured (a bad or unset key, a refused parameter):
+    // every payment stays processing until someone fixes it, so the first one is heard of.
+    alarm('ProviderMisconfigured', 'The payment provider refused a charge as misconfigured (a bad or unset key, a refused parameter): payments wait until it is fixed.',
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: MetricName.providerMisconfigured, dimensionsMap: { provider: props.paymentProvider ?? 'stripe' }, statistic: 'Sum', period: Duration.minutes(5) }),
+      { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
+    // The webhook safety net stopped re-sending an event it could not get applied: a person must look.
+    alarm('WebhooksGivenUp', 'The webhook safety net gave up on a stored provider event it could not get applied.',
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: MetricName.webhooksGivenUp, statistic: 'Sum', period: Duration.minutes(5) }),
+      { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
     alarm('SettlementDeadLetterQueueDepth', 'A settlement file failed three times: its message waits in the settlement dead-letter queue.',
       settlementDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }))
     // Every discrepancy is heard of: the worker counts them per provider (SettlementDiscrepancies).

@@ -16,6 +16,8 @@ export const MetricName = {
   chargesResent: 'ChargesResent',
   /** The webhook safety net re-sent the apply-webhook command of a stored event never applied (value: how many in one run). */
   webhooksResent: 'WebhooksResent',
+  /** The webhook safety net stopped re-sending a stored event still not applied after its last re-send (value: how many in one run). */
+  webhooksGivenUp: 'WebhooksGivenUp',
   /** A payment newly says it needs a person (dimension `reason`: an attention reason). */
   paymentsNeedAttention: 'PaymentsNeedAttention',
   /**

@@ -25,8 +25,9 @@ export interface WebhookSafetyNetOptions {
  * so an event that was merely slow loses nothing. Each re-send is claimed on the event item
  * first (a conditional write moving it to the back of the index), so overlapping runs never
  * both send; it is re-sent every `staleAfterMs` at most `maxResends` times, then taken out of
- * the index with an error line: by then each of its commands has dead-lettered, and every dead
- * letter alerts.
+ * the index with an error line and a `WebhooksGivenUp` count, which alarms: its commands have
+ * most likely dead-lettered by then (and each dead letter alerts too), but one that was lost
+ * would otherwise go unheard.
  */
 export function createWebhookSafetyNet (deps: { webhooks: WebhookStore, workQueue: Pick<WorkQueue, 'send'>, clock: () => Date, logger: Logger, metrics: Pick<Metrics, 'count'> }, options: WebhookSafetyNetOptions): WebhookSafetyNet {
   return async () => {
@@ -50,6 +51,7 @@ export function createWebhookSafetyNet (deps: { webhooks: WebhookStore, workQueu
       deps.logger.warn({ provider, eventId, paymentId, since: entry.since, resends: entry.resends + 1 }, 'webhook safety net: stored event never applied; apply-webhook command sent again')
     }
     if (webhooksResent > 0) deps.metrics.count(MetricName.webhooksResent, {}, webhooksResent)
+    if (webhooksGivenUp > 0) deps.metrics.count(MetricName.webhooksGivenUp, {}, webhooksGivenUp)
     if (webhooksResent > 0 || webhooksGivenUp > 0) deps.logger.info({ webhooksResent, webhooksGivenUp }, 'webhook safety net done')
     return { webhooksResent, webhooksGivenUp }
   }

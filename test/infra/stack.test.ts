@@ -188,7 +188,7 @@ t.test('secrets live in Secrets Manager', async (t) => {
 t.test('alarms on DLQ depth, recorded dead letters, stream iterator age and failed stream records, payments needing attention, unreadable secrets, function errors, throttles and p99 duration', async (t) => {
   const alarms = Object.values(resources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { MetricName?: string, ExtendedStatistic?: string, Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string, MetricName: string } } }> } }>
   const metrics = alarms.map((alarm) => alarm.Properties.MetricName).filter((name) => name !== undefined).sort()
-  t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesVisible', 'BatchItemFailures', 'Duration', 'Errors', 'IteratorAge', 'Throttles'])
+  t.same(metrics, ['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesVisible', 'BatchItemFailures', 'Duration', 'Errors', 'IteratorAge', 'ProviderMisconfigured', 'Throttles', 'WebhooksGivenUp'])
   const deadLetterMetrics = alarms.flatMap((alarm) => alarm.Properties.Metrics ?? []).map((m) => m.MetricStat?.Metric).filter((m) => m?.MetricName === 'DeadLetters')
   t.match(deadLetterMetrics, [{ Namespace: 'paylith', MetricName: 'DeadLetters' }, { Namespace: 'paylith', MetricName: 'DeadLetters' }], 'the DeadLetters metric the DLQ worker emits is alarmed on, for both kinds')
   t.ok(alarms.some((alarm) => alarm.Properties.MetricName === 'Duration' && alarm.Properties.ExtendedStatistic === 'p99'))
@@ -270,12 +270,22 @@ t.test('a secret that cannot be read alarms: SecretUnavailable of every secret, 
   t.equal(expression?.Expression, stats.map((m) => `FILL(${m.Id}, 0)`).join(' + '), 'the sum of every pair')
 })
 
+t.test('a misconfigured provider and a webhook the safety net gave up on each alarm on the first one', async (t) => {
+  t.match(alarmNamed('ProviderMisconfigured'), {
+    Namespace: 'paylith', MetricName: 'ProviderMisconfigured', Dimensions: [{ Name: 'provider', Value: 'stripe' }],
+    Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching'
+  })
+  t.match(alarmNamed('WebhooksGivenUp'), {
+    Namespace: 'paylith', MetricName: 'WebhooksGivenUp', Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold'
+  })
+})
+
 t.test('every alarm notifies the alarm topic, on alarm and on return to OK', async (t) => {
   const topics = Object.keys(resources('AWS::SNS::Topic'))
   t.equal(topics.length, 1, 'one alarm topic')
   const topic = { Ref: topics[0] }
   const alarms = Object.entries(resources('AWS::CloudWatch::Alarm')) as Array<[string, { Properties: { AlarmActions?: unknown[], OKActions?: unknown[] } }]>
-  t.equal(alarms.length, 11)
+  t.equal(alarms.length, 13)
   for (const [id, alarm] of alarms) {
     t.same(alarm.Properties.AlarmActions, [topic], `${id} alarms the topic`)
     t.same(alarm.Properties.OKActions, [topic], `${id} tells the topic when it is OK again`)

@@ -54,7 +54,8 @@ t.test('an ignored event, never relayed, is never waited for', async (t) => {
 })
 
 t.test('each run is bounded and re-sends an event once per staleness interval, at most maxResends times, then gives up', async (t) => {
-  const built = await build(t)
+  const metrics = jsonLines()
+  const built = await build(t, { deps: { metricsDestination: metrics.sink } })
   let now = new Date('2026-11-28T12:00:00.000Z')
   const options: WebhookSafetyNetOptions = { staleAfterMs: 900_000, maxPerRun: 2, maxResends: 2 }
   const net = createWebhookSafetyNet({ ...built.deps, clock: () => now }, options)
@@ -72,6 +73,8 @@ t.test('each run is bounded and re-sends an event once per staleness interval, a
   t.same(await run(), { webhooksResent: 0, webhooksGivenUp: 2 }, 'each was re-sent maxResends times: given up')
   t.same(await run(), { webhooksResent: 0, webhooksGivenUp: 1 })
   t.same(await run(), { webhooksResent: 0, webhooksGivenUp: 0 })
+  built.deps.metrics.flush()
+  t.same(metrics.lines.filter((line) => 'WebhooksGivenUp' in line).map((line) => line.WebhooksGivenUp), [2, 1], 'each give-up counted in WebhooksGivenUp (which alarms), once per run')
   t.match(await built.deps.webhooks.get('standard', 'msg_0'), { applyGaveUpAt: now.toISOString() })
   const sent = [...await commands(built), ...await commands(built)]
   t.ok(sent.length > 0 && sent.every((command) => (command as { type: string }).type === 'apply-webhook'))
