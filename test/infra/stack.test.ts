@@ -271,13 +271,9 @@ t.test('a secret that cannot be read alarms: SecretUnavailable of every secret, 
 })
 
 t.test('a misconfigured provider and a webhook the safety net gave up on each alarm on the first one', async (t) => {
-  t.match(alarmNamed('ProviderMisconfigured'), {
-    Namespace: 'paylith', MetricName: 'ProviderMisconfigured', Dimensions: [{ Name: 'provider', Value: 'stripe' }],
-    Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching'
-  })
-  t.match(alarmNamed('WebhooksGivenUp'), {
-    Namespace: 'paylith', MetricName: 'WebhooksGivenUp', Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold'
-  })
+  const firstInFiveMinutes = { Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' }
+  t.match(alarmNamed('ProviderMisconfigured'), { Namespace: 'paylith', MetricName: 'ProviderMisconfigured', Dimensions: [{ Name: 'provider', Value: 'stripe' }], ...firstInFiveMinutes })
+  t.match(alarmNamed('WebhooksGivenUp'), { Namespace: 'paylith', MetricName: 'WebhooksGivenUp', ...firstInFiveMinutes })
 })
 
 t.test('every alarm notifies the alarm topic, on alarm and on return to OK', async (t) => {
