@@ -22,6 +22,8 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url))
 const probe = fileURLToPath(new URL('./first-invoke.mjs', import.meta.url))
 const naiveSource = fileURLToPath(new URL('./naive-lambdalith.ts', import.meta.url))
 const API_KEY = 'plk_bench_cold_start'
+// Another build of paylith (a copy of an earlier dist/lambda.mjs) to time in the same runs: a change's before and after.
+const BEFORE = process.env.BENCH_COLD_BEFORE
 
 /** One process's cold start: CPU and wall milliseconds, peak RSS in KiB. */
 interface Sample { cpuMs: number, wallMs: number, maxRssKiB: number }
@@ -109,24 +111,26 @@ function pairedRatio (ours: number[], baseline: number[]): string {
 /** M1 and M2 on one Node binary: paylith, the naive Lambdalith and `node -e 0`, interleaved. */
 function coldStart (node: string, naive: string, env: NodeJS.ProcessEnv): BenchRow[] {
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
-  const processes = {
+  const processes: Record<string, string[]> = {
     floor: ['-e', 'const { user, system } = process.cpuUsage(); process.stdout.write(JSON.stringify({ cpuMs: (user + system) / 1000, maxRssKiB: process.resourceUsage().maxRSS }))'],
     naive: [probe, naive],
-    paylith: [probe, join(dist, 'lambda.mjs')]
+    paylith: [probe, join(dist, 'lambda.mjs')],
+    ...(BEFORE !== undefined && { before: [probe, BEFORE] })
   }
-  const names = Object.keys(processes) as Array<keyof typeof processes>
-  const samples = { floor: [] as Sample[], naive: [] as Sample[], paylith: [] as Sample[] }
+  const names = Object.keys(processes)
+  const samples: Record<string, Sample[]> = Object.fromEntries(names.map((name) => [name, []]))
   for (let i = -WARMUP; i < RUNS; i++) {
     // Rotating order: no process always runs right after the same other one.
-    const order = names.map((_, k) => names[(k + i + WARMUP) % names.length] as keyof typeof processes)
-    const run = Object.fromEntries(order.map((name) => [name, measure(node, processes[name], env)])) as Record<keyof typeof processes, Sample>
-    if (i >= 0) for (const name of names) samples[name].push(run[name])
+    const order = names.map((_, k) => names[(k + i + WARMUP) % names.length] as string)
+    const run = Object.fromEntries(order.map((name) => [name, measure(node, processes[name] ?? [], env)])) as Record<string, Sample>
+    if (i >= 0) for (const name of names) samples[name]?.push(run[name] as Sample)
   }
-  const of = (name: keyof typeof processes, field: keyof Sample) => samples[name].map((sample) => sample[field])
-  const ms = (name: keyof typeof processes, field: keyof Sample) => `${median(of(name, field)).toFixed(0)} ms`
-  const mib = (name: keyof typeof processes) => `${(median(of(name, 'maxRssKiB')) / 1024).toFixed(1)} MiB`
+  const of = (name: string, field: keyof Sample) => (samples[name] ?? []).map((sample) => sample[field])
+  const ms = (name: string, field: keyof Sample) => `${median(of(name, field)).toFixed(0)} ms`
+  const mib = (name: string) => `${(median(of(name, 'maxRssKiB')) / 1024).toFixed(1)} MiB`
   console.log(`\ncold start, Node ${version}: ${RUNS} runs after ${WARMUP} warm-up, medians`)
   printTable(['process', 'CPU', 'wall', 'peak RSS', 'CPU ÷ node -e 0'], names.map((name) => [name, ms(name, 'cpuMs'), ms(name, 'wallMs'), mib(name), pairedRatio(of(name, 'cpuMs'), of('floor', 'cpuMs'))]))
+  if (BEFORE !== undefined) console.log(`paylith ÷ before (${BEFORE}): CPU ${pairedRatio(of('paylith', 'cpuMs'), of('before', 'cpuMs'))}, peak RSS ${pairedRatio(of('paylith', 'maxRssKiB'), of('before', 'maxRssKiB'))}`)
   console.log(`paylith ÷ naive: CPU ${pairedRatio(of('paylith', 'cpuMs'), of('naive', 'cpuMs'))}, wall ${pairedRatio(of('paylith', 'wallMs'), of('naive', 'wallMs'))}, peak RSS ${pairedRatio(of('paylith', 'maxRssKiB'), of('naive', 'maxRssKiB'))}`)
   return [
     { metric: `M1 cold start CPU (import + first GET that reads DynamoDB), Node ${version}`, ours: ms('paylith', 'cpuMs'), baseline: `naive: ${ms('naive', 'cpuMs')}; node -e 0: ${ms('floor', 'cpuMs')}`, ratio: pairedRatio(of('paylith', 'cpuMs'), of('naive', 'cpuMs')), target: '≤ 0.8' },
