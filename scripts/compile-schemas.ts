@@ -32,25 +32,27 @@ const BUILD_ENV: NodeJS.ProcessEnv = {
 }
 
 /** Every validator and serializer request the app and the workers make at startup. */
-export async function recordSchemas (): Promise<{ validators: ValidatorRequest[], serializers: SerializerRequest[] }> {
+export async function recordSchemas (): Promise<{ validators: ValidatorRequest[], serializers: SerializerRequest[], openapi: unknown }> {
   const validators: ValidatorRequest[] = []
   const serializers: SerializerRequest[] = []
   // The SDK clients are built, never called: their Node version notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   recordValidators((request) => validators.push(request))
   recordSerializers((request) => serializers.push(request))
+  let openapi: unknown
   try {
     // Imported only now, so that the validators made at import (work-queue commands) are recorded.
     const { loadConfig } = await import('../src/config/load.js')
     const { createService } = await import('../src/service.js')
     const { app } = createService(loadConfig(BUILD_ENV))
     await app.ready()
+    openapi = app.swagger()
     await app.close()
   } finally {
     recordValidators(() => {})
     recordSerializers(() => {})
   }
-  return { validators, serializers }
+  return { validators, serializers, openapi }
 }
 
 /** A CommonJS module's code as an expression that evaluates it once and gives its exports. */
@@ -129,19 +131,27 @@ export const buildLazySerializer = () => ({ schema }) => {
   return { contents, count: compiled.size }
 }
 
-/** The esbuild plugin that puts the compiled modules in place of the runtime compilers. */
+/** The module that replaces src/http/openapi.ts: no @fastify/swagger; the document built here, in a chunk loaded on first request. */
+const OPENAPI_MODULE = `export function openapi () {}
+export async function openapiDocument () { return (await import('paylith:openapi.json')).default }
+`
+
+/** The esbuild plugin that puts the compiled modules in place of the runtime compilers, and the OpenAPI document in place of its generator. */
 export async function compiledSchemasPlugin (): Promise<{ plugin: Plugin, validators: number, serializers: number }> {
   const recorded = await recordSchemas()
   const validators = validatorsModule(recorded.validators)
   const serializers = serializersModule(recorded.serializers)
-  const replacements = new Map([[source('lib/validators.ts'), validators.contents], [source('http/lazy-compilers.ts'), serializers.contents]])
+  const replacements = new Map([[source('lib/validators.ts'), validators.contents], [source('http/lazy-compilers.ts'), serializers.contents], [source('http/openapi.ts'), OPENAPI_MODULE]])
+  const document = JSON.stringify(recorded.openapi)
   const plugin: Plugin = {
     name: 'compiled-schemas',
     setup (build) {
-      build.onLoad({ filter: /(validators|lazy-compilers)\.ts$/ }, ({ path }) => {
+      build.onLoad({ filter: /(validators|lazy-compilers|openapi)\.ts$/ }, ({ path }) => {
         const contents = replacements.get(path)
         return contents === undefined ? undefined : { contents, loader: 'js', resolveDir: root }
       })
+      build.onResolve({ filter: /^paylith:openapi\.json$/ }, () => ({ path: 'openapi.json', namespace: 'paylith-openapi' }))
+      build.onLoad({ filter: /.*/, namespace: 'paylith-openapi' }, () => ({ contents: document, loader: 'json' }))
     }
   }
   return { plugin, validators: validators.count, serializers: serializers.count }
