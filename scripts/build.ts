@@ -1,4 +1,4 @@
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compiledSchemasPlugin } from './compile-schemas.js'
@@ -11,6 +11,13 @@ import { compiledSchemasPlugin } from './compile-schemas.js'
 const outdir = 'dist'
 await rm(outdir, { recursive: true, force: true })
 const schemas = await compiledSchemasPlugin()
+// semver only where Fastify checks plugin versions (scripts/semver-stub.cjs says why); the X-Ray SDK keeps the real one.
+const pluginVersionsChecked: Plugin = {
+  name: 'plugin-versions-checked',
+  setup (build) {
+    build.onResolve({ filter: /^semver$/ }, ({ importer }) => /[\\/]fastify[\\/]lib[\\/]plugin-utils\.js$/.test(importer) ? { path: join(process.cwd(), 'scripts', 'semver-stub.cjs') } : undefined)
+  }
+}
 const result = await build({
   entryPoints: { lambda: 'src/lambda.ts' },
   outdir,
@@ -26,7 +33,7 @@ const result = await build({
   alias: { yaml: './scripts/yaml-stub.cjs', '@fastify/ajv-compiler': './scripts/compilers-stub.cjs', '@fastify/fast-json-stringify-compiler': './scripts/compilers-stub.cjs' },
   legalComments: 'none',
   metafile: true,
-  plugins: [schemas.plugin],
+  plugins: [schemas.plugin, pluginVersionsChecked],
   // Some CommonJS dependencies call require() for Node built-ins; ESM has no require of its own.
   banner: { js: "import { createRequire as __paylithCreateRequire } from 'node:module'; const require = __paylithCreateRequire(import.meta.url);" },
   logLevel: 'warning'
