@@ -1,13 +1,23 @@
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { compiledSchemasPlugin } from './compile-schemas.js'
 
 // The Lambda bundle: dist/lambda.mjs (minified ESM, runnable on Node 20 and 22) exporting
 // `handler`, with everything the cold start needs in that one file. Modules loaded only by a
 // dynamic import (the Stripe SDK, the Secrets Manager client) go to chunks beside it, so a
 // function that never uses them never reads or parses them.
+// Validators and serializers are compiled here, not at runtime (scripts/compile-schemas.ts).
 const outdir = 'dist'
 await rm(outdir, { recursive: true, force: true })
+const schemas = await compiledSchemasPlugin()
+// semver only where Fastify checks plugin versions (scripts/semver-stub.cjs says why); the X-Ray SDK keeps the real one.
+const pluginVersionsChecked: Plugin = {
+  name: 'plugin-versions-checked',
+  setup (build) {
+    build.onResolve({ filter: /^semver$/ }, ({ importer }) => /[\\/]fastify[\\/]lib[\\/]plugin-utils\.js$/.test(importer) ? { path: join(process.cwd(), 'scripts', 'semver-stub.cjs') } : undefined)
+  }
+}
 const result = await build({
   entryPoints: { lambda: 'src/lambda.ts' },
   outdir,
@@ -20,9 +30,10 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   mainFields: ['module', 'main'],
-  alias: { yaml: './scripts/yaml-stub.cjs' },
+  alias: { yaml: './scripts/yaml-stub.cjs', '@fastify/ajv-compiler': './scripts/compilers-stub.cjs', '@fastify/fast-json-stringify-compiler': './scripts/compilers-stub.cjs' },
   legalComments: 'none',
   metafile: true,
+  plugins: [schemas.plugin, pluginVersionsChecked],
   // Some CommonJS dependencies call require() for Node built-ins; ESM has no require of its own.
   banner: { js: "import { createRequire as __paylithCreateRequire } from 'node:module'; const require = __paylithCreateRequire(import.meta.url);" },
   logLevel: 'warning'
@@ -32,4 +43,4 @@ const main = await stat(join(outdir, 'lambda.mjs'))
 const chunks = await readdir(join(outdir, 'chunks')).catch(() => [] as string[])
 let chunkBytes = 0
 for (const file of chunks) chunkBytes += (await stat(join(outdir, 'chunks', file))).size
-console.log(`built ${outdir}/lambda.mjs: ${(main.size / 1024).toFixed(1)} KiB (${Object.keys(result.metafile.inputs).length} modules); chunks: ${chunks.length} files, ${(chunkBytes / 1024).toFixed(1)} KiB`)
+console.log(`built ${outdir}/lambda.mjs: ${(main.size / 1024).toFixed(1)} KiB (${Object.keys(result.metafile.inputs).length} modules); chunks: ${chunks.length} files, ${(chunkBytes / 1024).toFixed(1)} KiB; compiled at build time: ${schemas.validators} validators, ${schemas.serializers} serializers`)

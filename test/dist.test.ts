@@ -5,7 +5,7 @@ import t from 'tap'
 import { findNode22 } from '../scripts/node22.js'
 import { createLocalContext } from '../src/local/lambda-context.js'
 import { useLambdaEnvironment } from './helpers/lambda-env.js'
-import { bearer } from './helpers/build.js'
+import { bearer, build } from './helpers/build.js'
 import { httpApiEvent, paymentInsertRecord, sqsEvent, streamEvent } from './helpers/events.js'
 
 // The built bundle, exactly what is deployed. `npm test` builds it first.
@@ -35,6 +35,14 @@ t.test('the bundle dispatches a stream batch to the table-stream worker, which c
   const response = await handler(httpApiEvent({ path: `/v1/customers/${payment.customerId}/summary`, headers: bearer('read') }), context()) as { statusCode: number; body: string }
   t.equal(response.statusCode, 200)
   t.same(JSON.parse(response.body).totals, [{ currency: 'GBP', status: 'pending', count: 1, amount: 700 }])
+})
+
+t.test('the bundle serves the OpenAPI document generated at build time: the one the app generates', async (t) => {
+  const response = await handler(httpApiEvent({ path: '/openapi.json' }), context()) as { statusCode: number; body: string }
+  t.equal(response.statusCode, 200)
+  const { app } = await build(t, { bootstrap: false })
+  await app.ready()
+  t.same(JSON.parse(response.body), (await app.inject({ method: 'GET', url: '/openapi.json' })).json())
 })
 
 t.test('the bundle rejects an unknown event with UnsupportedEventError', async (t) => {

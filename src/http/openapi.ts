@@ -15,6 +15,15 @@ function withRouteRequiredHeaders (schema: FastifySchema): FastifySchema {
   return { ...schema, headers: { ...headers, required: [...new Set([...(headers.required ?? []), ...names])] } }
 }
 
+/**
+ * The OpenAPI document of a ready app. The Lambda bundle replaces this module with one that
+ * registers nothing and loads the document generated at build time from a chunk of its own on
+ * first request (scripts/compile-schemas.ts), so @fastify/swagger is not on its cold path.
+ */
+export async function openapiDocument (app: FastifyInstance): Promise<unknown> {
+  return app.swagger()
+}
+
 /** Collects every route's schemas into an OpenAPI 3 document, served at /openapi.json. */
 export function openapi (app: FastifyInstance): void {
   app.register(swagger, {

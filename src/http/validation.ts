@@ -1,6 +1,6 @@
 import type { Ajv } from 'ajv'
 import type { FastifyServerOptions } from 'fastify'
-import { lazyValidator, sharedAjv } from '../lib/ajv.js'
+import { addSharedSchemas, validatorOf } from '../lib/validators.js'
 
 type ValidatorCompilerBuilder = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>
 
@@ -11,9 +11,7 @@ type ValidatorCompilerBuilder = NonNullable<NonNullable<NonNullable<FastifyServe
  * encapsulated plugins with their own shared schemas get the same rules.
  */
 export const buildValidator: ValidatorCompilerBuilder = (externalSchemas) => {
-  const schemas = externalSchemas as Record<string, unknown>
-  const coercing = sharedAjv('coercing', schemas)
-  const strict = sharedAjv('strict', schemas)
+  addSharedSchemas(externalSchemas as Record<string, unknown>)
   // Fastify only calls a validator and reads its `errors`, never Ajv's other properties.
-  return ({ schema, httpPart }) => lazyValidator(() => (httpPart === 'body' ? strict : coercing).compile(schema)) as unknown as ReturnType<Ajv['compile']>
+  return ({ schema, httpPart }) => validatorOf(httpPart === 'body' ? 'strict' : 'coercing', schema as object) as unknown as ReturnType<Ajv['compile']>
 }

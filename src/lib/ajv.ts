@@ -1,9 +1,6 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
-import { isCurrencyCode } from '../domain/currencies.js'
-
-/** The JSON Schema `format` for ISO 4217 currency codes in use. */
-export const CURRENCY_FORMAT = 'iso4217'
+import { CURRENCY_FORMAT, currencyFormat } from './formats.js'
 
 /** How values are read: `strict` as they are (JSON bodies, messages); `coercing` from text (query, params, headers). */
 export type AjvMode = 'strict' | 'coercing'
@@ -15,14 +12,24 @@ export type AjvMode = 'strict' | 'coercing'
  */
 const instances = new Map<AjvMode, { ajv: Ajv, ids: Set<string> }>()
 
+/** The options of the process's Ajv for a mode (the build compiles with the same ones). */
+export function ajvOptions (mode: AjvMode): Options {
+  return { allErrors: true, removeAdditional: false, useDefaults: true, strict: false, validateSchema: false, coerceTypes: mode === 'coercing' ? 'array' : false }
+}
+
+/** A new Ajv with these options and every format paylith's schemas name. */
+export function newAjv (options: Options): Ajv {
+  const ajv = new Ajv(options)
+  addFormats.default(ajv)
+  ajv.addFormat(CURRENCY_FORMAT, currencyFormat)
+  return ajv
+}
+
 /** The process's Ajv for a mode, with `schemas` (shared, by `$id`) added once, not compiled. */
 export function sharedAjv (mode: AjvMode, schemas: Record<string, unknown> = {}): Ajv {
   let instance = instances.get(mode)
   if (instance === undefined) {
-    const ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, strict: false, validateSchema: false, coerceTypes: mode === 'coercing' ? 'array' : false })
-    addFormats.default(ajv)
-    ajv.addFormat(CURRENCY_FORMAT, { type: 'string', validate: isCurrencyCode })
-    instance = { ajv, ids: new Set() }
+    instance = { ajv: newAjv(ajvOptions(mode)), ids: new Set() }
     instances.set(mode, instance)
   }
   // Added, not compiled: Ajv compiles a shared schema when a schema that refers to it compiles.

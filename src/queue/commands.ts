@@ -1,6 +1,7 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { MalformedCommandError } from '../domain/errors.js'
-import { lazyValidator, sharedAjv, type Validator } from '../lib/ajv.js'
+import type { Validator } from '../lib/ajv.js'
+import { validatorOf } from '../lib/validators.js'
 import { isObject } from '../lib/is-object.js'
 
 /** The commands that travel on the work queue. */
@@ -35,19 +36,15 @@ export type WorkCommand = ChargeCommand | ApplyWebhookCommand
 /** The command of one type. */
 export type CommandOf<T extends CommandType> = Extract<WorkCommand, { type: T }>
 
-/** Each command's validator, compiled by the process's strict Ajv on the first message of its type. */
+/** Each command's validator (strict: as the body says), compiled on the first message of its type or, in the bundle, at build time. */
 const VALIDATORS: Readonly<Record<CommandType, Validator>> = {
-  [CommandType.charge]: validatorOf(ChargeCommandSchema),
-  [CommandType.applyWebhook]: validatorOf(ApplyWebhookCommandSchema)
-}
-
-function validatorOf (schema: TSchema): Validator {
-  return lazyValidator(() => sharedAjv('strict').compile(schema))
+  [CommandType.charge]: validatorOf('strict', ChargeCommandSchema),
+  [CommandType.applyWebhook]: validatorOf('strict', ApplyWebhookCommandSchema)
 }
 
 /**
- * Reads a work-queue message body as a command, checked against its type's schema (compiled on
- * first use, with the Ajv the HTTP layer already loads, so it costs nothing at cold start).
+ * Reads a work-queue message body as a command, checked against its type's schema (see
+ * src/lib/validators.ts: nothing is compiled at cold start).
  * @throws MalformedCommandError saying what is wrong: not JSON, no or unknown type, a missing or ill-typed field
  */
 export function parseWorkCommand (body: string): WorkCommand {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { openapiDocument } from '../../http/openapi.js'
 
 /** Swagger UI version the docs page loads; pinned so the page does not change under us. */
 const SWAGGER_UI_VERSION = '5.17.14'
@@ -41,7 +42,7 @@ export const docsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/openapi.json', {
     config: { auth: 'public' },
     schema: { hide: true }
-  }, async () => app.swagger())
+  }, async () => await openapiDocument(app))
 
   app.get('/docs', {
     config: { auth: 'public' },
