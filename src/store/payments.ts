@@ -23,6 +23,12 @@ import { TABLE } from '../aws/resources.js'
 /** The outcome of an idempotent create: written, or the key was taken (what the domain decides on). */
 export type CreateOutcome = { created: true } | ({ created: false } & TakenKey)
 
+/**
+ * The outcome of an idempotent cancel: written, or the payment moved since it was read (read it
+ * again and decide again), or the key was taken (what the domain decides on).
+ */
+export type CancelOutcome = { canceled: true } | { canceled: false, by: 'moved' } | ({ canceled: false } & TakenKey)
+
 /** One page of a customer's payments, newest first. */
 export interface PaymentPage {
   payments: Payment[]
@@ -69,6 +75,16 @@ export interface PaymentStore {
    * @throws DependencyThrottledError when it is still throttled after those tries (nothing written)
    */
   createIdempotently: (payment: Payment, record: IdempotencyRecord) => Promise<CreateOutcome>
+  /**
+   * Cancels a pending payment: writes `canceled` (made by movedPayment from `payment`), its
+   * history event and the idempotency record in one transaction, conditional on the payment
+   * still being pending at the version it was read at and on the key being free. A payment that
+   * moved meanwhile (the charge worker took it) is `moved`; a key held says by whom.
+   * @throws DependencyThrottledError when DynamoDB kept throttling the write (nothing written)
+   */
+  cancelIdempotently: (payment: Payment, canceled: Payment, record: IdempotencyRecord) => Promise<CancelOutcome>
+  /** The live or expired record of an Idempotency-Key (strongly consistent), if any. */
+  idempotencyRecord: (scope: string, key: string) => Promise<IdempotencyRecord | undefined>
   get: (paymentId: string) => Promise<Payment | undefined>
   listByCustomer: (customerId: string, options: { limit: number, cursor?: string }) => Promise<PaymentPage>
   /** The payment's history, oldest first, or undefined if there is no such payment. */
@@ -173,6 +189,42 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       return { created: false, by: 'completed', record: existing, cause: cancelled.error }
     },
 
+    async cancelIdempotently (payment, canceled, record) {
+      const operation = 'payments.cancel'
+      const cancelled = await writeTransaction(dynamodb, {
+        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
+        // Still pending at the version read: the charge worker's pending → processing is conditional on the same version, so one of the two wins.
+        payment: {
+          Put: {
+            TableName: tableName,
+            Item: paymentItem(canceled),
+            ConditionExpression: 'version = :expected AND #status = :pending',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':expected': { N: String(payment.version) }, ':pending': { S: 'pending' } }
+          }
+        },
+        event: put(eventItem(eventOf(payment, canceled)), 'attribute_not_exists(pk)')
+      }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
+      if (cancelled === undefined) return { canceled: true }
+      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
+        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, `payment ${payment.id}'s cancel`)
+      }
+      const { idempotency, payment: paymentReason, event } = cancelled.reasons
+      // The key first: a request that holds it (or held it) decides the answer, whatever the payment did.
+      if (idempotency?.Code === 'TransactionConflict') return { canceled: false, by: 'in-flight', cause: cancelled.error }
+      if (idempotency?.Code === 'ConditionalCheckFailed') {
+        const existing = idempotency.Item === undefined
+          ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
+          : toIdempotencyRecord(idempotency.Item)
+        return { canceled: false, by: 'completed', record: existing, cause: cancelled.error }
+      }
+      const moved = (reason: { Code?: string } | undefined) => reason?.Code === 'ConditionalCheckFailed' || reason?.Code === 'TransactionConflict'
+      if (moved(paymentReason) || moved(event)) return { canceled: false, by: 'moved' }
+      throw cancelled.error
+    },
+
+    idempotencyRecord: async (scope, key) => readIdempotencyRecord(dynamodb, tableName, scope, key),
+
     get: getPayment,
 
     async listByCustomer (customerId, page) {
@@ -202,18 +254,8 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       if (!canTransition(payment.status, to)) {
         throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`, { paymentId: payment.id, from: payment.status, to })
       }
-      const at = clock().toISOString()
-      const { attention: _cleared, clientSecret: _stale, ...moving } = payment
-      const next: Payment = {
-        ...moving,
-        status: to,
-        version: payment.version + 1,
-        updatedAt: at,
-        ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
-        ...(details.clientSecret !== undefined && to === 'requires_action' && { clientSecret: details.clientSecret }),
-        ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
-      }
-      const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
+      const next = movedPayment(payment, to, clock(), details)
+      const event = eventOf(payment, next, details.reason)
       const newRef = details.providerRef !== undefined && details.providerRef !== payment.providerRef
       const cancelled = await writeTransaction(dynamodb, {
         payment: put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
@@ -372,6 +414,28 @@ function oldestFirst (entries: UnsettledEntry[]): UnsettledEntry[] {
   const byId = new Map(entries.map((entry) => [entry.id, entry]))
   const order = (entry: UnsettledEntry) => unsettledSortKey(entry.createdAt, entry.id)
   return [...byId.values()].sort((a, b) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)
+}
+
+/**
+ * The payment as it is once moved to `to` at `now`: the next version, its attention and a stale
+ * client secret dropped (it moves again), the details kept where they belong.
+ */
+export function movedPayment (payment: Payment, to: PaymentStatus, now: Date, details: TransitionDetails = {}): Payment {
+  const { attention: _cleared, clientSecret: _stale, ...moving } = payment
+  return {
+    ...moving,
+    status: to,
+    version: payment.version + 1,
+    updatedAt: now.toISOString(),
+    ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
+    ...(details.clientSecret !== undefined && to === 'requires_action' && { clientSecret: details.clientSecret }),
+    ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
+  }
+}
+
+/** The history event of the move from `payment` to `next`. */
+function eventOf (payment: Payment, next: Payment, reason?: string): PaymentEvent {
+  return { paymentId: payment.id, version: next.version, status: next.status, previousStatus: payment.status, at: next.updatedAt, ...(reason !== undefined && { reason }) }
 }
 
 function firstEvent (payment: Payment): PaymentEvent {
