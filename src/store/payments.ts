@@ -13,9 +13,9 @@ import { InvalidTransitionError, VersionConflictError } from '../domain/errors.j
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
-import { queryListing } from './listing.js'
+import { queryListing, querySharded } from './listing.js'
 import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
-import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions, unsettledSortKey, type UnsettledPartition } from './table.js'
+import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions, unsettledSortKey, type UnsettledPartition } from './table.js'
 import { hasTransactionConflict, writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
@@ -86,7 +86,13 @@ export interface PaymentStore {
   /** The live or expired record of an Idempotency-Key (strongly consistent), if any. */
   idempotencyRecord: (scope: string, key: string) => Promise<IdempotencyRecord | undefined>
   get: (paymentId: string) => Promise<Payment | undefined>
-  listByCustomer: (customerId: string, options: { limit: number, cursor?: string }) => Promise<PaymentPage>
+  /** A customer's payments, newest first; with `status`, only that status's (a filter: a page may hold fewer than `limit`). */
+  listByCustomer: (customerId: string, options: { limit: number, cursor?: string, status?: PaymentStatus }) => Promise<PaymentPage>
+  /**
+   * Every payment, newest first, with `status` only that status's: a merge of the listing's
+   * shards (querySharded). Filtered, a page may hold fewer than `limit` (even none) and go on.
+   */
+  listAll: (options: { limit: number, cursor?: string, status?: PaymentStatus }) => Promise<PaymentPage>
   /** The payment's history, oldest first, or undefined if there is no such payment. */
   history: (paymentId: string) => Promise<PaymentEvent[] | undefined>
   /**
@@ -227,8 +233,14 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
 
     get: getPayment,
 
-    async listByCustomer (customerId, page) {
-      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.customerPayments(customerId), page)
+    async listByCustomer (customerId, { status, ...page }) {
+      const listing = Listings.customerPayments(customerId, status)
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, listing, { ...page, ...(status !== undefined && { filter: { attribute: 'status', value: status } }) })
+      return { payments: items.map((item) => fromItem<Payment>(item)), nextCursor }
+    },
+
+    async listAll ({ status, ...page }) {
+      const { items, nextCursor } = await querySharded(dynamodb, tableName, allPaymentsListing(status), page)
       return { payments: items.map((item) => fromItem<Payment>(item)), nextCursor }
     },
 
@@ -344,10 +356,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
         TableName: tableName,
         Key: marshall(Keys.payment(payment.id)),
-        UpdateExpression: `SET providerRef = :ref, awaitingProvider = :true REMOVE ${UNSETTLED_KEY_ATTRIBUTES.join(', ')}`,
+        // GSI2 is set to the listing key: a payment of before leaves GSI2's old unsettled partition with it.
+        UpdateExpression: `SET providerRef = :ref, awaitingProvider = :true, #listingPk = :listingPk, #listingSk = :listingSk REMOVE ${UNSETTLED_KEY_ATTRIBUTES.join(', ')}`,
         ConditionExpression: 'version = :version AND #status = :processing',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
+        ExpressionAttributeNames: { '#status': 'status', '#listingPk': TABLE.gsi2.partitionKey, '#listingSk': TABLE.gsi2.sortKey },
+        ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing', ...listingKeyValues(payment) })
       }))
       if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version })
     },
@@ -447,9 +460,16 @@ function paymentItem (payment: Payment): Record<string, AttributeValue> {
   return toItem({
     ...Keys.payment(payment.id),
     ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),
+    ...Keys.paymentListing(payment.createdAt, payment.id),
     // In the sparse GSI3 while unsettled, so the sweeper finds payments that stopped moving.
     ...(unsettled && Keys.unsettledPayment(payment.createdAt, payment.id))
   }, payment)
+}
+
+/** A payment's GSI2 listing key as update values (`:listingPk`, `:listingSk`). */
+function listingKeyValues (payment: Pick<Payment, 'id' | 'createdAt'>): { ':listingPk': string, ':listingSk': string } {
+  const keys = Keys.paymentListing(payment.createdAt, payment.id)
+  return { ':listingPk': keys[TABLE.gsi2.partitionKey] ?? '', ':listingSk': keys[TABLE.gsi2.sortKey] ?? '' }
 }
 
 function eventItem (event: PaymentEvent): Record<string, AttributeValue> {

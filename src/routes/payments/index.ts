@@ -102,14 +102,15 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
   app.get('', {
     config: { auth: { scope: 'payments:read' } },
     schema: {
-      summary: 'List a customer\'s payments, newest first.',
+      summary: 'List payments, newest first: a customer\'s, or every payment; optionally of one status.',
       tags: ['payments'],
       querystring: ListPaymentsQuerySchema,
       response: { 200: PaymentListSchema, ...Problems }
     }
   }, async (request) => {
-    const { customerId, limit, cursor } = request.query
-    const page = await deps.payments.listByCustomer(customerId, { limit, ...(cursor !== undefined && { cursor }) })
+    const { customerId, status, limit, cursor } = request.query
+    const options = { limit, ...(cursor !== undefined && { cursor }), ...(status !== undefined && { status }) }
+    const page = customerId === undefined ? await deps.payments.listAll(options) : await deps.payments.listByCustomer(customerId, options)
     return { data: page.payments.map(toPaymentResponse), nextCursor: page.nextCursor }
   })
 

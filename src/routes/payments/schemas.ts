@@ -93,7 +93,11 @@ export const PaymentParamsSchema = Type.Object({ id: PaymentIdSchema })
 
 /** `GET /v1/payments` query. */
 export const ListPaymentsQuerySchema = Type.Object({
-  customerId: CustomerIdSchema,
+  /** Only this customer's payments; without it, every payment. */
+  customerId: Type.Optional(CustomerIdSchema),
+  status: Type.Optional(Type.Union(PAYMENT_STATUSES.map((status) => Type.Literal(status)), {
+    description: 'Only payments in this status. A filter on the same reads: a page may hold fewer than limit payments (even none) and still have a nextCursor; follow it until it is null.'
+  })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Opaque: the nextCursor of the previous page.' }))
 }, { additionalProperties: false })
