@@ -11,6 +11,7 @@ import { createChargeHandler } from '../../src/workers/charge.js'
 import { createSweeper } from '../../src/workers/sweeper.js'
 import { build, bearer, type Built, type TEST_KEYS } from '../helpers/build.js'
 import { sqsRecord, streamEvent } from '../helpers/events.js'
+import { cancelTransactions } from '../helpers/faults.js'
 import { jsonLines } from '../helpers/lines.js'
 import { storePayment } from '../helpers/payments.js'
 import { streamRecords } from '../helpers/stream.js'
@@ -231,4 +232,36 @@ t.test('the outbox relays a payment\'s charge once, on its INSERT: the cancel se
   // Delivered again (Lambda may): nothing changes.
   t.same(await stream(streamEvent(records), context()), { batchItemFailures: [] })
   t.same((await deps.summaries.get(customerId))?.totals.map((bucket) => `${bucket.status}:${bucket.count}`), ['canceled:1', 'pending:1'])
+})
+
+t.test('DynamoDB throttling the cancel past its retries is 503 dependency-throttled with Retry-After, and nothing is written', async (t) => {
+  const built = await build(t)
+  const payment = await storePayment(built.deps)
+  const injection = cancelTransactions(t, built.deps.dynamodb, { reason: 'ThrottlingError' })
+  const response = await cancel(built, payment.id, { key: 'throttled' })
+  injection.stop()
+  assertProblem(t, response, 503, 'dependency-throttled')
+  t.ok(response.headers['retry-after'], 'with Retry-After')
+  t.ok(injection.injected > 1, `tried ${injection.injected} times`)
+  t.equal((await built.deps.payments.get(payment.id))?.status, 'pending')
+  t.equal((await cancel(built, payment.id, { key: 'throttled' })).statusCode, 200, 'the same request again cancels it')
+})
+
+t.test('a payment that moves between the cancel\'s read and its write is read again, and the cancel answers from what it is now', async (t) => {
+  const built = await build(t)
+  const payment = await storePayment(built.deps)
+  // Forces the interleaving the race test only meets sometimes: the worker's write lands right
+  // after the cancel read the payment pending. The write itself is real.
+  const get = built.deps.payments.get
+  let reads = 0
+  built.deps.payments.get = async (id) => {
+    const read = await get(id)
+    if (++reads === 1 && read !== undefined) await built.deps.payments.transition(read, 'processing')
+    return read
+  }
+  t.teardown(() => { built.deps.payments.get = get })
+  const problem = assertProblem(t, await cancel(built, payment.id), 409, 'payment-not-cancelable')
+  t.match(problem.detail, /is processing/)
+  t.equal(reads, 2, 'read again after the conditional write failed')
+  t.same(await history(built, payment.id), ['pending', 'processing'])
 })
