@@ -51,7 +51,7 @@ export const Invariant = {
   historyForward: 'status history only moves forward'
 } as const
 
-const FINAL: ReadonlySet<PaymentStatus> = new Set(['succeeded', 'failed', 'refunded'])
+const FINAL: ReadonlySet<PaymentStatus> = new Set(['succeeded', 'failed', 'refunded', 'canceled'])
 const CHARGED: ReadonlySet<PaymentStatus> = new Set(['succeeded', 'refunded'])
 /** Problem types a client may be answered with a 503 (README: Problem types). */
 export const DOCUMENTED_503 = new Set([...Object.values(PROBLEMS), ...Object.values(FASTIFY_PROBLEMS)].filter((kind) => kind.status === 503).map((kind) => kind.slug))

@@ -5,7 +5,7 @@ import { PaymentStatus } from '../../src/domain/payment-status.js'
 import { Keys, fromItem } from '../../src/store/table.js'
 
 /** Statuses a payment does not leave on its own. */
-const FINAL: ReadonlySet<string> = new Set([PaymentStatus.succeeded, PaymentStatus.failed, PaymentStatus.refunded])
+const FINAL: ReadonlySet<string> = new Set([PaymentStatus.succeeded, PaymentStatus.failed, PaymentStatus.refunded, PaymentStatus.canceled])
 
 /** BatchGetItem's limit. */
 const BATCH = 100

@@ -23,7 +23,8 @@ export const ErrorCode = {
   webhookMalformedPayload: 'PAYLITH_WEBHOOK_MALFORMED_PAYLOAD',
   webhookReferenceTooLong: 'PAYLITH_WEBHOOK_REFERENCE_TOO_LONG',
   notRedrivable: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE',
-  amountNotChargeable: 'PAYLITH_PAYMENT_AMOUNT_NOT_CHARGEABLE'
+  amountNotChargeable: 'PAYLITH_PAYMENT_AMOUNT_NOT_CHARGEABLE',
+  paymentNotCancelable: 'PAYLITH_PAYMENT_NOT_CANCELABLE'
 } as const
 
 /** One code a caller may be answered with. */
@@ -118,6 +119,9 @@ export class VersionConflictError extends defineError('VersionConflictError', Er
 /** A dead letter that is being, or has been, redriven already. */
 export class AlreadyRedrivenError extends defineError('AlreadyRedrivenError', ErrorCode.conflict)<{ deadLetterId: string, status: string }> {}
 
+/** A cancel of a payment that is no longer pending: it may have reached the provider already, or is canceled. */
+export class PaymentNotCancelableError extends defineError('PaymentNotCancelableError', ErrorCode.paymentNotCancelable)<{ paymentId: string, status: PaymentStatus }> {}
+
 /** A status change the payment lifecycle does not allow (backwards, sideways or in place). */
 export class InvalidTransitionError extends defineError('InvalidTransitionError', ErrorCode.invalidTransition)<{ paymentId: string, from: PaymentStatus, to: PaymentStatus }> {}
 
@@ -178,6 +182,7 @@ export type DomainError =
   | VersionConflictError
   | AlreadyRedrivenError
   | InvalidTransitionError
+  | PaymentNotCancelableError
   | WebhookSignatureError
   | MalformedWebhookError
   | WebhookReferenceTooLongError

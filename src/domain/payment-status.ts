@@ -6,7 +6,9 @@ export const PaymentStatus = {
   requires_action: 'requires_action',
   succeeded: 'succeeded',
   failed: 'failed',
-  refunded: 'refunded'
+  refunded: 'refunded',
+  /** Canceled by the merchant while still pending: never sent to the provider. Final. */
+  canceled: 'canceled'
 } as const
 
 /** One payment state. */
@@ -17,15 +19,17 @@ export const PAYMENT_STATUSES = Object.values(PaymentStatus)
 
 /**
  * The lifecycle's single steps: `pending → processing → succeeded | failed`,
- * `processing → requires_action → succeeded | failed`, `succeeded → refunded`.
+ * `processing → requires_action → succeeded | failed`, `succeeded → refunded`, and
+ * `pending → canceled` (final).
  */
 const NEXT: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  pending: ['processing'],
+  pending: ['processing', 'canceled'],
   processing: ['requires_action', 'succeeded', 'failed'],
   requires_action: ['succeeded', 'failed'],
   succeeded: ['refunded'],
   failed: [],
-  refunded: []
+  refunded: [],
+  canceled: []
 }
 
 /** Every state reachable from each state by one or more steps (forward skips included). */

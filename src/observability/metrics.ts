@@ -3,6 +3,8 @@ export const MetricName = {
   paymentCreated: 'PaymentCreated',
   paymentSucceeded: 'PaymentSucceeded',
   paymentFailed: 'PaymentFailed',
+  /** A pending payment was canceled through the API (one per cancel; an idempotent replay counts nothing). */
+  paymentCanceled: 'PaymentCanceled',
   webhookAccepted: 'WebhookAccepted',
   webhookRejected: 'WebhookRejected',
   webhookDuplicate: 'WebhookDuplicate',

@@ -50,3 +50,41 @@ export function decodePageCursor (cursor: string, expected: Listing): Record<str
 function checksum (payload: string, listing: string): string {
   return createHash('sha256').update(`${listing}\n${payload}`).digest('base64url').slice(0, 16)
 }
+
+/** Where a sharded listing goes on in one shard: below `sortKey` (or at it, `inclusive`), or nowhere (`null`: the shard is done). */
+export type ShardPosition = { sortKey: string, inclusive: boolean } | null
+
+/** A sort key of a payment listing: `<createdAt>#pay_<ULID>`. */
+const PAYMENT_SORT_KEY = /^\d{4}-\d\d-\d\dT[\d:.]+Z#pay_[0-9A-HJKMNP-TV-Z]{26}$/
+
+/**
+ * A sharded listing's cursor: where each shard goes on, as base64url JSON with a checksum bound
+ * to the listing (`payments`, `payments:status=succeeded`), like encodePageCursor's.
+ */
+export function encodeShardCursor (positions: readonly ShardPosition[], listing: string): string {
+  const payload = Buffer.from(JSON.stringify(positions.map((position) => position === null ? null : [position.sortKey, position.inclusive ? 1 : 0]))).toString('base64url')
+  return `${payload}.${checksum(payload, listing)}`
+}
+
+/**
+ * Reads a cursor made by encodeShardCursor for the same listing over `shards` shards.
+ * @throws InvalidCursorError for anything else
+ */
+export function decodeShardCursor (cursor: string, listing: string, shards: number): ShardPosition[] {
+  const [payload = '', sum, ...rest] = cursor.split('.')
+  if (sum === undefined || rest.length > 0 || checksum(payload, listing) !== sum) {
+    throw new InvalidCursorError('the cursor was not issued for this listing; start again without one', { listing })
+  }
+  let positions: unknown
+  try {
+    positions = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+  } catch (error) {
+    throw new InvalidCursorError('the cursor is malformed; start again without one', { listing, cause: error })
+  }
+  const valid = (position: unknown): position is [string, 0 | 1] | null => position === null ||
+    (Array.isArray(position) && position.length === 2 && typeof position[0] === 'string' && PAYMENT_SORT_KEY.test(position[0]) && (position[1] === 0 || position[1] === 1))
+  if (!Array.isArray(positions) || positions.length !== shards || !positions.every(valid)) {
+    throw new InvalidCursorError('the cursor is malformed; start again without one', { listing })
+  }
+  return positions.map((position: [string, 0 | 1] | null) => position === null ? null : { sortKey: position[0], inclusive: position[1] === 1 })
+}

@@ -13,15 +13,21 @@ import { InvalidTransitionError, VersionConflictError } from '../domain/errors.j
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
-import { queryListing } from './listing.js'
+import { queryListing, querySharded } from './listing.js'
 import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
-import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions, unsettledSortKey, type UnsettledPartition } from './table.js'
+import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions, unsettledSortKey, type UnsettledPartition } from './table.js'
 import { hasTransactionConflict, writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
 
 /** The outcome of an idempotent create: written, or the key was taken (what the domain decides on). */
 export type CreateOutcome = { created: true } | ({ created: false } & TakenKey)
+
+/**
+ * The outcome of an idempotent cancel: written, or the payment moved since it was read (read it
+ * again and decide again), or the key was taken (what the domain decides on).
+ */
+export type CancelOutcome = { canceled: true } | { canceled: false, by: 'moved' } | ({ canceled: false } & TakenKey)
 
 /** One page of a customer's payments, newest first. */
 export interface PaymentPage {
@@ -69,8 +75,24 @@ export interface PaymentStore {
    * @throws DependencyThrottledError when it is still throttled after those tries (nothing written)
    */
   createIdempotently: (payment: Payment, record: IdempotencyRecord) => Promise<CreateOutcome>
+  /**
+   * Cancels a pending payment: writes `canceled` (made by movedPayment from `payment`), its
+   * history event and the idempotency record in one transaction, conditional on the payment
+   * still being pending at the version it was read at and on the key being free. A payment that
+   * moved meanwhile (the charge worker took it) is `moved`; a key held says by whom.
+   * @throws DependencyThrottledError when DynamoDB kept throttling the write (nothing written)
+   */
+  cancelIdempotently: (payment: Payment, canceled: Payment, record: IdempotencyRecord) => Promise<CancelOutcome>
+  /** The live or expired record of an Idempotency-Key (strongly consistent), if any. */
+  idempotencyRecord: (scope: string, key: string) => Promise<IdempotencyRecord | undefined>
   get: (paymentId: string) => Promise<Payment | undefined>
-  listByCustomer: (customerId: string, options: { limit: number, cursor?: string }) => Promise<PaymentPage>
+  /** A customer's payments, newest first; with `status`, only that status's (a filter: a page may hold fewer than `limit`). */
+  listByCustomer: (customerId: string, options: { limit: number, cursor?: string, status?: PaymentStatus }) => Promise<PaymentPage>
+  /**
+   * Every payment, newest first, with `status` only that status's: a merge of the listing's
+   * shards (querySharded). Filtered, a page may hold fewer than `limit` (even none) and go on.
+   */
+  listAll: (options: { limit: number, cursor?: string, status?: PaymentStatus }) => Promise<PaymentPage>
   /** The payment's history, oldest first, or undefined if there is no such payment. */
   history: (paymentId: string) => Promise<PaymentEvent[] | undefined>
   /**
@@ -180,10 +202,52 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       return { created: false, by: 'completed', record: existing, cause: cancelled.error }
     },
 
+    async cancelIdempotently (payment, canceled, record) {
+      const operation = 'payments.cancel'
+      const cancelled = await writeTransaction(dynamodb, {
+        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
+        // Still pending at the version read: the charge worker's pending → processing is conditional on the same version, so one of the two wins.
+        payment: {
+          Put: {
+            TableName: tableName,
+            Item: paymentItem(canceled),
+            ConditionExpression: 'version = :expected AND #status = :pending',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':expected': { N: String(payment.version) }, ':pending': { S: 'pending' } }
+          }
+        },
+        event: put(eventItem(eventOf(payment, canceled)), 'attribute_not_exists(pk)')
+      }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
+      if (cancelled === undefined) return { canceled: true }
+      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
+        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, `payment ${payment.id}'s cancel`)
+      }
+      const { idempotency, payment: paymentReason, event } = cancelled.reasons
+      // The key first: a request that holds it (or held it) decides the answer, whatever the payment did.
+      if (idempotency?.Code === 'TransactionConflict') return { canceled: false, by: 'in-flight', cause: cancelled.error }
+      if (idempotency?.Code === 'ConditionalCheckFailed') {
+        const existing = idempotency.Item === undefined
+          ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
+          : toIdempotencyRecord(idempotency.Item)
+        return { canceled: false, by: 'completed', record: existing, cause: cancelled.error }
+      }
+      const moved = (reason: { Code?: string } | undefined) => reason?.Code === 'ConditionalCheckFailed' || reason?.Code === 'TransactionConflict'
+      if (moved(paymentReason) || moved(event)) return { canceled: false, by: 'moved' }
+      throw cancelled.error
+    },
+
+    idempotencyRecord: async (scope, key) => readIdempotencyRecord(dynamodb, tableName, scope, key),
+
     get: getPayment,
 
-    async listByCustomer (customerId, page) {
-      const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.customerPayments(customerId), page)
+    async listByCustomer (customerId, { status, ...page }) {
+      const listing = Listings.customerPayments(customerId, status)
+      const { items, nextCursor } = await queryListing(dynamodb, tableName, listing, { ...page, ...(status !== undefined && { filter: { attribute: 'status', value: status } }) })
+      return { payments: items.map((item) => fromItem<Payment>(item)), nextCursor }
+    },
+
+    async listAll ({ status, ...page }) {
+      const { items, nextCursor } = await querySharded(dynamodb, tableName, allPaymentsListing(status), page)
       return { payments: items.map((item) => fromItem<Payment>(item)), nextCursor }
     },
 
@@ -209,18 +273,8 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       if (!canTransition(payment.status, to)) {
         throw new InvalidTransitionError(`payment ${payment.id} cannot move from ${payment.status} to ${to}`, { paymentId: payment.id, from: payment.status, to })
       }
-      const at = clock().toISOString()
-      const { attention: _cleared, clientSecret: _stale, ...moving } = payment
-      const next: Payment = {
-        ...moving,
-        status: to,
-        version: payment.version + 1,
-        updatedAt: at,
-        ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
-        ...(details.clientSecret !== undefined && to === 'requires_action' && { clientSecret: details.clientSecret }),
-        ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
-      }
-      const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
+      const next = movedPayment(payment, to, clock(), details)
+      const event = eventOf(payment, next, details.reason)
       const newRef = details.providerRef !== undefined && details.providerRef !== payment.providerRef
       const cancelled = await writeTransaction(dynamodb, {
         payment: put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
@@ -309,10 +363,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
         TableName: tableName,
         Key: marshall(Keys.payment(payment.id)),
-        UpdateExpression: `SET providerRef = :ref, awaitingProvider = :true REMOVE ${UNSETTLED_KEY_ATTRIBUTES.join(', ')}`,
+        // GSI2 is set to the listing key: a payment of before leaves GSI2's old unsettled partition with it.
+        UpdateExpression: `SET providerRef = :ref, awaitingProvider = :true, #listingPk = :listingPk, #listingSk = :listingSk REMOVE ${UNSETTLED_KEY_ATTRIBUTES.join(', ')}`,
         ConditionExpression: 'version = :version AND #status = :processing',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing' })
+        ExpressionAttributeNames: { '#status': 'status', '#listingPk': TABLE.gsi2.partitionKey, '#listingSk': TABLE.gsi2.sortKey },
+        ExpressionAttributeValues: marshall({ ':ref': providerRef, ':true': true, ':version': payment.version, ':processing': 'processing', ...listingKeyValues(payment) })
       }))
       if (!written) throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version })
     },
@@ -395,6 +450,28 @@ function oldestFirst (entries: UnsettledEntry[]): UnsettledEntry[] {
   return [...byId.values()].sort((a, b) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)
 }
 
+/**
+ * The payment as it is once moved to `to` at `now`: the next version, its attention and a stale
+ * client secret dropped (it moves again), the details kept where they belong.
+ */
+export function movedPayment (payment: Payment, to: PaymentStatus, now: Date, details: TransitionDetails = {}): Payment {
+  const { attention: _cleared, clientSecret: _stale, ...moving } = payment
+  return {
+    ...moving,
+    status: to,
+    version: payment.version + 1,
+    updatedAt: now.toISOString(),
+    ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
+    ...(details.clientSecret !== undefined && to === 'requires_action' && { clientSecret: details.clientSecret }),
+    ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
+  }
+}
+
+/** The history event of the move from `payment` to `next`. */
+function eventOf (payment: Payment, next: Payment, reason?: string): PaymentEvent {
+  return { paymentId: payment.id, version: next.version, status: next.status, previousStatus: payment.status, at: next.updatedAt, ...(reason !== undefined && { reason }) }
+}
+
 function firstEvent (payment: Payment): PaymentEvent {
   return { paymentId: payment.id, version: payment.version, status: payment.status, previousStatus: null, at: payment.createdAt }
 }
@@ -404,9 +481,16 @@ function paymentItem (payment: Payment): Record<string, AttributeValue> {
   return toItem({
     ...Keys.payment(payment.id),
     ...Keys.paymentByCustomer(payment.customerId, payment.createdAt, payment.id),
+    ...Keys.paymentListing(payment.createdAt, payment.id),
     // In the sparse GSI3 while unsettled, so the sweeper finds payments that stopped moving.
     ...(unsettled && Keys.unsettledPayment(payment.createdAt, payment.id))
   }, payment)
+}
+
+/** A payment's GSI2 listing key as update values (`:listingPk`, `:listingSk`). */
+function listingKeyValues (payment: Pick<Payment, 'id' | 'createdAt'>): { ':listingPk': string, ':listingSk': string } {
+  const keys = Keys.paymentListing(payment.createdAt, payment.id)
+  return { ':listingPk': keys[TABLE.gsi2.partitionKey] ?? '', ':listingSk': keys[TABLE.gsi2.sortKey] ?? '' }
 }
 
 function eventItem (event: PaymentEvent): Record<string, AttributeValue> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { TABLE } from '../aws/resources.js'
+import type { ShardedListing } from './listing.js'
 
 /**
  * The layout of the single table, and the only module that knows it: every item kind's keys,
@@ -30,6 +31,20 @@ const KEY_ATTRIBUTES: ReadonlySet<string> = new Set([PK, SK, GSI1.partitionKey, 
  */
 export const UNSETTLED_SHARDS = 16
 
+/**
+ * How many partition keys the listing of every payment (GSI2, `PAYMENTS#<nn>`) is spread over.
+ * Every write of a payment item rewrites its entry there (the index projects the whole item):
+ * about four writes a payment (create, processing, the provider reference, the outcome), each
+ * about 1 KB. A partition key takes at most 1,000 write units a second, so one key would hold
+ * about 250 payments a second, too close to the 150 creates a second the load test aims at;
+ * 8 hold about 2,000. A listing page reads every shard (a query each, side by side), so more
+ * shards cost every reader a query more: 8 is the balance. No day in the key: a global index
+ * has no size limit per partition key (the 10 GB item-collection limit is for local indexes),
+ * and a reader would otherwise have to walk back through empty days.
+ * NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-sharding.html
+ */
+export const PAYMENT_LISTING_SHARDS = 8
+
 /** The kinds of item in the table, as their `pk` prefixes. */
 export const ItemKind = {
   payment: 'PAYMENT',
@@ -49,6 +64,7 @@ const EVENT_SK_PREFIX = 'EVENT#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
 const UNSETTLED_PREFIX = 'UNSETTLED#'
+const PAYMENT_LISTING = 'PAYMENTS'
 const SETTLEMENT_LISTING = 'SETTLEMENTS'
 const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
 const UNAPPLIED_WEBHOOKS = 'UNAPPLIED_WEBHOOKS'
@@ -70,6 +86,8 @@ export const Keys = {
   paymentEvent: (paymentId: string, version: number) => key(paymentPk(paymentId), `${EVENT_SK_PREFIX}${String(version).padStart(6, '0')}`),
   /** GSI1: a customer's payments, by creation time. */
   paymentByCustomer: (customerId: string, createdAt: string, paymentId: string) => gsi1(customerPk(customerId), `${createdAt}#${paymentId}`),
+  /** GSI2: every payment, newest first, in its shard (from a hash of its id, so it never moves). */
+  paymentListing: (createdAt: string, paymentId: string) => gsi2(paymentListingPartition(shardOf(paymentId, PAYMENT_LISTING_SHARDS)), `${createdAt}#${paymentId}`),
   /** GSI3, only while a payment is unsettled: by the day it was created (`2026-11-27`), in its shard of that day. */
   unsettledPayment: (createdAt: string, paymentId: string) => gsi3(unsettledPartition(createdAt.slice(0, 10), unsettledShard(paymentId)), unsettledSortKey(createdAt, paymentId)),
   idempotency: (scope: string, idempotencyKey: string) => key(`${ItemKind.idempotency}#${scope}#${idempotencyKey}`, ItemKind.idempotency),
@@ -110,6 +128,11 @@ function shardOf (text: string, shards: number): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0) % shards
 }
 
+/** The GSI2 partition of every payment in one shard (0 to PAYMENT_LISTING_SHARDS - 1): `PAYMENTS#3`. */
+export function paymentListingPartition (shard: number): string {
+  return `${PAYMENT_LISTING}#${shard}`
+}
+
 /** The GSI3 partition of the payments created on `day` (YYYY-MM-DD) in `shard` that are still unsettled: `UNSETTLED#2026-11-27#07`. */
 export function unsettledPartition (day: string, shard: number): string {
   return `${UNSETTLED_PREFIX}${day}#${String(shard).padStart(2, '0')}`
@@ -143,8 +166,11 @@ export function unsettledSortKey (createdAt: string, paymentId: string): string 
   return `${createdAt}#${paymentId}`
 }
 
-/** The attributes that put a payment in the unsettled index, today's and GSI2's of before: all removed when it leaves. */
-export const UNSETTLED_KEY_ATTRIBUTES = [GSI3.partitionKey, GSI3.sortKey, GSI2.partitionKey, GSI2.sortKey] as const
+/**
+ * The attributes that put a payment in the unsettled index: removed when it leaves. GSI2's
+ * unsettled key of before is replaced by the payment's listing key (paymentListing) instead.
+ */
+export const UNSETTLED_KEY_ATTRIBUTES = [GSI3.partitionKey, GSI3.sortKey] as const
 
 /** An index a listing reads. */
 export type ListingIndex = typeof GSI1 | typeof GSI2
@@ -163,11 +189,25 @@ export interface Listing {
 
 /** The listings: GSI1 (a customer's payments, every dead letter, every settlement) and GSI2 (a payment's dead letters). */
 export const Listings = {
-  customerPayments: (customerId: string): Listing => ({ name: `payments:${customerId}`, index: GSI1, partition: customerPk(customerId), pkPrefix: paymentPk('pay_'), sk: ItemKind.payment }),
+  /** With `status`, its cursors are its own: a page of the filtered listing does not go on in the other. */
+  customerPayments: (customerId: string, status?: string): Listing => ({ name: status === undefined ? `payments:${customerId}` : `payments:${customerId}:status=${status}`, index: GSI1, partition: customerPk(customerId), pkPrefix: paymentPk('pay_'), sk: ItemKind.payment }),
   deadLetters: { name: 'dead-letters', index: GSI1, partition: DEAD_LETTER_LISTING, pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter } satisfies Listing,
   settlements: { name: 'settlements', index: GSI1, partition: SETTLEMENT_LISTING, pkPrefix: `${ItemKind.settlement}#`, sk: ItemKind.settlement } satisfies Listing,
   paymentDeadLetters: (paymentId: string): Listing => ({ name: `dead-letters:${paymentId}`, index: GSI2, partition: deadLettersOfPayment(paymentId), pkPrefix: deadLetterPk(''), sk: ItemKind.deadLetter })
 } as const
+
+/**
+ * Every payment, newest first, over the GSI2 shards of the listing (see PAYMENT_LISTING_SHARDS);
+ * with `status`, only that status's, by a filter on the same reads (its cursors are its own).
+ */
+export function allPaymentsListing (status?: string): ShardedListing {
+  return {
+    name: status === undefined ? 'payments' : `payments:status=${status}`,
+    index: GSI2,
+    partitions: Array.from({ length: PAYMENT_LISTING_SHARDS }, (_, shard) => paymentListingPartition(shard)),
+    ...(status !== undefined && { filter: { attribute: 'status', value: status } })
+  }
+}
 
 /**
  * An entity as a stored item: its keys, then its attributes (undefined ones left out).

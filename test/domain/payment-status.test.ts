@@ -3,12 +3,13 @@ import { PAYMENT_STATUSES, canTransition, type PaymentStatus } from '../../src/d
 
 // The whole lifecycle, written out by hand: every allowed move; everything else is refused.
 const ALLOWED: Record<PaymentStatus, PaymentStatus[]> = {
-  pending: ['processing', 'requires_action', 'succeeded', 'failed', 'refunded'],
+  pending: ['processing', 'requires_action', 'succeeded', 'failed', 'refunded', 'canceled'],
   processing: ['requires_action', 'succeeded', 'failed', 'refunded'],
   requires_action: ['succeeded', 'failed', 'refunded'],
   succeeded: ['refunded'],
   failed: [],
-  refunded: []
+  refunded: [],
+  canceled: []
 }
 
 for (const from of PAYMENT_STATUSES) {
@@ -20,8 +21,8 @@ for (const from of PAYMENT_STATUSES) {
   }
 }
 
-t.test('the states are exactly the six of the lifecycle, in order', async (t) => {
-  t.same(PAYMENT_STATUSES, ['pending', 'processing', 'requires_action', 'succeeded', 'failed', 'refunded'])
+t.test('the states are exactly the seven of the lifecycle, in order', async (t) => {
+  t.same(PAYMENT_STATUSES, ['pending', 'processing', 'requires_action', 'succeeded', 'failed', 'refunded', 'canceled'])
 })
 
 t.test('the allowed moves are exactly the lifecycle\'s, none more and none fewer', async (t) => {
@@ -32,6 +33,7 @@ t.test('the allowed moves are exactly the lifecycle\'s, none more and none fewer
     'pending → succeeded',
     'pending → failed',
     'pending → refunded',
+    'pending → canceled',
     'processing → requires_action',
     'processing → succeeded',
     'processing → failed',

@@ -7,7 +7,7 @@ t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and
   t.equal(response.statusCode, 200)
   const doc = response.json()
   t.match(doc.openapi, /^3\./)
-  t.same(Object.keys(doc.paths).sort(), ['/health', '/ready', '/v1/customers/{id}/summary', '/v1/dead-letters', '/v1/dead-letters/{id}/redrive', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/events', '/v1/settlements', '/v1/settlements/{id}', '/v1/settlements/{id}/discrepancies', '/v1/webhooks/{provider}'])
+  t.same(Object.keys(doc.paths).sort(), ['/health', '/ready', '/v1/customers/{id}/summary', '/v1/dead-letters', '/v1/dead-letters/{id}/redrive', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/cancel', '/v1/payments/{id}/events', '/v1/settlements', '/v1/settlements/{id}', '/v1/settlements/{id}/discrepancies', '/v1/webhooks/{provider}'])
   t.equal(doc.paths['/v1/webhooks/{provider}'].post.security, undefined, 'webhooks authenticate by signature, not API key')
 
   const create = doc.paths['/v1/payments'].post
@@ -21,7 +21,13 @@ t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and
   t.match(doc.components.securitySchemes.apiKey, { type: 'http', scheme: 'bearer' })
   t.match(doc.info.description, /IDEMPOTENCY_TTL_SECONDS \(default 24 h\)/, 'the idempotency policy is stated')
   t.same(doc.servers, [{ url: '/' }], 'relative to wherever it is served')
-  t.equal(doc.paths['/v1/payments'].get.parameters.some((p: { in: string, required?: boolean }) => p.in === 'header' && p.required === true), false, 'only the create requires the key')
+  const cancel = doc.paths['/v1/payments/{id}/cancel'].post
+  t.same(cancel.security, [{ apiKey: [] }])
+  t.match(cancel.description, /Requires scope `payments:write`/)
+  t.match([...cancel.parameters].sort((a: { in: string }, b: { in: string }) => a.in.localeCompare(b.in)), [{ in: 'header', name: 'idempotency-key', required: true }, { in: 'path', name: 'id', required: true }])
+  t.same(Object.keys(cancel.responses).sort(), ['200', '400', '401', '403', '404', '409', '422', '503'])
+  t.equal(cancel.requestBody, undefined, 'a cancel takes no body')
+  t.equal(doc.paths['/v1/payments'].get.parameters.some((p: { in: string, required?: boolean }) => p.in === 'header' && p.required === true), false, 'only the create and the cancel require the key')
 })
 
 t.test('GET /docs is an HTML page that renders /openapi.json', async (t) => {

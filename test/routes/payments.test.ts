@@ -364,7 +364,7 @@ t.test('GET /v1/payments lists a customer\'s payments newest first, page by page
   t.test('limit and customerId are validated', async (t) => {
     assertProblem(t, await list('customerId=cus_list&limit=0'), 400, 'validation')
     assertProblem(t, await list('customerId=cus_list&limit=101'), 400, 'validation')
-    assertProblem(t, await list('limit=5'), 400, 'validation')
+    assertProblem(t, await list('customerId=not%20an%20id'), 400, 'validation')
   })
 })
 

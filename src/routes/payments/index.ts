@@ -8,9 +8,11 @@ import { AmountNotChargeableError, NotFoundError } from '../../domain/errors.js'
 import { stripeAmountProblem } from '../../domain/stripe-amounts.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { createPaymentUseCase } from '../../use-cases/create-payment.js'
+import { cancelPaymentUseCase } from '../../use-cases/cancel-payment.js'
 import {
   CreatePaymentBodySchema,
   CreatePaymentHeadersSchema,
+  IdempotencyKeyHeadersSchema,
   ListPaymentsQuerySchema,
   PaymentEventListSchema,
   PaymentListSchema,
@@ -45,13 +47,17 @@ function toPaymentResponse (payment: Payment): PaymentResponse {
 /** What the payment routes need. */
 export type PaymentRouteDeps = Pick<Deps, 'config' | 'ids' | 'clock' | 'payments' | 'metrics'>
 
-/** Create, read and list payments; read a payment's status history. */
+/** Create, read, list and cancel payments; read a payment's status history. */
 export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }> = async (app, { deps }) => {
   app.addSchema(PaymentSchema)
   const PaymentRef = Type.Ref(PaymentSchema)
   const createPayment = createPaymentUseCase(
     { ...deps, idempotencyTtlSeconds: deps.config.idempotencyTtlSeconds },
     (payment) => ({ statusCode: 201, body: toPaymentResponse(payment) })
+  )
+  const cancelPayment = cancelPaymentUseCase(
+    { ...deps, idempotencyTtlSeconds: deps.config.idempotencyTtlSeconds },
+    (payment) => ({ statusCode: 200, body: toPaymentResponse(payment) })
   )
 
   app.post('', {
@@ -96,15 +102,40 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
   app.get('', {
     config: { auth: { scope: 'payments:read' } },
     schema: {
-      summary: 'List a customer\'s payments, newest first.',
+      summary: 'List payments, newest first: a customer\'s, or every payment; optionally of one status.',
       tags: ['payments'],
       querystring: ListPaymentsQuerySchema,
       response: { 200: PaymentListSchema, ...Problems }
     }
   }, async (request) => {
-    const { customerId, limit, cursor } = request.query
-    const page = await deps.payments.listByCustomer(customerId, { limit, ...(cursor !== undefined && { cursor }) })
+    const { customerId, status, limit, cursor } = request.query
+    const options = { limit, ...(cursor !== undefined && { cursor }), ...(status !== undefined && { status }) }
+    const page = customerId === undefined ? await deps.payments.listAll(options) : await deps.payments.listByCustomer(customerId, options)
     return { data: page.payments.map(toPaymentResponse), nextCursor: page.nextCursor }
+  })
+
+  app.post('/:id/cancel', {
+    config: { auth: { scope: 'payments:write' } },
+    schema: {
+      summary: 'Cancel a pending payment; it is never sent to the provider.',
+      description: 'Requires an Idempotency-Key (the same rules as creating a payment). Only a pending payment can be canceled: ' +
+        'the cancel and the charge worker\'s pending → processing are both conditional writes, so exactly one of them wins; ' +
+        'a payment that is no longer pending is 409 payment-not-cancelable. Takes no body.',
+      tags: ['payments'],
+      headers: IdempotencyKeyHeadersSchema,
+      params: PaymentParamsSchema,
+      response: { 200: PaymentRef, ...Problems, 404: ProblemResponse, 409: ProblemResponse, 422: ProblemResponse, 503: ProblemResponse }
+    }
+  }, async (request, reply) => {
+    const paymentId = request.params.id
+    const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/payments/{id}/cancel')
+    const result = await cancelPayment({ paymentId, scope: request.apiKey?.id ?? '', key })
+    if (!result.replayed) {
+      request.log.info({ paymentId }, 'payment canceled')
+      return reply.code(result.statusCode).send(result.body)
+    }
+    request.log.info({ paymentId }, 'idempotent replay')
+    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
   })
 
   app.get('/:id/events', {

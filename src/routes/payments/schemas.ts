@@ -13,7 +13,7 @@ export const CustomerIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', 
 
 /** A payment's status. */
 export const PaymentStatusSchema = Type.Union(PAYMENT_STATUSES.map((status) => Type.Literal(status)), {
-  description: 'pending → processing → succeeded | failed; processing → requires_action (on-session: the customer authenticates in the browser) → succeeded | failed; succeeded → refunded. Never moves backwards.'
+  description: 'pending → processing → succeeded | failed; processing → requires_action (on-session: the customer authenticates in the browser) → succeeded | failed; succeeded → refunded; pending → canceled (final). Never moves backwards.'
 })
 
 const Amount = Type.Integer({ minimum: 1, maximum: 99_999_999, description: 'Integer amount in the currency\'s minor unit (cents for EUR).', examples: [1999] })
@@ -45,14 +45,17 @@ export const CreatePaymentBodySchema = Type.Object({
 }, { additionalProperties: false })
 export type CreatePaymentBody = Static<typeof CreatePaymentBodySchema>
 
-/** `POST /v1/payments` headers. The key's rules are checked by the route for a specific problem type. */
-export const CreatePaymentHeadersSchema = Type.Object({
+/** Headers of a request that needs an Idempotency-Key (creating or canceling a payment). The key's rules are checked by the route for a specific problem type. */
+export const IdempotencyKeyHeadersSchema = Type.Object({
   'idempotency-key': Type.Optional(Type.String({
     description: `Required. 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, bare (abc) or as a structured-field string ("abc"). ` +
-      'Scoped to the calling API key. Remembered for IDEMPOTENCY_TTL_SECONDS (default 24 h): the same key and body replays the original answer ' +
-      'with Idempotent-Replayed: true; the same key with another body is 422; while the first request is in flight, 409 with Retry-After.'
+      'Scoped to the calling API key. Remembered for IDEMPOTENCY_TTL_SECONDS (default 24 h): the same key and request replays the original answer ' +
+      'with Idempotent-Replayed: true; the same key with another request (another body, another payment, another operation) is 422; while the first request is in flight, 409 with Retry-After.'
   }))
 })
+
+/** `POST /v1/payments` headers. */
+export const CreatePaymentHeadersSchema = IdempotencyKeyHeadersSchema
 
 /** Why a payment needs a person, since when, and the dead letter that says more. */
 export const PaymentAttentionSchema = Type.Object({
@@ -90,7 +93,11 @@ export const PaymentParamsSchema = Type.Object({ id: PaymentIdSchema })
 
 /** `GET /v1/payments` query. */
 export const ListPaymentsQuerySchema = Type.Object({
-  customerId: CustomerIdSchema,
+  /** Only this customer's payments; without it, every payment. */
+  customerId: Type.Optional(CustomerIdSchema),
+  status: Type.Optional(Type.Union(PAYMENT_STATUSES.map((status) => Type.Literal(status)), {
+    description: 'Only payments in this status. A filter on the same reads: a page may hold fewer than limit payments (even none) and still have a nextCursor; follow it until it is null.'
+  })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Opaque: the nextCursor of the previous page.' }))
 }, { additionalProperties: false })
