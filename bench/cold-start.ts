@@ -20,7 +20,11 @@ const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 20)
 const WARMUP = 2
 const dist = fileURLToPath(new URL('../dist/', import.meta.url))
 const probe = fileURLToPath(new URL('./first-invoke.mjs', import.meta.url))
-const naiveSource = fileURLToPath(new URL('./naive-lambdalith.ts', import.meta.url))
+const naiveSources = {
+  naive: fileURLToPath(new URL('./naive-lambdalith.ts', import.meta.url)),
+  'naive+schema': fileURLToPath(new URL('./naive-lambdalith-validated.ts', import.meta.url))
+} as const
+type Naive = keyof typeof naiveSources
 const API_KEY = 'plk_bench_cold_start'
 // Another build of paylith (a copy of an earlier dist/lambda.mjs) to time in the same runs: a change's before and after.
 const BEFORE = process.env.BENCH_COLD_BEFORE
@@ -54,10 +58,10 @@ export function coldPathBytes (): { cold: number, total: number } {
  * platform node, format esm, one file. The banner is the fix every user of an ESM bundle meets
  * (CommonJS dependencies call require() for Node built-ins, which ESM has not).
  */
-export async function buildNaive (outdir: string): Promise<string> {
-  const outfile = join(outdir, 'naive-lambdalith.mjs')
+export async function buildNaive (outdir: string, which: Naive = 'naive'): Promise<string> {
+  const outfile = join(outdir, `${which}.mjs`)
   await build({
-    entryPoints: [naiveSource],
+    entryPoints: [naiveSources[which]],
     outfile,
     bundle: true,
     minify: true,
@@ -76,7 +80,7 @@ export async function run (): Promise<BenchRow[]> {
   const nodes = 'binary' in node22 ? [process.execPath, node22.binary] : [process.execPath]
   const dir = mkdtempSync(join(tmpdir(), 'paylith-cold-'))
   try {
-    const naive = await buildNaive(dir)
+    const naive = { naive: await buildNaive(dir), 'naive+schema': await buildNaive(dir, 'naive+schema') }
     const { config } = await bootstrapLocal(benchConfig('cold'))
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -92,7 +96,7 @@ export async function run (): Promise<BenchRow[]> {
     }
     const rows = nodes.flatMap((node) => coldStart(node, naive, env))
     const { cold, total } = coldPathBytes()
-    const naiveBytes = statSync(naive).size
+    const naiveBytes = statSync(naive.naive).size
     return [
       ...rows,
       { metric: 'M3 cold-path bytes (lambda.mjs + static chunks; all files)', ours: `${(cold / 1024).toFixed(0)} KiB; ${(total / 1024).toFixed(0)} KiB`, baseline: `naive: ${(naiveBytes / 1024).toFixed(0)} KiB`, ratio: (cold / naiveBytes).toFixed(2), target: '≤ 700 KiB' }
@@ -109,11 +113,12 @@ function pairedRatio (ours: number[], baseline: number[]): string {
 }
 
 /** M1 and M2 on one Node binary: paylith, the naive Lambdalith and `node -e 0`, interleaved. */
-function coldStart (node: string, naive: string, env: NodeJS.ProcessEnv): BenchRow[] {
+function coldStart (node: string, naive: Record<Naive, string>, env: NodeJS.ProcessEnv): BenchRow[] {
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
   const processes: Record<string, string[]> = {
     floor: ['-e', 'const { user, system } = process.cpuUsage(); process.stdout.write(JSON.stringify({ cpuMs: (user + system) / 1000, maxRssKiB: process.resourceUsage().maxRSS }))'],
-    naive: [probe, naive],
+    naive: [probe, naive.naive],
+    'naive+schema': [probe, naive['naive+schema']],
     paylith: [probe, join(dist, 'lambda.mjs')],
     ...(BEFORE !== undefined && { before: [probe, BEFORE] })
   }
@@ -131,9 +136,12 @@ function coldStart (node: string, naive: string, env: NodeJS.ProcessEnv): BenchR
   console.log(`\ncold start, Node ${version}: ${RUNS} runs after ${WARMUP} warm-up, medians`)
   printTable(['process', 'CPU', 'wall', 'peak RSS', 'CPU ÷ node -e 0'], names.map((name) => [name, ms(name, 'cpuMs'), ms(name, 'wallMs'), mib(name), pairedRatio(of(name, 'cpuMs'), of('floor', 'cpuMs'))]))
   if (BEFORE !== undefined) console.log(`paylith ÷ before (${BEFORE}): CPU ${pairedRatio(of('paylith', 'cpuMs'), of('before', 'cpuMs'))}, peak RSS ${pairedRatio(of('paylith', 'maxRssKiB'), of('before', 'maxRssKiB'))}`)
-  console.log(`paylith ÷ naive: CPU ${pairedRatio(of('paylith', 'cpuMs'), of('naive', 'cpuMs'))}, wall ${pairedRatio(of('paylith', 'wallMs'), of('naive', 'wallMs'))}, peak RSS ${pairedRatio(of('paylith', 'maxRssKiB'), of('naive', 'maxRssKiB'))}`)
+  for (const baseline of Object.keys(naiveSources)) {
+    console.log(`paylith ÷ ${baseline}: CPU ${pairedRatio(of('paylith', 'cpuMs'), of(baseline, 'cpuMs'))}, wall ${pairedRatio(of('paylith', 'wallMs'), of(baseline, 'wallMs'))}, peak RSS ${pairedRatio(of('paylith', 'maxRssKiB'), of(baseline, 'maxRssKiB'))}`)
+  }
   return [
     { metric: `M1 cold start CPU (import + first GET that reads DynamoDB), Node ${version}`, ours: ms('paylith', 'cpuMs'), baseline: `naive: ${ms('naive', 'cpuMs')}; node -e 0: ${ms('floor', 'cpuMs')}`, ratio: pairedRatio(of('paylith', 'cpuMs'), of('naive', 'cpuMs')), target: '≤ 0.8' },
+    { metric: `M1′ the same against naive+schema (one params schema, Ajv at startup), Node ${version}`, ours: ms('paylith', 'cpuMs'), baseline: `naive+schema: ${ms('naive+schema', 'cpuMs')}`, ratio: pairedRatio(of('paylith', 'cpuMs'), of('naive+schema', 'cpuMs')), target: '—' },
     { metric: `M2 peak RSS after that, Node ${version}`, ours: mib('paylith'), baseline: `naive: ${mib('naive')}; node -e 0: ${mib('floor')}`, ratio: pairedRatio(of('paylith', 'maxRssKiB'), of('naive', 'maxRssKiB')), target: '≤ 1.0' }
   ]
 }
