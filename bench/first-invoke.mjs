@@ -7,6 +7,7 @@ Object.assign(process.env, {
   AWS_SECRET_ACCESS_KEY: 'bench',
   WORK_QUEUE_URL: 'http://127.0.0.1:9/000000000000/paylith-work',
   DEAD_LETTER_QUEUE_URL: 'http://127.0.0.1:9/000000000000/paylith-work-dlq',
+  SETTLEMENT_QUEUE_URL: 'http://127.0.0.1:9/000000000000/paylith-settlements',
   API_KEYS: `${'a'.repeat(64)}=admin`,
   PAYMENT_PROVIDER: 'sandbox',
   LOG_LEVEL: 'silent'

@@ -238,6 +238,7 @@ export class PaylithStack extends Stack {
           STREAM_CONCURRENCY: String(props.streamConcurrency ?? 10),
           SETTLEMENT_BUCKET_NAME: settlementBucketName,
           SETTLEMENT_QUEUE_NAME: settlementQueue.queueName,
+          SETTLEMENT_QUEUE_URL: settlementQueue.queueUrl,
           SETTLEMENT_DEAD_LETTER_QUEUE_NAME: settlementDeadLetterQueue.queueName
         })
       }
@@ -270,6 +271,13 @@ export class PaylithStack extends Stack {
       sid: 'SendCommands',
       actions: ['sqs:SendMessage', 'sqs:ChangeMessageVisibility'],
       resources: [workQueue.queueArn]
+    }))
+    // A settlement file that outlasts an invocation continues in the next: the worker sends the
+    // settlement queue a continuation message (src/workers/settlement.ts).
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ContinueSettlements',
+      actions: ['sqs:SendMessage'],
+      resources: [settlementQueue.queueArn]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'ReadSecrets',

@@ -15,8 +15,8 @@ export function s3ClientOptions (config: Pick<Config, 'aws'>): S3ClientConfig {
 export interface SettlementFiles {
   /** The bucket it reads. */
   bucketName: string
-  /** Streams an object's body: the file is never held whole. */
-  open: (key: string) => Promise<Readable>
+  /** Streams an object's body, or its bytes from `from` on (a ranged GET): the file is never held whole. */
+  open: (key: string, options?: { from?: number }) => Promise<Readable>
 }
 
 /** The settlement bucket through S3; the SDK client loads on first use, so HTTP cold starts never pay for it. */
@@ -25,10 +25,12 @@ export function s3SettlementFiles (config: Pick<Config, 'aws' | 'settlements'>):
   const bucketName = config.settlements.bucketName
   return {
     bucketName,
-    async open (key) {
+    async open (key, { from } = {}) {
       const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3')
       client ??= new S3Client(s3ClientOptions(config))
-      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucketName, Key: key }))
+      // NOTE: https://www.rfc-editor.org/rfc/rfc9110#name-byte-ranges (S3 GetObject takes one range)
+      const range = from === undefined || from === 0 ? undefined : `bytes=${from}-`
+      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucketName, Key: key, ...(range !== undefined && { Range: range }) }))
       if (Body === undefined) throw new Error(`s3://${bucketName}/${key} has no body`)
       return Body as Readable
     }

@@ -38,6 +38,7 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
         TABLE_NAME: Match.anyValue(),
         WORK_QUEUE_URL: Match.anyValue(),
         DEAD_LETTER_QUEUE_URL: Match.anyValue(),
+        SETTLEMENT_QUEUE_URL: { Ref: Match.stringLikeRegexp('^SettlementQueue') },
         API_KEYS_SECRET_ARN: { Ref: Match.stringLikeRegexp('^ApiKeysSecret') },
         PAYMENT_PROVIDER: 'stripe',
         WEBHOOK_SECRETS_ARN: Match.anyValue(),
@@ -395,6 +396,7 @@ t.test('IAM is least privilege: each action only on the resources that need it, 
     'sqs:ReceiveMessage SettlementQueue',
     'sqs:ReceiveMessage WorkQueue',
     'sqs:SendMessage DeadLetterQueue',
+    'sqs:SendMessage SettlementQueue',
     'sqs:SendMessage WorkQueue'
   ], 'no DescribeTable on the indexes, no GetQueueUrl, ChangeMessageVisibility only where the code defers')
   for (const statement of statements()) {

@@ -6,7 +6,8 @@ import t from 'tap'
 import pino from 'pino'
 import { s3ClientOptions } from '../../src/aws/s3.js'
 import { startSqsPoller } from '../../src/local/sqs-poller.js'
-import { createSettlementWorker, createdObjectsOf, decodeS3Key } from '../../src/workers/settlement.js'
+import { createSettlementWorker, createdObjectsOf, decodeS3Key, type SettlementWorkerDeps } from '../../src/workers/settlement.js'
+import { settlementContinuations } from '../../src/queue/settlement-continuations.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
 import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
@@ -45,6 +46,19 @@ async function discrepanciesOf (built: Built, settlementId: string): Promise<Dis
     ExpressionAttributeValues: { ':pk': { S: `SETTLEMENT#${settlementId}` }, ':sk': { S: 'DISCREPANCY#' } }
   }))
   return (Items ?? []).map((item) => unmarshall(item) as Discrepancy)
+}
+
+/** The worker's deps as the service builds them, with a silent logger. */
+function workerDeps (built: Built): SettlementWorkerDeps {
+  return {
+    files: built.deps.settlementFiles,
+    settlements: built.deps.settlements,
+    continueLater: settlementContinuations({ sqs: built.deps.sqs, url: built.config.settlements.queueUrl }),
+    newId: ids(),
+    metrics: built.deps.metrics,
+    logger: pino({ level: 'silent' }),
+    clock: () => new Date()
+  }
 }
 
 /** Runs the settlement worker on one notification through lambda's handler, as the queue would deliver it. */
@@ -214,8 +228,12 @@ t.test('with small batches the parse waits on the lookups and progress is saved 
   const built = await setUp(t)
   const payment = await built.deps.payments.transition(await storePayment(built.deps, { amount: 100 }), 'succeeded')
   const saved: Array<{ status: string, rows: number }> = []
-  const settlements = { ...built.deps.settlements, save: async (s: Settlement) => { saved.push({ status: s.status, rows: s.rowsProcessed }); await built.deps.settlements.save(s) } }
-  const worker = createSettlementWorker({ files: built.deps.settlementFiles, settlements, newId: () => 'stl_01JTESTSMALLBATCHES0000000', metrics: built.deps.metrics, logger: pino({ level: 'silent' }), clock: () => new Date() }, { lookupBatch: 2, concurrency: 2, progressEvery: 3 })
+  const settlements = {
+    ...built.deps.settlements,
+    save: async (s: Settlement) => { saved.push({ status: s.status, rows: s.rowsProcessed }); await built.deps.settlements.save(s) },
+    saveIfRun: async (s: Settlement, run: number) => { saved.push({ status: s.status, rows: s.rowsProcessed }); return built.deps.settlements.saveIfRun(s, run) }
+  }
+  const worker = createSettlementWorker({ ...workerDeps(built), settlements, newId: () => 'stl_01JTESTSMALLBATCHES0000000' }, { lookupBatch: 2, concurrency: 2, progressEvery: 3 })
   const rows = Array.from({ length: 10 }, (_, index) => `${payment.id},,charge,100,EUR,2026-11-27T10:00:${String(index).padStart(2, '0')}Z,1`)
   const key = 'settlements/generic/ten.csv'
   const etag = await built.put(key, [HEADER, ...rows].join('\n'))
