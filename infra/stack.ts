@@ -254,10 +254,12 @@ export class PaylithStack extends Stack {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
       resources: [table.tableArn]
     }))
-    // Settlement files are read, only under settlements/.
+    // Settlement files are read, only under settlements/. PutObject there is what the presigned upload
+    // URLs of POST /v1/settlements may do: S3 authorises such a PUT as the role that signed it.
+    // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html
     fn.addToRolePolicy(new iam.PolicyStatement({
-      sid: 'ReadSettlementFiles',
-      actions: ['s3:GetObject'],
+      sid: 'SettlementFiles',
+      actions: ['s3:GetObject', 's3:PutObject'],
       resources: [settlementBucket.arnForObjects(`${SETTLEMENT_BUCKET.filesPrefix}*`)]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({

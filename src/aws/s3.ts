@@ -17,17 +17,30 @@ export interface SettlementFiles {
   bucketName: string
   /** Streams an object's body, or its bytes from `from` on (a ranged GET): the file is never held whole. */
   open: (key: string, options?: { from?: number }) => Promise<Readable>
+  /** A presigned URL that lets its holder PUT this one object for `expiresInSeconds`, signed with the function's own credentials. */
+  uploadUrl: (key: string, expiresInSeconds: number) => Promise<string>
 }
 
-/** The settlement bucket through S3; the SDK client loads on first use, so HTTP cold starts never pay for it. */
+/** The settlement bucket through S3; the SDK client (and the presigner) load on first use, so HTTP cold starts never pay for them. */
 export function s3SettlementFiles (config: Pick<Config, 'aws' | 'settlements'>): SettlementFiles {
   let client: S3Client | undefined
   const bucketName = config.settlements.bucketName
+  const s3 = async (): Promise<S3Client> => {
+    const { S3Client } = await import('@aws-sdk/client-s3')
+    client ??= new S3Client(s3ClientOptions(config))
+    return client
+  }
   return {
     bucketName,
+    async uploadUrl (key, expiresInSeconds) {
+      const { PutObjectCommand } = await import('@aws-sdk/client-s3')
+      const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner')
+      // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html (the URL can do what the signer may, until it or the signer's session expires)
+      return getSignedUrl(await s3(), new PutObjectCommand({ Bucket: bucketName, Key: key }), { expiresIn: expiresInSeconds })
+    },
     async open (key, { from } = {}) {
-      const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3')
-      client ??= new S3Client(s3ClientOptions(config))
+      const { GetObjectCommand } = await import('@aws-sdk/client-s3')
+      const client = await s3()
       // NOTE: https://www.rfc-editor.org/rfc/rfc9110#name-byte-ranges (S3 GetObject takes one range)
       const range = from === undefined || from === 0 ? undefined : `bytes=${from}-`
       const { Body } = await client.send(new GetObjectCommand({ Bucket: bucketName, Key: key, ...(range !== undefined && { Range: range }) }))

@@ -17,8 +17,8 @@ import { InvalidCursorError } from '../domain/errors.js'
 import { queryListing } from './listing.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
 
-/** Where a settlement is. */
-export type SettlementStatus = 'processing' | 'completed' | 'failed'
+/** Where a settlement is: `awaiting_upload` between `POST /v1/settlements` and the file's arrival. */
+export type SettlementStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed'
 
 /** One settlement file's reconciliation, as stored and as `GET /v1/settlements/{id}` shows it. */
 export interface Settlement {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { SettlementFiles } from '../aws/s3.js'
-import { SETTLEMENT_BUCKET } from '../aws/resources.js'
+import { SETTLEMENT_BUCKET, settlementIdOfKey } from '../aws/resources.js'
 import { SettlementFileError } from '../domain/errors.js'
 import type { IdGenerator } from '../domain/ids.js'
 import type { Payment } from '../domain/payment.js'
@@ -12,6 +12,7 @@ import {
   Classification,
   addToTotals,
   classify,
+  emptyCounts,
   isMalformed,
   type CurrencyTotals,
   type MalformedRow,
@@ -150,7 +151,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
   }
 
   const reconcileObject = async (object: CreatedObject, context: Context | undefined): Promise<void> => {
-    let id = deps.newId()
+    let id = await uploadedFor(object.key) ?? deps.newId()
     const claim = await deps.settlements.claimFile(object, id)
     if (!claim.claimed) {
       id = claim.settlementId
@@ -179,6 +180,14 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     }
     await deps.settlements.save(settlement)
     await runFile(settlement, context)
+  }
+
+  /** The settlement `POST /v1/settlements` made for this key, while it still waits for its file (a second version of it gets a settlement of its own). */
+  const uploadedFor = async (key: string): Promise<string | undefined> => {
+    const reserved = settlementIdOfKey(key)
+    if (reserved === undefined) return undefined
+    const settlement = await deps.settlements.get(reserved)
+    return settlement?.status === 'awaiting_upload' && settlement.fileKey === key ? reserved : undefined
   }
 
   const continueSettlement = async ({ settlementId, run }: SettlementContinuation, context: Context | undefined): Promise<void> => {
@@ -377,10 +386,6 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     }
     return { batchItemFailures }
   }
-}
-
-function emptyCounts (): Record<Classification, number> {
-  return Object.fromEntries(CLASSIFICATIONS.map((classification) => [classification, 0])) as Record<Classification, number>
 }
 
 /** A failure of the file itself (format, columns, compression, a line too long), not of the service: the settlement fails, the message is done. */
