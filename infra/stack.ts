@@ -262,6 +262,14 @@ export class PaylithStack extends Stack {
       actions: ['s3:GetObject', 's3:PutObject'],
       resources: [settlementBucket.arnForObjects(`${SETTLEMENT_BUCKET.filesPrefix}*`)]
     }))
+    // Reports are written under reports/ with a multipart upload: creating one, uploading its parts
+    // and completing it are all authorised by s3:PutObject; aborting a failed one needs its own action.
+    // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'WriteSettlementReports',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [settlementBucket.arnForObjects(`${SETTLEMENT_BUCKET.reportsPrefix}*`)]
+    }))
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'IndexQueries',
       actions: ['dynamodb:Query'],

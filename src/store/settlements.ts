@@ -32,6 +32,8 @@ export interface Settlement {
   startedAt: string
   completedAt?: string
   error?: string
+  /** The report of every discrepancy in the settlement bucket (`reports/<id>.csv`), once the file is reconciled. */
+  reportKey?: string
   /** Which invocation of the file this is: 0 for the first, one more at each checkpoint (absent on settlements stored before continuations). */
   run?: number
   /** Where the current run starts: after this line (and byte, in a plain file); absent for the first run. */

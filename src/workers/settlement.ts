@@ -18,6 +18,7 @@ import {
   type MalformedRow,
   type SettlementRow
 } from '../domain/settlements/reconcile.js'
+import { reportHeader, reportLine } from '../domain/settlements/report.js'
 import { isObject } from '../lib/is-object.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
@@ -51,6 +52,9 @@ export interface SettlementWorkerOptions {
 
 /** The defaults: BatchGetItem's 100 keys, four lookups in flight, progress every 10,000 rows, a checkpoint a minute before the invocation's end. */
 export const SETTLEMENT_WORKER_DEFAULTS: SettlementWorkerOptions = { lookupBatch: 100, concurrency: 4, progressEvery: 10_000, safetyMarginMs: 60_000 }
+
+/** Discrepancies read from the table per page while the report is written. */
+const REPORT_PAGE = 1_000
 
 /** How long a file's seen-row marks are kept: past any redelivery or continuation of it. */
 const SEEN_ROWS_TTL_SECONDS = 30 * 86_400
@@ -243,6 +247,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
       return
     }
     if (outcome === 'done') {
+      if (settlement.status === 'completed') settlement.reportKey = await writeReport(settlement.id)
       settlement.completedAt = deps.clock().toISOString()
       if (!await deps.settlements.saveIfRun(settlement, run)) outcome = 'superseded'
     }
@@ -339,6 +344,23 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     if (!await deps.settlements.saveIfRun(settlement, run)) return 'superseded'
     deps.logger.info({ settlementId: settlement.id, run: run + 1, line: last.line, offset: last.end, rows: settlement.rowsProcessed }, 'settlement checkpointed: the invocation is running out of time')
     return 'paused'
+  }
+
+  /** Writes `reports/<id>.csv`: every discrepancy by line, read from the table a page at a time and streamed to S3. */
+  const writeReport = async (settlementId: string): Promise<string> => {
+    const key = `${SETTLEMENT_BUCKET.reportsPrefix}${settlementId}.csv`
+    const settlements = deps.settlements
+    async function * lines (): AsyncGenerator<string> {
+      yield reportHeader()
+      let cursor: string | undefined
+      do {
+        const page = await settlements.discrepancies(settlementId, { limit: REPORT_PAGE, ...(cursor !== undefined && { cursor }) })
+        yield page.discrepancies.map(reportLine).join('')
+        cursor = page.nextCursor ?? undefined
+      } while (cursor !== undefined)
+    }
+    await deps.files.write(key, lines(), 'text/csv; charset=utf-8')
+    return key
   }
 
   /** The discrepancies of one batch of rows (the matched rows are the rest). */

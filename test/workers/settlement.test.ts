@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib'
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { parse } from 'csv-parse/sync'
 import { QueryCommand } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import t from 'tap'
@@ -121,6 +122,16 @@ t.test('a file put into the bucket is reconciled end to end through the local SQ
   ])
   t.match(discrepancies[0], { file: { paymentId: eur.id, amount: 301 }, paylith: { paymentId: eur.id, amount: 300, status: 'succeeded' } }, 'what the file said and what paylith has')
   t.match(discrepancies[5], { reason: /amount must be an integer/, file: { amount: 'ten' } })
+
+  t.equal(settlement.reportKey, `reports/${settlement.id}.csv`)
+  const { Body, ContentType } = await built.s3.send(new GetObjectCommand({ Bucket: built.config.settlements.bucketName, Key: settlement.reportKey }))
+  t.match(ContentType, /^text\/csv/)
+  const report = parse(await Body?.transformToString() ?? '', { columns: true }) as Array<Record<string, string>>
+  t.same(report.map((row) => [row.line, row.classification]), [
+    ['4', 'amount_mismatch'], ['5', 'currency_mismatch'], ['6', 'status_mismatch'], ['7', 'unknown_payment'], ['8', 'duplicate_row'], ['9', 'malformed_row']
+  ], 'the report has every discrepancy, by line')
+  t.match(report[0], { reason: 'file says 301, paylith has 300', paylith_payment_id: eur.id, paylith_amount: '300', paylith_currency: 'EUR', paylith_status: 'succeeded' })
+  t.match(JSON.parse(report[0]?.file ?? '{}'), { paymentId: eur.id, amount: 301 }, 'what the file said')
 })
 
 t.test('a gzipped file is decompressed as a stream', async (t) => {
@@ -151,6 +162,7 @@ t.test('a file without the format\'s columns fails, naming the missing ones', as
   const settlement = await built.deps.settlements.get('stl_01JTEST0000000000000000000')
   t.equal(settlement?.status, 'failed')
   t.match(settlement?.error, /lacks the columns providerRef, currency, settledAt, fee/)
+  t.equal(settlement?.reportKey, undefined, 'a file that could not be read has no report')
 })
 
 t.test('a file under an unknown provider fails', async (t) => {

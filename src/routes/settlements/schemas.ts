@@ -23,6 +23,7 @@ export const SettlementSchema = Type.Object({
     fee: Type.Integer(),
     net: Type.Integer()
   }), { description: 'Of the readable, first-seen rows, per currency.' }),
+  reportKey: Type.Optional(Type.String({ description: 'Where the report of every discrepancy is in the settlement bucket (reports/<id>.csv), once completed.' })),
   startedAt: Type.String({ format: 'date-time' }),
   completedAt: Type.Optional(Type.String({ format: 'date-time' })),
   error: Type.Optional(Type.String({ description: 'Why a failed file could not be reconciled (the missing columns, a bad encoding).' }))
