@@ -42,11 +42,18 @@ export interface Settlement {
   continued?: number
 }
 
-/** Where a continuation resumes a file: after the record ending on `line` (at `offset` bytes in a plain file), with the header's columns. */
+/**
+ * Where a continuation resumes a file: after the record ending on `line` (at `offset` bytes in a
+ * plain file), with the header's columns, and the rows, counts and totals as they were there (a
+ * run tried again starts from these, not from the progress its failed try saved).
+ */
 export interface SettlementCheckpoint {
   line: number
   columns: string[]
   offset?: number
+  rowsProcessed: number
+  counts: Record<Classification, number>
+  totals: CurrencyTotals[]
 }
 
 /** A row key seen in a file, by its hash, on its first line. */
@@ -76,8 +83,8 @@ export interface SettlementStore {
   /** Writes a settlement whole (absolute counts: writing it again never double counts). */
   save: (settlement: Settlement) => Promise<void>
   /**
-   * Writes a settlement whole only if it is still processing, at run `run`, and shows no more rows
-   * than this write (a late or duplicate run never moves it back); false if not written.
+   * Writes a settlement whole only if it is still processing and at run `run` (a delivery of an
+   * earlier run, or of this one after it moved on, never overwrites it); false if not written.
    */
   saveIfRun: (settlement: Settlement, run: number) => Promise<boolean>
   /** Records that the continuation of `run` was sent, if the settlement is at that run; false if not. */
@@ -155,9 +162,9 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
       return writeIfCondition(dynamodb, new PutItemCommand({
         TableName: tableName,
         Item: settlementItem(settlement),
-        ConditionExpression: '(attribute_not_exists(#run) OR #run = :run) AND rowsProcessed <= :rows AND #status = :processing',
+        ConditionExpression: '(attribute_not_exists(#run) OR #run = :run) AND #status = :processing',
         ExpressionAttributeNames: { '#run': 'run', '#status': 'status' },
-        ExpressionAttributeValues: { ':run': { N: String(run) }, ':rows': { N: String(settlement.rowsProcessed) }, ':processing': { S: 'processing' } }
+        ExpressionAttributeValues: { ':run': { N: String(run) }, ':processing': { S: 'processing' } }
       }))
     },
     async markContinued (settlementId, run) {

@@ -129,10 +129,10 @@ export function rowHash (rowKey: string): string {
  * each row key with the line it was first seen on), so memory does not grow with the file.
  *
  * Redelivery never counts twice: counts are absolute and every write of a run is conditional
- * on the settlement still being at that run (and no further along), so a stale or duplicate
- * message either redoes the same rows to the same result or finds itself superseded and stops.
- * A run's first delivery rerun (a crash) starts again from its checkpoint; a message for an
- * earlier run re-sends the current run's continuation if it was never marked sent.
+ * on the settlement still being at that run, so a stale or duplicate message either redoes the
+ * same rows to the same result or finds itself superseded and stops. A run tried again (its
+ * first try failed or was cut off) starts from its checkpoint with the counts saved in it; a
+ * message for an earlier run re-sends the current run's continuation if it was never marked sent.
  */
 export function createSettlementWorker (deps: SettlementWorkerDeps, options: Partial<SettlementWorkerOptions> = {}): SqsWorker {
   const { lookupBatch, concurrency, progressEvery, safetyMarginMs } = { ...SETTLEMENT_WORKER_DEFAULTS, ...options }
@@ -222,9 +222,16 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     deps.logger.info({ settlementId: settlement.id, run, line: settlement.checkpoint?.line }, 'settlement continuation sent')
   }
 
-  /** One run of a file: from the start, or from the settlement's checkpoint. */
+  /** One run of a file: from the start, or from the settlement's checkpoint, with the counts as they were there. */
   const runFile = async (settlement: Settlement, context: Context | undefined): Promise<void> => {
     const run = settlement.run ?? 0
+    const { checkpoint } = settlement
+    if (checkpoint !== undefined) {
+      // A try of this run that failed may have saved progress past the checkpoint: it counts again from there.
+      settlement.rowsProcessed = checkpoint.rowsProcessed
+      settlement.counts = { ...checkpoint.counts }
+      settlement.totals = checkpoint.totals.map((total) => ({ ...total }))
+    }
     const provider = settlement.provider
     let outcome: RunOutcome = 'done'
     try {
@@ -339,7 +346,14 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     if (batch.length > 0) start(batch)
     await settle()
     if (!paused || last === undefined) return 'done'
-    settlement.checkpoint = { line: last.line, columns: last.columns, ...(last.end !== undefined && { offset: last.end }) }
+    settlement.checkpoint = {
+      line: last.line,
+      columns: last.columns,
+      ...(last.end !== undefined && { offset: last.end }),
+      rowsProcessed: settlement.rowsProcessed,
+      counts: { ...settlement.counts },
+      totals: settlement.totals.map((total) => ({ ...total }))
+    }
     settlement.run = run + 1
     if (!await deps.settlements.saveIfRun(settlement, run)) return 'superseded'
     deps.logger.info({ settlementId: settlement.id, run: run + 1, line: last.line, offset: last.end, rows: settlement.rowsProcessed }, 'settlement checkpointed: the invocation is running out of time')

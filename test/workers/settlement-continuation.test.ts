@@ -9,7 +9,7 @@ import { s3ClientOptions } from '../../src/aws/s3.js'
 import { startSqsPoller } from '../../src/local/sqs-poller.js'
 import { settlementContinuations, type SettlementContinuation } from '../../src/queue/settlement-continuations.js'
 import { createSettlementWorker, type SettlementWorkerDeps } from '../../src/workers/settlement.js'
-import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
+import type { Discrepancy, Settlement, SettlementStore } from '../../src/store/settlements.js'
 import type { SqsWorker } from '../../src/workers/types.js'
 import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
@@ -34,7 +34,7 @@ interface Setup extends Built {
   sent: SettlementContinuation[]
   /** The worker's deps with the real continuation sender. */
   workerDeps: SettlementWorkerDeps
-  worker: (options?: { failSends?: number }) => SqsWorker
+  worker: (options?: { failSends?: number, settlements?: SettlementStore, progressEvery?: number }) => SqsWorker
 }
 
 async function setUp (t: Teardownable): Promise<Setup> {
@@ -48,11 +48,11 @@ async function setUp (t: Teardownable): Promise<Setup> {
   const sent: SettlementContinuation[] = []
   let n = 0
   const newId = (): string => `stl_01JCONT000000000000000000${n++}`
-  const worker = ({ failSends = 0 } = {}): SqsWorker => {
+  const worker = ({ failSends = 0, settlements = built.deps.settlements, progressEvery = 10_000 }: { failSends?: number, settlements?: SettlementStore, progressEvery?: number } = {}): SqsWorker => {
     let failures = failSends
     const deps: SettlementWorkerDeps = {
       files: built.deps.settlementFiles,
-      settlements: built.deps.settlements,
+      settlements,
       continueLater: async (continuation) => {
         if (failures-- > 0) throw new Error('SQS is down (injected by the test)')
         sent.push({ type: 'settlement-continuation', ...continuation })
@@ -62,7 +62,7 @@ async function setUp (t: Teardownable): Promise<Setup> {
       logger: pino({ level: 'silent' }),
       clock: () => new Date()
     }
-    return createSettlementWorker(deps, { lookupBatch: 3, concurrency: 2, safetyMarginMs: 1_000 })
+    return createSettlementWorker(deps, { lookupBatch: 3, concurrency: 2, safetyMarginMs: 1_000, progressEvery })
   }
   const workerDeps: SettlementWorkerDeps = {
     files: built.deps.settlementFiles,
@@ -199,6 +199,37 @@ t.test('a continuation delivered again, during the chain or after it, changes no
   t.same(await setup.deps.settlements.get('stl_01JCONT0000000000000000001'), before.settlement, 'the completed settlement is left as it was')
   t.same(await discrepanciesOf(setup, 'stl_01JCONT0000000000000000001'), before.discrepancies)
   t.equal(setup.sent.length, sentBefore, 'and nothing more is sent')
+})
+
+t.test('a continuation whose try fails after saving progress is tried again from its checkpoint, counting nothing twice', async (t) => {
+  const setup = await setUp(t)
+  const body = await fileFor(setup)
+  const bucket = setup.config.settlements.bucketName
+  const queue = setup.resources.settlements.queue.name
+  const worker = setup.worker()
+  const singleKey = 'settlements/generic/single.csv'
+  await worker(sqsEvent(queue, [notification(bucket, singleKey, await setup.put(singleKey, body))]), budget(1_000))
+  const single = await setup.deps.settlements.get('stl_01JCONT0000000000000000000')
+
+  const key = 'settlements/generic/crashes.csv'
+  await worker(sqsEvent(queue, [notification(bucket, key, await setup.put(key, body))]), budget(7))
+  const continuation = JSON.stringify(setup.sent[0])
+  let writes = 0
+  const failing: SettlementStore = {
+    ...setup.deps.settlements,
+    putDiscrepancies: async (id, discrepancies) => {
+      if (++writes > 4) throw new Error('DynamoDB is down (injected by the test)')
+      await setup.deps.settlements.putDiscrepancies(id, discrepancies)
+    }
+  }
+  const response = await setup.worker({ settlements: failing, progressEvery: 3 })(sqsEvent(queue, [continuation]), budget(1_000))
+  t.equal(response.batchItemFailures.length, 1, 'the try fails')
+  const cut = await setup.deps.settlements.get('stl_01JCONT0000000000000000001')
+  t.match(cut, { status: 'processing', run: 1 })
+  t.ok((cut?.rowsProcessed ?? 0) > 8, `its progress was saved past the checkpoint (${cut?.rowsProcessed ?? 0} rows)`)
+
+  t.same(await worker(sqsEvent(queue, [continuation]), budget(1_000)), { batchItemFailures: [] }, 'the continuation comes back')
+  t.same(outcome(await setup.deps.settlements.get('stl_01JCONT0000000000000000001')), outcome(single), 'counted from the checkpoint, not from the failed try\'s progress')
 })
 
 t.test('a continuation that could not be sent after its checkpoint is sent when the message comes back', async (t) => {
