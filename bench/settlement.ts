@@ -21,8 +21,8 @@ import { benchConfig, benchService, ratioOf, type BenchRow } from './lib.js'
 // payments: the rest of its rows are payments paylith does not know, so every such row is looked
 // up, marked seen and stored as a discrepancy (the worst case for the table), and all of them go
 // into the report. SETTLEMENT_BENCH_ROWS sets the large file: 100,000 rows by default, which runs
-// in about three minutes on DynamoDB Local (at about 700 rows/s, since every row writes there);
-// SETTLEMENT_BENCH_ROWS=1000000 is the target size (about 110 MB) and takes about 25 minutes.
+// in about two and a half minutes on DynamoDB Local (700–1,000 rows/s: every row writes there);
+// SETTLEMENT_BENCH_ROWS=1000000 is the target size (about 110 MB) and takes 17–25 minutes.
 const PAYMENTS = 1_000
 const SMALL = 10_000
 const LARGE = Number(process.env.SETTLEMENT_BENCH_ROWS ?? 100_000)
