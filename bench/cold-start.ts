@@ -89,6 +89,7 @@ export async function run (): Promise<BenchRow[]> {
       TABLE_NAME: config.tableName,
       WORK_QUEUE_URL: config.queues.work.url,
       DEAD_LETTER_QUEUE_URL: config.queues.deadLetter.url,
+      SETTLEMENT_QUEUE_URL: config.settlements.queueUrl,
       API_KEYS: `${hashApiKey(API_KEY)}=payments:read`,
       BENCH_API_KEY: API_KEY,
       PAYMENT_PROVIDER: 'sandbox',

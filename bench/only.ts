@@ -1,5 +1,5 @@
 // `node --import tsx bench/only.ts <suite> [--json <file>]`: one benchmark suite on its own
-// (cold-start, invoke, batch, idempotency, server, stream, shards); prints its table, or writes its rows as JSON.
+// (cold-start, invoke, batch, idempotency, server, stream, shards, settlement); prints its table, or writes its rows as JSON.
 import { writeFileSync } from 'node:fs'
 import { printTable, type BenchRow } from './lib.js'
 

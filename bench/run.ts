@@ -7,7 +7,7 @@ import { printTable, type BenchRow } from './lib.js'
 // `npm run bench`: every suite in a process of its own, each with fresh emulators (moto for
 // SQS, DynamoDB Local for DynamoDB), so no suite runs on what an earlier one left behind;
 // then one table of all the figures. Figures, not pass/fail: a missed target is reported.
-const SUITES = ['cold-start', 'invoke', 'batch', 'idempotency', 'server', 'stream', 'shards']
+const SUITES = ['cold-start', 'invoke', 'batch', 'idempotency', 'server', 'stream', 'shards', 'settlement']
 const dir = mkdtempSync(join(tmpdir(), 'paylith-bench-'))
 const rows: BenchRow[] = []
 for (const suite of SUITES) {

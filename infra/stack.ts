@@ -238,6 +238,7 @@ export class PaylithStack extends Stack {
           STREAM_CONCURRENCY: String(props.streamConcurrency ?? 10),
           SETTLEMENT_BUCKET_NAME: settlementBucketName,
           SETTLEMENT_QUEUE_NAME: settlementQueue.queueName,
+          SETTLEMENT_QUEUE_URL: settlementQueue.queueUrl,
           SETTLEMENT_DEAD_LETTER_QUEUE_NAME: settlementDeadLetterQueue.queueName
         })
       }
@@ -253,11 +254,21 @@ export class PaylithStack extends Stack {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DescribeTable', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
       resources: [table.tableArn]
     }))
-    // Settlement files are read, only under settlements/.
+    // Settlement files are read, only under settlements/. PutObject there is what the presigned upload
+    // URLs of POST /v1/settlements may do: S3 authorises such a PUT as the role that signed it.
+    // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html
     fn.addToRolePolicy(new iam.PolicyStatement({
-      sid: 'ReadSettlementFiles',
-      actions: ['s3:GetObject'],
+      sid: 'SettlementFiles',
+      actions: ['s3:GetObject', 's3:PutObject'],
       resources: [settlementBucket.arnForObjects(`${SETTLEMENT_BUCKET.filesPrefix}*`)]
+    }))
+    // Reports are written under reports/ with a multipart upload: creating one, uploading its parts
+    // and completing it are all authorised by s3:PutObject; aborting a failed one needs its own action.
+    // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'WriteSettlementReports',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [settlementBucket.arnForObjects(`${SETTLEMENT_BUCKET.reportsPrefix}*`)]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'IndexQueries',
@@ -270,6 +281,13 @@ export class PaylithStack extends Stack {
       sid: 'SendCommands',
       actions: ['sqs:SendMessage', 'sqs:ChangeMessageVisibility'],
       resources: [workQueue.queueArn]
+    }))
+    // A settlement file that outlasts an invocation continues in the next: the worker sends the
+    // settlement queue a continuation message (src/workers/settlement.ts).
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ContinueSettlements',
+      actions: ['sqs:SendMessage'],
+      resources: [settlementQueue.queueArn]
     }))
     fn.addToRolePolicy(new iam.PolicyStatement({
       sid: 'ReadSecrets',

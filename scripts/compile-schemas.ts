@@ -26,6 +26,7 @@ const BUILD_ENV: NodeJS.ProcessEnv = {
   TABLE_NAME: 'paylith-build',
   WORK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/paylith-work',
   DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/paylith-work-dlq',
+  SETTLEMENT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/paylith-settlements',
   API_KEYS: `${'0'.repeat(64)}=admin`,
   PAYMENT_PROVIDER: 'sandbox',
   LOG_LEVEL: 'silent'

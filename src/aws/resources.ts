@@ -124,6 +124,16 @@ export const SETTLEMENT_BUCKET = {
   events: ['s3:ObjectCreated:*'] as Array<'s3:ObjectCreated:*'>
 } as const
 
+/** Where `POST /v1/settlements` has a file uploaded: `settlements/<provider>/<settlement id>/<file name>`. */
+export function uploadKey (provider: string, settlementId: string, fileName: string): string {
+  return `${SETTLEMENT_BUCKET.filesPrefix}${provider}/${settlementId}/${fileName}`
+}
+
+/** The settlement id an uploaded file's key names (`settlements/<provider>/stl_.../<file>`), if it has one. */
+export function settlementIdOfKey (key: string): string | undefined {
+  return /^settlements\/[^/]+\/(stl_[0-9A-HJKMNP-TV-Z]{26})\/[^/]+$/.exec(key)?.[1]
+}
+
 /**
  * The settlement queue's maximum receives before its dead-letter queue: a file that keeps
  * failing is kept there (and alarmed on), never lost.

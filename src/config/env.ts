@@ -59,6 +59,8 @@ export const EnvSchema = Type.Object({
   }),
   SETTLEMENT_QUEUE_NAME: StandardQueueName('paylith-settlements', 'The queue the bucket notifies of each settlement file (standard: S3 cannot notify a FIFO queue).'),
   SETTLEMENT_DEAD_LETTER_QUEUE_NAME: StandardQueueName('paylith-settlements-dlq', 'Where a settlement file\'s message goes after failing three times (kept, alarmed on).'),
+  SETTLEMENT_QUEUE_URL: Type.Optional(Url('the settlement queue URL', 'Where the settlement worker sends itself a continuation message (the stack sets it; locally the bootstrap finds it).')),
+  SETTLEMENT_SAFETY_MARGIN_SECONDS: Int(1, 600, 60, { description: 'When an invocation reconciling a settlement file has less than this left, the worker checkpoints and continues in a new invocation.' }),
   MAX_RECEIVE_COUNT: Int(1, 1000, 5),
   VISIBILITY_TIMEOUT_SECONDS: Int(0, 43200, 30),
   SQS_BATCH_SIZE: Int(1, 10, 10),

@@ -65,7 +65,7 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env): Confi
   const fifoMismatch = queueTypeMismatch(env, raw)
   if (fifoMismatch !== undefined) problems.push(fifoMismatch)
   if (runtime === 'lambda') {
-    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'PAYMENT_PROVIDER'] as const) {
+    for (const key of ['WORK_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'SETTLEMENT_QUEUE_URL', 'PAYMENT_PROVIDER'] as const) {
       if (raw[key] === undefined) problems.push(`${key}: required in AWS Lambda, found nothing`)
     }
     if (raw.API_KEYS === undefined && raw.API_KEYS_SECRET_ARN === undefined) {
@@ -145,8 +145,17 @@ function toConfig (env: Env, runtime: Runtime, apiKeys: readonly ApiKey[], webho
       work: { name: queueName(env.WORK_QUEUE_URL, env.WORK_QUEUE_NAME), url: env.WORK_QUEUE_URL },
       deadLetter: { name: queueName(env.DEAD_LETTER_QUEUE_URL, env.DEAD_LETTER_QUEUE_NAME), url: env.DEAD_LETTER_QUEUE_URL }
     },
-    /** The settlement bucket and the queues its notifications go through. */
-    settlements: { bucketName: env.SETTLEMENT_BUCKET_NAME, queueName: env.SETTLEMENT_QUEUE_NAME, deadLetterQueueName: env.SETTLEMENT_DEAD_LETTER_QUEUE_NAME },
+    /**
+     * The settlement bucket and the queues its notifications go through; `queueUrl` is where a
+     * continuation is sent, `safetyMarginMs` the time left at which a file's invocation checkpoints.
+     */
+    settlements: {
+      bucketName: env.SETTLEMENT_BUCKET_NAME,
+      queueName: queueName(env.SETTLEMENT_QUEUE_URL, env.SETTLEMENT_QUEUE_NAME),
+      queueUrl: env.SETTLEMENT_QUEUE_URL,
+      deadLetterQueueName: env.SETTLEMENT_DEAD_LETTER_QUEUE_NAME,
+      safetyMarginMs: env.SETTLEMENT_SAFETY_MARGIN_SECONDS * 1000
+    },
     maxReceiveCount: env.MAX_RECEIVE_COUNT,
     visibilityTimeoutSeconds: env.VISIBILITY_TIMEOUT_SECONDS,
     pollers: {

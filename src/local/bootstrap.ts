@@ -169,9 +169,13 @@ async function ensureQueue (sqs: SQSClient, name: string, attributes: Partial<Re
 }
 
 /** The configuration with the queues' URLs as the bootstrap found them. */
-function withQueueUrls (config: Config, resources: Pick<LocalResources, 'queues'>): Config {
+function withQueueUrls (config: Config, resources: Pick<LocalResources, 'queues' | 'settlements'>): Config {
   const { work, deadLetter } = resources.queues
-  return { ...config, queues: { work: { name: work.name, url: work.url }, deadLetter: { name: deadLetter.name, url: deadLetter.url } } }
+  return {
+    ...config,
+    queues: { work: { name: work.name, url: work.url }, deadLetter: { name: deadLetter.name, url: deadLetter.url } },
+    settlements: { ...config.settlements, queueUrl: resources.settlements.queue.url }
+  }
 }
 
 /** What a local run starts from: the configuration completed with the queue URLs, the clients and the resources. */
@@ -195,7 +199,7 @@ export async function bootstrapLocal (config: Config, clients: AwsClients = crea
       ensureResources(clients, config),
       ensureSettlementResources({ s3, sqs: clients.sqs }, config)
     ])
-    return { config: withQueueUrls(config, resources), clients, resources: { ...resources, settlements } }
+    return { config: withQueueUrls(config, { ...resources, settlements }), clients, resources: { ...resources, settlements } }
   } finally {
     s3.destroy()
   }

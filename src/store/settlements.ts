@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
@@ -16,8 +17,8 @@ import { InvalidCursorError } from '../domain/errors.js'
 import { queryListing } from './listing.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
 
-/** Where a settlement is. */
-export type SettlementStatus = 'processing' | 'completed' | 'failed'
+/** Where a settlement is: `awaiting_upload` between `POST /v1/settlements` and the file's arrival. */
+export type SettlementStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed'
 
 /** One settlement file's reconciliation, as stored and as `GET /v1/settlements/{id}` shows it. */
 export interface Settlement {
@@ -31,6 +32,34 @@ export interface Settlement {
   startedAt: string
   completedAt?: string
   error?: string
+  /** The report of every discrepancy in the settlement bucket (`reports/<id>.csv`), once the file is reconciled. */
+  reportKey?: string
+  /** Which invocation of the file this is: 0 for the first, one more at each checkpoint (absent on settlements stored before continuations). */
+  run?: number
+  /** Where the current run starts: after this line (and byte, in a plain file); absent for the first run. */
+  checkpoint?: SettlementCheckpoint
+  /** The last run whose continuation message was sent. */
+  continued?: number
+}
+
+/**
+ * Where a continuation resumes a file: after the record ending on `line` (at `offset` bytes in a
+ * plain file), with the header's columns, and the rows, counts and totals as they were there (a
+ * run tried again starts from these, not from the progress its failed try saved).
+ */
+export interface SettlementCheckpoint {
+  line: number
+  columns: string[]
+  offset?: number
+  rowsProcessed: number
+  counts: Record<Classification, number>
+  totals: CurrencyTotals[]
+}
+
+/** A row key seen in a file, by its hash, on its first line. */
+export interface SeenRow {
+  hash: string
+  line: number
 }
 
 /** A row that is not `matched`: what the file said and what paylith has. */
@@ -53,6 +82,17 @@ export interface SettlementStore {
   claimFile: (file: { bucket: string, key: string, etag: string }, settlementId: string) => Promise<{ claimed: true } | { claimed: false, settlementId: string, settlement: Settlement | undefined }>
   /** Writes a settlement whole (absolute counts: writing it again never double counts). */
   save: (settlement: Settlement) => Promise<void>
+  /**
+   * Writes a settlement whole only if it is still processing and at run `run` (a delivery of an
+   * earlier run, or of this one after it moved on, never overwrites it); false if not written.
+   */
+  saveIfRun: (settlement: Settlement, run: number) => Promise<boolean>
+  /** Records that the continuation of `run` was sent, if the settlement is at that run; false if not. */
+  markContinued: (settlementId: string, run: number) => Promise<boolean>
+  /** The first line each of these row hashes was seen on in the settlement's file, for those seen. */
+  seenRows: (settlementId: string, hashes: string[]) => Promise<Map<string, number>>
+  /** Records row hashes as seen on their lines (kept until `expiresAt`, epoch seconds). */
+  putSeenRows: (settlementId: string, rows: SeenRow[], expiresAt: number) => Promise<void>
   get: (settlementId: string) => Promise<Settlement | undefined>
   /** Settlements, newest first. */
   list: (page: { limit: number, cursor?: string }) => Promise<{ settlements: Settlement[], nextCursor: string | null }>
@@ -88,6 +128,20 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
     return items
   }
 
+  const batchWrite = async (items: Array<Record<string, AttributeValue>>): Promise<void> => {
+    for (let start = 0; start < items.length; start += WRITE_BATCH) {
+      let pending = items.slice(start, start + WRITE_BATCH).map((Item) => ({ PutRequest: { Item } }))
+      for (let round = 1; pending.length > 0; round++) {
+        if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${MAX_UNPROCESSED_ROUNDS} tries`)
+        if (round > 1) await sleep(backoff(round - 1))
+        const { UnprocessedItems } = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }))
+        pending = (UnprocessedItems?.[tableName] ?? []) as typeof pending
+      }
+    }
+  }
+  const settlementItem = (settlement: Settlement): Record<string, AttributeValue> =>
+    toItem({ ...Keys.settlement(settlement.id), ...Keys.settlementIndex(settlement.startedAt, settlement.id) }, settlement)
+
   return {
     async claimFile ({ bucket, key, etag }, settlementId) {
       const fileKey = Keys.settlementFile(bucket, key, etag)
@@ -102,7 +156,33 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
       return { claimed: false, settlementId: earlier, settlement: await this.get(earlier) }
     },
     async save (settlement) {
-      await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: toItem({ ...Keys.settlement(settlement.id), ...Keys.settlementIndex(settlement.startedAt, settlement.id) }, settlement) }))
+      await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: settlementItem(settlement) }))
+    },
+    async saveIfRun (settlement, run) {
+      return writeIfCondition(dynamodb, new PutItemCommand({
+        TableName: tableName,
+        Item: settlementItem(settlement),
+        ConditionExpression: '(attribute_not_exists(#run) OR #run = :run) AND #status = :processing',
+        ExpressionAttributeNames: { '#run': 'run', '#status': 'status' },
+        ExpressionAttributeValues: { ':run': { N: String(run) }, ':processing': { S: 'processing' } }
+      }))
+    },
+    async markContinued (settlementId, run) {
+      return writeIfCondition(dynamodb, new UpdateItemCommand({
+        TableName: tableName,
+        Key: toItem(Keys.settlement(settlementId), {}),
+        UpdateExpression: 'SET continued = :run',
+        ConditionExpression: '#run = :run',
+        ExpressionAttributeNames: { '#run': 'run' },
+        ExpressionAttributeValues: { ':run': { N: String(run) } }
+      }))
+    },
+    async seenRows (settlementId, hashes) {
+      const items = await batchGet([...new Set(hashes)].map((hash) => toItem(Keys.settlementSeenRow(settlementId, hash), {})))
+      return new Map(items.map((item) => [(item.sk?.S ?? '').slice('SEEN#'.length), Number(item.line?.N)]))
+    },
+    async putSeenRows (settlementId, rows, expiresAt) {
+      await batchWrite(rows.map(({ hash, line }) => toItem(Keys.settlementSeenRow(settlementId, hash), { line, expiresAt })))
     },
     async list (page) {
       const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.settlements, page)
@@ -126,17 +206,7 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
       return Item === undefined ? undefined : fromItem<Settlement>(Item)
     },
     async putDiscrepancies (settlementId, discrepancies) {
-      for (let start = 0; start < discrepancies.length; start += WRITE_BATCH) {
-        let pending = discrepancies.slice(start, start + WRITE_BATCH).map((discrepancy) => ({
-          PutRequest: { Item: toItem(Keys.settlementDiscrepancy(settlementId, discrepancy.line), discrepancy) }
-        }))
-        for (let round = 1; pending.length > 0; round++) {
-          if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${MAX_UNPROCESSED_ROUNDS} tries`)
-          if (round > 1) await sleep(backoff(round - 1))
-          const { UnprocessedItems } = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }))
-          pending = (UnprocessedItems?.[tableName] ?? []) as typeof pending
-        }
-      }
+      await batchWrite(discrepancies.map((discrepancy) => toItem(Keys.settlementDiscrepancy(settlementId, discrepancy.line), discrepancy)))
     },
     async paymentsById (ids) {
       const unique = [...new Set(ids)]

@@ -109,6 +109,8 @@ export const Keys = {
   settlementIndex: (startedAt: string, settlementId: string) => gsi1(SETTLEMENT_LISTING, `${startedAt}#${settlementId}`),
   /** One row of a settlement that is not `matched`, by its line number (so a second pass writes the same item). */
   settlementDiscrepancy: (settlementId: string, line: number) => key(`${ItemKind.settlement}#${settlementId}`, `DISCREPANCY#${String(line).padStart(10, '0')}`),
+  /** A row key a settlement's file has had (by its hash), with the line it was first seen on: how a duplicate row is told across invocations. */
+  settlementSeenRow: (settlementId: string, rowHash: string) => key(`${ItemKind.settlement}#${settlementId}`, `SEEN#${rowHash}`),
   /** Which settlement reconciles one version (ETag) of one object: claimed once, so a redelivery finds it. */
   settlementFile: (bucket: string, objectKey: string, etag: string) => key(`${ItemKind.settlementFile}#${bucket}/${objectKey}#${etag}`, ItemKind.settlementFile)
 } as const

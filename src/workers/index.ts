@@ -11,6 +11,7 @@ import { createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
 import { createWebhookSafetyNet } from './webhook-safety-net.js'
 import { createSettlementWorker } from './settlement.js'
+import { settlementContinuations } from '../queue/settlement-continuations.js'
 import type { StreamWorker, WorkerRegistry } from './types.js'
 import { createWorkQueueWorker, type CommandHandlers } from './work-queue.js'
 
@@ -38,11 +39,12 @@ export function createWorkers (deps: Deps): WorkerRegistry {
       [deps.config.settlements.queueName]: createSettlementWorker({
         files: deps.settlementFiles,
         settlements: deps.settlements,
+        continueLater: settlementContinuations({ sqs: deps.sqs, url: deps.config.settlements.queueUrl }),
         newId: deps.settlementIds,
         metrics: deps.metrics,
         logger: deps.logger,
         clock: deps.clock
-      })
+      }, { safetyMarginMs: deps.config.settlements.safetyMarginMs })
     },
     streams: {
       [deps.config.tableName]: createStreamWorker(deps)

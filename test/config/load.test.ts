@@ -43,6 +43,7 @@ t.test('in AWS Lambda the queue URLs, API keys and the provider are required', a
   t.same(error.problems, [
     'WORK_QUEUE_URL: required in AWS Lambda, found nothing',
     'DEAD_LETTER_QUEUE_URL: required in AWS Lambda, found nothing',
+    'SETTLEMENT_QUEUE_URL: required in AWS Lambda, found nothing',
     'PAYMENT_PROVIDER: required in AWS Lambda, found nothing',
     'API_KEYS_SECRET_ARN or API_KEYS: one is required in AWS Lambda, found neither'
   ])
@@ -52,6 +53,7 @@ const LAMBDA = {
   AWS_LAMBDA_FUNCTION_NAME: 'paylith',
   WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/paylith-work',
   DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/paylith-work-dlq',
+  SETTLEMENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/paylith-settlements',
   PAYMENT_PROVIDER: 'sandbox'
 }
 const API_KEYS_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:paylith-api-keys-AbCdEf'
@@ -102,11 +104,13 @@ t.test('in AWS Lambda the queue names come from their URLs', async (t) => {
     API_KEYS: `${'a'.repeat(64)}=admin`,
     PAYMENT_PROVIDER: 'sandbox',
     WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-work',
-    DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-dlq'
+    DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-dlq',
+    SETTLEMENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-settlements'
   })
   t.equal(config.runtime, 'lambda')
   t.same(config.queues.work, { name: 'prod-work', url: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-work' })
   t.equal(config.queues.deadLetter.name, 'prod-dlq')
+  t.match(config.settlements, { queueName: 'prod-settlements', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-settlements', safetyMarginMs: 60_000 })
 })
 
 t.test('booleans, enumerations and secrets are read strictly, and a secret is never echoed', async (t) => {
@@ -185,6 +189,7 @@ t.test('a FIFO work queue with a standard dead-letter queue (or the reverse) sto
     AWS_LAMBDA_FUNCTION_NAME: 'paylith',
     WORK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/work.fifo',
     DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    SETTLEMENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/settlements',
     API_KEYS: `${'a'.repeat(64)}=admin`,
     PAYMENT_PROVIDER: 'sandbox'
   })) as ConfigError

@@ -16,6 +16,7 @@ export async function useLambdaEnvironment (label: string): Promise<Config> {
     TABLE_NAME: config.tableName,
     WORK_QUEUE_URL: resources.queues.work.url,
     DEAD_LETTER_QUEUE_URL: resources.queues.deadLetter.url,
+    SETTLEMENT_QUEUE_URL: resources.settlements.queue.url,
     LOG_LEVEL: 'silent',
     API_KEYS: TEST_API_KEYS,
     PAYMENT_PROVIDER: 'sandbox'

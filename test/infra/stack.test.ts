@@ -38,6 +38,7 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
         TABLE_NAME: Match.anyValue(),
         WORK_QUEUE_URL: Match.anyValue(),
         DEAD_LETTER_QUEUE_URL: Match.anyValue(),
+        SETTLEMENT_QUEUE_URL: { Ref: Match.stringLikeRegexp('^SettlementQueue') },
         API_KEYS_SECRET_ARN: { Ref: Match.stringLikeRegexp('^ApiKeysSecret') },
         PAYMENT_PROVIDER: 'stripe',
         WEBHOOK_SECRETS_ARN: Match.anyValue(),
@@ -355,6 +356,13 @@ function actionsTheCodeCalls (): string[] {
       const action = operation in ACTION_OF ? ACTION_OF[operation] : operation
       if (action !== undefined) actions.add(`${IAM_PREFIX[pkg]}:${action}`)
     }
+    // lib-storage's Upload sends PutObject, or CreateMultipartUpload, UploadPart and
+    // CompleteMultipartUpload (all authorised by s3:PutObject), and AbortMultipartUpload on a failure.
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+    if (/const\s*\{\s*Upload\s*\}\s*=\s*await\s+import\('@aws-sdk\/lib-storage'\)/.test(text) && /new Upload\(/.test(text)) {
+      actions.add('s3:PutObject')
+      actions.add('s3:AbortMultipartUpload')
+    }
     // Transaction items: Put and Update need PutItem and UpdateItem; these two need their own.
     if (/\bConditionCheck\s*:\s*\{/.test(text)) actions.add('dynamodb:ConditionCheckItem')
     if (/\bDelete\s*:\s*\{/.test(text)) actions.add('dynamodb:DeleteItem')
@@ -386,7 +394,10 @@ t.test('IAM is least privilege: each action only on the resources that need it, 
     'dynamodb:Query Table/index/GSI2',
     'dynamodb:Query Table/index/GSI3',
     'dynamodb:UpdateItem Table',
+    's3:AbortMultipartUpload SettlementBucket/reports/*',
     's3:GetObject SettlementBucket/settlements/*',
+    's3:PutObject SettlementBucket/reports/*',
+    's3:PutObject SettlementBucket/settlements/*',
     'secretsmanager:GetSecretValue ApiKeysSecret',
     'secretsmanager:GetSecretValue StripeSecretKey',
     'secretsmanager:GetSecretValue WebhookSecrets',
@@ -401,6 +412,7 @@ t.test('IAM is least privilege: each action only on the resources that need it, 
     'sqs:ReceiveMessage SettlementQueue',
     'sqs:ReceiveMessage WorkQueue',
     'sqs:SendMessage DeadLetterQueue',
+    'sqs:SendMessage SettlementQueue',
     'sqs:SendMessage WorkQueue'
   ], 'no DescribeTable on the indexes, no GetQueueUrl, ChangeMessageVisibility only where the code defers')
   for (const statement of statements()) {

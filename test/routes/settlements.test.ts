@@ -1,6 +1,11 @@
+import { gzipSync } from 'node:zlib'
+import pino from 'pino'
 import t from 'tap'
+import { startSqsPoller } from '../../src/local/sqs-poller.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
 import { build, bearer, type Built, type Teardownable } from '../helpers/build.js'
+import { storePayment } from '../helpers/payments.js'
+import { waitFor } from '../helpers/wait.js'
 
 const COUNTS = { matched: 3, amount_mismatch: 1, currency_mismatch: 0, status_mismatch: 0, unknown_payment: 2, duplicate_row: 0, malformed_row: 0 }
 
@@ -62,4 +67,66 @@ t.test('GET /v1/settlements/{id}/discrepancies pages through the rows by line', 
   t.match(bad.json(), { detail: /cursor/ })
   const none = await built.app.inject({ method: 'GET', url: '/v1/settlements/stl_01JTESTZZZZZZZZZZZZZZZZZZZ/discrepancies', headers: bearer('admin') })
   t.equal(none.statusCode, 404)
+})
+
+t.test('POST /v1/settlements refuses a file name with a folder, .., or another ending, and an unknown provider, naming every field', async (t) => {
+  const built = await build(t)
+  for (const fileName of ['a/b.csv', '../x.csv', 'x..csv', 'report.txt', '.hidden.csv', 'x.csv.zip']) {
+    const response = await built.app.inject({ method: 'POST', url: '/v1/settlements', headers: bearer('admin'), payload: { provider: 'generic', fileName } })
+    t.equal(response.statusCode, 400, fileName)
+    t.match(response.headers['content-type'], /^application\/problem\+json/)
+    t.match(JSON.stringify(response.json()), /fileName/, `${fileName}: the problem names the field`)
+  }
+  const both = await built.app.inject({ method: 'POST', url: '/v1/settlements', headers: bearer('admin'), payload: { provider: 'paypal', fileName: 'a/b' } })
+  t.equal(both.statusCode, 400)
+  t.match(JSON.stringify(both.json()), /provider/)
+  t.match(JSON.stringify(both.json()), /fileName/)
+  const forbidden = await built.app.inject({ method: 'POST', url: '/v1/settlements', headers: bearer('write'), payload: { provider: 'generic', fileName: 'day.csv' } })
+  t.equal(forbidden.statusCode, 403)
+})
+
+t.test('POST /v1/settlements answers a presigned PUT; the file put there with fetch is reconciled under that settlement', async (t) => {
+  const built = await build(t)
+  const payment = await built.deps.payments.transition(await storePayment(built.deps, { amount: 1000 }), 'succeeded')
+  const poller = startSqsPoller({
+    sqs: built.deps.sqs,
+    queue: built.resources.settlements.queue,
+    region: built.config.aws.region,
+    batchSize: 10,
+    waitTimeSeconds: 1,
+    invocationTimeoutMs: 30_000,
+    dispatch: built.handler,
+    logger: pino({ level: 'silent' })
+  })
+  t.teardown(() => poller.stop())
+
+  const created = await built.app.inject({ method: 'POST', url: '/v1/settlements', headers: bearer('admin'), payload: { provider: 'generic', fileName: 'november 27.csv.gz' } })
+  t.equal(created.statusCode, 201)
+  const { id, status, fileKey, uploadUrl, expiresAt } = created.json() as { id: string, status: string, fileKey: string, uploadUrl: string, expiresAt: string }
+  t.match(id, /^stl_[0-9A-Z]{26}$/)
+  t.equal(status, 'awaiting_upload')
+  t.equal(fileKey, `settlements/generic/${id}/november 27.csv.gz`)
+  t.match(new URL(uploadUrl).searchParams.get('X-Amz-Expires'), '900', 'valid 15 minutes')
+  t.ok(Math.abs(Date.parse(expiresAt) - Date.now() - 900_000) < 60_000)
+  t.match((await built.app.inject({ method: 'GET', url: `/v1/settlements/${id}`, headers: bearer('admin') })).json(), { id, status: 'awaiting_upload', provider: 'generic', rowsProcessed: 0 })
+
+  const file = gzipSync(`paymentId,providerRef,type,amount,currency,settledAt,fee\n${payment.id},,charge,1000,EUR,,30\npay_01JUNKNOWN0000000000000000,,charge,5,EUR,,0\n`)
+  const put = await fetch(uploadUrl, { method: 'PUT', body: file })
+  t.equal(put.status, 200, 'S3 took the upload')
+
+  const settlement = await waitFor('the uploaded file to be reconciled', async () => {
+    const response = await built.app.inject({ method: 'GET', url: `/v1/settlements/${id}`, headers: bearer('admin') })
+    const body = response.json() as Settlement
+    return body.status === 'completed' ? body : undefined
+  })
+  t.match(settlement, { id, fileKey, rowsProcessed: 2, counts: { matched: 1, unknown_payment: 1 } })
+  t.equal((await built.deps.settlements.list({ limit: 10 })).settlements.length, 1, 'the upload made no second settlement')
+
+  // The same URL used again with other bytes: a new version of the object is a settlement of its own; the first stays as it is.
+  await fetch(uploadUrl, { method: 'PUT', body: gzipSync(`paymentId,providerRef,type,amount,currency,settledAt,fee\n${payment.id},,charge,1000,EUR,,30\n`) })
+  await waitFor('the second version to be reconciled', async () => {
+    const { settlements } = await built.deps.settlements.list({ limit: 10 })
+    return settlements.length === 2 && settlements.every((s) => s.status === 'completed') ? settlements : undefined
+  })
+  t.match(await built.deps.settlements.get(id), { status: 'completed', rowsProcessed: 2 })
 })

@@ -1,12 +1,14 @@
 import { gzipSync } from 'node:zlib'
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { parse } from 'csv-parse/sync'
 import { QueryCommand } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import t from 'tap'
 import pino from 'pino'
 import { s3ClientOptions } from '../../src/aws/s3.js'
 import { startSqsPoller } from '../../src/local/sqs-poller.js'
-import { createSettlementWorker, createdObjectsOf, decodeS3Key } from '../../src/workers/settlement.js'
+import { createSettlementWorker, createdObjectsOf, decodeS3Key, type SettlementWorkerDeps } from '../../src/workers/settlement.js'
+import { settlementContinuations } from '../../src/queue/settlement-continuations.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
 import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
@@ -45,6 +47,19 @@ async function discrepanciesOf (built: Built, settlementId: string): Promise<Dis
     ExpressionAttributeValues: { ':pk': { S: `SETTLEMENT#${settlementId}` }, ':sk': { S: 'DISCREPANCY#' } }
   }))
   return (Items ?? []).map((item) => unmarshall(item) as Discrepancy)
+}
+
+/** The worker's deps as the service builds them, with a silent logger. */
+function workerDeps (built: Built): SettlementWorkerDeps {
+  return {
+    files: built.deps.settlementFiles,
+    settlements: built.deps.settlements,
+    continueLater: settlementContinuations({ sqs: built.deps.sqs, url: built.config.settlements.queueUrl }),
+    newId: ids(),
+    metrics: built.deps.metrics,
+    logger: pino({ level: 'silent' }),
+    clock: () => new Date()
+  }
 }
 
 /** Runs the settlement worker on one notification through lambda's handler, as the queue would deliver it. */
@@ -107,6 +122,16 @@ t.test('a file put into the bucket is reconciled end to end through the local SQ
   ])
   t.match(discrepancies[0], { file: { paymentId: eur.id, amount: 301 }, paylith: { paymentId: eur.id, amount: 300, status: 'succeeded' } }, 'what the file said and what paylith has')
   t.match(discrepancies[5], { reason: /amount must be an integer/, file: { amount: 'ten' } })
+
+  t.equal(settlement.reportKey, `reports/${settlement.id}.csv`)
+  const { Body, ContentType } = await built.s3.send(new GetObjectCommand({ Bucket: built.config.settlements.bucketName, Key: settlement.reportKey }))
+  t.match(ContentType, /^text\/csv/)
+  const report = parse(await Body?.transformToString() ?? '', { columns: true }) as Array<Record<string, string>>
+  t.same(report.map((row) => [row.line, row.classification]), [
+    ['4', 'amount_mismatch'], ['5', 'currency_mismatch'], ['6', 'status_mismatch'], ['7', 'unknown_payment'], ['8', 'duplicate_row'], ['9', 'malformed_row']
+  ], 'the report has every discrepancy, by line')
+  t.match(report[0], { reason: 'file says 301, paylith has 300', paylith_payment_id: eur.id, paylith_amount: '300', paylith_currency: 'EUR', paylith_status: 'succeeded' })
+  t.match(JSON.parse(report[0]?.file ?? '{}'), { paymentId: eur.id, amount: 301 }, 'what the file said')
 })
 
 t.test('a gzipped file is decompressed as a stream', async (t) => {
@@ -137,6 +162,7 @@ t.test('a file without the format\'s columns fails, naming the missing ones', as
   const settlement = await built.deps.settlements.get('stl_01JTEST0000000000000000000')
   t.equal(settlement?.status, 'failed')
   t.match(settlement?.error, /lacks the columns providerRef, currency, settledAt, fee/)
+  t.equal(settlement?.reportKey, undefined, 'a file that could not be read has no report')
 })
 
 t.test('a file under an unknown provider fails', async (t) => {
@@ -214,8 +240,12 @@ t.test('with small batches the parse waits on the lookups and progress is saved 
   const built = await setUp(t)
   const payment = await built.deps.payments.transition(await storePayment(built.deps, { amount: 100 }), 'succeeded')
   const saved: Array<{ status: string, rows: number }> = []
-  const settlements = { ...built.deps.settlements, save: async (s: Settlement) => { saved.push({ status: s.status, rows: s.rowsProcessed }); await built.deps.settlements.save(s) } }
-  const worker = createSettlementWorker({ files: built.deps.settlementFiles, settlements, newId: () => 'stl_01JTESTSMALLBATCHES0000000', metrics: built.deps.metrics, logger: pino({ level: 'silent' }), clock: () => new Date() }, { lookupBatch: 2, concurrency: 2, progressEvery: 3 })
+  const settlements = {
+    ...built.deps.settlements,
+    save: async (s: Settlement) => { saved.push({ status: s.status, rows: s.rowsProcessed }); await built.deps.settlements.save(s) },
+    saveIfRun: async (s: Settlement, run: number) => { saved.push({ status: s.status, rows: s.rowsProcessed }); return built.deps.settlements.saveIfRun(s, run) }
+  }
+  const worker = createSettlementWorker({ ...workerDeps(built), settlements, newId: () => 'stl_01JTESTSMALLBATCHES0000000' }, { lookupBatch: 2, concurrency: 2, progressEvery: 3 })
   const rows = Array.from({ length: 10 }, (_, index) => `${payment.id},,charge,100,EUR,2026-11-27T10:00:${String(index).padStart(2, '0')}Z,1`)
   const key = 'settlements/generic/ten.csv'
   const etag = await built.put(key, [HEADER, ...rows].join('\n'))

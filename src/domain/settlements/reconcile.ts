@@ -20,6 +20,11 @@ export type Classification = (typeof Classification)[keyof typeof Classification
 /** Every classification, in the order the counts list them. */
 export const CLASSIFICATIONS: readonly Classification[] = Object.values(Classification)
 
+/** Counts of a settlement that has read nothing yet: every classification at 0. */
+export function emptyCounts (): Record<Classification, number> {
+  return Object.fromEntries(CLASSIFICATIONS.map((classification) => [classification, 0])) as Record<Classification, number>
+}
+
 /** What a row settles. */
 export type SettlementRowType = 'charge' | 'refund'
 

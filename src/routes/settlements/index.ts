@@ -3,7 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { NotFoundError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
-import { DiscrepancySchema, SettlementIdSchema, SettlementSchema } from './schemas.js'
+import { emptyCounts } from '../../domain/settlements/reconcile.js'
+import { uploadKey } from '../../aws/resources.js'
+import { DiscrepancySchema, NewSettlementSchema, SettlementIdSchema, SettlementSchema, SettlementUploadSchema } from './schemas.js'
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
 const Page = {
@@ -12,10 +14,32 @@ const Page = {
 }
 
 /** What the settlement routes need. */
-export type SettlementRouteDeps = Pick<Deps, 'settlements'>
+export type SettlementRouteDeps = Pick<Deps, 'settlements' | 'settlementFiles' | 'settlementIds' | 'clock'>
 
-/** Admin: the reconciliations of settlement files, and each one's discrepancies. */
+/** How long a presigned upload URL works. */
+export const UPLOAD_URL_SECONDS = 15 * 60
+
+/** Admin: uploads of settlement files, their reconciliations, and each one's discrepancies. */
 export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRouteDeps }> = async (app, { deps }) => {
+  app.post('', {
+    config: { auth: { scope: 'admin' } },
+    schema: {
+      summary: 'Starts a settlement: answers a presigned URL to PUT the provider\'s file to.',
+      description: 'The file is reconciled once it is uploaded; this settlement (found by its id) follows it from `awaiting_upload` on.',
+      tags: ['settlements'],
+      body: NewSettlementSchema,
+      response: { 201: SettlementUploadSchema, ...Problems, 503: ProblemResponse }
+    }
+  }, async (request, reply) => {
+    const { provider, fileName } = request.body
+    const id = deps.settlementIds()
+    const now = deps.clock()
+    const fileKey = uploadKey(provider, id, fileName)
+    const uploadUrl = await deps.settlementFiles.uploadUrl(fileKey, UPLOAD_URL_SECONDS)
+    await deps.settlements.save({ id, provider, fileKey, status: 'awaiting_upload', rowsProcessed: 0, counts: emptyCounts(), totals: [], startedAt: now.toISOString() })
+    return reply.code(201).send({ id, status: 'awaiting_upload', fileKey, uploadUrl, expiresAt: new Date(now.getTime() + UPLOAD_URL_SECONDS * 1000).toISOString() })
+  })
+
   app.get('', {
     config: { auth: { scope: 'admin' } },
     schema: {

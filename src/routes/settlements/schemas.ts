@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { SETTLEMENT_ID_PATTERN } from '../../domain/ids.js'
 import { CLASSIFICATIONS } from '../../domain/settlements/reconcile.js'
+import { SettlementFormat } from '../../settlements/read-rows.js'
 
 /** A settlement id: `stl_` followed by a ULID. */
 export const SettlementIdSchema = Type.String({ pattern: SETTLEMENT_ID_PATTERN, description: '`stl_` followed by a ULID.' })
@@ -13,7 +14,7 @@ export const SettlementSchema = Type.Object({
   id: SettlementIdSchema,
   provider: Type.String({ description: 'From the key: settlements/<provider>/...' }),
   fileKey: Type.String(),
-  status: Type.Union([Type.Literal('processing'), Type.Literal('completed'), Type.Literal('failed')]),
+  status: Type.Union([Type.Literal('awaiting_upload'), Type.Literal('processing'), Type.Literal('completed'), Type.Literal('failed')]),
   rowsProcessed: Type.Integer({ minimum: 0 }),
   counts: Type.Object(Object.fromEntries(CLASSIFICATIONS.map((classification) => [classification, Type.Integer({ minimum: 0 })]))),
   totals: Type.Array(Type.Object({
@@ -22,10 +23,35 @@ export const SettlementSchema = Type.Object({
     fee: Type.Integer(),
     net: Type.Integer()
   }), { description: 'Of the readable, first-seen rows, per currency.' }),
+  reportKey: Type.Optional(Type.String({ description: 'Where the report of every discrepancy is in the settlement bucket (reports/<id>.csv), once completed.' })),
   startedAt: Type.String({ format: 'date-time' }),
   completedAt: Type.Optional(Type.String({ format: 'date-time' })),
   error: Type.Optional(Type.String({ description: 'Why a failed file could not be reconciled (the missing columns, a bad encoding).' }))
 })
+
+/** The providers whose files paylith reads, as `POST /v1/settlements` takes them. */
+export const SettlementProviderSchema = Type.Union(Object.values(SettlementFormat).map((format) => Type.Literal(format)))
+
+/** A file name an upload may have: no folders, no `..`, a `.csv` or `.csv.gz` ending. */
+export const SETTLEMENT_FILE_NAME_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._ -]{0,195}\\.csv(\\.gz)?$'
+
+/** `POST /v1/settlements`: which provider's file is coming, and its name. */
+export const NewSettlementSchema = Type.Object({
+  provider: SettlementProviderSchema,
+  fileName: Type.String({ pattern: SETTLEMENT_FILE_NAME_PATTERN, maxLength: 200, description: 'The file\'s name, without folders or `..`, ending in `.csv` or `.csv.gz` (gzipped).' })
+}, { additionalProperties: false })
+
+/** A settlement waiting for its file, with where to PUT it. */
+export const SettlementUploadSchema = Type.Object({
+  id: SettlementIdSchema,
+  status: Type.Literal('awaiting_upload'),
+  fileKey: Type.String({ description: 'Where the file goes in the settlement bucket: settlements/<provider>/<id>/<fileName>.' }),
+  uploadUrl: Type.String({ description: 'A presigned S3 URL: PUT the file\'s bytes to it (no other headers needed) within 15 minutes.' }),
+  expiresAt: Type.String({ format: 'date-time' })
+})
+
+/** The body of `POST /v1/settlements`. */
+export type NewSettlement = Static<typeof NewSettlementSchema>
 
 /** A row that is not `matched`. */
 export const DiscrepancySchema = Type.Object({
