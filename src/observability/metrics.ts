@@ -3,6 +3,12 @@ export const MetricName = {
   paymentCreated: 'PaymentCreated',
   paymentSucceeded: 'PaymentSucceeded',
   paymentFailed: 'PaymentFailed',
+  /** A refund was created (pending): one document per refund. */
+  refundCreated: 'RefundCreated',
+  /** A refund succeeded at the provider (or was learnt of from its webhook). */
+  refundSucceeded: 'RefundSucceeded',
+  /** A refund failed at the provider; its reservation was released. */
+  refundFailed: 'RefundFailed',
   webhookAccepted: 'WebhookAccepted',
   webhookRejected: 'WebhookRejected',
   webhookDuplicate: 'WebhookDuplicate',
