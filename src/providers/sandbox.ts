@@ -159,7 +159,7 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
       sendWebhook(result.outcome === 'failed' ? 'refund.failed' : 'refund.succeeded', {
         refundId: request.refundId,
         paymentId: request.paymentId,
-        providerRef,
+        providerRefundRef: providerRef,
         amount: request.amount,
         ...(result.outcome === 'failed' && { reason: result.reason })
       })

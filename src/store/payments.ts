@@ -211,7 +211,9 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         updatedAt: at,
         ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
         ...(details.clientSecret !== undefined && to === 'requires_action' && { clientSecret: details.clientSecret }),
-        ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
+        ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason }),
+        // Refunded in full, as the provider says: all of it was given back, whatever paylith knew of.
+        ...(to === 'refunded' && { amountRefunded: payment.amount })
       }
       const event: PaymentEvent = { paymentId: payment.id, version: next.version, status: to, previousStatus: payment.status, at, ...(details.reason !== undefined && { reason: details.reason }) }
       const newRef = details.providerRef !== undefined && details.providerRef !== payment.providerRef

@@ -1,6 +1,7 @@
 import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
+import { InvalidTransitionError } from '../domain/errors.js'
 import type { Payment, PaymentEvent } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import type { Refund } from '../domain/refund.js'
@@ -54,6 +55,14 @@ export interface RefundStore {
    * Undefined when the refund is not pending any more (another path ended it first: nothing changes).
    */
   settle: (refund: Refund, outcome: RefundOutcome) => Promise<SettledRefund | undefined>
+  /**
+   * Records a refund the provider made without paylith (its dashboard), succeeded, against its
+   * payment: once per provider refund id (a duplicate or a later event about it is `duplicate`).
+   * The payment's amountRefunded grows by its amount (never past the payment's amount) and it
+   * moves to partially_refunded or refunded, with a history event.
+   * @throws InvalidTransitionError for a payment that never succeeded (a webhook ahead of the charge: retried)
+   */
+  recordExternal: (payment: Payment, refund: Refund) => Promise<'recorded' | 'duplicate'>
 }
 
 /**
@@ -229,6 +238,44 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
         if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the end of refund ${refund.id}`)
         // The payment moved since it was read: read it again and decide again.
         if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
+      }
+    },
+
+    async recordExternal (first, refund) {
+      const operation = 'refunds.recordExternal'
+      const providerRef = refund.providerRef ?? refund.id
+      let payment: Payment | undefined = first
+      for (let race = 1; ; race++) {
+        if (payment === undefined) throw new Error(`refund ${refund.id}: its payment ${refund.paymentId} does not exist`)
+        if (!['succeeded', 'partially_refunded', 'refunded'].includes(payment.status)) {
+          throw new InvalidTransitionError(`payment ${payment.id} is ${payment.status}: a refund made at the provider cannot be recorded before it succeeded`, { paymentId: payment.id, from: payment.status, to: 'partially_refunded' })
+        }
+        const at = clock().toISOString()
+        const refunded = Math.min(payment.amount, (payment.amountRefunded ?? 0) + refund.amount)
+        const to: PaymentStatus = refunded >= payment.amount || payment.status === 'refunded' ? 'refunded' : 'partially_refunded'
+        const version = payment.version + 1
+        const event: PaymentEvent = { paymentId: payment.id, version, status: to, previousStatus: payment.status, at, reason: `refund ${providerRef} made at the provider: ${refund.amount} ${refund.currency}` }
+        const cancelled = await writeTransaction(dynamodb, {
+          claim: { Put: { TableName: tableName, Item: toItem(Keys.providerRef(providerRef), { paymentId: payment.id, refundId: refund.id }), ConditionExpression: 'attribute_not_exists(pk)' } },
+          refund: { Put: { TableName: tableName, Item: toItem(Keys.refund(payment.id, refund.id), refund), ConditionExpression: 'attribute_not_exists(pk)' } },
+          lookup: { Put: { TableName: tableName, Item: toItem(Keys.refundLookup(refund.id), { refundId: refund.id, paymentId: payment.id }), ConditionExpression: 'attribute_not_exists(pk)' } },
+          payment: {
+            Update: {
+              TableName: tableName,
+              Key: marshall(Keys.payment(payment.id)),
+              UpdateExpression: 'SET #status = :to, version = :version, updatedAt = :at, amountRefunded = :refunded, amountRefundable = if_not_exists(amountRefundable, amount) - :amount',
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: marshall({ ':to': to, ':version': version, ':at': at, ':refunded': refunded, ':amount': refund.amount, ':expected': payment.version })
+            }
+          },
+          event: { Put: { TableName: tableName, Item: toItem(Keys.paymentEvent(payment.id, version), event), ConditionExpression: 'attribute_not_exists(pk)' } }
+        }, { operation, policy: conflictPolicy })
+        if (cancelled === undefined) return 'recorded'
+        if (cancelled.reasons.claim?.Code === 'ConditionalCheckFailed') return 'duplicate'
+        if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the refund ${providerRef} of ${payment.id}`)
+        if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
+        payment = await readPayment(payment.id)
       }
     }
   }
