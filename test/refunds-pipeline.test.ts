@@ -70,4 +70,10 @@ t.test('create → succeed → partial refund → failed refund → full refund,
   t.match((await api('GET', `/v1/payments/${paymentId}`)).body, { status: 'refunded', amountRefunded: 10_000 })
   const counted = (name: string) => metrics.lines.filter((document) => document[name] === 1).length
   t.same([counted('RefundCreated'), counted('RefundSucceeded'), counted('RefundFailed')], [3, 2, 1], 'one metric document per event')
+  const summary = await waitFor('the customer summary to count the refunds', async () => {
+    const { body } = await api('GET', '/v1/customers/cus_refunds/summary')
+    return body.refunded.length > 0 && body.totals.some((bucket: Json) => bucket.status === 'refunded') ? body : undefined
+  })
+  t.same(summary.refunded, [{ currency: 'EUR', amount: 10_000 }])
+  t.same(summary.totals, [{ currency: 'EUR', status: 'refunded', count: 1, amount: 10_000 }])
 })
