@@ -14,6 +14,7 @@ import { customerRoutes } from './routes/customers/index.js'
 import { deadLetterRoutes } from './routes/dead-letters/index.js'
 import { settlementRoutes } from './routes/settlements/index.js'
 import { paymentRoutes } from './routes/payments/index.js'
+import { refundRoutes } from './routes/refunds/index.js'
 import { webhookRoutes } from './routes/webhooks/index.js'
 import { ProblemDetailsSchema } from './http/schemas.js'
 import { BODY_LIMIT_BYTES } from './http/body-limit.js'
@@ -55,6 +56,7 @@ export function buildApp ({ deps }: BuildAppOptions): App {
   app.register(healthRoutes, { deps })
   app.register(docsRoutes)
   app.register(paymentRoutes, { prefix: '/v1/payments', deps })
+  app.register(refundRoutes, { prefix: '/v1', deps })
   app.register(webhookRoutes, { prefix: '/v1/webhooks', deps })
   app.register(customerRoutes, { prefix: '/v1/customers', deps })
   app.register(deadLetterRoutes, { prefix: '/v1/dead-letters', deps })

@@ -2,7 +2,7 @@ import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { Logger } from 'pino'
 import { createAwsClients, lazyStreamsClient, type AwsClients } from './aws/clients.js'
 import type { Config } from './config/load.js'
-import { createIdGenerator, createSettlementIdGenerator, type IdGenerator } from './domain/ids.js'
+import { createIdGenerator, createRefundIdGenerator, createSettlementIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger, currentLogContext } from './observability/logger.js'
 import { MetricName, SecretFallback, SecretName, createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
 import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
@@ -15,6 +15,7 @@ import { createSummaryStore, type SummaryStore } from './store/summaries.js'
 import { createTableProbe, type TableProbe } from './store/table-probe.js'
 import { DEFAULT_TRANSIENT_RETRY, type TransientRetry } from './store/transient.js'
 import { createPaymentStore, type PaymentStore } from './store/payments.js'
+import { createRefundStore, type RefundStore } from './store/refunds.js'
 import { createWebhookStore, type WebhookStore } from './store/webhooks.js'
 import { createSettlementStore, type SettlementStore } from './store/settlements.js'
 import { s3SettlementFiles, type SettlementFiles } from './aws/s3.js'
@@ -34,7 +35,10 @@ export interface Deps extends AwsClients {
   ids: IdGenerator
   /** Makes new settlement ids. */
   settlementIds: IdGenerator
+  /** Makes new refund ids. */
+  refundIds: IdGenerator
   payments: PaymentStore
+  refunds: RefundStore
   webhooks: WebhookStore
   webhookSecrets: WebhookSecrets
   /** The API keys the auth hook accepts: API_KEYS, or the Secrets Manager secret API_KEYS_SECRET_ARN, cached. */
@@ -64,7 +68,7 @@ export interface ReadinessCheck {
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'webhooks' | 'summaries' | 'deadLetters' | 'settlements' | 'table' | 'workQueue' | 'charge'>> & {
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'refunds' | 'webhooks' | 'summaries' | 'deadLetters' | 'settlements' | 'table' | 'workQueue' | 'charge'>> & {
   /** Where the metric documents go (stdout unless given): the local terminal's choice, or a test's sink. */
   metricsDestination?: MetricsDestination
   /** Aborted when the local runtime shuts down: provider calls and retries in flight are abandoned. */
@@ -104,10 +108,12 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     clock,
     ids: overrides.ids ?? createIdGenerator(),
     settlementIds: overrides.settlementIds ?? createSettlementIdGenerator(),
+    refundIds: overrides.refundIds ?? createRefundIdGenerator(),
     dynamodb,
     sqs,
     streams: overrides.streams ?? lazyStreamsClient(config),
     payments: createPaymentStore({ dynamodb, tableName, clock, transient }),
+    refunds: createRefundStore({ dynamodb, tableName, clock, transient }),
     webhooks: createWebhookStore({ dynamodb, tableName }),
     webhookSecrets: overrides.webhookSecrets ?? webhookSecretsFor(config, secrets),
     apiKeys: overrides.apiKeys ?? apiKeysFor(config, secrets),

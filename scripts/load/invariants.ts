@@ -234,7 +234,9 @@ function historyProblem (payment: Payment, history: PaymentEvent[]): string | un
 /** A customer's summary as the projection should hold it, from their payments. */
 function recompute (customerId: string, payments: readonly Payment[]): CustomerSummary {
   const buckets = new Map<string, SummaryBucket>()
+  const refunded = new Map<string, number>()
   for (const payment of payments) {
+    if ((payment.amountRefunded ?? 0) > 0) refunded.set(payment.currency, (refunded.get(payment.currency) ?? 0) + (payment.amountRefunded ?? 0))
     const name = `${payment.currency}#${payment.status}`
     const bucket = buckets.get(name) ?? { currency: payment.currency, status: payment.status, count: 0, amount: 0 }
     bucket.count++
@@ -243,7 +245,8 @@ function recompute (customerId: string, payments: readonly Payment[]): CustomerS
   }
   const totals = [...buckets.values()].sort((a, b) => a.currency.localeCompare(b.currency) || a.status.localeCompare(b.status))
   const lastPaymentAt = payments.map((payment) => payment.createdAt).sort().pop() ?? null
-  return { customerId, totals, lastPaymentAt }
+  const refundedTotals = [...refunded].map(([currency, amount]) => ({ currency, amount })).sort((a, b) => a.currency.localeCompare(b.currency))
+  return { customerId, totals, refunded: refundedTotals, lastPaymentAt }
 }
 
 function describe (summary: CustomerSummary | undefined): string {

@@ -24,7 +24,9 @@ export const ErrorCode = {
   webhookReferenceTooLong: 'PAYLITH_WEBHOOK_REFERENCE_TOO_LONG',
   notRedrivable: 'PAYLITH_DEADLETTER_NOT_REDRIVABLE',
   amountNotChargeable: 'PAYLITH_PAYMENT_AMOUNT_NOT_CHARGEABLE',
-  paymentNotCancelable: 'PAYLITH_PAYMENT_NOT_CANCELABLE'
+  paymentNotCancelable: 'PAYLITH_PAYMENT_NOT_CANCELABLE',
+  paymentNotRefundable: 'PAYLITH_REFUND_PAYMENT_NOT_REFUNDABLE',
+  refundExceedsAvailable: 'PAYLITH_REFUND_EXCEEDS_AVAILABLE'
 } as const
 
 /** One code a caller may be answered with. */
@@ -101,6 +103,12 @@ export class DependencyThrottledError extends defineError('DependencyThrottledEr
 /** An amount the configured provider cannot charge in that currency (Stripe: a three-decimal amount not ending in 0). */
 export class AmountNotChargeableError extends defineError('AmountNotChargeableError', ErrorCode.amountNotChargeable)<{ currency: string, amount: number }> {}
 
+/** A refund of a payment that has not succeeded (or is refunded in full already). */
+export class PaymentNotRefundableError extends defineError('PaymentNotRefundableError', ErrorCode.paymentNotRefundable)<{ paymentId: string, status: PaymentStatus }> {}
+
+/** A refund for more than the payment can still give back: its amount less what was refunded and what pending refunds hold. */
+export class RefundExceedsAvailableError extends defineError('RefundExceedsAvailableError', ErrorCode.refundExceedsAvailable)<{ paymentId: string, requested: number, available: number, currency: string }> {}
+
 /** A request that must carry an Idempotency-Key has none. */
 export class IdempotencyKeyMissingError extends defineError('IdempotencyKeyMissingError', ErrorCode.idempotencyKeyMissing) {}
 
@@ -172,6 +180,8 @@ export class WebhookSignatureError extends PaylithError<{ problem: SignatureProb
 export type DomainError =
   | NotFoundError
   | AmountNotChargeableError
+  | PaymentNotRefundableError
+  | RefundExceedsAvailableError
   | InvalidCursorError
   | DependencyUnavailableError
   | DependencyThrottledError

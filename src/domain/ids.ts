@@ -20,3 +20,12 @@ export function createSettlementIdGenerator (): IdGenerator {
 
 /** The shape of a settlement id. */
 export const SETTLEMENT_ID_PATTERN = '^stl_[0-9A-HJKMNP-TV-Z]{26}$'
+
+/** Makes refund ids: `re_` and a ULID, so a payment's refunds sort by creation time. */
+export function createRefundIdGenerator (): IdGenerator {
+  const ulid = monotonicFactory()
+  return () => `re_${ulid()}`
+}
+
+/** The shape of a refund id. */
+export const REFUND_ID_PATTERN = '^re_[0-9A-HJKMNP-TV-Z]{26}$'

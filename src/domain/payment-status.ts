@@ -6,6 +6,8 @@ export const PaymentStatus = {
   requires_action: 'requires_action',
   succeeded: 'succeeded',
   failed: 'failed',
+  /** Part of the amount was given back (`amountRefunded` says how much); more may follow. */
+  partially_refunded: 'partially_refunded',
   refunded: 'refunded',
   /** Canceled by the merchant while still pending: never sent to the provider. Final. */
   canceled: 'canceled'
@@ -19,15 +21,17 @@ export const PAYMENT_STATUSES = Object.values(PaymentStatus)
 
 /**
  * The lifecycle's single steps: `pending → processing → succeeded | failed`,
- * `processing → requires_action → succeeded | failed`, `succeeded → refunded`, and
+ * `processing → requires_action → succeeded | failed`,
+ * `succeeded → partially_refunded → refunded`, `succeeded → refunded`, and
  * `pending → canceled` (final).
  */
 const NEXT: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   pending: ['processing', 'canceled'],
   processing: ['requires_action', 'succeeded', 'failed'],
   requires_action: ['succeeded', 'failed'],
-  succeeded: ['refunded'],
+  succeeded: ['partially_refunded', 'refunded'],
   failed: [],
+  partially_refunded: ['refunded'],
   refunded: [],
   canceled: []
 }

@@ -38,6 +38,19 @@ export interface Payment {
   awaitingProvider?: boolean
   /** Why it failed: the provider's decline code. */
   failureReason?: string
+  /** What succeeded refunds gave back so far, in minor units (0 when absent). */
+  amountRefunded?: number
+  /**
+   * What refunds still pending hold, in minor units (0 when absent). Reserved atomically with the
+   * refund's creation and released when it ends; not a status change, so no version.
+   */
+  amountReserved?: number
+  /**
+   * amount − amountRefunded − amountReserved, kept by the same writes that change those two, so a
+   * refund's reservation is one condition on one attribute (DynamoDB conditions do no arithmetic).
+   * Absent until the first refund: the whole amount.
+   */
+  amountRefundable?: number
   /** Set when paylith stopped moving it and a person has to look; cleared by its next status change. */
   attention?: PaymentAttention
   /** How often the sweeper re-sent its charge, and when it may next. Not a status change: no version, no history. */

@@ -34,7 +34,7 @@ export function openapi (app: FastifyInstance): void {
         version: '1',
         description: 'Payments API. Errors are RFC 9457 application/problem+json. ' +
           'Authenticate with Authorization: Bearer <api key>; each route names the scope it needs. ' +
-          'POST /v1/payments and POST /v1/payments/{id}/cancel need an Idempotency-Key (IETF draft semantics): records are kept for IDEMPOTENCY_TTL_SECONDS (default 24 h), ' +
+          'POST /v1/payments, POST /v1/payments/{id}/cancel and POST /v1/payments/{id}/refunds need an Idempotency-Key (IETF draft semantics): records are kept for IDEMPOTENCY_TTL_SECONDS (default 24 h), ' +
           'checked by the service itself, not only by DynamoDB TTL.'
       },
       // The local server names its own URL (src/local/docs-assets.ts).

@@ -36,7 +36,7 @@ export function answerError (thrown: FastifyError, request: FastifyRequest, repl
   // AWS throttling that outlasted the SDK's retries is a 503 to come back to, not a 500.
   const error = (throttledBySdk(thrown) as FastifyError | undefined) ?? thrown
   const tabled = tabledProblem(error)
-  const problem = tabled === undefined ? toProblem(error, request) : problemOf(tabled.kind, tabled.code, error.message)
+  const problem = tabled === undefined ? toProblem(error, request) : { ...problemOf(tabled.kind, tabled.code, error.message), ...tabled.members }
   if (problem.status >= 500) {
     request.log.error({ err: error }, 'request failed')
   } else {

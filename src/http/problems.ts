@@ -14,7 +14,12 @@ export interface ProblemKind<E = never> {
   when: string
   /** Response headers the error calls for (`WWW-Authenticate`, `Retry-After`). */
   headers?: (error: E) => Record<string, string>
+  /** RFC 9457 extension members the error adds to its problem document (`available`). */
+  members?: (error: E) => ProblemMembers
 }
+
+/** The extension members a problem document may carry besides the standard ones. */
+export type ProblemMembers = Pick<ProblemDetails, 'available'>
 
 /** Every code a client may be answered with. */
 export type ProblemCode = ErrorCode | HttpErrorCode
@@ -35,6 +40,8 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.idempotencyKeyReused]: { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key Reused', when: 'a key used before with another body' },
   [ErrorCode.conflict]: { status: 409, slug: 'conflict', title: 'Conflict', when: 'the item changed meanwhile, or a dead letter is already redriven' },
   [ErrorCode.paymentNotCancelable]: { status: 409, slug: 'payment-not-cancelable', title: 'Payment Not Cancelable', when: '`POST /v1/payments/{id}/cancel` of a payment that is no longer `pending` (it may have reached the provider, or is already canceled)' },
+  [ErrorCode.paymentNotRefundable]: { status: 409, slug: 'payment-not-refundable', title: 'Payment Not Refundable', when: '`POST /v1/payments/{id}/refunds` for a payment that is not `succeeded` or `partially_refunded`' },
+  [ErrorCode.refundExceedsAvailable]: { status: 422, slug: 'refund-exceeds-available', title: 'Refund Exceeds Available Amount', when: 'a refund for more than the payment can still give back (its amount less what was refunded and what pending refunds hold); `available` says how much, in minor units', members: (error) => ({ available: error.data.available }) },
   [ErrorCode.invalidTransition]: { status: 409, slug: 'invalid-transition', title: 'Invalid Status Transition', when: 'a status change the payment lifecycle does not allow' },
   [ErrorCode.notRedrivable]: { status: 422, slug: 'not-redrivable', title: 'Not Redrivable', when: 'a dead letter that records a stream batch whose records could not be read back from the stream (it keeps them 24 hours): there is nothing to run again' },
   [ErrorCode.webhookMissingHeader]: { status: 400, slug: 'webhook-missing-header', title: 'Webhook Signature Header Missing', when: 'a webhook without its signature headers' },
@@ -78,10 +85,10 @@ export function problemOf (kind: Pick<ProblemKind, 'slug' | 'title' | 'status'>,
 }
 
 /** How an error is answered if its code is in the table: its problem kind and the headers it calls for. */
-export function tabledProblem (error: unknown): { kind: ProblemKind, code: ProblemCode, headers: Record<string, string> } | undefined {
+export function tabledProblem (error: unknown): { kind: ProblemKind, code: ProblemCode, headers: Record<string, string>, members: ProblemMembers } | undefined {
   if (!(error instanceof PaylithError) || !Object.hasOwn(PROBLEMS, error.code)) return undefined
   const code = error.code as ProblemCode
   // The entry was looked up by the error's own code, so its headers take this error.
   const kind = PROBLEMS[code] as ProblemKind<PaylithError>
-  return { kind, code, headers: kind.headers?.(error) ?? {} }
+  return { kind, code, headers: kind.headers?.(error) ?? {}, members: kind.members?.(error) ?? {} }
 }

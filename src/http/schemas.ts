@@ -15,6 +15,7 @@ export const ProblemDetailsSchema = Type.Object({
   instance: Type.Optional(Type.String()),
   code: Type.Optional(Type.String({ description: 'Stable machine-readable code, PAYLITH_<AREA>_<WHAT>.' })),
   invalidParams: Type.Optional(Type.Array(InvalidParamSchema)),
+  available: Type.Optional(Type.Integer({ description: 'refund-exceeds-available: what the payment can still give back, in minor units.' })),
   requestId: Type.String({ description: 'The request\'s id, as in the Request-Id header: quote it when reporting a problem.' })
 }, { $id: 'ProblemDetails', description: 'RFC 9457 problem details (application/problem+json).' })
 

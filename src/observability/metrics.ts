@@ -5,6 +5,12 @@ export const MetricName = {
   paymentFailed: 'PaymentFailed',
   /** A pending payment was canceled through the API (one per cancel; an idempotent replay counts nothing). */
   paymentCanceled: 'PaymentCanceled',
+  /** A refund was created (pending): one document per refund. */
+  refundCreated: 'RefundCreated',
+  /** A refund succeeded at the provider (or was learnt of from its webhook). */
+  refundSucceeded: 'RefundSucceeded',
+  /** A refund failed at the provider; its reservation was released. */
+  refundFailed: 'RefundFailed',
   webhookAccepted: 'WebhookAccepted',
   webhookRejected: 'WebhookRejected',
   webhookDuplicate: 'WebhookDuplicate',

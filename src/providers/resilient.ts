@@ -4,7 +4,7 @@ import { fullJitter, retry } from '../lib/retry.js'
 import { withoutLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { createFailureMemory, failureScope, FailureScope } from './failure-scope.js'
-import { ProviderConfigurationError, ProviderRequestError, TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
+import { ProviderConfigurationError, ProviderRequestError, TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider, type RefundRequest, type RefundResult } from './types.js'
 
 /** How hard to try a provider before giving the message back to SQS. */
 export interface ResilienceOptions {
@@ -33,11 +33,20 @@ export class CircuitOpenError extends TransientProviderError {
 
 /** A provider call that gives up within the time the invocation has left. */
 export type ResilientCharge = ((request: ChargeRequest, remainingTimeMs: () => number) => Promise<ChargeResult>) & {
+  /** A refund, behind the same breaker, timeouts and retries (its failures remembered by refund id). */
+  refund: (request: RefundRequest, remainingTimeMs: () => number) => Promise<RefundResult>
   breaker: CircuitBreaker
   /** How long until the open breaker lets a trial call through: 0 unless it is open. */
   retryAfterMs: () => number
   /** The wrapped provider's name. */
   providerName: string
+}
+
+/** One call to the provider: what its failures are remembered by (the payment, or the refund), and the call itself. */
+interface ProviderCall {
+  key: string
+  paymentId: string
+  run: (signal: AbortSignal) => Promise<ChargeResult | RefundResult>
 }
 
 /** Time kept back from the invocation's deadline for the writes after the charge. */
@@ -53,7 +62,7 @@ const FAILURE_MEMORY_TTL_MS = 15 * 60_000
 const FAILURE_MEMORY_CAPACITY = 10_000
 
 /**
- * Wraps a provider in a circuit breaker (opossum) with a per-call timeout, and retries
+ * Wraps a provider's charges and refunds in one circuit breaker (opossum) with a per-call timeout, and retries
  * transient failures with exponential backoff and full jitter, never past the invocation's
  * remaining time. A decline is a result, not a failure: it neither trips the breaker nor is
  * retried. When it gives up, the last error is thrown so the message is redelivered by SQS.
@@ -85,11 +94,11 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   const backoff = fullJitter(options.backoffBaseMs, options.backoffCapMs, random)
 
   const stopped = (cause?: unknown) => new TransientProviderError('shutting down: the provider call was abandoned; the message goes back to the queue', { cause })
-  const attempt = async (request: ChargeRequest, timeoutMs: number): Promise<ChargeResult> => {
+  const attempt = async (call: ProviderCall, timeoutMs: number): Promise<ChargeResult | RefundResult> => {
     const timeout = AbortSignal.timeout(timeoutMs)
     const signal = stopSignal === undefined ? timeout : AbortSignal.any([timeout, stopSignal])
     try {
-      return await untilAborted(provider.charge(request, { signal }), signal)
+      return await untilAborted(call.run(signal), signal)
     } catch (error) {
       if (stopSignal?.aborted === true) throw stopped(error)
       if (signal.aborted) throw new TransientProviderError(`the provider did not answer within ${timeoutMs} ms`, { cause: error })
@@ -98,34 +107,34 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     }
   }
 
-  const chargeWithRetries = async (request: ChargeRequest, remainingTimeMs: () => number): Promise<ChargeResult> => retry(async (n) => {
+  const callWithRetries = async (call: ProviderCall, remainingTimeMs: () => number): Promise<ChargeResult | RefundResult> => retry(async (n) => {
     // Every call, the first included, ends (or times out) before the invocation must.
     const timeoutMs = Math.min(options.timeoutMs, remainingTimeMs() - SAFETY_MARGIN_MS)
     if (stopSignal?.aborted === true) throw stopped()
     if (n > 1 && timeoutMs < MIN_CALL_MS) throw new TransientProviderError('not enough of the invocation is left to call the provider again')
-    return attempt(request, timeoutMs)
+    return attempt(call, timeoutMs)
   }, {
     attempts: options.maxAttempts,
     delayMs: backoff,
     // No retry once the breaker opened for everyone (another charge's doing), nor after the
     // deadline, nor of a configuration error (the same call fails the same way until fixed).
     shouldRetry: (error, next) => !(error instanceof ProviderConfigurationError) && !breaker.opened && remainingTimeMs() - SAFETY_MARGIN_MS >= next.delayMs + MIN_CALL_MS,
-    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: request.paymentId }, 'provider call failed; retrying') },
+    onRetry: (error, next) => { logger.warn({ err: error, attempt: next.attempt - 1, retryInMs: next.delayMs, paymentId: call.paymentId, ...(call.key !== call.paymentId && { refundId: call.key }) }, 'provider call failed; retrying') },
     signal: stopSignal
   })
 
-  const breaker: CircuitBreaker<[ChargeRequest, () => number], ChargeResult> = new CircuitBreaker(chargeWithRetries, {
+  const breaker: CircuitBreaker<[ProviderCall, () => number], ChargeResult | RefundResult> = new CircuitBreaker(callWithRetries, {
     timeout: false, // enforced per call, with an AbortSignal that really stops the call
     volumeThreshold: options.volumeThreshold,
     errorThresholdPercentage: options.errorThresholdPercentage,
     resetTimeout: options.resetTimeoutMs,
     rollingCountTimeout: 10_000,
     // opossum calls it with the error, then fire's arguments (lib/circuit.js, handleError).
-    errorFilter: (error: unknown, ...[request]: unknown[]): boolean =>
-      failureScope(error, { repeated: failed.failures((request as ChargeRequest).paymentId, now()) > 0, trial: breaker.halfOpen }) !== FailureScope.provider
+    errorFilter: (error: unknown, ...[call]: unknown[]): boolean =>
+      failureScope(error, { repeated: failed.failures((call as ProviderCall).key, now()) > 0, trial: breaker.halfOpen }) !== FailureScope.provider
   })
-  // A counted failure: the next ones of this payment are its own. 'failure' comes before 'open'.
-  breaker.on('failure', (_error, _latency, [request]) => { failed.remember(request.paymentId, now()) })
+  // A counted failure: the next ones of this payment (or refund) are its own. 'failure' comes before 'open'.
+  breaker.on('failure', (_error, _latency, [call]) => { failed.remember(call.key, now()) })
   breaker.on('open', () => {
     reopensAt = now() + options.resetTimeoutMs
     metrics.count(MetricName.circuitOpened, { provider: provider.name })
@@ -135,31 +144,35 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
   breaker.on('halfOpen', () => { withoutLogContext(() => { logger.warn({ provider: provider.name }, 'provider circuit half-open: trying one call') }) })
   breaker.on('close', () => { withoutLogContext(() => { logger.info({ provider: provider.name }, 'provider circuit closed') }) })
 
-  const charge = async (request: ChargeRequest, remainingTimeMs: () => number): Promise<ChargeResult> => {
+  const guarded = async (call: ProviderCall, remainingTimeMs: () => number): Promise<ChargeResult | RefundResult> => {
     if (remainingTimeMs() - SAFETY_MARGIN_MS < MIN_CALL_MS) {
       throw new TransientProviderError('not enough of the invocation is left to call the provider; leaving the message for a retry')
     }
-    const failures = failed.failures(request.paymentId, now())
+    const failures = failed.failures(call.key, now())
     if (failures > 0 && breaker.closed) {
       try {
-        return await chargeWithRetries(request, remainingTimeMs)
+        return await callWithRetries(call, remainingTimeMs)
       } catch (error) {
-        // Failing again while the provider is not known to be down: this payment's own problem.
-        if (!(error instanceof ProviderRequestError)) failed.remember(request.paymentId, now())
+        // Failing again while the provider is not known to be down: this payment's (or refund's) own problem.
+        if (!(error instanceof ProviderRequestError)) failed.remember(call.key, now())
         throw error
       }
     }
     if (failures > 1) throw new CircuitOpenError()
     try {
-      return await breaker.fire(request, remainingTimeMs)
+      return await breaker.fire(call, remainingTimeMs)
     } catch (error) {
       // Open, or half-open with its one trial call already out: either way, not tried.
       if ((error as { code?: string }).code === 'EOPENBREAKER') throw new CircuitOpenError({ cause: error })
       throw error
     }
   }
+  const charge = async (request: ChargeRequest, remainingTimeMs: () => number): Promise<ChargeResult> =>
+    await guarded({ key: request.paymentId, paymentId: request.paymentId, run: async (signal) => provider.charge(request, { signal }) }, remainingTimeMs) as ChargeResult
+  const refund = async (request: RefundRequest, remainingTimeMs: () => number): Promise<RefundResult> =>
+    await guarded({ key: request.refundId, paymentId: request.paymentId, run: async (signal) => provider.refund(request, { signal }) }, remainingTimeMs) as RefundResult
   const retryAfterMs = (): number => breaker.opened ? Math.max(0, reopensAt - now()) : 0
-  return Object.assign(charge, { breaker, retryAfterMs, providerName: provider.name })
+  return Object.assign(charge, { refund, breaker, retryAfterMs, providerName: provider.name })
 }
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts, whichever comes first. */

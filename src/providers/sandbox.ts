@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
 import { signStandardWebhook } from '../domain/webhooks/signatures/standard-webhooks.js'
 import { unixSeconds } from '../domain/time.js'
-import { TransientProviderError, type ChargeRequest, type ChargeResult, type PaymentProvider } from './types.js'
+import { TransientProviderError, type ChargeResult, type PaymentProvider, type RefundResult } from './types.js'
 import { openSandboxLedger, type SandboxLedger } from './sandbox-ledger.js'
 
 /**
@@ -19,6 +19,11 @@ export const SANDBOX_OUTCOMES = {
   71: { kind: 'slow', reason: 'takes 30 s to answer' },
   /** Off-session: the card wants the customer to authenticate, as an EU card under SCA may. */
   81: { kind: 'decline', reason: 'authentication_required' }
+} as const
+
+/** The sandbox's refund outcomes, by the refund amount's last two digits. Everything not listed succeeds. */
+export const SANDBOX_REFUND_OUTCOMES = {
+  51: { kind: 'decline', reason: 'refund_declined' }
 } as const
 
 const SLOW_MS = 30_000
@@ -47,6 +52,8 @@ export interface SandboxProvider extends PaymentProvider {
    * than one is a double charge.
    */
   chargesFor: (paymentId: string) => number
+  /** How many real refunds were made under a refund id, whatever the retries: more than one is a double refund. */
+  refundsFor: (refundId: string) => number
   /** How many calls reached it for an idempotency key, retries included. */
   attemptsFor: (idempotencyKey: string) => number
   /** Resolves when every webhook it has started to send is sent (or has failed). */
@@ -61,10 +68,14 @@ export interface SandboxProvider extends PaymentProvider {
  * A deterministic provider for local runs and tests: the outcome depends on the amount's last
  * two digits; it keeps its own idempotency by key (a repeated key replays the first outcome and
  * never charges again); it can send a signed Standard Webhook for each outcome, so a local run
- * shows the whole loop: create → charge → webhook → final status.
+ * shows the whole loop: create → charge → webhook → final status. Refunds likewise, by the refund
+ * amount (SANDBOX_REFUND_OUTCOMES), with `refund.succeeded` / `refund.failed` webhooks; they are
+ * kept in memory only (the ledger records charges).
  */
 export function createSandboxProvider (options: SandboxOptions): SandboxProvider {
   const results = new Map<string, ChargeResult>()
+  const refundResults = new Map<string, RefundResult>()
+  const refunds = new Map<string, number>()
   const attempts = new Map<string, number>()
   const charges = new Map<string, number>()
   const sending = new Set<Promise<void>>()
@@ -76,15 +87,12 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
     charges.set(entry.paymentId, (charges.get(entry.paymentId) ?? 0) + 1)
   }
 
-  const sendWebhook = (request: ChargeRequest, result: ChargeResult): void => {
+  const sendWebhook = (type: string, data: Record<string, unknown> & { paymentId: string }): void => {
     const { webhookSecret } = options
     const webhookUrl = typeof options.webhookUrl === 'function' ? options.webhookUrl() : options.webhookUrl
     if (webhookUrl === undefined || webhookSecret === undefined) return
     const id = `msg_${randomUUID()}`
-    const body = JSON.stringify({
-      type: result.outcome === 'declined' ? 'payment.failed' : 'payment.succeeded',
-      data: { paymentId: request.paymentId, providerRef: result.providerRef, ...(result.outcome === 'declined' && { reason: result.reason }) }
-    })
+    const body = JSON.stringify({ type, data })
     const timestamp = unixSeconds(options.clock())
     const delivery = fetch(webhookUrl, {
       method: 'POST',
@@ -93,21 +101,25 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
       signal: AbortSignal.timeout(5_000)
     }).then(async (response) => {
       await response.body?.cancel()
-      if (!response.ok) options.logger.warn({ status: response.status, paymentId: request.paymentId }, 'sandbox webhook was not accepted')
+      if (!response.ok) options.logger.warn({ status: response.status, paymentId: data.paymentId }, 'sandbox webhook was not accepted')
     }, (error: unknown) => {
-      options.logger.warn({ err: error, paymentId: request.paymentId }, 'sandbox webhook could not be sent')
+      options.logger.warn({ err: error, paymentId: data.paymentId }, 'sandbox webhook could not be sent')
     }).finally(() => { sending.delete(delivery) })
     sending.add(delivery)
+  }
+  /** Waits as configured, then fails if the sandbox is down. */
+  const reach = async (key: string, signal: AbortSignal): Promise<void> => {
+    attempts.set(key, (attempts.get(key) ?? 0) + 1)
+    const latency = latencyMs ?? options.latencyMs
+    if (latency > 0) await sleep(latency, undefined, { signal })
+    if (down) throw new TransientProviderError('sandbox: provider is down')
   }
 
   return {
     name: 'sandbox',
     async charge (request, { signal }) {
       const key = request.idempotencyKey
-      attempts.set(key, (attempts.get(key) ?? 0) + 1)
-      const latency = latencyMs ?? options.latencyMs
-      if (latency > 0) await sleep(latency, undefined, { signal })
-      if (down) throw new TransientProviderError('sandbox: provider is down')
+      await reach(key, signal)
       const previous = results.get(key)
       if (previous !== undefined) return previous
 
@@ -127,9 +139,33 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
         charges.set(request.paymentId, (charges.get(request.paymentId) ?? 0) + 1)
       }
       results.set(key, result)
-      sendWebhook(request, result)
+      sendWebhook(result.outcome === 'declined' ? 'payment.failed' : 'payment.succeeded', {
+        paymentId: request.paymentId,
+        providerRef: result.providerRef,
+        ...(result.outcome === 'declined' && { reason: result.reason })
+      })
       return result
     },
+    async refund (request, { signal }) {
+      const key = request.idempotencyKey
+      await reach(key, signal)
+      const previous = refundResults.get(key)
+      if (previous !== undefined) return previous
+      const outcome = SANDBOX_REFUND_OUTCOMES[(request.amount % 100) as keyof typeof SANDBOX_REFUND_OUTCOMES]
+      const providerRef = `sbx_${request.refundId}`
+      const result: RefundResult = outcome === undefined ? { outcome: 'succeeded', providerRef } : { outcome: 'failed', providerRef, reason: outcome.reason }
+      if (result.outcome === 'succeeded') refunds.set(request.refundId, (refunds.get(request.refundId) ?? 0) + 1)
+      refundResults.set(key, result)
+      sendWebhook(result.outcome === 'failed' ? 'refund.failed' : 'refund.succeeded', {
+        refundId: request.refundId,
+        paymentId: request.paymentId,
+        providerRefundRef: providerRef,
+        amount: request.amount,
+        ...(result.outcome === 'failed' && { reason: result.reason })
+      })
+      return result
+    },
+    refundsFor: (refundId) => refunds.get(refundId) ?? 0,
     chargesFor: (paymentId) => charges.get(paymentId) ?? 0,
     attemptsFor: (key) => attempts.get(key) ?? 0,
     drain: async () => { await Promise.all([...sending]) },

@@ -7,7 +7,9 @@ import {
   TransientProviderError,
   type ChargeRequest,
   type ChargeResult,
-  type PaymentProvider
+  type PaymentProvider,
+  type RefundRequest,
+  type RefundResult
 } from './types.js'
 
 /** How to reach Stripe: the key (or a function that fetches it), and the test-mode overrides. */
@@ -43,7 +45,9 @@ interface StripeErrorLike {
  * paylith confirms with `off_session: true`; an intent that then wants authentication is
  * cancelled and fails as `authentication_required`. On-session (`client`) it is not confirmed:
  * its client secret goes to the merchant's front end (Stripe.js), and the webhook settles it.
- * The official SDK is imported on the first charge only, so it costs nothing at cold start.
+ * Refunds go through the Refunds API (`refunds.create` on the PaymentIntent) with the refund id
+ * as Stripe's Idempotency-Key and in its metadata.
+ * The official SDK is imported on the first call only, so it costs nothing at cold start.
  */
 export function createStripeProvider (options: StripeOptions): PaymentProvider {
   const now = options.now ?? Date.now
@@ -150,20 +154,66 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
     return advance(sdk, request, intent)
   }
 
+  const refundWith = async (sdk: Stripe, request: RefundRequest): Promise<RefundResult> => {
+    if (request.providerRef === undefined) throw new ProviderConfigurationError(`stripe: payment ${request.paymentId} has no PaymentIntent to refund`)
+    let amount: number
+    try {
+      amount = toStripeAmount(request.currency, request.amount)
+    } catch (error) {
+      throw new ProviderConfigurationError(`stripe: ${(error as Error).message}`, { cause: error })
+    }
+    try {
+      const refund = await sdk.refunds.create({
+        payment_intent: request.providerRef,
+        amount,
+        ...(request.reason !== undefined && STRIPE_REFUND_REASONS.has(request.reason) && { reason: request.reason as Stripe.RefundCreateParams.Reason }),
+        metadata: { refundId: request.refundId, paymentId: request.paymentId }
+      }, { idempotencyKey: request.idempotencyKey })
+      return refundResult(refund)
+    } catch (error) {
+      // Stripe refuses the refund itself (already refunded, disputed): an answer, not an outage.
+      const { type, code } = error as StripeErrorLike
+      if (type === 'StripeInvalidRequestError' && code !== undefined && REFUSED_REFUND_CODES.has(code)) return { outcome: 'failed', reason: code }
+      throw classify(error)
+    }
+  }
+
+  /** Runs a call with the current key; after an authentication error, once more with the key fetched again (it may have been rotated, or set at last). */
+  const withKey = async <T>(run: (sdk: Stripe) => Promise<T>): Promise<T> => {
+    try {
+      return await run(await stripe())
+    } catch (error) {
+      if (!(error instanceof ProviderConfigurationError) || (error.cause as StripeErrorLike | undefined)?.type !== 'StripeAuthenticationError') throw error
+      const before = cached?.key
+      const sdk = await stripe({ refetch: true })
+      if (cached?.key === before) throw error
+      return run(sdk)
+    }
+  }
+
   return {
     name: 'stripe',
-    async charge (request): Promise<ChargeResult> {
-      try {
-        return await chargeWith(await stripe(), request)
-      } catch (error) {
-        // The key may have been rotated (or set at last) since it was fetched: fetch it once more.
-        if (!(error instanceof ProviderConfigurationError) || (error.cause as StripeErrorLike | undefined)?.type !== 'StripeAuthenticationError') throw error
-        const before = cached?.key
-        const sdk = await stripe({ refetch: true })
-        if (cached?.key === before) throw error
-        return chargeWith(sdk, request)
-      }
-    }
+    charge: async (request) => withKey(async (sdk) => chargeWith(sdk, request)),
+    refund: async (request) => withKey(async (sdk) => refundWith(sdk, request))
+  }
+}
+
+/** The refund reasons Stripe takes; any other stays with paylith. */
+const STRIPE_REFUND_REASONS: ReadonlySet<string> = new Set(['duplicate', 'fraudulent', 'requested_by_customer'])
+
+/** Stripe error codes that refuse a refund for good (https://docs.stripe.com/error-codes). */
+const REFUSED_REFUND_CODES: ReadonlySet<string> = new Set(['charge_already_refunded', 'charge_disputed', 'refund_disputed_payment'])
+
+/** A Stripe Refund in paylith's terms: `pending` and `requires_action` are settled later by webhook. */
+function refundResult (refund: Stripe.Refund): RefundResult {
+  switch (refund.status) {
+    case 'succeeded':
+      return { outcome: 'succeeded', providerRef: refund.id }
+    case 'failed':
+    case 'canceled':
+      return { outcome: 'failed', providerRef: refund.id, reason: refund.failure_reason ?? refund.status }
+    default:
+      return { outcome: 'pending', providerRef: refund.id }
   }
 }
 

@@ -43,6 +43,26 @@ export type ChargeResult =
   /** On-session: the customer must confirm (and authenticate) in the browser with this client secret. */
   | { outcome: 'requires_action', providerRef: string, clientSecret: string }
 
+/** What a provider is asked to give back: part or all of a payment it charged. */
+export interface RefundRequest {
+  refundId: string
+  paymentId: string
+  amount: number
+  currency: string
+  /** The provider's charge (Stripe: the PaymentIntent) to refund. */
+  providerRef?: string
+  reason?: string
+  /** The provider-side idempotency key: the refund id, so a retry never refunds twice. */
+  idempotencyKey: string
+}
+
+/** What a provider answered about a refund. */
+export type RefundResult =
+  | { outcome: 'succeeded', providerRef: string }
+  | { outcome: 'failed', providerRef?: string, reason: string }
+  /** Accepted, not settled yet: the provider's webhook will say how it ends. */
+  | { outcome: 'pending', providerRef: string }
+
 /** A failure worth retrying later: the provider is down, slow or rate-limiting. */
 export class TransientProviderError extends Error {
   constructor (message: string, options?: ErrorOptions) {
@@ -84,4 +104,6 @@ export interface PaymentProvider {
    * TransientProviderError, a failure about this request alone as ProviderRequestError.
    */
   charge: (request: ChargeRequest, options: { signal: AbortSignal }) => Promise<ChargeResult>
+  /** Refunds once per idempotency key; a refusal is a result (`failed`), errors as for charge. */
+  refund: (request: RefundRequest, options: { signal: AbortSignal }) => Promise<RefundResult>
 }

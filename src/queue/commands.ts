@@ -7,7 +7,8 @@ import { isObject } from '../lib/is-object.js'
 /** The commands that travel on the work queue. */
 export const CommandType = {
   charge: 'charge',
-  applyWebhook: 'apply-webhook'
+  applyWebhook: 'apply-webhook',
+  refund: 'refund'
 } as const
 
 /** One command type. */
@@ -30,8 +31,17 @@ export const ApplyWebhookCommandSchema = Type.Object({
 /** Apply a stored, verified webhook event to its payment. */
 export type ApplyWebhookCommand = Static<typeof ApplyWebhookCommandSchema>
 
+/** Ask the provider for a pending refund of a payment. */
+export const RefundCommandSchema = Type.Object({
+  type: Type.Literal(CommandType.refund),
+  paymentId: Type.String({ minLength: 1 }),
+  refundId: Type.String({ minLength: 1 })
+})
+/** Ask the provider for a pending refund of a payment. */
+export type RefundCommand = Static<typeof RefundCommandSchema>
+
 /** Any work-queue command. */
-export type WorkCommand = ChargeCommand | ApplyWebhookCommand
+export type WorkCommand = ChargeCommand | ApplyWebhookCommand | RefundCommand
 
 /** The command of one type. */
 export type CommandOf<T extends CommandType> = Extract<WorkCommand, { type: T }>
@@ -39,7 +49,8 @@ export type CommandOf<T extends CommandType> = Extract<WorkCommand, { type: T }>
 /** Each command's validator (strict: as the body says), compiled on the first message of its type or, in the bundle, at build time. */
 const VALIDATORS: Readonly<Record<CommandType, Validator>> = {
   [CommandType.charge]: validatorOf('strict', ChargeCommandSchema),
-  [CommandType.applyWebhook]: validatorOf('strict', ApplyWebhookCommandSchema)
+  [CommandType.applyWebhook]: validatorOf('strict', ApplyWebhookCommandSchema),
+  [CommandType.refund]: validatorOf('strict', RefundCommandSchema)
 }
 
 /**
@@ -74,5 +85,5 @@ export function parseWorkCommand (body: string): WorkCommand {
 
 /** What ties a command's log lines to the rest of its story: the payment, or the webhook event. */
 export function correlationIdOf (command: WorkCommand): string {
-  return command.type === CommandType.charge ? command.paymentId : `${command.provider}:${command.eventId}`
+  return command.type === CommandType.applyWebhook ? `${command.provider}:${command.eventId}` : command.paymentId
 }

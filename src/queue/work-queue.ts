@@ -96,7 +96,9 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
   })
   return {
     async send (command, correlationId = correlationIdOf(command)) {
-      const identity = command.type === CommandType.charge ? command.paymentId : `${command.provider}#${command.eventId}`
+      // A payment's charge and refunds share its group, so they run in order; a refund is deduplicated by its own id.
+      const group = command.type === CommandType.applyWebhook ? `${command.provider}#${command.eventId}` : command.paymentId
+      const identity = command.type === CommandType.refund ? `${command.paymentId}#${command.refundId}` : group
       queueUrl()
       await sendBatched({
         MessageBody: JSON.stringify(command),
@@ -105,7 +107,7 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
           commandType: { DataType: 'String', StringValue: command.type },
           correlationId: { DataType: 'String', StringValue: correlationId }
         },
-        ...(fifo && { MessageGroupId: fifoId(identity, /[^\x21-\x7e]/g), MessageDeduplicationId: fifoId(`${command.type}#${identity}`, /[^\w#-]/g) })
+        ...(fifo && { MessageGroupId: fifoId(group, /[^\x21-\x7e]/g), MessageDeduplicationId: fifoId(`${command.type}#${identity}`, /[^\w#-]/g) })
       })
     },
 

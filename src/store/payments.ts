@@ -99,7 +99,7 @@ export interface PaymentStore {
    * Moves a payment to `to`, conditional on the version it was read at. Clears its attention:
    * the payment moves again.
    * @throws InvalidTransitionError for a move the lifecycle forbids
-   * @throws VersionConflictError when the payment changed since it was read
+   * @throws VersionConflictError when the payment changed since it was read (a refund's reservation included)
    * @throws DependencyThrottledError when DynamoDB kept throttling the write, or it kept meeting
    *   another transaction, after a few tries with backoff (nothing written)
    */
@@ -277,7 +277,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       const event = eventOf(payment, next, details.reason)
       const newRef = details.providerRef !== undefined && details.providerRef !== payment.providerRef
       const cancelled = await writeTransaction(dynamodb, {
-        payment: put(paymentItem(next), 'version = :expected', { ':expected': { N: String(payment.version) } }),
+        // A refund's reservation moves amountReserved without a new version: a payment read before it must not write it back.
+        payment: put(paymentItem(next), `version = :expected AND ${payment.amountReserved === undefined ? 'attribute_not_exists(amountReserved)' : 'amountReserved = :reserved'}`, {
+          ':expected': { N: String(payment.version) },
+          ...(payment.amountReserved !== undefined && { ':reserved': { N: String(payment.amountReserved) } })
+        }),
         event: put(eventItem(event), 'attribute_not_exists(pk)'),
         providerRef: newRef ? put(toItem(Keys.providerRef(details.providerRef as string), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } }) : undefined
       // Conditional on the version read, so a second try never moves the payment twice.
@@ -463,7 +467,9 @@ export function movedPayment (payment: Payment, to: PaymentStatus, now: Date, de
     updatedAt: now.toISOString(),
     ...(details.providerRef !== undefined && { providerRef: details.providerRef }),
     ...(details.clientSecret !== undefined && to === 'requires_action' && { clientSecret: details.clientSecret }),
-    ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason })
+    ...(details.reason !== undefined && to === 'failed' && { failureReason: details.reason }),
+    // Refunded in full, as the provider says: all of it was given back, whatever paylith knew of.
+    ...(to === 'refunded' && { amountRefunded: payment.amount })
   }
 }
 

@@ -21,15 +21,23 @@ export interface SummaryBucket {
   amount: number
 }
 
+/** What a customer was given back in one currency: the sum of the refunds of its payments, in minor units. */
+export interface RefundedTotal {
+  currency: string
+  amount: number
+}
+
 /** A customer's payments at a glance, kept by the stream worker. */
 export interface CustomerSummary {
   customerId: string
   totals: SummaryBucket[]
+  /** Refunded amounts per currency (partial refunds included), of currencies with any. */
+  refunded: RefundedTotal[]
   lastPaymentAt: string | null
 }
 
 /** What a payment, at some version, adds to its customer's summary. */
-export type Contribution = Pick<Payment, 'status' | 'amount' | 'currency' | 'version'>
+export type Contribution = Pick<Payment, 'status' | 'amount' | 'currency' | 'version' | 'amountRefunded'>
 
 /** The customer summary projection. */
 export interface SummaryStore {
@@ -56,6 +64,9 @@ const OPERATION = 'summaries.apply'
 
 /** `c#EUR#succeeded` (count) and `t#EUR#succeeded` (total): flat counters ADD can create. */
 const counter = (kind: 'c' | 't', currency: string, status: string): string => `${kind}#${currency}#${status}`
+
+/** `r#EUR`: the refunded total of a currency. */
+const refundedCounter = (currency: string): string => `r#${currency}`
 
 /** Builds the summary store on a DynamoDB client; `transient` says how writes DynamoDB refuses for now are tried again. */
 export function createSummaryStore ({ dynamodb, tableName, transient = DEFAULT_TRANSIENT_RETRY }: { dynamodb: DynamoDBClient, tableName: string, transient?: TransientRetry }): SummaryStore {
@@ -92,13 +103,17 @@ export function createSummaryStore ({ dynamodb, tableName, transient = DEFAULT_T
     }
     add(counter('c', payment.currency, payment.status), 1)
     add(counter('t', payment.currency, payment.status), payment.amount)
+    // What was refunded since the counted version (a contribution of before refunds counted none).
+    const refunded = (payment.amountRefunded ?? 0) - (previous?.amountRefunded ?? 0)
+    if (refunded !== 0) add(refundedCounter(payment.currency), refunded)
     const names = [...deltas.keys()]
 
     const contribution: Contribution = {
       status: payment.status,
       amount: payment.amount,
       currency: payment.currency,
-      version: payment.version
+      version: payment.version,
+      ...(payment.amountRefunded !== undefined && { amountRefunded: payment.amountRefunded })
     }
     // The contribution's condition keeps a second try from counting twice.
     const cancelled = await writeTransaction(dynamodb, {
@@ -167,13 +182,16 @@ export function createSummaryStore ({ dynamodb, tableName, transient = DEFAULT_T
       if (Item === undefined) return undefined
       const item = fromItem<Record<string, unknown>>(Item)
       const totals: SummaryBucket[] = []
+      const refunded: RefundedTotal[] = []
       for (const [name, count] of Object.entries(item)) {
         const [kind, currency, status] = name.split('#')
+        if (kind === 'r' && currency !== undefined && Number(count) !== 0) refunded.push({ currency, amount: Number(count) })
         if (kind !== 'c' || currency === undefined || status === undefined || Number(count) === 0) continue
         totals.push({ currency, status: status as PaymentStatus, count: Number(count), amount: Number(item[counter('t', currency, status)] ?? 0) })
       }
       totals.sort((a, b) => a.currency.localeCompare(b.currency) || a.status.localeCompare(b.status))
-      return { customerId, totals, lastPaymentAt: typeof item.lastPaymentAt === 'string' ? item.lastPaymentAt : null }
+      refunded.sort((a, b) => a.currency.localeCompare(b.currency))
+      return { customerId, totals, refunded, lastPaymentAt: typeof item.lastPaymentAt === 'string' ? item.lastPaymentAt : null }
     }
   }
 }

@@ -54,13 +54,15 @@ export const ItemKind = {
   customer: 'CUSTOMER',
   deadLetter: 'DEADLETTER',
   settlement: 'SETTLEMENT',
-  settlementFile: 'SETTLEMENTFILE'
+  settlementFile: 'SETTLEMENTFILE',
+  refund: 'REFUND'
 } as const
 
 /** One item kind. */
 export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind]
 
 const EVENT_SK_PREFIX = 'EVENT#'
+const REFUND_SK_PREFIX = 'REFUND#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
 const UNSETTLED_PREFIX = 'UNSETTLED#'
@@ -90,6 +92,10 @@ export const Keys = {
   paymentListing: (createdAt: string, paymentId: string) => gsi2(paymentListingPartition(shardOf(paymentId, PAYMENT_LISTING_SHARDS)), `${createdAt}#${paymentId}`),
   /** GSI3, only while a payment is unsettled: by the day it was created (`2026-11-27`), in its shard of that day. */
   unsettledPayment: (createdAt: string, paymentId: string) => gsi3(unsettledPartition(createdAt.slice(0, 10), unsettledShard(paymentId)), unsettledSortKey(createdAt, paymentId)),
+  /** A refund, in its payment's partition: a consistent query lists a payment's refunds, oldest first (ids are ULIDs). */
+  refund: (paymentId: string, refundId: string) => key(paymentPk(paymentId), `${REFUND_SK_PREFIX}${refundId}`),
+  /** Which payment a refund belongs to, so it can be read by its id alone. */
+  refundLookup: (refundId: string) => key(`${ItemKind.refund}#${refundId}`, ItemKind.refund),
   idempotency: (scope: string, idempotencyKey: string) => key(`${ItemKind.idempotency}#${scope}#${idempotencyKey}`, ItemKind.idempotency),
   webhookEvent: (provider: string, eventId: string) => key(`${ItemKind.webhook}#${provider}#${eventId}`, ItemKind.webhook),
   /** GSI1, only until a webhook event is applied: by the time it was stored (or last re-sent), over a few partitions. */
@@ -235,6 +241,14 @@ export function itemKindOf (pk: string): string {
 /** Whether a primary key is a payment's own item (not one of its history events). */
 export function isPaymentKey (primaryKey: { pk?: string, sk?: string }): boolean {
   return primaryKey.sk === ItemKind.payment && itemKindOf(primaryKey.pk ?? '') === ItemKind.payment
+}
+
+/** The sort key prefix of a payment's refunds, for a query of its partition. */
+export const REFUND_SORT_KEY_PREFIX = REFUND_SK_PREFIX
+
+/** Whether a primary key is one of a payment's refunds. */
+export function isRefundKey (primaryKey: { pk?: string, sk?: string }): boolean {
+  return primaryKey.sk?.startsWith(REFUND_SK_PREFIX) === true && itemKindOf(primaryKey.pk ?? '') === ItemKind.payment
 }
 
 /** Whether a sort key is one of a payment's history events. */

@@ -53,7 +53,7 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
       if (error instanceof MalformedCommandError) return undefined
       throw error
     }
-    if (command.type === CommandType.charge) return isPaymentId(command.paymentId) ? deps.payments.get(command.paymentId) : undefined
+    if (command.type !== CommandType.applyWebhook) return isPaymentId(command.paymentId) ? deps.payments.get(command.paymentId) : undefined
     const event = await deps.webhooks.get(command.provider, command.eventId)
     if (isPaymentId(event?.paymentId)) return deps.payments.get(event.paymentId)
     return event?.providerRef === undefined ? undefined : deps.payments.findByProviderRef(event.providerRef)

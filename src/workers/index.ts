@@ -3,6 +3,7 @@ import { isFifoQueue } from '../aws/resources.js'
 import type { Deps } from '../deps.js'
 import { createApplyWebhookHandler } from './apply-webhook.js'
 import { createChargeHandler } from './charge.js'
+import { createRefundHandler } from './refund.js'
 import { CommandType } from '../queue/commands.js'
 import { createDeadLetterWorker } from './dead-letter-queue.js'
 import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox.js'
@@ -32,7 +33,8 @@ export function createWorkers (deps: Deps): WorkerRegistry {
     queues: {
       [work.name]: createWorkQueueWorker(deps, {
         [CommandType.charge]: createChargeHandler(deps),
-        [CommandType.applyWebhook]: createApplyWebhookHandler(deps)
+        [CommandType.applyWebhook]: createApplyWebhookHandler(deps),
+        [CommandType.refund]: createRefundHandler(deps)
       } satisfies Required<CommandHandlers>, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) }),
       [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency),
       // Its dead-letter queue has no worker: a file that failed three times stays there, alarmed on.

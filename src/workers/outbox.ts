@@ -3,7 +3,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { Logger } from 'pino'
 import type { Payment } from '../domain/payment.js'
 import type { SummaryStore } from '../store/summaries.js'
-import { fromItem, isPaymentKey, primaryKeyOf } from '../store/table.js'
+import { fromItem, isPaymentKey, isRefundKey, primaryKeyOf } from '../store/table.js'
+import type { Refund } from '../domain/refund.js'
 import type { StoredWebhookEvent } from '../store/webhooks.js'
 import { WebhookEventType } from '../domain/webhooks/normalize.js'
 import { CommandType, correlationIdOf } from '../queue/commands.js'
@@ -35,9 +36,11 @@ function isSameVersion (record: DynamoDBRecord): boolean {
  * Payment changes: a new pending payment is relayed to the work queue as a `charge` command
  * (the table is the outbox: the route never sends to SQS itself), and every version of a
  * payment is counted into its customer's summary. An update that made no new version is skipped.
+ * A new pending refund (an item of the payment's partition) is relayed as a `refund` command.
  */
 export function createPaymentChangeHandler (deps: { workQueue: Pick<WorkQueue, 'send'>, summaries: SummaryStore, logger: Logger }): ChangeHandler {
   return async (record) => {
+    if (isRefundKey(primaryKeyOf(record.dynamodb?.Keys))) return relayRefund(deps, record)
     if (!isPaymentKey(primaryKeyOf(record.dynamodb?.Keys)) || record.eventName === 'REMOVE' || isSameVersion(record)) return
     const payment = newImage<Payment>(record)
     if (payment === undefined) return
@@ -48,6 +51,15 @@ export function createPaymentChangeHandler (deps: { workQueue: Pick<WorkQueue, '
     // The old image is what the summary most likely counts now, so it moves in one write.
     await deps.summaries.apply(payment, record.eventName === 'INSERT' ? null : oldImage<Payment>(record))
   }
+}
+
+/** A new pending refund started through the API is relayed as a `refund` command; one the provider told us of needs no call. */
+async function relayRefund (deps: { workQueue: Pick<WorkQueue, 'send'>, logger: Logger }, record: DynamoDBRecord): Promise<void> {
+  if (record.eventName !== 'INSERT') return
+  const refund = newImage<Refund>(record)
+  if (refund === undefined || refund.status !== 'pending' || refund.origin === 'provider') return
+  await deps.workQueue.send({ type: CommandType.refund, paymentId: refund.paymentId, refundId: refund.id })
+  deps.logger.info({ paymentId: refund.paymentId, refundId: refund.id }, 'outbox: refund command sent')
 }
 
 /** Webhook events: each new event we act on is relayed to the work queue as `apply-webhook`. */

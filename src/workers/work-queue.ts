@@ -64,7 +64,7 @@ export function createWorkQueueWorker (
         // The union of handlers cannot be called with the union of commands; the lookup by type pairs them.
         const handler = commands[command.type] as CommandHandler | undefined
         if (handler === undefined) throw new UnknownCommandError(`no handler for command type ${JSON.stringify(command.type)}`)
-        await withLogContext(command.type === CommandType.charge ? { paymentId: command.paymentId } : {}, () => handler(command, record, context))
+        await withLogContext(command.type === CommandType.applyWebhook ? {} : { paymentId: command.paymentId }, () => handler(command, record, context))
       } catch (error) {
         deps.logger.error({ err: error, receiveCount: record.attributes.ApproximateReceiveCount }, 'work-queue message failed')
         throw error

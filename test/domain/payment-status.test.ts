@@ -3,11 +3,12 @@ import { PAYMENT_STATUSES, canTransition, type PaymentStatus } from '../../src/d
 
 // The whole lifecycle, written out by hand: every allowed move; everything else is refused.
 const ALLOWED: Record<PaymentStatus, PaymentStatus[]> = {
-  pending: ['processing', 'requires_action', 'succeeded', 'failed', 'refunded', 'canceled'],
-  processing: ['requires_action', 'succeeded', 'failed', 'refunded'],
-  requires_action: ['succeeded', 'failed', 'refunded'],
-  succeeded: ['refunded'],
+  pending: ['processing', 'requires_action', 'succeeded', 'failed', 'partially_refunded', 'refunded', 'canceled'],
+  processing: ['requires_action', 'succeeded', 'failed', 'partially_refunded', 'refunded'],
+  requires_action: ['succeeded', 'failed', 'partially_refunded', 'refunded'],
+  succeeded: ['partially_refunded', 'refunded'],
   failed: [],
+  partially_refunded: ['refunded'],
   refunded: [],
   canceled: []
 }
@@ -22,7 +23,7 @@ for (const from of PAYMENT_STATUSES) {
 }
 
 t.test('the states are exactly the seven of the lifecycle, in order', async (t) => {
-  t.same(PAYMENT_STATUSES, ['pending', 'processing', 'requires_action', 'succeeded', 'failed', 'refunded', 'canceled'])
+  t.same(PAYMENT_STATUSES, ['pending', 'processing', 'requires_action', 'succeeded', 'failed', 'partially_refunded', 'refunded', 'canceled'])
 })
 
 t.test('the allowed moves are exactly the lifecycle\'s, none more and none fewer', async (t) => {
@@ -32,15 +33,20 @@ t.test('the allowed moves are exactly the lifecycle\'s, none more and none fewer
     'pending → requires_action',
     'pending → succeeded',
     'pending → failed',
+    'pending → partially_refunded',
     'pending → refunded',
     'pending → canceled',
     'processing → requires_action',
     'processing → succeeded',
     'processing → failed',
+    'processing → partially_refunded',
     'processing → refunded',
     'requires_action → succeeded',
     'requires_action → failed',
+    'requires_action → partially_refunded',
     'requires_action → refunded',
-    'succeeded → refunded'
+    'succeeded → partially_refunded',
+    'succeeded → refunded',
+    'partially_refunded → refunded'
   ])
 })

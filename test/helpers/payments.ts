@@ -14,3 +14,9 @@ export async function storePayment (deps: Pick<Deps, 'ids' | 'clock' | 'payments
   await deps.payments.createIdempotently(payment, record)
   return payment
 }
+
+/** Stores a payment and moves it to succeeded, as a charge would: what a refund starts from. */
+export async function storeSucceededPayment (deps: Pick<Deps, 'ids' | 'clock' | 'payments'>, options: { customerId?: string, amount?: number, currency?: string } = {}): Promise<Payment> {
+  const payment = await storePayment(deps, { ...options, input: options.currency === undefined ? {} : { currency: options.currency } })
+  return deps.payments.transition(payment, 'succeeded', { providerRef: `sbx_${payment.id}` })
+}

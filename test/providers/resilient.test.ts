@@ -147,7 +147,7 @@ t.test('a charge a retry rescues is one success for the breaker, not a failure',
 t.test('a provider error about one request is retried but never counted, across many payments', async (t) => {
   const { logger, metrics } = harness()
   let calls = 0
-  const provider: PaymentProvider = { name: 'conflicted', charge: async () => { calls++; throw new ProviderRequestError('idempotency key in use') } }
+  const provider: PaymentProvider = { name: 'conflicted', charge: async () => { calls++; throw new ProviderRequestError('idempotency key in use') }, refund: async () => { throw new Error('not called') } }
   const charge = createResilientCharge(provider, { ...OPTIONS, maxAttempts: 2 }, { logger, metrics })
   for (let i = 0; i < 8; i++) await t.rejects(charge(request(`pay_conflict_${i}`, 1000), plenty), { name: 'ProviderRequestError' })
   t.equal(calls, 16, 'retried like any transient failure')

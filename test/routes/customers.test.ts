@@ -7,10 +7,10 @@ t.test('GET /v1/customers/{id}/summary', async (t) => {
 
   const response = await built.app.inject({ method: 'GET', url: '/v1/customers/cus_r/summary', headers: bearer('read') })
   t.equal(response.statusCode, 200)
-  t.same(response.json(), { customerId: 'cus_r', totals: [{ currency: 'GBP', status: 'succeeded', count: 1, amount: 700 }], lastPaymentAt: '2026-11-27T09:00:00.000Z' })
+  t.same(response.json(), { customerId: 'cus_r', totals: [{ currency: 'GBP', status: 'succeeded', count: 1, amount: 700 }], refunded: [], lastPaymentAt: '2026-11-27T09:00:00.000Z' })
 
   const empty = await built.app.inject({ method: 'GET', url: '/v1/customers/cus_none/summary', headers: bearer('read') })
-  t.same(empty.json(), { customerId: 'cus_none', totals: [], lastPaymentAt: null })
+  t.same(empty.json(), { customerId: 'cus_none', totals: [], refunded: [], lastPaymentAt: null })
 
   t.equal((await built.app.inject({ method: 'GET', url: '/v1/customers/cus_r/summary' })).statusCode, 401)
   t.equal((await built.app.inject({ method: 'GET', url: '/v1/customers/cus_r/summary', headers: bearer('write') })).statusCode, 403)

@@ -7,7 +7,7 @@ t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and
   t.equal(response.statusCode, 200)
   const doc = response.json()
   t.match(doc.openapi, /^3\./)
-  t.same(Object.keys(doc.paths).sort(), ['/health', '/ready', '/v1/customers/{id}/summary', '/v1/dead-letters', '/v1/dead-letters/{id}/redrive', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/cancel', '/v1/payments/{id}/events', '/v1/settlements', '/v1/settlements/{id}', '/v1/settlements/{id}/discrepancies', '/v1/webhooks/{provider}'])
+  t.same(Object.keys(doc.paths).sort(), ['/health', '/ready', '/v1/customers/{id}/summary', '/v1/dead-letters', '/v1/dead-letters/{id}/redrive', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/cancel', '/v1/payments/{id}/events', '/v1/payments/{id}/refunds', '/v1/refunds/{id}', '/v1/settlements', '/v1/settlements/{id}', '/v1/settlements/{id}/discrepancies', '/v1/webhooks/{provider}'])
   t.equal(doc.paths['/v1/webhooks/{provider}'].post.security, undefined, 'webhooks authenticate by signature, not API key')
 
   const create = doc.paths['/v1/payments'].post
@@ -17,6 +17,11 @@ t.test('GET /openapi.json is an OpenAPI 3 document of every route, with auth and
   t.match(create.parameters, [{ in: 'header', name: 'idempotency-key', required: true, description: /24 h/ }])
   t.same(Object.keys(create.responses).sort(), ['201', '400', '401', '403', '409', '422', '503'])
   t.ok(create.responses['422'].content['application/problem+json'], 'errors are documented as problem+json')
+  const refund = doc.paths['/v1/payments/{id}/refunds'].post
+  t.ok(refund.parameters.some((p: { in: string, name: string, required?: boolean }) => p.in === 'header' && p.name === 'idempotency-key' && p.required === true), 'a refund requires the key')
+  t.same(Object.keys(refund.responses).sort(), ['201', '400', '401', '403', '404', '409', '422', '503'])
+  t.match(refund.description, /Requires scope `payments:write`/)
+  t.match(doc.paths['/v1/refunds/{id}'].get.description, /Requires scope `payments:read`/)
   t.equal(doc.paths['/health'].get.security, undefined, 'health is public')
   t.match(doc.components.securitySchemes.apiKey, { type: 'http', scheme: 'bearer' })
   t.match(doc.info.description, /IDEMPOTENCY_TTL_SECONDS \(default 24 h\)/, 'the idempotency policy is stated')

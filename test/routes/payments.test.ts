@@ -47,7 +47,8 @@ t.test('POST /v1/payments creates a pending payment', async (t) => {
     createdAt: /^\d{4}-\d\d-\d\dT/,
     updatedAt: /^\d{4}-\d\d-\d\dT/
   })
-  t.same(Object.keys(payment).sort(), ['amount', 'createdAt', 'currency', 'customerId', 'description', 'id', 'metadata', 'status', 'updatedAt'], 'no internal fields leak')
+  t.same(Object.keys(payment).sort(), ['amount', 'amountRefunded', 'createdAt', 'currency', 'customerId', 'description', 'id', 'metadata', 'status', 'updatedAt'], 'no internal fields leak')
+  t.equal(payment.amountRefunded, 0)
   t.equal(response.headers['idempotent-replayed'], undefined)
 })
 

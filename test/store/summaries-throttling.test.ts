@@ -52,6 +52,7 @@ t.test('a transaction conflict on the summary is tried again, and so is the last
   t.same(await deps.summaries.get('cus_throttled'), {
     customerId: 'cus_throttled',
     totals: [{ currency: 'EUR', status: 'pending', count: 1, amount: 1000 }],
+    refunded: [],
     lastPaymentAt: base.createdAt
   })
 })

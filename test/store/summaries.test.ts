@@ -17,8 +17,26 @@ t.test('each payment counts once, in the bucket of its newest version', async (t
       { currency: 'EUR', status: 'succeeded', count: 1, amount: 1000 },
       { currency: 'USD', status: 'pending', count: 1, amount: 250 }
     ],
+    refunded: [],
     lastPaymentAt: '2026-11-27T11:00:00.000Z'
   })
+})
+
+t.test('refunded amounts are counted per currency, partial refunds included, once per version', async (t) => {
+  const { deps } = await build(t)
+  await deps.summaries.apply(at(2, 'succeeded'))
+  await deps.summaries.apply(at(3, 'partially_refunded', { amountRefunded: 300 }), at(2, 'succeeded'))
+  await deps.summaries.apply(at(3, 'partially_refunded', { amountRefunded: 300 }), at(2, 'succeeded'))
+  await deps.summaries.apply(at(4, 'refunded', { amountRefunded: 1000 }))
+  await deps.summaries.apply(at(2, 'partially_refunded', { id: 'pay_C', amount: 500, currency: 'USD', amountRefunded: 120 }))
+  await deps.summaries.apply(at(1, 'succeeded', { id: 'pay_D' }))
+  const summary = await deps.summaries.get('cus_proj')
+  t.same(summary?.refunded, [{ currency: 'EUR', amount: 1000 }, { currency: 'USD', amount: 120 }])
+  t.same(summary?.totals, [
+    { currency: 'EUR', status: 'refunded', count: 1, amount: 1000 },
+    { currency: 'EUR', status: 'succeeded', count: 1, amount: 1000 },
+    { currency: 'USD', status: 'partially_refunded', count: 1, amount: 500 }
+  ])
 })
 
 t.test('redelivered and out-of-order versions change nothing', async (t) => {

@@ -15,7 +15,7 @@ async function succeededPayment (t: Parameters<typeof build>[0]) {
   return { deps, payment: succeeded, apply }
 }
 
-t.test('a partial refund leaves the payment succeeded', async (t) => {
+t.test('a partial charge.refunded leaves the payment as it is: the refund\'s own event records its amount', async (t) => {
   const { deps, payment, apply } = await succeededPayment(t)
   await apply('evt_partial', 'payment.partially_refunded', 500)
   t.equal((await deps.payments.get(payment.id))?.status, 'succeeded')

@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { Payment } from '../../src/domain/payment.js'
+import type { Refund } from '../../src/domain/refund.js'
 import type { WorkCommand } from '../../src/queue/commands.js'
 import { createLogger } from '../../src/observability/logger.js'
 import type { SummaryStore } from '../../src/store/summaries.js'
@@ -54,4 +55,17 @@ t.test('a payment history event is not a payment change: nothing is sent or coun
   const { pk, sk } = Keys.paymentEvent('pay_3', 1)
   await handler(streamRecord('t', { pk, sk, eventName: 'INSERT', sequenceNumber: '1', newImage: toItem(Keys.paymentEvent('pay_3', 1), { paymentId: 'pay_3', status: 'pending', version: 1 }) }))
   t.same(calls, [])
+})
+
+t.test('a new pending refund is relayed as its refund command; its end, and a refund the provider told of, are not', async (t) => {
+  const refund: Refund = { id: 're_1', paymentId: 'pay_9', amount: 100, currency: 'EUR', status: 'pending', createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:00.000Z' }
+  const sent: WorkCommand[] = []
+  const summaries: SummaryStore = { apply: async () => { throw new Error('a refund is not counted as a payment') }, get: async () => undefined }
+  const handler = createPaymentChangeHandler({ workQueue: { send: async (command) => { sent.push(command) } }, summaries, logger })
+  const { pk, sk } = Keys.refund(refund.paymentId, refund.id)
+  await handler(streamRecord('t', { pk, sk, eventName: 'INSERT', sequenceNumber: '1', newImage: toItem({ pk, sk }, refund) }))
+  await handler(streamRecord('t', { pk, sk, eventName: 'MODIFY', sequenceNumber: '2', newImage: toItem({ pk, sk }, { ...refund, status: 'succeeded' }) }))
+  const external = Keys.refund(refund.paymentId, 're_2')
+  await handler(streamRecord('t', { ...external, eventName: 'INSERT', sequenceNumber: '3', newImage: toItem(external, { ...refund, id: 're_2', status: 'succeeded', origin: 'provider' }) }))
+  t.same(sent, [{ type: 'refund', paymentId: 'pay_9', refundId: 're_1' }])
 })

@@ -34,7 +34,7 @@ t.test('a malformed message is recorded as a dead letter saying why, and acknowl
   const deps = workerDeps()
   const handled: string[] = []
   const worker = createWorkQueueWorker(deps, { charge: async (command) => { handled.push(command.paymentId) } })
-  const bodies = ['not json', '{"no":"type"}', '{"type":"refund"}', '{"type":"charge"}', '{"type":"charge","paymentId":7}', '{"type":"charge","paymentId":"pay_1"}']
+  const bodies = ['not json', '{"no":"type"}', '{"type":"payout"}', '{"type":"charge"}', '{"type":"charge","paymentId":7}', '{"type":"charge","paymentId":"pay_1"}']
   const event = sqsEvent('work', bodies)
   const response = await worker(event, context)
   t.same(response, { batchItemFailures: [] }, 'no retry can mend a malformed message')
@@ -42,7 +42,7 @@ t.test('a malformed message is recorded as a dead letter saying why, and acknowl
   t.match(deps.recorded, [
     { body: 'not json', reason: /not JSON/ },
     { body: '{"no":"type"}', reason: /string "type"/ },
-    { body: '{"type":"refund"}', reason: /unknown command type "refund"/ },
+    { body: '{"type":"payout"}', reason: /unknown command type "payout"/ },
     { body: '{"type":"charge"}', reason: /^invalid charge command: paymentId: expected required property$/ },
     { body: '{"type":"charge","paymentId":7}', reason: /paymentId: expected string/ }
   ])

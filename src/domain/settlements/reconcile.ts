@@ -91,13 +91,13 @@ export function isMalformed (row: SettlementRow | MalformedRow): row is Malforme
   return 'error' in row
 }
 
-const SETTLED_CHARGE_STATUSES: ReadonlySet<PaymentStatus> = new Set<PaymentStatus>(['succeeded', 'refunded'])
-const REFUNDED_STATUSES: ReadonlySet<PaymentStatus> = new Set<PaymentStatus>(['refunded'])
+const SETTLED_CHARGE_STATUSES: ReadonlySet<PaymentStatus> = new Set<PaymentStatus>(['succeeded', 'partially_refunded', 'refunded'])
+const REFUNDED_STATUSES: ReadonlySet<PaymentStatus> = new Set<PaymentStatus>(['partially_refunded', 'refunded'])
 
 /**
  * Classifies a readable, first-seen row against the payment it names (undefined: none found).
- * A charge must settle the payment's amount and find it succeeded (or refunded since); a refund
- * must find the payment refunded and not exceed its amount.
+ * A charge must settle the payment's amount and find it succeeded (or refunded since, in part
+ * or in full); a refund must find the payment refunded (in part or in full) and not exceed its amount.
  */
 export function classify (row: SettlementRow, payment: Pick<Payment, 'amount' | 'currency' | 'status'> | undefined): { classification: Classification, reason?: string } {
   if (payment === undefined) return { classification: Classification.unknownPayment, reason: 'no payment with this id or provider reference' }

@@ -10,6 +10,10 @@ export const WebhookEventType = {
   paymentRefunded: 'payment.refunded',
   /** Part of the amount was refunded: the status stays, `amountRefunded` says how much so far. */
   paymentPartiallyRefunded: 'payment.partially_refunded',
+  /** One refund succeeded at the provider: ours (`refundId`), or one made there (its dashboard). */
+  refundSucceeded: 'refund.succeeded',
+  /** One refund failed at the provider. */
+  refundFailed: 'refund.failed',
   ignored: 'ignored'
 } as const
 
@@ -28,6 +32,12 @@ export interface NormalizedWebhookEvent {
   reason?: string
   /** On a refund event: the total refunded so far, in ISO 4217 minor units. */
   amountRefunded?: number
+  /** On a refund's own event: paylith's refund id (`re_<ULID>`), when paylith started it. */
+  refundId?: string
+  /** On a refund's own event: the provider's id of the refund (Stripe `re_…`). */
+  providerRefundRef?: string
+  /** On a refund's own event: its amount, in ISO 4217 minor units. */
+  refundAmount?: number
 }
 
 /**
@@ -46,10 +56,15 @@ const STRIPE_TYPES: Record<string, WebhookEventType> = {
   'charge.refunded': WebhookEventType.paymentRefunded
 }
 
+/** Stripe's events about one Refund object: what its `status` means. */
+const STRIPE_REFUND_EVENTS: ReadonlySet<string> = new Set(['refund.created', 'refund.updated', 'refund.failed'])
+
 const STANDARD_TYPES: Record<string, WebhookEventType> = {
   'payment.succeeded': WebhookEventType.paymentSucceeded,
   'payment.failed': WebhookEventType.paymentFailed,
-  'payment.refunded': WebhookEventType.paymentRefunded
+  'payment.refunded': WebhookEventType.paymentRefunded,
+  'refund.succeeded': WebhookEventType.refundSucceeded,
+  'refund.failed': WebhookEventType.refundFailed
 }
 
 /**
@@ -71,6 +86,7 @@ export function normalizeWebhookEvent (provider: WebhookProvider, payload: unkno
     const paymentIntent = typeof object.payment_intent === 'string' ? object.payment_intent : object.id
     const error = isObject(object.last_payment_error) ? object.last_payment_error : {}
     const refund = providerType === 'charge.refunded' ? stripeRefund(object) : undefined
+    if (STRIPE_REFUND_EVENTS.has(providerType)) return compact({ eventId: payload.id, providerType, ...stripeRefundObject(providerType, object) })
     return compact({
       eventId: payload.id,
       providerType,
@@ -83,14 +99,51 @@ export function normalizeWebhookEvent (provider: WebhookProvider, payload: unkno
   }
 
   if (webhookId === undefined || webhookId === '') throw new MalformedWebhookError('the delivery has no webhook-id')
+  const type = STANDARD_TYPES[providerType] ?? WebhookEventType.ignored
+  const isRefund = type === WebhookEventType.refundSucceeded || type === WebhookEventType.refundFailed
   return compact({
     eventId: webhookId,
     providerType,
-    type: STANDARD_TYPES[providerType] ?? WebhookEventType.ignored,
+    type,
     paymentId: stringOrUndefined(data.paymentId),
     providerRef: stringOrUndefined(data.providerRef),
-    reason: stringOrUndefined(data.reason)
+    reason: stringOrUndefined(data.reason),
+    ...(isRefund && {
+      refundId: stringOrUndefined(data.refundId),
+      providerRefundRef: stringOrUndefined(data.providerRefundRef),
+      ...(Number.isSafeInteger(data.amount) && (data.amount as number) > 0 && { refundAmount: data.amount as number })
+    })
   })
+}
+
+/**
+ * A Stripe Refund object (`refund.created`, `refund.updated`, `refund.failed`): succeeded or
+ * failed by its `status` (pending ones are ignored until they end); paylith's refund id is in
+ * its metadata when paylith made it; its amount is read back into ISO minor units.
+ */
+function stripeRefundObject (providerType: string, refund: Record<string, unknown>): Omit<NormalizedWebhookEvent, 'eventId' | 'providerType'> {
+  const metadata = isObject(refund.metadata) ? refund.metadata : {}
+  const status = providerType === 'refund.failed' ? 'failed' : refund.status
+  const type = status === 'succeeded'
+    ? WebhookEventType.refundSucceeded
+    : status === 'failed' || status === 'canceled' ? WebhookEventType.refundFailed : WebhookEventType.ignored
+  let refundAmount: number | undefined
+  if (typeof refund.amount === 'number' && typeof refund.currency === 'string') {
+    try {
+      refundAmount = fromStripeAmount(refund.currency.toUpperCase(), refund.amount)
+    } catch (error) {
+      throw new MalformedWebhookError(`the refund's amount: ${(error as Error).message}`)
+    }
+  }
+  return {
+    type,
+    paymentId: stringOrUndefined(metadata.paymentId),
+    providerRef: stringOrUndefined(refund.payment_intent),
+    refundId: stringOrUndefined(metadata.refundId),
+    providerRefundRef: stringOrUndefined(refund.id),
+    ...(refundAmount !== undefined && { refundAmount }),
+    reason: stringOrUndefined(refund.failure_reason) ?? (status === 'canceled' ? 'canceled' : undefined)
+  }
 }
 
 /**
@@ -112,7 +165,7 @@ function stripeRefund (charge: Record<string, unknown>): { type: WebhookEventTyp
 
 /** Leaves out absent fields, refuses references too long to store, and cuts long free text. */
 function compact (event: NormalizedWebhookEvent): NormalizedWebhookEvent {
-  for (const field of ['eventId', 'paymentId', 'providerRef'] as const) {
+  for (const field of ['eventId', 'paymentId', 'providerRef', 'refundId', 'providerRefundRef'] as const) {
     const length = event[field]?.length ?? 0
     if (length > MAX_WEBHOOK_REFERENCE_LENGTH) {
       throw new WebhookReferenceTooLongError(`the event's ${field} is ${length} characters long; at most ${MAX_WEBHOOK_REFERENCE_LENGTH} can be stored`, { field, length, maxLength: MAX_WEBHOOK_REFERENCE_LENGTH })

@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { CustomerIdSchema, PaymentStatusSchema } from '../payments/schemas.js'
 
-/** A customer's payments at a glance: count and total per currency and status. */
+/** A customer's payments at a glance: count and total per currency and status, and refunded amounts per currency. */
 export const CustomerSummarySchema = Type.Object({
   customerId: CustomerIdSchema,
   totals: Type.Array(Type.Object({
@@ -13,6 +13,10 @@ export const CustomerSummarySchema = Type.Object({
     count: Type.Integer({ minimum: 0 }),
     amount: Type.Integer({ minimum: 0, description: 'Sum of the payments\' amounts, in minor units.' })
   })),
+  refunded: Type.Array(Type.Object({
+    currency: Type.String(),
+    amount: Type.Integer({ minimum: 0, description: 'Sum of what the customer\'s payments gave back (partial refunds included), in minor units.' })
+  }), { description: 'Refunded amounts per currency, of the currencies with any.' }),
   lastPaymentAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
 
@@ -32,6 +36,6 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerRouteDeps
     }
   }, async (request) => {
     const summary = await deps.summaries.get(request.params.id)
-    return summary ?? { customerId: request.params.id, totals: [], lastPaymentAt: null }
+    return summary ?? { customerId: request.params.id, totals: [], refunded: [], lastPaymentAt: null }
   })
 }

@@ -38,6 +38,7 @@ function toPaymentResponse (payment: Payment): PaymentResponse {
     ...(payment.providerPaymentMethod !== undefined && { providerPaymentMethod: payment.providerPaymentMethod }),
     ...(payment.clientSecret !== undefined && payment.status === 'requires_action' && { clientSecret: payment.clientSecret }),
     ...(payment.failureReason !== undefined && { failureReason: payment.failureReason }),
+    amountRefunded: payment.amountRefunded ?? 0,
     ...(payment.attention !== undefined && { attention: payment.attention }),
     createdAt: payment.createdAt,
     updatedAt: payment.updatedAt

@@ -13,7 +13,7 @@ export const CustomerIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', 
 
 /** A payment's status. */
 export const PaymentStatusSchema = Type.Union(PAYMENT_STATUSES.map((status) => Type.Literal(status)), {
-  description: 'pending → processing → succeeded | failed; processing → requires_action (on-session: the customer authenticates in the browser) → succeeded | failed; succeeded → refunded; pending → canceled (final). Never moves backwards.'
+  description: 'pending → processing → succeeded | failed; processing → requires_action (on-session: the customer authenticates in the browser) → succeeded | failed; succeeded → partially_refunded → refunded, succeeded → refunded; pending → canceled (final). Never moves backwards.'
 })
 
 const Amount = Type.Integer({ minimum: 1, maximum: 99_999_999, description: 'Integer amount in the currency\'s minor unit (cents for EUR).', examples: [1999] })
@@ -83,6 +83,7 @@ export const PaymentSchema = Type.Object({
   clientSecret: Type.Optional(Type.String({ description: 'While requires_action: the PaymentIntent\'s client secret, for Stripe.js in the customer\'s browser. Not logged.' })),
   failureReason: Type.Optional(Type.String({ description: 'On a failed payment: why, as the provider\'s decline code; authentication_required when an off-session charge needed the customer (the intent is cancelled).', examples: ['card_declined'] })),
   attention: Type.Optional(PaymentAttentionSchema),
+  amountRefunded: Type.Optional(Type.Integer({ minimum: 0, description: 'What succeeded refunds gave back so far, in minor units (always present; absent only in answers replayed from before refunds existed).' })),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' })
 }, { $id: 'Payment' })

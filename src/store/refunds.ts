@@ -1,0 +1,282 @@
+import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
+import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
+import { InvalidTransitionError } from '../domain/errors.js'
+import type { Payment, PaymentEvent } from '../domain/payment.js'
+import type { PaymentStatus } from '../domain/payment-status.js'
+import type { Refund } from '../domain/refund.js'
+import { unixSeconds } from '../domain/time.js'
+import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
+import { Keys, REFUND_SORT_KEY_PREFIX, fromItem, toItem } from './table.js'
+import { writeTransaction } from './transaction.js'
+import { THROTTLING_REASONS, TransientReason, retryTransient, throttledError, type TransientRetry } from './transient.js'
+
+/** The outcome of an idempotent refund: written with its reservation, the key was taken, or the payment refused it (as it was then; undefined: no such payment). */
+export type RefundCreateOutcome =
+  | { outcome: 'created' }
+  | { outcome: 'key-taken', taken: TakenKey }
+  | { outcome: 'refused', payment: Payment | undefined }
+
+/** How a pending refund ended at the provider. */
+export type RefundOutcome =
+  | { status: 'succeeded', providerRef?: string }
+  | { status: 'failed', reason: string, providerRef?: string }
+
+/** What settling a refund wrote: the refund as it ends, and the payment when it changed. */
+export interface SettledRefund {
+  refund: Refund
+  /** The payment after a success (amountRefunded, status, version); undefined after a failure. */
+  payment?: Payment
+}
+
+/** The statuses a payment may be refunded from. */
+export const REFUNDABLE_STATUSES: readonly PaymentStatus[] = ['succeeded', 'partially_refunded']
+
+/** Refunds and their reservations on the payment, in the single table. */
+export interface RefundStore {
+  /**
+   * Writes the pending refund, its lookup by id, the reservation of its amount on the payment
+   * and the idempotency record in one transaction, if the key is free and the payment can still
+   * give the amount back (it is succeeded or partially_refunded, and amount − refunded − reserved
+   * covers it): concurrent refunds can never reserve more than the payment's amount. Otherwise
+   * says who holds the key, or the payment that refused the refund. Another transaction writing
+   * the payment at the same time (a concurrent refund) is tried again, with backoff.
+   * @throws DependencyThrottledError when DynamoDB kept refusing it (nothing written)
+   */
+  createIdempotently: (refund: Refund, record: IdempotencyRecord) => Promise<RefundCreateOutcome>
+  /** A refund by its id alone. */
+  get: (refundId: string) => Promise<Refund | undefined>
+  /** A payment's refunds, oldest first. */
+  listByPayment: (paymentId: string) => Promise<Refund[]>
+  /**
+   * Ends a pending refund, once: `succeeded` adds its amount to the payment's amountRefunded,
+   * releases its reservation and moves the payment to partially_refunded or refunded (a new
+   * version and a history event); `failed` releases the reservation only (no status change).
+   * Undefined when the refund is not pending any more (another path ended it first: nothing changes).
+   */
+  settle: (refund: Refund, outcome: RefundOutcome) => Promise<SettledRefund | undefined>
+  /**
+   * Records a refund the provider made without paylith (its dashboard), succeeded, against its
+   * payment: once per provider refund id (a duplicate or a later event about it is `duplicate`).
+   * The payment's amountRefunded grows by its amount (never past the payment's amount) and it
+   * moves to partially_refunded or refunded, with a history event.
+   * @throws InvalidTransitionError for a payment that never succeeded (a webhook ahead of the charge: retried)
+   */
+  recordExternal: (payment: Payment, refund: Refund) => Promise<'recorded' | 'duplicate'>
+}
+
+/**
+ * Concurrent refunds of one payment each write it in a transaction, and DynamoDB cancels one of
+ * two that meet (TransactionConflict): more tries than other writes, in a longer budget, so 20 at
+ * once all get an answer.
+ */
+export const REFUND_CONFLICT_RETRY: Omit<TransientRetry, 'onTransient'> = { attempts: 12, baseMs: 20, capMs: 400, budgetMs: 5_000, retryAfterSeconds: 1 }
+
+/** Tries at ending a refund when the payment keeps moving between the read and the write. */
+const SETTLE_RACES = 5
+
+/** Builds the refund store on a DynamoDB client. */
+export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
+  dynamodb: DynamoDBClient
+  tableName: string
+  clock: () => Date
+  /** Told of every transient refusal (the DynamoDbThrottled metric), as the other stores are. */
+  transient?: Pick<TransientRetry, 'onTransient'>
+}): RefundStore {
+  const conflictPolicy: TransientRetry = { ...REFUND_CONFLICT_RETRY, ...(transient?.onTransient !== undefined && { onTransient: transient.onTransient }) }
+  const readPayment = async (paymentId: string): Promise<Payment | undefined> => {
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.payment(paymentId)), ConsistentRead: true }))
+    return Item === undefined ? undefined : fromItem<Payment>(Item)
+  }
+  const readRefund = async (paymentId: string, refundId: string): Promise<Refund | undefined> => {
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.refund(paymentId, refundId)), ConsistentRead: true }))
+    return Item === undefined ? undefined : fromItem<Refund>(Item)
+  }
+  const refundUpdate = (refund: Refund, outcome: RefundOutcome, at: string) => ({
+    Update: {
+      TableName: tableName,
+      Key: marshall(Keys.refund(refund.paymentId, refund.id)),
+      UpdateExpression: `SET #status = :to, updatedAt = :at${outcome.providerRef !== undefined ? ', providerRef = :ref' : ''}${outcome.status === 'failed' ? ', failureReason = :reason' : ''}`,
+      ConditionExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: marshall({
+        ':to': outcome.status,
+        ':at': at,
+        ':pending': 'pending',
+        ...(outcome.providerRef !== undefined && { ':ref': outcome.providerRef }),
+        ...(outcome.status === 'failed' && { ':reason': outcome.reason })
+      })
+    }
+  })
+
+  return {
+    async createIdempotently (refund, record) {
+      const operation = 'refunds.create'
+      const items = {
+        idempotency: {
+          Put: {
+            TableName: tableName,
+            Item: idempotencyItem(record),
+            // A key is free if never used or if its record has expired (TTL deletion lags).
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ExpressionAttributeValues: { ':now': { N: String(unixSeconds(clock())) } },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
+          }
+        },
+        payment: {
+          Update: {
+            TableName: tableName,
+            Key: marshall(Keys.payment(refund.paymentId)),
+            // DynamoDB conditions do no arithmetic: amountRefundable is amount − refunded − reserved, kept by every write that moves those.
+            UpdateExpression: 'SET amountRefundable = if_not_exists(amountRefundable, amount) - :amount, amountReserved = if_not_exists(amountReserved, :zero) + :amount',
+            ConditionExpression: 'attribute_exists(pk) AND #status IN (:succeeded, :partial) AND (amountRefundable >= :amount OR (attribute_not_exists(amountRefundable) AND amount >= :amount))',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: marshall({ ':amount': refund.amount, ':zero': 0, ':succeeded': 'succeeded', ':partial': 'partially_refunded' }),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
+          }
+        },
+        refund: { Put: { TableName: tableName, Item: toItem(Keys.refund(refund.paymentId, refund.id), refund), ConditionExpression: 'attribute_not_exists(pk)' } },
+        lookup: { Put: { TableName: tableName, Item: toItem(Keys.refundLookup(refund.id), { refundId: refund.id, paymentId: refund.paymentId }), ConditionExpression: 'attribute_not_exists(pk)' } }
+      }
+      // Throttling, and another refund writing the payment, are tried again; a conflict on the key means another request holds it (in flight).
+      const cancelled = await retryTransient(operation, conflictPolicy, async () => {
+        const result = await writeTransaction(dynamodb, items)
+        const retryable = result?.transient !== undefined && (THROTTLING_REASONS.includes(result.transient) || result.reasons.idempotency?.Code !== TransientReason.transactionConflict)
+        return { value: result, ...(retryable && { transient: result?.transient }) }
+      })
+      if (cancelled === undefined) return { outcome: 'created' }
+      const { idempotency, payment } = cancelled.reasons
+      if (idempotency?.Code === TransientReason.transactionConflict) return { outcome: 'key-taken', taken: { by: 'in-flight', cause: cancelled.error } }
+      if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the refund of ${refund.paymentId}`)
+      if (idempotency?.Code === 'ConditionalCheckFailed') {
+        const existing = idempotency.Item === undefined
+          ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
+          : toIdempotencyRecord(idempotency.Item)
+        return { outcome: 'key-taken', taken: { by: 'completed', record: existing, cause: cancelled.error } }
+      }
+      if (payment?.Code === 'ConditionalCheckFailed') {
+        return { outcome: 'refused', payment: payment.Item === undefined ? undefined : fromItem<Payment>(payment.Item) }
+      }
+      throw cancelled.error
+    },
+
+    async get (refundId) {
+      const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.refundLookup(refundId)), ConsistentRead: true }))
+      const paymentId = Item?.paymentId?.S
+      return paymentId === undefined ? undefined : readRefund(paymentId, refundId)
+    },
+
+    async listByPayment (paymentId) {
+      const items: Array<Record<string, AttributeValue>> = []
+      let startKey: Record<string, AttributeValue> | undefined
+      do {
+        const page = await dynamodb.send(new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :refunds)',
+          ExpressionAttributeValues: { ':pk': { S: Keys.payment(paymentId).pk }, ':refunds': { S: REFUND_SORT_KEY_PREFIX } },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey
+        }))
+        items.push(...(page.Items ?? []))
+        startKey = page.LastEvaluatedKey
+      } while (startKey !== undefined)
+      return items.map((item) => fromItem<Refund>(item))
+    },
+
+    async settle (refund, outcome) {
+      const operation = 'refunds.settle'
+      for (let race = 1; ; race++) {
+        const at = clock().toISOString()
+        if (outcome.status === 'failed') {
+          const cancelled = await writeTransaction(dynamodb, {
+            refund: refundUpdate(refund, outcome, at),
+            payment: {
+              Update: {
+                TableName: tableName,
+                Key: marshall(Keys.payment(refund.paymentId)),
+                UpdateExpression: 'SET amountReserved = amountReserved - :amount, amountRefundable = amountRefundable + :amount',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: marshall({ ':amount': refund.amount })
+              }
+            }
+          }, { operation, policy: conflictPolicy })
+          if (cancelled === undefined) return { refund: { ...refund, status: 'failed', failureReason: outcome.reason, updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) } }
+          if (cancelled.reasons.refund?.Code === 'ConditionalCheckFailed') return undefined
+          if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the end of refund ${refund.id}`)
+          throw cancelled.error
+        }
+
+        const payment = await readPayment(refund.paymentId)
+        if (payment === undefined) throw new Error(`refund ${refund.id}: its payment ${refund.paymentId} does not exist`)
+        const refunded = Math.min(payment.amount, (payment.amountRefunded ?? 0) + refund.amount)
+        // Never backwards: a payment a webhook already called refunded stays so.
+        const to: PaymentStatus = refunded >= payment.amount || payment.status === 'refunded' ? 'refunded' : 'partially_refunded'
+        const version = payment.version + 1
+        const event: PaymentEvent = { paymentId: payment.id, version, status: to, previousStatus: payment.status, at, reason: `refund ${refund.id} succeeded: ${refund.amount} ${refund.currency}` }
+        const cancelled = await writeTransaction(dynamodb, {
+          refund: refundUpdate(refund, outcome, at),
+          payment: {
+            Update: {
+              TableName: tableName,
+              Key: marshall(Keys.payment(payment.id)),
+              UpdateExpression: 'SET #status = :to, version = :version, updatedAt = :at, amountRefunded = :refunded, amountReserved = amountReserved - :amount REMOVE attention',
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: marshall({ ':to': to, ':version': version, ':at': at, ':refunded': refunded, ':amount': refund.amount, ':expected': payment.version })
+            }
+          },
+          event: { Put: { TableName: tableName, Item: toItem(Keys.paymentEvent(payment.id, version), event), ConditionExpression: 'attribute_not_exists(pk)' } }
+        }, { operation, policy: conflictPolicy })
+        if (cancelled === undefined) {
+          const { attention: _cleared, ...rest } = payment
+          return {
+            refund: { ...refund, status: 'succeeded', updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) },
+            payment: { ...rest, status: to, version, updatedAt: at, amountRefunded: refunded, amountReserved: (payment.amountReserved ?? refund.amount) - refund.amount }
+          }
+        }
+        if (cancelled.reasons.refund?.Code === 'ConditionalCheckFailed') return undefined
+        if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the end of refund ${refund.id}`)
+        // The payment moved since it was read: read it again and decide again.
+        if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
+      }
+    },
+
+    async recordExternal (first, refund) {
+      const operation = 'refunds.recordExternal'
+      const providerRef = refund.providerRef ?? refund.id
+      let payment: Payment | undefined = first
+      for (let race = 1; ; race++) {
+        if (payment === undefined) throw new Error(`refund ${refund.id}: its payment ${refund.paymentId} does not exist`)
+        if (!['succeeded', 'partially_refunded', 'refunded'].includes(payment.status)) {
+          throw new InvalidTransitionError(`payment ${payment.id} is ${payment.status}: a refund made at the provider cannot be recorded before it succeeded`, { paymentId: payment.id, from: payment.status, to: 'partially_refunded' })
+        }
+        const at = clock().toISOString()
+        const refunded = Math.min(payment.amount, (payment.amountRefunded ?? 0) + refund.amount)
+        const to: PaymentStatus = refunded >= payment.amount || payment.status === 'refunded' ? 'refunded' : 'partially_refunded'
+        const version = payment.version + 1
+        const event: PaymentEvent = { paymentId: payment.id, version, status: to, previousStatus: payment.status, at, reason: `refund ${providerRef} made at the provider: ${refund.amount} ${refund.currency}` }
+        const cancelled = await writeTransaction(dynamodb, {
+          claim: { Put: { TableName: tableName, Item: toItem(Keys.providerRef(providerRef), { paymentId: payment.id, refundId: refund.id }), ConditionExpression: 'attribute_not_exists(pk)' } },
+          refund: { Put: { TableName: tableName, Item: toItem(Keys.refund(payment.id, refund.id), refund), ConditionExpression: 'attribute_not_exists(pk)' } },
+          lookup: { Put: { TableName: tableName, Item: toItem(Keys.refundLookup(refund.id), { refundId: refund.id, paymentId: payment.id }), ConditionExpression: 'attribute_not_exists(pk)' } },
+          payment: {
+            Update: {
+              TableName: tableName,
+              Key: marshall(Keys.payment(payment.id)),
+              UpdateExpression: 'SET #status = :to, version = :version, updatedAt = :at, amountRefunded = :refunded, amountRefundable = if_not_exists(amountRefundable, amount) - :amount',
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: marshall({ ':to': to, ':version': version, ':at': at, ':refunded': refunded, ':amount': refund.amount, ':expected': payment.version })
+            }
+          },
+          event: { Put: { TableName: tableName, Item: toItem(Keys.paymentEvent(payment.id, version), event), ConditionExpression: 'attribute_not_exists(pk)' } }
+        }, { operation, policy: conflictPolicy })
+        if (cancelled === undefined) return 'recorded'
+        if (cancelled.reasons.claim?.Code === 'ConditionalCheckFailed') return 'duplicate'
+        if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the refund ${providerRef} of ${payment.id}`)
+        if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
+        payment = await readPayment(payment.id)
+      }
+    }
+  }
+}

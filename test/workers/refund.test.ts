@@ -1,0 +1,153 @@
+import t from 'tap'
+import { createLocalContext } from '../../src/local/lambda-context.js'
+import type { Built } from '../helpers/build.js'
+import type { Payment } from '../../src/domain/payment.js'
+import type { SandboxProvider } from '../../src/providers/sandbox.js'
+import { createRefundHandler } from '../../src/workers/refund.js'
+import { createLogger } from '../../src/observability/logger.js'
+import { createMetrics } from '../../src/observability/metrics.js'
+import { CircuitOpenError } from '../../src/providers/resilient.js'
+import { createResilientCharge } from '../../src/providers/resilient.js'
+import { createStripeProvider } from '../../src/providers/stripe.js'
+import { jsonLines } from '../helpers/lines.js'
+import { scriptedStripe, stripeError } from '../helpers/stripe-api.js'
+import { build, bearer } from '../helpers/build.js'
+import { storeSucceededPayment } from '../helpers/payments.js'
+import { sqsEvent, sqsRecord } from '../helpers/events.js'
+
+const context = () => createLocalContext('paylith-test', 30_000)
+
+async function requestRefund (built: Built, payment: Payment, amount?: number): Promise<string> {
+  const response = await built.app.inject({ method: 'POST', url: `/v1/payments/${payment.id}/refunds`, headers: { ...bearer(), 'idempotency-key': `k-${Math.random()}` }, payload: amount === undefined ? {} : { amount } })
+  if (response.statusCode !== 201) throw new Error(`refund answered ${response.statusCode}: ${response.body}`)
+  return response.json().id
+}
+
+function withMetrics (built: Built) {
+  const documents = jsonLines()
+  const metrics = createMetrics({ destination: documents.sink })
+  return { deps: { ...built.deps, metrics }, metrics, documents: documents.lines }
+}
+
+t.test('a sandbox refund succeeds: the refund ends succeeded, the payment partially_refunded then refunded', async (t) => {
+  const built = await build(t)
+  const { deps, metrics, documents } = withMetrics(built)
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const handler = createRefundHandler(deps)
+
+  const first = await requestRefund(built, payment, 300)
+  await handler({ type: 'refund', paymentId: payment.id, refundId: first }, sqsRecord('q', '{}'), context())
+  t.match(await built.deps.refunds.get(first), { status: 'succeeded', providerRef: `sbx_${first}` })
+  t.match(await built.deps.payments.get(payment.id), { status: 'partially_refunded', amountRefunded: 300, amountReserved: 0 })
+
+  const rest = await requestRefund(built, payment)
+  await handler({ type: 'refund', paymentId: payment.id, refundId: rest }, sqsRecord('q', '{}'), context())
+  t.match(await built.deps.payments.get(payment.id), { status: 'refunded', amountRefunded: 1000 })
+  t.same((await built.deps.payments.history(payment.id))?.map((event) => event.status), ['pending', 'succeeded', 'partially_refunded', 'refunded'])
+  metrics.flush()
+  t.equal(documents.filter((document) => document.RefundSucceeded === 1).length, 2, 'one RefundSucceeded document per refund')
+})
+
+t.test('a redelivered refund command asks the provider nothing more and changes nothing', async (t) => {
+  const built = await build(t)
+  const { deps, metrics, documents } = withMetrics(built)
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, payment, 100)
+  const handler = createRefundHandler(deps)
+  for (let i = 0; i < 3; i++) await handler({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
+  const sandbox = built.deps.provider as SandboxProvider
+  t.equal(sandbox.attemptsFor(refundId), 1)
+  t.equal(sandbox.refundsFor(refundId), 1, 'refunded once')
+  t.match(await built.deps.payments.get(payment.id), { amountRefunded: 100, version: payment.version + 1 })
+  metrics.flush()
+  t.equal(documents.filter((document) => document.RefundSucceeded === 1).length, 1)
+})
+
+t.test('a sandbox refund whose amount ends in 51 fails as refund_declined and gives its amount back', async (t) => {
+  const built = await build(t)
+  const { deps, metrics, documents } = withMetrics(built)
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, payment, 151)
+  await createRefundHandler(deps)({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
+  t.match(await built.deps.refunds.get(refundId), { status: 'failed', failureReason: 'refund_declined' })
+  t.match(await built.deps.payments.get(payment.id), { status: 'succeeded', amountReserved: 0, amountRefundable: 1000, version: payment.version })
+  const read = await built.app.inject({ method: 'GET', url: `/v1/refunds/${refundId}`, headers: bearer() })
+  t.match(read.json(), { status: 'failed', failureReason: 'refund_declined' })
+  metrics.flush()
+  t.equal(documents.filter((document) => document.RefundFailed === 1).length, 1)
+})
+
+t.test('a refund command for no refund throws, so SQS retries it and then dead-letters it', async (t) => {
+  const built = await build(t)
+  const payment = await storeSucceededPayment(built.deps)
+  await t.rejects(createRefundHandler(built.deps)({ type: 'refund', paymentId: payment.id, refundId: built.deps.refundIds() }, sqsRecord('q', '{}'), context()), { name: 'UnknownPaymentError' })
+})
+
+t.test('a provider outage fails the message through the work-queue worker, and the refund stays pending', async (t) => {
+  const built = await build(t, { env: { PROVIDER_MAX_ATTEMPTS: '2', PROVIDER_BACKOFF_BASE_MS: '1', PROVIDER_BACKOFF_CAP_MS: '1' } })
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, payment, 100)
+  const sandbox = built.deps.provider as SandboxProvider
+  sandbox.setDown(true)
+  const worker = built.workers.queues[built.config.queues.work.name]
+  if (worker === undefined) throw new Error('no work-queue worker')
+  const event = sqsEvent(built.config.queues.work.name, [JSON.stringify({ type: 'refund', paymentId: payment.id, refundId })])
+  t.same(await worker(event, context()), { batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] })
+  t.equal(sandbox.attemptsFor(refundId), 2, 'retried as charges are')
+  t.equal((await built.deps.refunds.get(refundId))?.status, 'pending')
+  sandbox.setDown(false)
+  t.same(await worker(event, context()), { batchItemFailures: [] }, 'the redelivery refunds')
+  t.equal((await built.deps.refunds.get(refundId))?.status, 'succeeded')
+})
+
+t.test('while the breaker is open the refund is deferred, not tried', async (t) => {
+  const built = await build(t)
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, payment, 100)
+  const deferred: number[] = []
+  // A stand-in provider call, the one mock here: an open breaker on demand, without an outage to stage first.
+  const charge = Object.assign(async () => { throw new Error('not a charge') }, {
+    refund: async () => { throw new CircuitOpenError() },
+    retryAfterMs: () => 1_000,
+    providerName: 'sandbox'
+  })
+  const handler = createRefundHandler({ ...built.deps, charge, workQueue: { defer: async (_record, seconds) => { deferred.push(seconds); return 'resent' as const } } })
+  await handler({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
+  t.equal(deferred.length, 1, 'given back to the queue for later')
+  t.equal((await built.deps.refunds.get(refundId))?.status, 'pending')
+})
+
+t.test('Stripe: the Refunds API on the PaymentIntent, with the refund id as Idempotency-Key and the amount in Stripe\'s units', async (t) => {
+  const built = await build(t)
+  const refundBody = (status: string, extra: Record<string, unknown> = {}) => ({ id: 're_3MtwBwLkdIwHu7ix0Jk2dR6t', object: 'refund', amount: 50000, currency: 'isk', payment_intent: 'pi_3MtwBwLkdIwHu7ix28a3tqPa', status, metadata: {}, ...extra })
+  const api = await scriptedStripe(t, [
+    { method: 'POST', path: '/v1/refunds', status: 200, body: refundBody('succeeded') },
+    { method: 'POST', path: '/v1/refunds', status: 200, body: refundBody('pending') },
+    { method: 'POST', path: '/v1/refunds', status: 200, body: refundBody('failed', { failure_reason: 'expired_or_canceled_card' }) },
+    { method: 'POST', path: '/v1/refunds', status: 400, body: stripeError('invalid_request_error', 'charge_already_refunded', 'Charge ch_1 has already been refunded.') }
+  ])
+  const provider = createStripeProvider({ secretKey: async () => 'sk_test_refunds', defaultPaymentMethod: undefined, timeoutMs: 2_000, keyMaxAgeMs: 300_000, apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' } })
+  const { lines, sink } = jsonLines()
+  const logger = createLogger({ logLevel: 'info' }, sink)
+  const metrics = createMetrics({ destination: sink })
+  const charge = createResilientCharge(provider, { timeoutMs: 2_000, maxAttempts: 2, backoffBaseMs: 1, backoffCapMs: 1, volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 1_000 }, { logger, metrics })
+  const handler = createRefundHandler({ ...built.deps, charge, logger, metrics })
+  const isk = await storeSucceededPayment(built.deps, { amount: 5000, currency: 'ISK' })
+  // The charge recorded the provider's reference (here the sandbox's) as the payment's providerRef: the intent to refund.
+  const ids = [await requestRefund(built, isk, 500), await requestRefund(built, isk, 600), await requestRefund(built, isk, 700), await requestRefund(built, isk, 800)]
+  for (const refundId of ids) await handler({ type: 'refund', paymentId: isk.id, refundId }, sqsRecord('q', '{}'), context())
+
+  t.same(api.unexpected, [])
+  const [first] = api.seen
+  t.equal(first?.idempotencyKey, ids[0], 'the refund id is Stripe\'s Idempotency-Key')
+  t.equal(first?.form.get('payment_intent'), `sbx_${isk.id}`)
+  t.equal(first?.form.get('amount'), '50000', '500 ISK is 50000 in Stripe\'s units')
+  t.equal(first?.form.get('metadata[refundId]'), ids[0])
+  t.equal(first?.form.get('metadata[paymentId]'), isk.id)
+  t.match(await built.deps.refunds.get(ids[0] as string), { status: 'succeeded', providerRef: 're_3MtwBwLkdIwHu7ix0Jk2dR6t' })
+  t.equal((await built.deps.refunds.get(ids[1] as string))?.status, 'pending', 'pending at Stripe: its webhook ends it')
+  t.match(await built.deps.refunds.get(ids[2] as string), { status: 'failed', failureReason: 'expired_or_canceled_card' })
+  t.match(await built.deps.refunds.get(ids[3] as string), { status: 'failed', failureReason: 'charge_already_refunded' })
+  t.match(await built.deps.payments.get(isk.id), { status: 'partially_refunded', amountRefunded: 500, amountReserved: 600 })
+  t.notOk(lines.some((line) => Number(line.level) >= 50), 'no error logged')
+})
