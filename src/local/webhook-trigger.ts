@@ -4,7 +4,7 @@ import { parseWebhookSecrets } from '../domain/webhooks/providers.js'
 import { signStandardWebhook } from '../domain/webhooks/signatures/standard-webhooks.js'
 
 /** The Standard Webhooks event types `npm run webhook` sends, as paylith reads them. */
-const TRIGGER_TYPES = ['payment.succeeded', 'payment.failed', 'payment.refunded'] as const
+const TRIGGER_TYPES = ['payment.succeeded', 'payment.failed', 'payment.refunded', 'refund.succeeded', 'refund.failed'] as const
 /** One of TRIGGER_TYPES. */
 export type TriggerType = typeof TRIGGER_TYPES[number]
 
@@ -16,6 +16,12 @@ export interface WebhookTrigger {
   paymentId: string
   reason?: string
   providerRef?: string
+  /** A refund event: paylith's refund it ends (`re_…`); without it, a refund made at the provider. */
+  refundId?: string
+  /** A refund event: the refund's amount in minor units (what a refund made at the provider gave back). */
+  amount?: number
+  /** A refund event: the provider's id of the refund. */
+  providerRefundRef?: string
 }
 
 /** Raised for arguments `npm run webhook` cannot use; its message is the one line to print. */
@@ -27,7 +33,7 @@ export class TriggerUsageError extends Error {
 }
 
 /** How `npm run webhook` is called. */
-export const TRIGGER_USAGE = `usage: npm run webhook -- <${TRIGGER_TYPES.join(' | ')}> <paymentId> [--url URL] [--secret whsec_...] [--reason TEXT] [--provider-ref REF]`
+export const TRIGGER_USAGE = `usage: npm run webhook -- <${TRIGGER_TYPES.join(' | ')}> <paymentId> [--url URL] [--secret whsec_...] [--reason TEXT] [--provider-ref REF] [--refund re_... | --amount N --provider-refund-ref REF]`
 
 /**
  * Reads `npm run webhook`'s arguments. The URL defaults to the local server (HOST, PORT); the
@@ -40,7 +46,15 @@ export function parseTriggerArgs (argv: string[], env: Record<string, string | u
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { url: { type: 'string' }, secret: { type: 'string' }, reason: { type: 'string' }, 'provider-ref': { type: 'string' } }
+      options: {
+        url: { type: 'string' },
+        secret: { type: 'string' },
+        reason: { type: 'string' },
+        'provider-ref': { type: 'string' },
+        refund: { type: 'string' },
+        amount: { type: 'string' },
+        'provider-refund-ref': { type: 'string' }
+      }
     })
   } catch (error) {
     throw new TriggerUsageError(`${(error as Error).message}\n${TRIGGER_USAGE}`)
@@ -52,6 +66,15 @@ export function parseTriggerArgs (argv: string[], env: Record<string, string | u
   if (secret === undefined) {
     throw new TriggerUsageError('no Standard Webhooks secret: pass --secret (npm start prints the one it generated) or set WEBHOOK_SECRETS=standard=whsec_...')
   }
+  const isRefund = type.startsWith('refund.')
+  const { refund, amount, 'provider-refund-ref': providerRefundRef } = parsed.values
+  if (!isRefund && (refund !== undefined || amount !== undefined || providerRefundRef !== undefined)) {
+    throw new TriggerUsageError(`--refund, --amount and --provider-refund-ref belong to refund events, not ${type}`)
+  }
+  if (amount !== undefined && !/^[1-9]\d{0,14}$/.test(amount)) throw new TriggerUsageError(`--amount ${amount}: expected a positive whole number of minor units`)
+  if (isRefund && refund === undefined && (amount === undefined || providerRefundRef === undefined)) {
+    throw new TriggerUsageError(`${type} needs --refund re_... (a refund paylith made) or --amount N and --provider-refund-ref REF (one made at the provider)`)
+  }
   const url = parsed.values.url ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? '3000'}/v1/webhooks/standard`
   return {
     url,
@@ -59,7 +82,10 @@ export function parseTriggerArgs (argv: string[], env: Record<string, string | u
     type: type as TriggerType,
     paymentId,
     ...(parsed.values.reason !== undefined && { reason: parsed.values.reason }),
-    ...(parsed.values['provider-ref'] !== undefined && { providerRef: parsed.values['provider-ref'] })
+    ...(parsed.values['provider-ref'] !== undefined && { providerRef: parsed.values['provider-ref'] }),
+    ...(refund !== undefined && { refundId: refund }),
+    ...(amount !== undefined && { amount: Number(amount) }),
+    ...(providerRefundRef !== undefined && { providerRefundRef })
   }
 }
 
@@ -75,7 +101,10 @@ export async function sendWebhook (trigger: WebhookTrigger, { timeoutMs = 10_000
     data: {
       paymentId: trigger.paymentId,
       ...(trigger.providerRef !== undefined && { providerRef: trigger.providerRef }),
-      ...(trigger.reason !== undefined && { reason: trigger.reason })
+      ...(trigger.reason !== undefined && { reason: trigger.reason }),
+      ...(trigger.refundId !== undefined && { refundId: trigger.refundId }),
+      ...(trigger.amount !== undefined && { amount: trigger.amount }),
+      ...(trigger.providerRefundRef !== undefined && { providerRefundRef: trigger.providerRefundRef })
     }
   })
   const response = await fetch(trigger.url, {

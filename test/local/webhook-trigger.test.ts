@@ -46,3 +46,22 @@ t.test('npm run webhook says in one line when nothing listens or the arguments a
   t.equal(usage.code, 2)
   t.equal(usage.stderr, `webhook: ${TRIGGER_USAGE}\n`)
 })
+
+t.test('refund events name paylith\'s refund, or give the amount and id of one made at the provider', async (t) => {
+  t.match(parseTriggerArgs(['refund.succeeded', 'pay_1', '--refund', 're_1', '--secret', SECRET], {}), { type: 'refund.succeeded', paymentId: 'pay_1', refundId: 're_1' })
+  t.match(parseTriggerArgs(['refund.succeeded', 'pay_1', '--amount', '2500', '--provider-refund-ref', 're_dash_1', '--secret', SECRET], {}), { amount: 2500, providerRefundRef: 're_dash_1' })
+  t.throws(() => parseTriggerArgs(['refund.failed', 'pay_1', '--secret', SECRET], {}), { message: /refund\.failed needs --refund re_\.\.\. \(a refund paylith made\) or --amount N and --provider-refund-ref REF/ })
+  t.throws(() => parseTriggerArgs(['refund.succeeded', 'pay_1', '--amount', '12.50', '--provider-refund-ref', 're_x', '--secret', SECRET], {}), { message: /--amount 12\.50: expected a positive whole number of minor units/ })
+  t.throws(() => parseTriggerArgs(['payment.succeeded', 'pay_1', '--refund', 're_1', '--secret', SECRET], {}), { message: /belong to refund events, not payment\.succeeded/ })
+})
+
+t.test('npm run webhook sends a refund made at the provider, which the server stores as a refund event', async (t) => {
+  const built = await build(t, { env: { WEBHOOK_SECRETS: `standard=${SECRET}` } })
+  const url = await built.app.listen({ port: 0, host: '127.0.0.1' })
+  const result = await runWebhook(['refund.succeeded', 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', '--amount', '2500', '--provider-refund-ref', 're_dash_1', '--url', `${url}/v1/webhooks/standard`], { WEBHOOK_SECRETS: `standard=${SECRET}` })
+  t.equal(result.code, 0, result.stderr)
+  const answer = JSON.parse(result.stdout)
+  t.match(answer, { status: 200, type: 'refund.succeeded' })
+  const { Item } = await built.deps.dynamodb.send(new GetItemCommand({ TableName: built.config.tableName, Key: { pk: { S: `WEBHOOK#standard#${answer.webhookId as string}` }, sk: { S: 'WEBHOOK' } } }))
+  t.match(unmarshall(Item ?? {}), { type: 'refund.succeeded', paymentId: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M', refundAmount: 2500, providerRefundRef: 're_dash_1' })
+})
