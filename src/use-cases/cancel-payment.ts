@@ -1,9 +1,9 @@
-import { IdempotencyCache, isLive, newIdempotencyRecord, replayFor, requestFingerprint, type IdempotencyRecord } from '../domain/idempotency.js'
+import { isLive, newIdempotencyRecord, requestFingerprint } from '../domain/idempotency.js'
 import { NotFoundError, PaymentNotCancelableError, VersionConflictError } from '../domain/errors.js'
 import type { Payment } from '../domain/payment.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { movedPayment, type PaymentStore } from '../store/payments.js'
-import type { CreatedResponse } from './create-payment.js'
+import { idempotentAnswers, type CreatedResponse } from './idempotent-answers.js'
 
 /** How often a cancel reads the payment again after it moved between the read and the write (an attention flag, a lost race). */
 const ATTEMPTS = 3
@@ -33,17 +33,13 @@ export function cancelPaymentUseCase<Body> (
   deps: { payments: PaymentStore, clock: () => Date, metrics: Metrics, idempotencyTtlSeconds: number },
   respond: (payment: Payment) => CreatedResponse<Body>
 ): (request: CancelPaymentRequest) => Promise<CancelPaymentResult<Body>> {
-  const cache = new IdempotencyCache()
-  const replay = (record: IdempotencyRecord): CancelPaymentResult<Body> => {
-    cache.set(record)
-    return { statusCode: record.statusCode, body: JSON.parse(record.body) as Body, replayed: true }
-  }
+  const answers = idempotentAnswers<Body>(deps.clock)
 
   return async ({ paymentId, scope, key }) => {
     // The request is the operation on its payment: the same key for another payment (or a create) is 422.
     const claim = { scope, key, fingerprint: requestFingerprint({ operation: 'cancel', paymentId }) }
-    const cached = cache.get(scope, key, deps.clock())
-    if (cached !== undefined) return replay(replayFor(claim, { by: 'completed', record: cached }, deps.clock()))
+    const cached = answers.cached(claim)
+    if (cached !== undefined) return cached
 
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const payment = await deps.payments.get(paymentId)
@@ -51,7 +47,7 @@ export function cancelPaymentUseCase<Body> (
       if (payment.status !== 'pending') {
         // A retry of a cancel that succeeded finds the payment canceled: its key answers, not the status.
         const record = await deps.payments.idempotencyRecord(scope, key)
-        if (record !== undefined && isLive(record, deps.clock())) return replay(replayFor(claim, { by: 'completed', record }, deps.clock()))
+        if (record !== undefined && isLive(record, deps.clock())) return answers.replay(claim, { by: 'completed', record })
         throw new PaymentNotCancelableError(`payment ${paymentId} is ${payment.status}; only a pending payment can be canceled`, { paymentId, status: payment.status })
       }
       const now = deps.clock()
@@ -60,11 +56,11 @@ export function cancelPaymentUseCase<Body> (
       const record = newIdempotencyRecord(claim, { paymentId, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
       const outcome = await deps.payments.cancelIdempotently(payment, canceled, record)
       if (outcome.canceled) {
-        cache.set(record)
+        answers.remember(record)
         deps.metrics.count(MetricName.paymentCanceled)
         return { ...response, replayed: false }
       }
-      if (outcome.by !== 'moved') return replay(replayFor(claim, outcome, deps.clock()))
+      if (outcome.by !== 'moved') return answers.replay(claim, outcome)
     }
     throw new VersionConflictError(`payment ${paymentId} kept changing while it was being canceled; try again`, { paymentId, expectedVersion: 0 })
   }

@@ -1,13 +1,8 @@
-import { IdempotencyCache, newIdempotencyRecord, replayFor, requestFingerprint, type IdempotencyRecord } from '../domain/idempotency.js'
+import { newIdempotencyRecord, requestFingerprint } from '../domain/idempotency.js'
 import type { NewPayment, Payment } from '../domain/payment.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { newPayment, type PaymentStore } from '../store/payments.js'
-
-/** The answer a create gets, kept with its key so that a replay answers the same. */
-export interface CreatedResponse<Body> {
-  statusCode: number
-  body: Body
-}
+import { idempotentAnswers, type CreatedResponse } from './idempotent-answers.js'
 
 /** What a create did: made the payment, or replayed the answer of the request that did. */
 export interface CreatePaymentResult<Body> extends CreatedResponse<Body> {
@@ -32,25 +27,22 @@ export function createPaymentUseCase<Body> (
   deps: { payments: PaymentStore, ids: () => string, clock: () => Date, metrics: Metrics, idempotencyTtlSeconds: number },
   respond: (payment: Payment) => CreatedResponse<Body>
 ): (request: CreatePaymentRequest) => Promise<CreatePaymentResult<Body>> {
-  const cache = new IdempotencyCache()
-  const replay = (record: IdempotencyRecord): CreatePaymentResult<Body> => {
-    cache.set(record)
-    return { paymentId: record.paymentId, statusCode: record.statusCode, body: JSON.parse(record.body) as Body, replayed: true }
-  }
+  const answers = idempotentAnswers<Body>(deps.clock)
 
   return async ({ input, scope, key }) => {
     const claim = { scope, key, fingerprint: requestFingerprint(input) }
+    const cached = answers.cached(claim)
+    if (cached !== undefined) return cached
+
     const now = deps.clock()
-    const cached = cache.get(scope, key, now)
-    if (cached !== undefined) return replay(replayFor(claim, { by: 'completed', record: cached }, now))
 
     const payment = newPayment(deps.ids(), input, now)
     const response = respond(payment)
     const record = newIdempotencyRecord(claim, { paymentId: payment.id, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
     const outcome = await deps.payments.createIdempotently(payment, record)
-    if (!outcome.created) return replay(replayFor(claim, outcome, deps.clock()))
+    if (!outcome.created) return answers.replay(claim, outcome)
 
-    cache.set(record)
+    answers.remember(record)
     deps.metrics.count(MetricName.paymentCreated)
     return { paymentId: payment.id, ...response, replayed: false }
   }

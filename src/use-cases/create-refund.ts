@@ -1,10 +1,10 @@
 import { NotFoundError, PaymentNotRefundableError, RefundExceedsAvailableError } from '../domain/errors.js'
-import { IdempotencyCache, newIdempotencyRecord, replayFor, requestFingerprint, type IdempotencyRecord } from '../domain/idempotency.js'
+import { newIdempotencyRecord, requestFingerprint } from '../domain/idempotency.js'
 import { newRefund, refundableAmount, type NewRefund, type Refund } from '../domain/refund.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import type { PaymentStore } from '../store/payments.js'
 import { REFUNDABLE_STATUSES, type RefundStore } from '../store/refunds.js'
-import type { CreatedResponse } from './create-payment.js'
+import { idempotentAnswers, type CreatedResponse } from './idempotent-answers.js'
 
 /** What a refund request did: made the refund, or replayed the answer of the request that did. */
 export interface CreateRefundResult<Body> extends CreatedResponse<Body> {
@@ -38,17 +38,14 @@ export function createRefundUseCase<Body> (
   deps: { payments: Pick<PaymentStore, 'get'>, refunds: Pick<RefundStore, 'createIdempotently'>, ids: () => string, clock: () => Date, metrics: Metrics, idempotencyTtlSeconds: number },
   respond: (refund: Refund) => CreatedResponse<Body>
 ): (request: CreateRefundRequest) => Promise<CreateRefundResult<Body>> {
-  const cache = new IdempotencyCache()
-  const replay = (record: IdempotencyRecord): CreateRefundResult<Body> => {
-    cache.set(record)
-    return { statusCode: record.statusCode, body: JSON.parse(record.body) as Body, replayed: true }
-  }
+  const answers = idempotentAnswers<Body>(deps.clock)
 
   return async ({ paymentId, input, scope, key }) => {
     const claim = { scope, key, fingerprint: requestFingerprint({ paymentId, ...input }) }
+    const cached = answers.cached(claim)
+    if (cached !== undefined) return cached
+
     const now = deps.clock()
-    const cached = cache.get(scope, key, now)
-    if (cached !== undefined) return replay(replayFor(claim, { by: 'completed', record: cached }, now))
 
     const payment = await deps.payments.get(paymentId)
     if (payment === undefined) throw new NotFoundError(`payment ${paymentId} does not exist`)
@@ -59,7 +56,7 @@ export function createRefundUseCase<Body> (
     const response = respond(refund)
     const record = newIdempotencyRecord(claim, { paymentId, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
     const outcome = await deps.refunds.createIdempotently(refund, record)
-    if (outcome.outcome === 'key-taken') return replay(replayFor(claim, outcome.taken, deps.clock()))
+    if (outcome.outcome === 'key-taken') return answers.replay(claim, outcome.taken)
     if (outcome.outcome === 'refused') {
       const refusedBy = outcome.payment
       if (refusedBy === undefined) throw new NotFoundError(`payment ${paymentId} does not exist`)
@@ -70,7 +67,7 @@ export function createRefundUseCase<Body> (
       throw new RefundExceedsAvailableError(`a refund of ${amount} ${refusedBy.currency} exceeds what payment ${paymentId} can still give back: ${left} ${refusedBy.currency} (minor units)`, { paymentId, requested: amount, available: left, currency: refusedBy.currency })
     }
 
-    cache.set(record)
+    answers.remember(record)
     deps.metrics.count(MetricName.refundCreated)
     return { refundId: refund.id, ...response, replayed: false }
   }
