@@ -75,6 +75,18 @@ export const REFUND_CONFLICT_RETRY: Omit<TransientRetry, 'onTransient'> = { atte
 /** Tries at ending a refund when the payment keeps moving between the read and the write. */
 const SETTLE_RACES = 5
 
+/**
+ * The payment once `amount` more of it was given back: what it has refunded (never more than
+ * its amount), its status (never backwards: a payment a webhook already called refunded stays
+ * so), its next version and that version's history event.
+ */
+function refundedMove (payment: Payment, amount: number, at: string, reason: string): { to: PaymentStatus, version: number, refunded: number, event: PaymentEvent } {
+  const refunded = Math.min(payment.amount, (payment.amountRefunded ?? 0) + amount)
+  const to: PaymentStatus = refunded >= payment.amount || payment.status === 'refunded' ? 'refunded' : 'partially_refunded'
+  const version = payment.version + 1
+  return { to, version, refunded, event: { paymentId: payment.id, version, status: to, previousStatus: payment.status, at, reason } }
+}
+
 /** Builds the refund store on a DynamoDB client. */
 export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
   dynamodb: DynamoDBClient
@@ -208,11 +220,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
 
         const payment = await readPayment(refund.paymentId)
         if (payment === undefined) throw new Error(`refund ${refund.id}: its payment ${refund.paymentId} does not exist`)
-        const refunded = Math.min(payment.amount, (payment.amountRefunded ?? 0) + refund.amount)
-        // Never backwards: a payment a webhook already called refunded stays so.
-        const to: PaymentStatus = refunded >= payment.amount || payment.status === 'refunded' ? 'refunded' : 'partially_refunded'
-        const version = payment.version + 1
-        const event: PaymentEvent = { paymentId: payment.id, version, status: to, previousStatus: payment.status, at, reason: `refund ${refund.id} succeeded: ${refund.amount} ${refund.currency}` }
+        const { to, version, refunded, event } = refundedMove(payment, refund.amount, at, `refund ${refund.id} succeeded: ${refund.amount} ${refund.currency}`)
         const cancelled = await writeTransaction(dynamodb, {
           refund: refundUpdate(refund, outcome, at),
           payment: {
@@ -251,10 +259,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
           throw new InvalidTransitionError(`payment ${payment.id} is ${payment.status}: a refund made at the provider cannot be recorded before it succeeded`, { paymentId: payment.id, from: payment.status, to: 'partially_refunded' })
         }
         const at = clock().toISOString()
-        const refunded = Math.min(payment.amount, (payment.amountRefunded ?? 0) + refund.amount)
-        const to: PaymentStatus = refunded >= payment.amount || payment.status === 'refunded' ? 'refunded' : 'partially_refunded'
-        const version = payment.version + 1
-        const event: PaymentEvent = { paymentId: payment.id, version, status: to, previousStatus: payment.status, at, reason: `refund ${providerRef} made at the provider: ${refund.amount} ${refund.currency}` }
+        const { to, version, refunded, event } = refundedMove(payment, refund.amount, at, `refund ${providerRef} made at the provider: ${refund.amount} ${refund.currency}`)
         const cancelled = await writeTransaction(dynamodb, {
           claim: { Put: { TableName: tableName, Item: toItem(Keys.providerRef(providerRef), { paymentId: payment.id, refundId: refund.id }), ConditionExpression: 'attribute_not_exists(pk)' } },
           refund: { Put: { TableName: tableName, Item: toItem(Keys.refund(payment.id, refund.id), refund), ConditionExpression: 'attribute_not_exists(pk)' } },
