@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { RefreshOutcome, cachedSecret, type CachedSecretOptions } from '../lib/cached-secret.js'
+import { RefreshOutcome, cachedSecret, throwingProblems, type CachedSecretOptions } from '../lib/cached-secret.js'
 
 /** What an API key may be allowed to do. */
 export const SCOPES = ['payments:read', 'payments:write', 'admin'] as const
@@ -93,13 +93,11 @@ export function cachedApiKeys ({ secretArn, fetch, clock, ttlMs, minRefreshInter
   const cache = cachedSecret<readonly ApiKey[]>({
     name: 'API keys',
     fetch,
-    parse: (text) => {
-      const problems: string[] = []
+    parse: throwingProblems((text, problems) => {
       const keys = parseApiKeys(text, problems, source)
       if (problems.length === 0 && keys.length === 0) problems.push(`${source}: expected comma-separated <sha256 hex of the key>=<scope>|<scope> entries, found none`)
-      if (problems.length > 0) throw new Error(problems.join('; '))
       return keys
-    },
+    }),
     clock,
     ttlMs,
     minRefreshIntervalMs,

@@ -87,3 +87,13 @@ export function cachedSecret<T> ({ name, fetch, parse, clock, ttlMs, minRefreshI
     }
   }
 }
+
+/** A `parse` for cachedSecret from a parser that collects problems: its value, or one error naming every problem. */
+export function throwingProblems<T> (parse: (text: string, problems: string[]) => T): (text: string) => T {
+  return (text) => {
+    const problems: string[] = []
+    const value = parse(text, problems)
+    if (problems.length > 0) throw new Error(problems.join('; '))
+    return value
+  }
+}

@@ -1,6 +1,6 @@
 import type { WebhookProvider, WebhookSecretMap } from './providers.js'
 import { parseWebhookSecrets } from './providers.js'
-import { RefreshOutcome, cachedSecret, type CachedSecretOptions } from '../../lib/cached-secret.js'
+import { RefreshOutcome, cachedSecret, throwingProblems, type CachedSecretOptions } from '../../lib/cached-secret.js'
 
 /** Where the webhook route gets the secrets it verifies with. */
 export interface WebhookSecrets {
@@ -40,12 +40,7 @@ export function cachedWebhookSecrets ({ fetch, clock, ttlMs, minRefreshIntervalM
   const cache = cachedSecret({
     name: 'webhook secrets',
     fetch,
-    parse: (text) => {
-      const problems: string[] = []
-      const secrets = parseWebhookSecrets(text, problems, 'the webhook secret in Secrets Manager')
-      if (problems.length > 0) throw new Error(problems.join('; '))
-      return secrets
-    },
+    parse: throwingProblems((text, problems) => parseWebhookSecrets(text, problems, 'the webhook secret in Secrets Manager')),
     clock,
     ttlMs,
     minRefreshIntervalMs,
