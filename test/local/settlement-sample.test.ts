@@ -1,7 +1,5 @@
 import { join } from 'node:path'
 import t from 'tap'
-import pino from 'pino'
-import { startSqsPoller } from '../../src/local/sqs-poller.js'
 import { sampleLines, type SampleCounts } from '../../src/local/settlement-sample.js'
 import { emptyCounts } from '../../src/domain/settlements/reconcile.js'
 import type { Settlement } from '../../src/store/settlements.js'
@@ -10,6 +8,7 @@ import { storePayment } from '../helpers/payments.js'
 import { runScript } from '../helpers/scripts.js'
 import { tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
+import { pollSettlements } from '../helpers/settlements.js'
 
 async function withPayments (built: Built): Promise<void> {
   const { deps } = built
@@ -24,17 +23,7 @@ async function withPayments (built: Built): Promise<void> {
 t.test('the sample lists every settled payment, plants K discrepancies, and what it says it wrote is what the reconciliation finds', async (t) => {
   const built = await build(t)
   await withPayments(built)
-  const poller = startSqsPoller({
-    sqs: built.deps.sqs,
-    queue: built.resources.settlements.queue,
-    region: built.config.aws.region,
-    batchSize: 10,
-    waitTimeSeconds: 1,
-    invocationTimeoutMs: 60_000,
-    dispatch: built.handler,
-    logger: pino({ level: 'silent' })
-  })
-  t.teardown(() => poller.stop())
+  pollSettlements(t, built, { invocationTimeoutMs: 60_000 })
   const dir = tempDir('paylith-sample-')
   const env = {
     ...process.env,

@@ -1,11 +1,10 @@
 import { gzipSync } from 'node:zlib'
-import pino from 'pino'
 import t from 'tap'
-import { startSqsPoller } from '../../src/local/sqs-poller.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
 import { build, bearer, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 import { waitFor } from '../helpers/wait.js'
+import { pollSettlements } from '../helpers/settlements.js'
 
 const COUNTS = { matched: 3, amount_mismatch: 1, currency_mismatch: 0, status_mismatch: 0, unknown_payment: 2, duplicate_row: 0, malformed_row: 0 }
 
@@ -88,17 +87,7 @@ t.test('POST /v1/settlements refuses a file name with a folder, .., or another e
 t.test('POST /v1/settlements answers a presigned PUT; the file put there with fetch is reconciled under that settlement', async (t) => {
   const built = await build(t)
   const payment = await built.deps.payments.transition(await storePayment(built.deps, { amount: 1000 }), 'succeeded')
-  const poller = startSqsPoller({
-    sqs: built.deps.sqs,
-    queue: built.resources.settlements.queue,
-    region: built.config.aws.region,
-    batchSize: 10,
-    waitTimeSeconds: 1,
-    invocationTimeoutMs: 30_000,
-    dispatch: built.handler,
-    logger: pino({ level: 'silent' })
-  })
-  t.teardown(() => poller.stop())
+  pollSettlements(t, built)
 
   const created = await built.app.inject({ method: 'POST', url: '/v1/settlements', headers: bearer('admin'), payload: { provider: 'generic', fileName: 'november 27.csv.gz' } })
   t.equal(created.statusCode, 201)

@@ -6,7 +6,6 @@ import type { Context } from 'aws-lambda'
 import t, { type Test } from 'tap'
 import pino from 'pino'
 import { s3ClientOptions } from '../../src/aws/s3.js'
-import { startSqsPoller } from '../../src/local/sqs-poller.js'
 import { settlementContinuations, type SettlementContinuation } from '../../src/queue/settlement-continuations.js'
 import { createSettlementWorker, type SettlementWorkerDeps } from '../../src/workers/settlement.js'
 import type { Discrepancy, Settlement, SettlementStore } from '../../src/store/settlements.js'
@@ -15,6 +14,7 @@ import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 import { sqsEvent } from '../helpers/events.js'
 import { waitFor } from '../helpers/wait.js'
+import { pollSettlements } from '../helpers/settlements.js'
 
 const HEADER = 'paymentId,providerRef,type,amount,currency,settledAt,fee'
 
@@ -266,18 +266,8 @@ t.test('a short invocation reads for half its time, not a row at a time, when th
 t.test('end to end through the settlement queue: the worker sends itself continuations and the local poller delivers them', async (t) => {
   const setup = await setUp(t)
   const body = await fileFor(setup)
-  const poller = startSqsPoller({
-    sqs: setup.deps.sqs,
-    queue: setup.resources.settlements.queue,
-    region: setup.config.aws.region,
-    batchSize: 10,
-    waitTimeSeconds: 1,
-    invocationTimeoutMs: 30_000,
-    // The real handler and sender, with a budget of 10 rows an invocation.
-    dispatch: async (event) => setup.handler(event, budget(9)),
-    logger: pino({ level: 'silent' })
-  })
-  t.teardown(() => poller.stop())
+  // The real handler and sender, with a budget of 10 rows an invocation.
+  pollSettlements(t, setup, { dispatch: async (event) => setup.handler(event, budget(9)) })
   await setup.put('settlements/generic/through-the-queue.csv', body)
   const settlement = await waitFor('the settlement to complete', async () => {
     const [found] = (await setup.deps.settlements.list({ limit: 1 })).settlements

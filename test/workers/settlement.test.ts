@@ -6,7 +6,6 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import t from 'tap'
 import pino from 'pino'
 import { s3ClientOptions } from '../../src/aws/s3.js'
-import { startSqsPoller } from '../../src/local/sqs-poller.js'
 import { createSettlementWorker, createdObjectsOf, decodeS3Key, type SettlementWorkerDeps } from '../../src/workers/settlement.js'
 import { settlementContinuations } from '../../src/queue/settlement-continuations.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
@@ -14,6 +13,7 @@ import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 import { waitFor } from '../helpers/wait.js'
 import { sqsEvent } from '../helpers/events.js'
+import { pollSettlements } from '../helpers/settlements.js'
 
 const HEADER = 'paymentId,providerRef,type,amount,currency,settledAt,fee'
 
@@ -92,17 +92,7 @@ t.test('a file put into the bucket is reconciled end to end through the local SQ
     `${other.id},,charge,500,eur,2026-11-27T10:00:00Z,15`, // 8 duplicate_row
     `${succeeded.id},,charge,ten,EUR,2026-11-27T10:00:00Z,0` // 9 malformed_row
   ].join('\n')
-  const poller = startSqsPoller({
-    sqs: deps.sqs,
-    queue: built.resources.settlements.queue,
-    region: built.config.aws.region,
-    batchSize: 10,
-    waitTimeSeconds: 1,
-    invocationTimeoutMs: 30_000,
-    dispatch: built.handler,
-    logger: pino({ level: 'silent' })
-  })
-  t.teardown(() => poller.stop())
+  pollSettlements(t, built)
   await built.put('settlements/generic/november 27.csv', file)
 
   const settlement = await waitFor('the settlement to complete', async () => {
