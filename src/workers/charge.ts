@@ -1,39 +1,18 @@
 import type { Logger } from 'pino'
 import { StaleChargeError, UnknownPaymentError } from '../domain/errors.js'
-import { MetricName, type Metrics } from '../observability/metrics.js'
-import { CircuitOpenError, type ResilientCharge } from '../providers/resilient.js'
-import { ProviderConfigurationError, type ChargeRequest } from '../providers/types.js'
+import type { Metrics } from '../observability/metrics.js'
+import type { ResilientCharge } from '../providers/resilient.js'
+import type { ChargeRequest } from '../providers/types.js'
 import { providerIdempotencyKey, type Payment } from '../domain/payment.js'
 import type { ChargeCommand } from '../queue/commands.js'
-import { Deferred, MAX_DELAY_SECONDS, deferralsOf, type WorkQueue } from '../queue/work-queue.js'
+import type { WorkQueue } from '../queue/work-queue.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { CommandHandler } from './work-queue.js'
 import { settlePayment } from '../use-cases/settle-payment.js'
+import { withProviderFailures } from './provider-failures.js'
 
 /** Providers keep idempotency keys for 24 hours; this is the margin paylith keeps under that. */
 export const PROVIDER_KEY_WINDOW_MS = 23 * 3_600_000
-
-/** Why a charge was given back to the queue for later. */
-export const DeferralReason = {
-  circuitOpen: 'circuit-open'
-} as const
-
-/**
- * How long to hold a charge back while the breaker is open: until it lets a trial call through
- * (`retryAfterMs`, at least a second), plus a random spread that doubles with each deferral of
- * the same message (full jitter, from the reset timeout up to SQS's 15-minute cap), so a long
- * outage is retried less and less often and the waiting messages do not all come back at once.
- */
-export function deferralDelaySeconds ({ retryAfterMs, resetTimeoutMs, deferrals, random = Math.random }: {
-  retryAfterMs: number
-  resetTimeoutMs: number
-  /** How many times this message has been deferred (or received) before. */
-  deferrals: number
-  random?: () => number
-}): number {
-  const spread = Math.min(MAX_DELAY_SECONDS, Math.ceil(resetTimeoutMs / 1000) * 2 ** Math.min(deferrals, 10))
-  return Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(retryAfterMs / 1000)) + Math.floor(random() * spread))
-}
 
 /**
  * `charge`: charges a pending payment once. A payment no longer pending or processing is
@@ -41,11 +20,9 @@ export function deferralDelaySeconds ({ retryAfterMs, resetTimeoutMs, deferrals,
  * processing, the provider is called with the payment id as its idempotency key (a retry after
  * a crash replays, never charges twice), and the payment moves to succeeded or failed. A
  * decline fails the payment for good; an outage throws, so SQS redelivers the message.
- * While the breaker is open the provider is not called and the message is deferred instead
- * (WorkQueue.defer): the outage is not the message's fault, so it must not spend the receives
- * that send it to the dead-letter queue. Deferred on a standard queue, the charge comes back as
- * a new message, so no outage shorter than forever dead-letters a healthy payment; each
- * deferral is a `ChargeDeferred` metric, which is how operators see an outage.
+ * While the breaker is open the message is deferred, and a misconfigured provider alerts
+ * (withProviderFailures). Deferred on a standard queue, the charge comes back as a new message,
+ * so no outage shorter than forever dead-letters a healthy payment.
  */
 export function createChargeHandler (deps: {
   payments: PaymentStore
@@ -56,26 +33,6 @@ export function createChargeHandler (deps: {
   logger: Logger
   clock: () => Date
 }): CommandHandler<ChargeCommand> {
-  const chargeOrDefer: CommandHandler<ChargeCommand> = async (command, record, context) => {
-    try {
-      await charge(command, record, context)
-    } catch (error) {
-      if (error instanceof ProviderConfigurationError) {
-        // Not the card's fault and not an outage: a person must fix the key or the code. The
-        // payment stays processing and the message goes back to the queue (then the DLQ).
-        deps.metrics.count(MetricName.providerMisconfigured, { provider: deps.charge.providerName })
-        deps.logger.error({ err: error, paymentId: command.paymentId }, 'charge: the provider refused the request as misconfigured; the payment stays retryable')
-      }
-      if (!(error instanceof CircuitOpenError)) throw error
-      const deferrals = deferralsOf(record) + Math.max(0, Number(record.attributes.ApproximateReceiveCount) - 1)
-      const delaySeconds = deferralDelaySeconds({ retryAfterMs: deps.charge.retryAfterMs(), resetTimeoutMs: deps.config.provider.breaker.resetTimeoutMs, deferrals })
-      const deferred = await deps.workQueue.defer(record, delaySeconds)
-      deps.metrics.count(MetricName.chargeDeferred, { reason: DeferralReason.circuitOpen })
-      deps.logger.warn({ paymentId: command.paymentId, delaySeconds, deferrals, deferred }, 'charge deferred: the provider circuit is open')
-      // Hidden (FIFO): the record must fail, or it would be deleted; its visibility is already set.
-      if (deferred === Deferred.hidden) throw error
-    }
-  }
   const charge: CommandHandler<ChargeCommand> = async ({ paymentId }, _record, context) => {
     let payment = await deps.payments.get(paymentId)
     if (payment === undefined) throw new UnknownPaymentError(`charge: no payment ${paymentId}`)
@@ -126,5 +83,5 @@ export function createChargeHandler (deps: {
       await settlePayment(deps, payment, 'failed', { reason: result.reason, ...(result.providerRef !== undefined && { providerRef: result.providerRef }) })
     }
   }
-  return chargeOrDefer
+  return withProviderFailures(deps, { name: 'charge', stays: 'the payment stays retryable', ids: ({ paymentId }) => ({ paymentId }) }, charge)
 }

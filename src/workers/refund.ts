@@ -2,13 +2,12 @@ import type { Logger } from 'pino'
 import { UnknownPaymentError } from '../domain/errors.js'
 import type { Refund } from '../domain/refund.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
-import { CircuitOpenError, type ResilientCharge } from '../providers/resilient.js'
-import { ProviderConfigurationError } from '../providers/types.js'
+import type { ResilientCharge } from '../providers/resilient.js'
 import type { RefundCommand } from '../queue/commands.js'
-import { Deferred, deferralsOf, type WorkQueue } from '../queue/work-queue.js'
+import type { WorkQueue } from '../queue/work-queue.js'
 import type { PaymentStore } from '../store/payments.js'
 import type { RefundOutcome, RefundStore } from '../store/refunds.js'
-import { DeferralReason, deferralDelaySeconds } from './charge.js'
+import { withProviderFailures } from './provider-failures.js'
 import type { CommandHandler } from './work-queue.js'
 
 /** What ending a refund needs: the store, and the metrics and log that tell of it. */
@@ -76,21 +75,5 @@ export function createRefundHandler (deps: SettleRefundDeps & {
       : { status: 'failed', reason: result.reason, ...(result.providerRef !== undefined && { providerRef: result.providerRef }) })
   }
 
-  return async (command, record, context) => {
-    try {
-      await refund(command, record, context)
-    } catch (error) {
-      if (error instanceof ProviderConfigurationError) {
-        deps.metrics.count(MetricName.providerMisconfigured, { provider: deps.charge.providerName })
-        deps.logger.error({ err: error, paymentId: command.paymentId, refundId: command.refundId }, 'refund: the provider refused the request as misconfigured; the refund stays pending')
-      }
-      if (!(error instanceof CircuitOpenError)) throw error
-      const deferrals = deferralsOf(record) + Math.max(0, Number(record.attributes.ApproximateReceiveCount) - 1)
-      const delaySeconds = deferralDelaySeconds({ retryAfterMs: deps.charge.retryAfterMs(), resetTimeoutMs: deps.config.provider.breaker.resetTimeoutMs, deferrals })
-      const deferred = await deps.workQueue.defer(record, delaySeconds)
-      deps.metrics.count(MetricName.chargeDeferred, { reason: DeferralReason.circuitOpen })
-      deps.logger.warn({ paymentId: command.paymentId, refundId: command.refundId, delaySeconds, deferred }, 'refund deferred: the provider circuit is open')
-      if (deferred === Deferred.hidden) throw error
-    }
-  }
+  return withProviderFailures(deps, { name: 'refund', stays: 'the refund stays pending', ids: ({ paymentId, refundId }) => ({ paymentId, refundId }) }, refund)
 }
