@@ -1,25 +1,13 @@
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs'
-import type { LightMyRequestResponse } from 'fastify'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import { build, bearer, type Built, type TEST_KEYS } from '../helpers/build.js'
 import { sqsRecord } from '../helpers/events.js'
 import { storePayment } from '../helpers/payments.js'
-
-type Assertions = Pick<Test, 'equal' | 'match' | 'type'>
+import { assertProblem } from '../helpers/problems.js'
 
 const PAYMENT_ID = 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M'
 const COMMAND = JSON.stringify({ type: 'charge', paymentId: PAYMENT_ID })
-
-function assertProblem (t: Assertions, response: LightMyRequestResponse, status: number, type: string): Record<string, unknown> {
-  t.equal(response.statusCode, status, `status ${status}`)
-  t.match(response.headers['content-type'], /^application\/problem\+json/, 'problem+json')
-  const problem = response.json()
-  t.equal(problem.type, `https://paylith.dev/problems/${type}`)
-  t.equal(problem.status, status)
-  t.type(problem.title, 'string')
-  return problem
-}
 
 /** Dead-letters a message the way production does: the DLQ worker receives it from the dead-letter queue. */
 async function deadLetter (built: Built, body = COMMAND): Promise<string> {

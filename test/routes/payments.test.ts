@@ -1,15 +1,12 @@
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import type { Test } from 'tap'
-
-type Assertions = Pick<Test, 'equal' | 'match' | 'type'>
 import { build, bearer, type Built } from '../helpers/build.js'
 import { httpApiEvent, restApiEvent } from '../helpers/events.js'
 import { createLocalContext } from '../../src/local/lambda-context.js'
+import { assertProblem } from '../helpers/problems.js'
 
 const context = () => createLocalContext('paylith-payments-test', 30_000)
 
-const PROBLEM = /^application\/problem\+json/
 const body = (overrides: Record<string, unknown> = {}) => ({ amount: 1999, currency: 'EUR', customerId: 'cus_42', ...overrides })
 
 async function create (built: Built, payload: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
@@ -19,16 +16,6 @@ async function create (built: Built, payload: unknown, headers: Record<string, s
     headers: { ...bearer('all'), 'idempotency-key': `key-${Math.random()}`, ...headers },
     payload: payload as Record<string, unknown>
   })
-}
-
-function assertProblem (t: Assertions, response: LightMyRequestResponse, status: number, type: string): Record<string, unknown> {
-  t.equal(response.statusCode, status, `status ${status}`)
-  t.match(response.headers['content-type'], PROBLEM, 'problem+json')
-  const problem = response.json()
-  t.equal(problem.type, `https://paylith.dev/problems/${type}`)
-  t.equal(problem.status, status)
-  t.type(problem.title, 'string')
-  return problem
 }
 
 t.test('POST /v1/payments creates a pending payment', async (t) => {

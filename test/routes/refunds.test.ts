@@ -1,14 +1,10 @@
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import type { Test } from 'tap'
 import { build, bearer, type Built } from '../helpers/build.js'
 import { storePayment, storeSucceededPayment } from '../helpers/payments.js'
 import { toRefundResponse } from '../../src/routes/refunds/index.js'
 import { createRefundUseCase, refundKeyScope } from '../../src/use-cases/create-refund.js'
-
-type Assertions = Pick<Test, 'equal' | 'match' | 'type'>
-
-const PROBLEM = /^application\/problem\+json/
+import { assertProblem } from '../helpers/problems.js'
 
 async function refund (built: Built, paymentId: string, payload: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   return built.app.inject({
@@ -17,16 +13,6 @@ async function refund (built: Built, paymentId: string, payload: unknown, header
     headers: { ...bearer('all'), 'idempotency-key': `key-${Math.random()}`, ...headers },
     payload: payload as Record<string, unknown>
   })
-}
-
-function assertProblem (t: Assertions, response: LightMyRequestResponse, status: number, type: string): Record<string, unknown> {
-  t.equal(response.statusCode, status, `status ${status}`)
-  t.match(response.headers['content-type'], PROBLEM, 'problem+json')
-  const problem = response.json()
-  t.equal(problem.type, `https://paylith.dev/problems/${type}`)
-  t.equal(problem.status, status)
-  t.type(problem.title, 'string')
-  return problem
 }
 
 t.test('POST /v1/payments/{id}/refunds creates a pending refund of part of a succeeded payment', async (t) => {
