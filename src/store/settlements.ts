@@ -40,6 +40,8 @@ export interface Settlement {
   checkpoint?: SettlementCheckpoint
   /** The last run whose continuation message was sent. */
   continued?: number
+  /** How many partitions its seen-row marks are spread over, fixed when its file starts (absent: the settlement's own partition, as before marks were sharded). */
+  seenShards?: number
 }
 
 /**
@@ -89,10 +91,10 @@ export interface SettlementStore {
   saveIfRun: (settlement: Settlement, run: number) => Promise<boolean>
   /** Records that the continuation of `run` was sent, if the settlement is at that run; false if not. */
   markContinued: (settlementId: string, run: number) => Promise<boolean>
-  /** The first line each of these row hashes was seen on in the settlement's file, for those seen. */
-  seenRows: (settlementId: string, hashes: string[]) => Promise<Map<string, number>>
-  /** Records row hashes as seen on their lines (kept until `expiresAt`, epoch seconds). */
-  putSeenRows: (settlementId: string, rows: SeenRow[], expiresAt: number) => Promise<void>
+  /** The first line each of these row hashes was seen on in the settlement's file, for those seen (`shards`: the settlement's `seenShards`). */
+  seenRows: (settlementId: string, hashes: string[], shards?: number) => Promise<Map<string, number>>
+  /** Records row hashes as seen on their lines (kept until `expiresAt`, epoch seconds), in the settlement's `shards` partitions. */
+  putSeenRows: (settlementId: string, rows: SeenRow[], expiresAt: number, shards?: number) => Promise<void>
   get: (settlementId: string) => Promise<Settlement | undefined>
   /** Settlements, newest first. */
   list: (page: { limit: number, cursor?: string }) => Promise<{ settlements: Settlement[], nextCursor: string | null }>
@@ -177,12 +179,12 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
         ExpressionAttributeValues: { ':run': { N: String(run) } }
       }))
     },
-    async seenRows (settlementId, hashes) {
-      const items = await batchGet([...new Set(hashes)].map((hash) => toItem(Keys.settlementSeenRow(settlementId, hash), {})))
+    async seenRows (settlementId, hashes, shards) {
+      const items = await batchGet([...new Set(hashes)].map((hash) => toItem(Keys.settlementSeenRow(settlementId, hash, shards), {})))
       return new Map(items.map((item) => [(item.sk?.S ?? '').slice('SEEN#'.length), Number(item.line?.N)]))
     },
-    async putSeenRows (settlementId, rows, expiresAt) {
-      await batchWrite(rows.map(({ hash, line }) => toItem(Keys.settlementSeenRow(settlementId, hash), { line, expiresAt })))
+    async putSeenRows (settlementId, rows, expiresAt, shards) {
+      await batchWrite(rows.map(({ hash, line }) => toItem(Keys.settlementSeenRow(settlementId, hash, shards), { line, expiresAt })))
     },
     async list (page) {
       const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.settlements, page)

@@ -25,6 +25,7 @@ import { MetricName, type Metrics } from '../observability/metrics.js'
 import { isSettlementContinuation, type ContinueSettlement, type SettlementContinuation } from '../queue/settlement-continuations.js'
 import { isSettlementFormat, readSettlementRows, type SettlementFormat } from '../settlements/read-rows.js'
 import type { Discrepancy, Settlement, SettlementStore } from '../store/settlements.js'
+import { SETTLEMENT_SEEN_SHARDS } from '../store/table.js'
 import type { SqsWorker } from './types.js'
 
 /** What the settlement worker needs. */
@@ -126,7 +127,8 @@ export function rowHash (rowKey: string): string {
  * counts and totals so far) as run n + 1, and sends itself a continuation for run n + 1, which
  * resumes with a ranged GET (a gzipped file is read again from its start, its rows up to the
  * line skipped). Duplicate rows are told across runs by seen-row marks in the table (a hash of
- * each row key with the line it was first seen on), so memory does not grow with the file.
+ * each row key with the line it was first seen on, over SETTLEMENT_SEEN_SHARDS partition keys),
+ * so memory does not grow with the file.
  *
  * Redelivery never counts twice: counts are absolute and every write of a run is conditional
  * on the settlement still being at that run, so a stale or duplicate message either redoes the
@@ -180,7 +182,8 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
       counts: emptyCounts(),
       totals: [],
       startedAt: deps.clock().toISOString(),
-      run: 0
+      run: 0,
+      seenShards: SETTLEMENT_SEEN_SHARDS
     }
     await deps.settlements.save(settlement)
     await runFile(settlement, context)
@@ -285,7 +288,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     const margin = Math.min(safetyMarginMs, timeLeft() / 2)
     const flush = async (rows: ParsedRow[]): Promise<void> => {
       const first = rows.filter((row): row is FirstRow => 'hash' in row)
-      const earlier = await deps.settlements.seenRows(settlement.id, first.map((row) => row.hash))
+      const earlier = await deps.settlements.seenRows(settlement.id, first.map((row) => row.hash), settlement.seenShards)
       const classified = rows.map((row): ParsedRow => {
         if (!('hash' in row)) return row
         const seenOn = earlier.get(row.hash)
@@ -295,7 +298,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
         return row
       })
       const discrepancies = await reconcileBatch(classified)
-      await deps.settlements.putSeenRows(settlement.id, classified.filter((row): row is FirstRow => 'hash' in row).map((row) => ({ hash: row.hash, line: row.row.line })), expiresAt)
+      await deps.settlements.putSeenRows(settlement.id, classified.filter((row): row is FirstRow => 'hash' in row).map((row) => ({ hash: row.hash, line: row.row.line })), expiresAt, settlement.seenShards)
       await deps.settlements.putDiscrepancies(settlement.id, discrepancies)
       for (const row of first) if (pending.get(row.hash) === row.row.line) pending.delete(row.hash)
       for (const discrepancy of discrepancies) settlement.counts[discrepancy.classification]++
