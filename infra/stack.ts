@@ -178,7 +178,10 @@ export class PaylithStack extends Stack {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      lifecycleRules: [{ id: 'ExpireReports', prefix: SETTLEMENT_BUCKET.reportsPrefix, expiration: Duration.days(props.reportRetentionDays ?? 90) }],
+      // A report's multipart upload that the function could not abort (cut by its timeout) is
+      // never an object; S3 aborts it, and frees its parts, a day later.
+      // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpu-abort-incomplete-mpu-lifecycle-config.html
+      lifecycleRules: [{ id: 'ExpireReports', prefix: SETTLEMENT_BUCKET.reportsPrefix, expiration: Duration.days(props.reportRetentionDays ?? 90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy: RemovalPolicy.RETAIN
     })
     const cfnSettlementBucket = settlementBucket.node.defaultChild as s3.CfnBucket

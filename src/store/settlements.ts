@@ -40,6 +40,8 @@ export interface Settlement {
   checkpoint?: SettlementCheckpoint
   /** The last run whose continuation message was sent. */
   continued?: number
+  /** Every row is counted; only the report is left to write (by this run, or by its continuation): `status` is still `processing`. */
+  reportPending?: boolean
   /** How many partitions its seen-row marks are spread over, fixed when its file starts (absent: the settlement's own partition, as before marks were sharded). */
   seenShards?: number
 }

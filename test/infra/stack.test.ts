@@ -453,12 +453,12 @@ t.test('the function environment holds only variables paylith reads, plus NODE_O
   t.same(paylithEnvironment({ TABLE_NAM: 'x', TABLE_NAME: undefined }), { TABLE_NAM: 'x' })
 })
 
-t.test('the settlement bucket: encrypted, private, TLS only, reports expire, objects under settlements/ notify the settlement queue', async (t) => {
+t.test('the settlement bucket: encrypted, private, TLS only, reports expire (and their unfinished uploads), objects under settlements/ notify the settlement queue', async (t) => {
   const bucket = only<{ Properties: Record<string, unknown>, DependsOn?: string[] }>('AWS::S3::Bucket')
   t.match(bucket.Properties, {
     BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
     PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-    LifecycleConfiguration: { Rules: [{ Prefix: 'reports/', ExpirationInDays: 90, Status: 'Enabled' }] },
+    LifecycleConfiguration: { Rules: [{ Prefix: 'reports/', ExpirationInDays: 90, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] },
     NotificationConfiguration: {
       QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'settlements/' }] } }, Queue: { 'Fn::GetAtt': [/^SettlementQueue/, 'Arn'] } }]
     }
