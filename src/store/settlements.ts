@@ -12,8 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Payment } from '../domain/payment.js'
 import type { Classification, CurrencyTotals } from '../domain/settlements/reconcile.js'
 import { fullJitter } from '../lib/retry.js'
+import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { writeIfCondition } from './conditional.js'
 import { InvalidCursorError } from '../domain/errors.js'
+import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
+import { hasTransactionConflict, writeTransaction } from './transaction.js'
+import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { queryListing } from './listing.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
 
@@ -77,8 +81,17 @@ export interface Discrepancy {
   paylith?: { paymentId: string, amount: number, currency: string, status: string }
 }
 
+/** The outcome of an idempotent create: written, or the key was taken (what the use case decides on). */
+export type SettlementCreateOutcome = { created: true } | ({ created: false } & TakenKey)
+
 /** The settlements in the table: claims on files, their progress, their discrepancies, and the payment lookups. */
 export interface SettlementStore {
+  /**
+   * Writes a new settlement with its Idempotency-Key's record in one transaction: the key must
+   * be free (never used, or its record expired), so a retry never makes a second settlement.
+   * @throws DependencyThrottledError when DynamoDB kept throttling it (nothing written)
+   */
+  createIdempotently: (settlement: Settlement, record: IdempotencyRecord) => Promise<SettlementCreateOutcome>
   /**
    * Claims one version of an object for a new settlement; when it was claimed before (a
    * redelivery), answers the settlement that claimed it (undefined if it was never saved).
@@ -116,7 +129,7 @@ const MAX_UNPROCESSED_ROUNDS = 8
 const backoff = fullJitter(50, 2_000)
 
 /** The settlement store on the single table. */
-export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): SettlementStore {
+export function createSettlementStore ({ dynamodb, tableName, transient = DEFAULT_TRANSIENT_RETRY }: { dynamodb: DynamoDBClient, tableName: string, transient?: TransientRetry }): SettlementStore {
   const batchGet = async (keys: Array<Record<string, AttributeValue>>): Promise<Array<Record<string, AttributeValue>>> => {
     const items: Array<Record<string, AttributeValue>> = []
     for (let start = 0; start < keys.length; start += GET_BATCH) {
@@ -147,6 +160,26 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
     toItem({ ...Keys.settlement(settlement.id), ...Keys.settlementIndex(settlement.startedAt, settlement.id) }, settlement)
 
   return {
+    async createIdempotently (settlement, record) {
+      const operation = 'settlements.create'
+      const now = Math.floor(Date.parse(record.createdAt) / 1000)
+      const cancelled = await writeTransaction(dynamodb, {
+        // A key is free if never used or if its record has expired (TTL deletion lags).
+        idempotency: { Put: { TableName: tableName, Item: idempotencyItem(record), ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now', ExpressionAttributeValues: { ':now': { N: String(now) } }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+        settlement: { Put: { TableName: tableName, Item: settlementItem(settlement), ConditionExpression: 'attribute_not_exists(pk)' } }
+      }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
+      if (cancelled === undefined) return { created: true }
+      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
+        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, 'the new settlement')
+      }
+      if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
+      const { idempotency } = cancelled.reasons
+      if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
+      const existing = idempotency.Item === undefined
+        ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
+        : toIdempotencyRecord(idempotency.Item)
+      return { created: false, by: 'completed', record: existing, cause: cancelled.error }
+    },
     async claimFile ({ bucket, key, etag }, settlementId) {
       const fileKey = Keys.settlementFile(bucket, key, etag)
       const claimed = await writeIfCondition(dynamodb, new PutItemCommand({

@@ -3,8 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { NotFoundError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
-import { emptyCounts } from '../../domain/settlements/reconcile.js'
-import { uploadKey } from '../../aws/resources.js'
+import { requireIdempotencyKey } from '../../domain/idempotency.js'
+import { headerValues } from '../../http/headers.js'
+import { createSettlementUseCase, settlementKeyScope } from '../../use-cases/create-settlement.js'
+import { CreatePaymentHeadersSchema } from '../payments/schemas.js'
 import { DiscrepancySchema, NewSettlementSchema, SettlementIdSchema, SettlementSchema, SettlementUploadSchema } from './schemas.js'
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
@@ -14,30 +16,43 @@ const Page = {
 }
 
 /** What the settlement routes need. */
-export type SettlementRouteDeps = Pick<Deps, 'settlements' | 'settlementFiles' | 'settlementIds' | 'clock'>
+export type SettlementRouteDeps = Pick<Deps, 'config' | 'settlements' | 'settlementFiles' | 'settlementIds' | 'clock'>
 
 /** How long a presigned upload URL works. */
 export const UPLOAD_URL_SECONDS = 15 * 60
 
 /** Admin: uploads of settlement files, their reconciliations, and each one's discrepancies. */
 export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRouteDeps }> = async (app, { deps }) => {
+  const createSettlement = createSettlementUseCase({
+    settlements: deps.settlements,
+    ids: deps.settlementIds,
+    clock: deps.clock,
+    idempotencyTtlSeconds: deps.config.idempotencyTtlSeconds,
+    uploadUrl: async (key, seconds) => deps.settlementFiles.uploadUrl(key, seconds),
+    uploadSeconds: UPLOAD_URL_SECONDS
+  })
+
   app.post('', {
     config: { auth: { scope: 'admin' } },
     schema: {
       summary: 'Starts a settlement: answers a presigned URL to PUT the provider\'s file to.',
-      description: 'The file is reconciled once it is uploaded; this settlement (found by its id) follows it from `awaiting_upload` on.',
+      description: 'Requires an Idempotency-Key, as payment creation does: a retry with the same key and body answers the same settlement ' +
+        '(its upload URL signed again for what is left of the same 15 minutes), never a second one. ' +
+        'The file is reconciled once it is uploaded; this settlement (found by its id) follows it from `awaiting_upload` on.',
       tags: ['settlements'],
+      headers: CreatePaymentHeadersSchema,
       body: NewSettlementSchema,
-      response: { 201: SettlementUploadSchema, ...Problems, 503: ProblemResponse }
+      response: { 201: SettlementUploadSchema, ...Problems, 409: ProblemResponse, 422: ProblemResponse, 503: ProblemResponse }
     }
   }, async (request, reply) => {
-    const { provider, fileName } = request.body
-    const id = deps.settlementIds()
-    const now = deps.clock()
-    const fileKey = uploadKey(provider, id, fileName)
-    const uploadUrl = await deps.settlementFiles.uploadUrl(fileKey, UPLOAD_URL_SECONDS)
-    await deps.settlements.save({ id, provider, fileKey, status: 'awaiting_upload', rowsProcessed: 0, counts: emptyCounts(), totals: [], startedAt: now.toISOString() })
-    return reply.code(201).send({ id, status: 'awaiting_upload', fileKey, uploadUrl, expiresAt: new Date(now.getTime() + UPLOAD_URL_SECONDS * 1000).toISOString() })
+    const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/settlements')
+    const result = await createSettlement({ input: request.body, scope: settlementKeyScope(request.apiKey?.id ?? ''), key })
+    if (!result.replayed) {
+      request.log.info({ settlementId: result.settlementId }, 'settlement created, awaiting its file')
+      return reply.code(result.statusCode).send(result.body)
+    }
+    request.log.info({ settlementId: result.settlementId }, 'idempotent replay')
+    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
   })
 
   app.get('', {
