@@ -21,8 +21,11 @@ import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type Trans
 import { queryListing } from './listing.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
 
-/** Where a settlement is: `awaiting_upload` between `POST /v1/settlements` and the file's arrival. */
-export type SettlementStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed'
+/**
+ * Where a settlement is: `awaiting_upload` between `POST /v1/settlements` and the file's arrival;
+ * `expired` when no file came in time (computed when read, never stored: settlementAsOf).
+ */
+export type SettlementStatus = 'awaiting_upload' | 'expired' | 'processing' | 'completed' | 'failed'
 
 /** One settlement file's reconciliation, as stored and as `GET /v1/settlements/{id}` shows it. */
 export interface Settlement {
@@ -34,6 +37,8 @@ export interface Settlement {
   counts: Record<Classification, number>
   totals: CurrencyTotals[]
   startedAt: string
+  /** When the upload URL of `POST /v1/settlements` expires; the settlement is `expired` an hour later if no file came. */
+  uploadExpiresAt?: string
   completedAt?: string
   error?: string
   /** The report of every discrepancy in the settlement bucket (`reports/<id>.csv`), once the file is reconciled. */

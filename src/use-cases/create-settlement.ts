@@ -70,7 +70,7 @@ export function createSettlementUseCase (deps: {
     const fileKey = uploadKey(input.provider, id, input.fileName)
     const expiresAt = new Date(now.getTime() + deps.uploadSeconds * 1000).toISOString()
     const body: SettlementUpload = { id, status: 'awaiting_upload', fileKey, uploadUrl: await deps.uploadUrl(fileKey, deps.uploadSeconds), expiresAt }
-    const settlement: Settlement = { id, provider: input.provider, fileKey, status: 'awaiting_upload', rowsProcessed: 0, counts: emptyCounts(), totals: [], startedAt: now.toISOString() }
+    const settlement: Settlement = { id, provider: input.provider, fileKey, status: 'awaiting_upload', rowsProcessed: 0, counts: emptyCounts(), totals: [], startedAt: now.toISOString(), uploadExpiresAt: expiresAt }
     // The record's paymentId is the id its answer names: here the settlement's.
     const record = newIdempotencyRecord(claim, { paymentId: id, statusCode: 201, body: JSON.stringify(body) }, now, deps.idempotencyTtlSeconds)
     const outcome = await deps.settlements.createIdempotently(settlement, record)

@@ -19,6 +19,7 @@ import {
   type SettlementRow
 } from '../domain/settlements/reconcile.js'
 import { reportHeader, reportLine } from '../domain/settlements/report.js'
+import { settlementAsOf } from '../domain/settlements/upload-window.js'
 import { isObject } from '../lib/is-object.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
@@ -193,12 +194,13 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     await runFile(settlement, context)
   }
 
-  /** The settlement `POST /v1/settlements` made for this key, while it still waits for its file (a second version of it gets a settlement of its own). */
+  /** The settlement `POST /v1/settlements` made for this key, while it still waits for its file (a second version of it, or a file after it expired, gets a settlement of its own). */
   const uploadedFor = async (key: string): Promise<string | undefined> => {
     const reserved = settlementIdOfKey(key)
     if (reserved === undefined) return undefined
     const settlement = await deps.settlements.get(reserved)
-    return settlement?.status === 'awaiting_upload' && settlement.fileKey === key ? reserved : undefined
+    if (settlement === undefined) return undefined
+    return settlementAsOf(settlement, deps.clock()).status === 'awaiting_upload' && settlement.fileKey === key ? reserved : undefined
   }
 
   const continueSettlement = async ({ settlementId, run }: SettlementContinuation, context: Context | undefined): Promise<void> => {

@@ -185,3 +185,18 @@ t.test('concurrent requests with one key make one settlement: each answer is it,
   const retried = await createSettlement(built, 'together')
   t.equal(retried.json().id, created[0]?.json().id, 'a retry after the 409s gets it')
 })
+
+t.test('a settlement whose file never came is expired an hour after its upload URL expired, in GET and in the listing', async (t) => {
+  let now = Date.parse('2026-11-28T10:00:00.000Z')
+  const built = await build(t, { deps: { clock: () => new Date(now) } })
+  const { id } = (await createSettlement(built, 'never-uploaded')).json()
+  const get = async (): Promise<Settlement> => (await built.app.inject({ method: 'GET', url: `/v1/settlements/${id}`, headers: bearer('admin') })).json()
+  t.match(await get(), { status: 'awaiting_upload', uploadExpiresAt: '2026-11-28T10:15:00.000Z' })
+  now = Date.parse('2026-11-28T11:14:59.999Z')
+  t.match(await get(), { status: 'awaiting_upload' }, 'an upload begun before 10:15 may still be arriving')
+  now = Date.parse('2026-11-28T11:15:00.000Z')
+  t.match(await get(), { id, status: 'expired', rowsProcessed: 0 })
+  const listed = (await built.app.inject({ method: 'GET', url: '/v1/settlements', headers: bearer('admin') })).json()
+  t.match(listed.data, [{ id, status: 'expired' }])
+  t.match(await built.deps.settlements.get(id), { status: 'awaiting_upload' }, 'computed when read: nothing was written')
+})

@@ -6,6 +6,7 @@ import { ProblemResponse } from '../../http/schemas.js'
 import { requireIdempotencyKey } from '../../domain/idempotency.js'
 import { headerValues } from '../../http/headers.js'
 import { createSettlementUseCase, settlementKeyScope } from '../../use-cases/create-settlement.js'
+import { UPLOAD_WINDOW_SECONDS, settlementAsOf } from '../../domain/settlements/upload-window.js'
 import { CreatePaymentHeadersSchema } from '../payments/schemas.js'
 import { DiscrepancySchema, NewSettlementSchema, SettlementIdSchema, SettlementSchema, SettlementUploadSchema } from './schemas.js'
 
@@ -18,9 +19,6 @@ const Page = {
 /** What the settlement routes need. */
 export type SettlementRouteDeps = Pick<Deps, 'config' | 'settlements' | 'settlementFiles' | 'settlementIds' | 'clock'>
 
-/** How long a presigned upload URL works. */
-export const UPLOAD_URL_SECONDS = 15 * 60
-
 /** Admin: uploads of settlement files, their reconciliations, and each one's discrepancies. */
 export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRouteDeps }> = async (app, { deps }) => {
   const createSettlement = createSettlementUseCase({
@@ -29,7 +27,7 @@ export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRoute
     clock: deps.clock,
     idempotencyTtlSeconds: deps.config.idempotencyTtlSeconds,
     uploadUrl: async (key, seconds) => deps.settlementFiles.uploadUrl(key, seconds),
-    uploadSeconds: UPLOAD_URL_SECONDS
+    uploadSeconds: UPLOAD_WINDOW_SECONDS
   })
 
   app.post('', {
@@ -66,14 +64,16 @@ export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRoute
   }, async (request) => {
     const { limit, cursor } = request.query
     const page = await deps.settlements.list({ limit, ...(cursor !== undefined && { cursor }) })
-    return { data: page.settlements, nextCursor: page.nextCursor }
+    const now = deps.clock()
+    return { data: page.settlements.map((settlement) => settlementAsOf(settlement, now)), nextCursor: page.nextCursor }
   })
 
   app.get('/:id', {
     config: { auth: { scope: 'admin' } },
     schema: {
       summary: 'One settlement file\'s reconciliation: status, counts per classification, totals per currency.',
-      description: 'Updated as the file is read (at least every 10,000 rows).',
+      description: 'Updated as the file is read (at least every 10,000 rows). `awaiting_upload` until the file comes; ' +
+        '`expired` when it did not come within an hour of `uploadExpiresAt` (a file put there later gets a settlement of its own).',
       tags: ['settlements'],
       params: Type.Object({ id: SettlementIdSchema }),
       response: { 200: SettlementSchema, ...Problems, 404: ProblemResponse }
@@ -81,7 +81,7 @@ export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRoute
   }, async (request) => {
     const settlement = await deps.settlements.get(request.params.id)
     if (settlement === undefined) throw new NotFoundError(`settlement ${request.params.id} does not exist`)
-    return settlement
+    return settlementAsOf(settlement, deps.clock())
   })
 
   app.get('/:id/discrepancies', {
