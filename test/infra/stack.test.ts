@@ -50,6 +50,11 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
   t.equal(Object.keys(resources('AWS::Lambda::Function')).length, 1, 'one function: a Lambdalith')
 })
 
+t.test('the function may run in a loop through the settlement queue: a long file\'s continuations are more than the 16 Lambda stops a loop at', async (t) => {
+  const fn = only<{ Properties: { RecursiveLoop?: string } }>('AWS::Lambda::Function')
+  t.equal(fn.Properties.RecursiveLoop, 'Allow')
+})
+
 t.test('the API keys come from their own Secrets Manager secret, not from the 4 KB of environment variables', async (t) => {
   const fn = only<{ Properties: { Environment: { Variables: Record<string, unknown> } } }>('AWS::Lambda::Function')
   t.notOk('API_KEYS' in fn.Properties.Environment.Variables, 'no key hashes in the environment')
