@@ -178,7 +178,10 @@ export class PaylithStack extends Stack {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      lifecycleRules: [{ id: 'ExpireReports', prefix: SETTLEMENT_BUCKET.reportsPrefix, expiration: Duration.days(props.reportRetentionDays ?? 90) }],
+      // A report's multipart upload that the function could not abort (cut by its timeout) is
+      // never an object; S3 aborts it, and frees its parts, a day later.
+      // NOTE: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpu-abort-incomplete-mpu-lifecycle-config.html
+      lifecycleRules: [{ id: 'ExpireReports', prefix: SETTLEMENT_BUCKET.reportsPrefix, expiration: Duration.days(props.reportRetentionDays ?? 90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy: RemovalPolicy.RETAIN
     })
     const cfnSettlementBucket = settlementBucket.node.defaultChild as s3.CfnBucket
@@ -220,6 +223,13 @@ export class PaylithStack extends Stack {
       code: lambda.Code.fromAsset(props.codePath ?? DEFAULT_CODE_PATH, { exclude: ['*.map', '*.json'] }),
       memorySize: props.memoryMb ?? 1024,
       timeout,
+      // A settlement file longer than an invocation continues through the settlement queue: the
+      // function sends itself a message, a chain Lambda's loop detection stops after 16
+      // invocations (a 1,000,000-row file takes 13-70 invocations of 15 s at the default timeout). The
+      // chain is bounded by design (each run reads at least a row, each run's continuation is
+      // sent once: src/workers/settlement.ts), and it is the function's only SQS loop.
+      // NOTE: https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html
+      recursiveLoop: lambda.RecursiveLoop.ALLOW,
       logGroup,
       tracing: props.tracing === true ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment: {

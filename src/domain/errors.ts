@@ -43,7 +43,8 @@ export const InternalErrorCode = {
   queueSend: 'PAYLITH_QUEUE_SEND_FAILED',
   unknownPayment: 'PAYLITH_PAYMENT_UNKNOWN',
   staleCharge: 'PAYLITH_CHARGE_STALE',
-  settlementFileUnreadable: 'PAYLITH_SETTLEMENT_FILE_UNREADABLE'
+  settlementFileUnreadable: 'PAYLITH_SETTLEMENT_FILE_UNREADABLE',
+  settlementReportOutOfTime: 'PAYLITH_SETTLEMENT_REPORT_OUT_OF_TIME'
 } as const
 
 /** One code of an error that stays inside the service. */
@@ -163,6 +164,9 @@ export class StaleChargeError extends defineError('StaleChargeError', InternalEr
 /** A settlement file that cannot be reconciled at all (an unknown format, missing columns): the settlement fails. */
 export class SettlementFileError extends defineError('SettlementFileError', InternalErrorCode.settlementFileUnreadable)<{ missingColumns?: string[] }> {}
 
+/** A settlement report stopped (its upload aborted) because the invocation was about to time out: it is written again whole, in another. */
+export class SettlementReportOutOfTimeError extends defineError('SettlementReportOutOfTimeError', InternalErrorCode.settlementReportOutOfTime)<{ settlementId: string }> {}
+
 const SIGNATURE_CODES = {
   'missing-header': ErrorCode.webhookMissingHeader,
   'malformed-header': ErrorCode.webhookMalformedHeader,
@@ -202,3 +206,4 @@ export type DomainError =
   | UnknownPaymentError
   | StaleChargeError
   | SettlementFileError
+  | SettlementReportOutOfTimeError

@@ -35,7 +35,7 @@ export const PROBLEMS: { readonly [C in ProblemCode]: ProblemKind<ErrorWithCode<
   [ErrorCode.notFound]: { status: 404, slug: 'not-found', title: 'Not Found', when: 'no such route, payment, dead letter or webhook provider' },
   [ErrorCode.amountNotChargeable]: { status: 400, slug: 'amount-not-chargeable', title: 'Amount Not Chargeable', when: 'with `PAYMENT_PROVIDER=stripe`, an amount Stripe cannot charge in its currency: a three-decimal currency (BHD, JOD, KWD, OMR, TND) not ending in 0, or over Stripe\'s eight digits once converted (ISK)' },
   [ErrorCode.invalidCursor]: { status: 400, slug: 'invalid-cursor', title: 'Invalid Cursor', when: 'a page cursor that was altered or belongs to another listing' },
-  [ErrorCode.idempotencyKeyMissing]: { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key Missing', when: '`POST /v1/payments` or `POST /v1/payments/{id}/cancel` without an `Idempotency-Key`' },
+  [ErrorCode.idempotencyKeyMissing]: { status: 400, slug: 'idempotency-key-missing', title: 'Idempotency-Key Missing', when: 'a `POST` that creates or changes something (payments, cancels, refunds, settlements) without an `Idempotency-Key`' },
   [ErrorCode.idempotencyKeyInvalid]: { status: 400, slug: 'idempotency-key-invalid', title: 'Idempotency-Key Invalid', when: 'an `Idempotency-Key` that is empty, too long, not printable ASCII, or sent more than once' },
   [ErrorCode.idempotencyKeyReused]: { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key Reused', when: 'a key used before with another body' },
   [ErrorCode.conflict]: { status: 409, slug: 'conflict', title: 'Conflict', when: 'the item changed meanwhile, or a dead letter is already redriven' },

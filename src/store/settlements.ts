@@ -12,13 +12,20 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Payment } from '../domain/payment.js'
 import type { Classification, CurrencyTotals } from '../domain/settlements/reconcile.js'
 import { fullJitter } from '../lib/retry.js'
+import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { writeIfCondition } from './conditional.js'
 import { InvalidCursorError } from '../domain/errors.js'
+import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
+import { hasTransactionConflict, writeTransaction } from './transaction.js'
+import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { queryListing } from './listing.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
 
-/** Where a settlement is: `awaiting_upload` between `POST /v1/settlements` and the file's arrival. */
-export type SettlementStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed'
+/**
+ * Where a settlement is: `awaiting_upload` between `POST /v1/settlements` and the file's arrival;
+ * `expired` when no file came in time (computed when read, never stored: settlementAsOf).
+ */
+export type SettlementStatus = 'awaiting_upload' | 'expired' | 'processing' | 'completed' | 'failed'
 
 /** One settlement file's reconciliation, as stored and as `GET /v1/settlements/{id}` shows it. */
 export interface Settlement {
@@ -30,6 +37,8 @@ export interface Settlement {
   counts: Record<Classification, number>
   totals: CurrencyTotals[]
   startedAt: string
+  /** When the upload URL of `POST /v1/settlements` expires; the settlement is `expired` an hour later if no file came. */
+  uploadExpiresAt?: string
   completedAt?: string
   error?: string
   /** The report of every discrepancy in the settlement bucket (`reports/<id>.csv`), once the file is reconciled. */
@@ -40,6 +49,10 @@ export interface Settlement {
   checkpoint?: SettlementCheckpoint
   /** The last run whose continuation message was sent. */
   continued?: number
+  /** Every row is counted; only the report is left to write (by this run, or by its continuation): `status` is still `processing`. */
+  reportPending?: boolean
+  /** How many partitions its seen-row marks are spread over, fixed when its file starts (absent: the settlement's own partition, as before marks were sharded). */
+  seenShards?: number
 }
 
 /**
@@ -73,8 +86,17 @@ export interface Discrepancy {
   paylith?: { paymentId: string, amount: number, currency: string, status: string }
 }
 
+/** The outcome of an idempotent create: written, or the key was taken (what the use case decides on). */
+export type SettlementCreateOutcome = { created: true } | ({ created: false } & TakenKey)
+
 /** The settlements in the table: claims on files, their progress, their discrepancies, and the payment lookups. */
 export interface SettlementStore {
+  /**
+   * Writes a new settlement with its Idempotency-Key's record in one transaction: the key must
+   * be free (never used, or its record expired), so a retry never makes a second settlement.
+   * @throws DependencyThrottledError when DynamoDB kept throttling it (nothing written)
+   */
+  createIdempotently: (settlement: Settlement, record: IdempotencyRecord) => Promise<SettlementCreateOutcome>
   /**
    * Claims one version of an object for a new settlement; when it was claimed before (a
    * redelivery), answers the settlement that claimed it (undefined if it was never saved).
@@ -89,10 +111,10 @@ export interface SettlementStore {
   saveIfRun: (settlement: Settlement, run: number) => Promise<boolean>
   /** Records that the continuation of `run` was sent, if the settlement is at that run; false if not. */
   markContinued: (settlementId: string, run: number) => Promise<boolean>
-  /** The first line each of these row hashes was seen on in the settlement's file, for those seen. */
-  seenRows: (settlementId: string, hashes: string[]) => Promise<Map<string, number>>
-  /** Records row hashes as seen on their lines (kept until `expiresAt`, epoch seconds). */
-  putSeenRows: (settlementId: string, rows: SeenRow[], expiresAt: number) => Promise<void>
+  /** The first line each of these row hashes was seen on in the settlement's file, for those seen (`shards`: the settlement's `seenShards`). */
+  seenRows: (settlementId: string, hashes: string[], shards?: number) => Promise<Map<string, number>>
+  /** Records row hashes as seen on their lines (kept until `expiresAt`, epoch seconds), in the settlement's `shards` partitions. */
+  putSeenRows: (settlementId: string, rows: SeenRow[], expiresAt: number, shards?: number) => Promise<void>
   get: (settlementId: string) => Promise<Settlement | undefined>
   /** Settlements, newest first. */
   list: (page: { limit: number, cursor?: string }) => Promise<{ settlements: Settlement[], nextCursor: string | null }>
@@ -112,7 +134,7 @@ const MAX_UNPROCESSED_ROUNDS = 8
 const backoff = fullJitter(50, 2_000)
 
 /** The settlement store on the single table. */
-export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: DynamoDBClient, tableName: string }): SettlementStore {
+export function createSettlementStore ({ dynamodb, tableName, transient = DEFAULT_TRANSIENT_RETRY }: { dynamodb: DynamoDBClient, tableName: string, transient?: TransientRetry }): SettlementStore {
   const batchGet = async (keys: Array<Record<string, AttributeValue>>): Promise<Array<Record<string, AttributeValue>>> => {
     const items: Array<Record<string, AttributeValue>> = []
     for (let start = 0; start < keys.length; start += GET_BATCH) {
@@ -143,6 +165,26 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
     toItem({ ...Keys.settlement(settlement.id), ...Keys.settlementIndex(settlement.startedAt, settlement.id) }, settlement)
 
   return {
+    async createIdempotently (settlement, record) {
+      const operation = 'settlements.create'
+      const now = Math.floor(Date.parse(record.createdAt) / 1000)
+      const cancelled = await writeTransaction(dynamodb, {
+        // A key is free if never used or if its record has expired (TTL deletion lags).
+        idempotency: { Put: { TableName: tableName, Item: idempotencyItem(record), ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now', ExpressionAttributeValues: { ':now': { N: String(now) } }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+        settlement: { Put: { TableName: tableName, Item: settlementItem(settlement), ConditionExpression: 'attribute_not_exists(pk)' } }
+      }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
+      if (cancelled === undefined) return { created: true }
+      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
+        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, 'the new settlement')
+      }
+      if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
+      const { idempotency } = cancelled.reasons
+      if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
+      const existing = idempotency.Item === undefined
+        ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
+        : toIdempotencyRecord(idempotency.Item)
+      return { created: false, by: 'completed', record: existing, cause: cancelled.error }
+    },
     async claimFile ({ bucket, key, etag }, settlementId) {
       const fileKey = Keys.settlementFile(bucket, key, etag)
       const claimed = await writeIfCondition(dynamodb, new PutItemCommand({
@@ -177,12 +219,12 @@ export function createSettlementStore ({ dynamodb, tableName }: { dynamodb: Dyna
         ExpressionAttributeValues: { ':run': { N: String(run) } }
       }))
     },
-    async seenRows (settlementId, hashes) {
-      const items = await batchGet([...new Set(hashes)].map((hash) => toItem(Keys.settlementSeenRow(settlementId, hash), {})))
+    async seenRows (settlementId, hashes, shards) {
+      const items = await batchGet([...new Set(hashes)].map((hash) => toItem(Keys.settlementSeenRow(settlementId, hash, shards), {})))
       return new Map(items.map((item) => [(item.sk?.S ?? '').slice('SEEN#'.length), Number(item.line?.N)]))
     },
-    async putSeenRows (settlementId, rows, expiresAt) {
-      await batchWrite(rows.map(({ hash, line }) => toItem(Keys.settlementSeenRow(settlementId, hash), { line, expiresAt })))
+    async putSeenRows (settlementId, rows, expiresAt, shards) {
+      await batchWrite(rows.map(({ hash, line }) => toItem(Keys.settlementSeenRow(settlementId, hash, shards), { line, expiresAt })))
     },
     async list (page) {
       const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.settlements, page)

@@ -45,6 +45,20 @@ export const UNSETTLED_SHARDS = 16
  */
 export const PAYMENT_LISTING_SHARDS = 8
 
+/**
+ * How many partition keys one settlement's seen-row marks are spread over (by a hash of the row
+ * key, so a row's mark is always in the same one). Every readable row writes a mark (under 1 KB:
+ * one write unit), and a partition key takes at most 1,000 write units a second, so one key would
+ * cap a file at 1,000 rows a second. One file is read by one invocation at a time, four lookup
+ * batches of 100 rows in flight, each batch 7-11 requests in a row (three BatchGetItems, four
+ * BatchWriteItems of marks, its discrepancies'): at 5-10 ms a request, 3,600-11,000 rows a second.
+ * 8 keys could throttle the fastest; 16 take 16,000. Marks are read by their full key
+ * (BatchGetItem), never by a query over the shards, so a shard more costs readers nothing.
+ * (Discrepancies stay under the settlement's key: one write per row that is not matched.)
+ * NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-sharding.html
+ */
+export const SETTLEMENT_SEEN_SHARDS = 16
+
 /** The kinds of item in the table, as their `pk` prefixes. */
 export const ItemKind = {
   payment: 'PAYMENT',
@@ -115,8 +129,16 @@ export const Keys = {
   settlementIndex: (startedAt: string, settlementId: string) => gsi1(SETTLEMENT_LISTING, `${startedAt}#${settlementId}`),
   /** One row of a settlement that is not `matched`, by its line number (so a second pass writes the same item). */
   settlementDiscrepancy: (settlementId: string, line: number) => key(`${ItemKind.settlement}#${settlementId}`, `DISCREPANCY#${String(line).padStart(10, '0')}`),
-  /** A row key a settlement's file has had (by its hash), with the line it was first seen on: how a duplicate row is told across invocations. */
-  settlementSeenRow: (settlementId: string, rowHash: string) => key(`${ItemKind.settlement}#${settlementId}`, `SEEN#${rowHash}`),
+  /**
+   * A row key a settlement's file has had (by its hash), with the line it was first seen on: how a
+   * duplicate row is told across invocations. In one of `shards` partitions of the settlement
+   * (`SETTLEMENT#<id>#SEEN#07`, from the hash); without `shards` (a settlement started before the
+   * marks were sharded), in the settlement's own partition.
+   */
+  settlementSeenRow: (settlementId: string, rowHash: string, shards?: number) => key(
+    shards === undefined ? `${ItemKind.settlement}#${settlementId}` : `${ItemKind.settlement}#${settlementId}#SEEN#${String(shardOf(rowHash, shards)).padStart(2, '0')}`,
+    `SEEN#${rowHash}`
+  ),
   /** Which settlement reconciles one version (ETag) of one object: claimed once, so a redelivery finds it. */
   settlementFile: (bucket: string, objectKey: string, etag: string) => key(`${ItemKind.settlementFile}#${bucket}/${objectKey}#${etag}`, ItemKind.settlementFile)
 } as const

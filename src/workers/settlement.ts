@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda'
 import type { Logger } from 'pino'
 import type { SettlementFiles } from '../aws/s3.js'
 import { SETTLEMENT_BUCKET, settlementIdOfKey } from '../aws/resources.js'
-import { SettlementFileError } from '../domain/errors.js'
+import { SettlementFileError, SettlementReportOutOfTimeError } from '../domain/errors.js'
 import type { IdGenerator } from '../domain/ids.js'
 import type { Payment } from '../domain/payment.js'
 import {
@@ -19,12 +19,14 @@ import {
   type SettlementRow
 } from '../domain/settlements/reconcile.js'
 import { reportHeader, reportLine } from '../domain/settlements/report.js'
+import { settlementAsOf } from '../domain/settlements/upload-window.js'
 import { isObject } from '../lib/is-object.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { isSettlementContinuation, type ContinueSettlement, type SettlementContinuation } from '../queue/settlement-continuations.js'
 import { isSettlementFormat, readSettlementRows, type SettlementFormat } from '../settlements/read-rows.js'
 import type { Discrepancy, Settlement, SettlementStore } from '../store/settlements.js'
+import { SETTLEMENT_SEEN_SHARDS } from '../store/table.js'
 import type { SqsWorker } from './types.js'
 
 /** What the settlement worker needs. */
@@ -126,13 +128,18 @@ export function rowHash (rowKey: string): string {
  * counts and totals so far) as run n + 1, and sends itself a continuation for run n + 1, which
  * resumes with a ranged GET (a gzipped file is read again from its start, its rows up to the
  * line skipped). Duplicate rows are told across runs by seen-row marks in the table (a hash of
- * each row key with the line it was first seen on), so memory does not grow with the file.
+ * each row key with the line it was first seen on, over SETTLEMENT_SEEN_SHARDS partition keys),
+ * so memory does not grow with the file.
  *
  * Redelivery never counts twice: counts are absolute and every write of a run is conditional
  * on the settlement still being at that run, so a stale or duplicate message either redoes the
  * same rows to the same result or finds itself superseded and stops. A run tried again (its
  * first try failed or was cut off) starts from its checkpoint with the counts saved in it; a
  * message for an earlier run re-sends the current run's continuation if it was never marked sent.
+ *
+ * The report is a run of its own: once every row is counted the settlement is checkpointed with
+ * the report pending (run n + 1), and the report is written then if the time left allows, else by
+ * that run's continuation, which reads no row. A report short of time aborts its upload.
  */
 export function createSettlementWorker (deps: SettlementWorkerDeps, options: Partial<SettlementWorkerOptions> = {}): SqsWorker {
   const { lookupBatch, concurrency, progressEvery, safetyMarginMs } = { ...SETTLEMENT_WORKER_DEFAULTS, ...options }
@@ -180,18 +187,20 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
       counts: emptyCounts(),
       totals: [],
       startedAt: deps.clock().toISOString(),
-      run: 0
+      run: 0,
+      seenShards: SETTLEMENT_SEEN_SHARDS
     }
     await deps.settlements.save(settlement)
     await runFile(settlement, context)
   }
 
-  /** The settlement `POST /v1/settlements` made for this key, while it still waits for its file (a second version of it gets a settlement of its own). */
+  /** The settlement `POST /v1/settlements` made for this key, while it still waits for its file (a second version of it, or a file after it expired, gets a settlement of its own). */
   const uploadedFor = async (key: string): Promise<string | undefined> => {
     const reserved = settlementIdOfKey(key)
     if (reserved === undefined) return undefined
     const settlement = await deps.settlements.get(reserved)
-    return settlement?.status === 'awaiting_upload' && settlement.fileKey === key ? reserved : undefined
+    if (settlement === undefined) return undefined
+    return settlementAsOf(settlement, deps.clock()).status === 'awaiting_upload' && settlement.fileKey === key ? reserved : undefined
   }
 
   const continueSettlement = async ({ settlementId, run }: SettlementContinuation, context: Context | undefined): Promise<void> => {
@@ -222,9 +231,14 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     deps.logger.info({ settlementId: settlement.id, run, line: settlement.checkpoint?.line }, 'settlement continuation sent')
   }
 
-  /** One run of a file: from the start, or from the settlement's checkpoint, with the counts as they were there. */
+  /** One run of a file: from the start, or from the settlement's checkpoint, with the counts as they were there; or, once every row is counted, its report. */
   const runFile = async (settlement: Settlement, context: Context | undefined): Promise<void> => {
     const run = settlement.run ?? 0
+    const time = invocationTime(context, safetyMarginMs)
+    if (settlement.reportPending === true) {
+      await reportRun(settlement, run, time, { inline: false })
+      return
+    }
     const { checkpoint } = settlement
     if (checkpoint !== undefined) {
       // A try of this run that failed may have saved progress past the checkpoint: it counts again from there.
@@ -239,11 +253,10 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
       const ranged = settlement.checkpoint?.offset !== undefined && !settlement.fileKey.endsWith('.gz')
       const body = await deps.files.open(settlement.fileKey, ranged ? { from: settlement.checkpoint?.offset } : {})
       try {
-        outcome = await reconcileRows(settlement, body, provider, run, context)
+        outcome = await reconcileRows(settlement, body, provider, run, time)
       } finally {
         body.destroy()
       }
-      if (outcome === 'done') settlement.status = 'completed'
     } catch (error) {
       if (!isFileProblem(error)) throw error
       settlement.status = 'failed'
@@ -253,8 +266,18 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
       await ensureContinued(settlement)
       return
     }
+    if (outcome === 'done' && settlement.status === 'processing') {
+      // Every row is counted: that is a checkpoint of its own (run n + 1, the report pending), so
+      // a report cut short by the timeout never has the last rows read and counted again.
+      settlement.reportPending = true
+      settlement.run = run + 1
+      if (await deps.settlements.saveIfRun(settlement, run)) {
+        await reportRun(settlement, run + 1, time, { inline: true })
+        return
+      }
+      outcome = 'superseded'
+    }
     if (outcome === 'done') {
-      if (settlement.status === 'completed') settlement.reportKey = await writeReport(settlement.id)
       settlement.completedAt = deps.clock().toISOString()
       if (!await deps.settlements.saveIfRun(settlement, run)) outcome = 'superseded'
     }
@@ -262,13 +285,48 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
       deps.logger.info({ settlementId: settlement.id, run }, 'settlement moved on by another delivery; this run stops')
       return
     }
+    finished(settlement, run)
+  }
+
+  /**
+   * The last run of a file: writes its report and completes it. In the invocation that counted
+   * the last rows (`inline`), only with more than the safety margin left, and a report that runs
+   * out of time there is aborted and left to a continuation; a continuation has its invocation
+   * for the report alone.
+   */
+  const reportRun = async (settlement: Settlement, run: number, time: InvocationTime, { inline }: { inline: boolean }): Promise<void> => {
+    if (inline && time.left() < time.margin) {
+      deps.logger.info({ settlementId: settlement.id, run }, 'settlement rows counted; the report is left to a continuation: the invocation is running out of time')
+      await ensureContinued(settlement)
+      return
+    }
+    try {
+      settlement.reportKey = await writeReport(settlement.id, time)
+    } catch (error) {
+      if (!inline || !(error instanceof SettlementReportOutOfTimeError)) throw error
+      deps.logger.info({ settlementId: settlement.id, run }, 'settlement report aborted: the invocation is running out of time; a continuation writes it')
+      await ensureContinued(settlement)
+      return
+    }
+    const { reportPending: _reportPending, ...completed } = settlement
+    const done: Settlement = { ...completed, status: 'completed', completedAt: deps.clock().toISOString() }
+    if (!await deps.settlements.saveIfRun(done, run)) {
+      deps.logger.info({ settlementId: settlement.id, run }, 'settlement moved on by another delivery; this run stops')
+      return
+    }
+    finished(done, run)
+  }
+
+  /** Counts a finished file's rows and discrepancies, and says so. */
+  const finished = (settlement: Settlement, run: number): void => {
+    const provider = settlement.provider
     deps.metrics.count(MetricName.settlementRows, { provider }, settlement.rowsProcessed)
     const discrepancies = CLASSIFICATIONS.filter((classification) => classification !== Classification.matched).reduce((sum, classification) => sum + settlement.counts[classification], 0)
     if (discrepancies > 0) deps.metrics.count(MetricName.settlementDiscrepancies, { provider }, discrepancies)
     deps.logger.info({ settlementId: settlement.id, key: settlement.fileKey, status: settlement.status, rows: settlement.rowsProcessed, runs: run + 1, counts: settlement.counts }, 'settlement file reconciled')
   }
 
-  const reconcileRows = async (settlement: Settlement, body: Readable, format: SettlementFormat, run: number, context: Context | undefined): Promise<RunOutcome> => {
+  const reconcileRows = async (settlement: Settlement, body: Readable, format: SettlementFormat, run: number, time: InvocationTime): Promise<RunOutcome> => {
     const totals = new Map<string, CurrencyTotals>(settlement.totals.map((total) => [total.currency, { ...total }]))
     // Row hashes of the rows in batches not yet recorded as seen, with the line each was first on.
     const pending = new Map<string, number>()
@@ -279,13 +337,9 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     let sinceProgress = 0
     let last: { line: number, end: number | undefined, columns: string[] } | undefined
     let paused = false
-    // At most half the invocation's time: a function with a short timeout (the local pollers' is the
-    // visibility timeout, 30 s by default) still reads for half of it rather than a row at a time.
-    const timeLeft = (): number => context?.getRemainingTimeInMillis?.() ?? Infinity
-    const margin = Math.min(safetyMarginMs, timeLeft() / 2)
     const flush = async (rows: ParsedRow[]): Promise<void> => {
       const first = rows.filter((row): row is FirstRow => 'hash' in row)
-      const earlier = await deps.settlements.seenRows(settlement.id, first.map((row) => row.hash))
+      const earlier = await deps.settlements.seenRows(settlement.id, first.map((row) => row.hash), settlement.seenShards)
       const classified = rows.map((row): ParsedRow => {
         if (!('hash' in row)) return row
         const seenOn = earlier.get(row.hash)
@@ -295,7 +349,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
         return row
       })
       const discrepancies = await reconcileBatch(classified)
-      await deps.settlements.putSeenRows(settlement.id, classified.filter((row): row is FirstRow => 'hash' in row).map((row) => ({ hash: row.hash, line: row.row.line })), expiresAt)
+      await deps.settlements.putSeenRows(settlement.id, classified.filter((row): row is FirstRow => 'hash' in row).map((row) => ({ hash: row.hash, line: row.row.line })), expiresAt, settlement.seenShards)
       await deps.settlements.putDiscrepancies(settlement.id, discrepancies)
       for (const row of first) if (pending.get(row.hash) === row.row.line) pending.delete(row.hash)
       for (const discrepancy of discrepancies) settlement.counts[discrepancy.classification]++
@@ -313,7 +367,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     for await (const { row, end, columns } of readSettlementRows(body, { key: settlement.fileKey, format, ...(settlement.checkpoint !== undefined && { after: settlement.checkpoint }) })) {
       if (failure !== undefined) break
       // Every run reads at least one row, so a continuation always gets further.
-      if (last !== undefined && timeLeft() < margin) {
+      if (last !== undefined && time.left() < time.margin) {
         paused = true
         break
       }
@@ -360,14 +414,20 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     return 'paused'
   }
 
-  /** Writes `reports/<id>.csv`: every discrepancy by line, read from the table a page at a time and streamed to S3. */
-  const writeReport = async (settlementId: string): Promise<string> => {
+  /**
+   * Writes `reports/<id>.csv`: every discrepancy by line, read from the table a page at a time and
+   * streamed to S3. Before each page it checks the time: with less than half the safety margin
+   * left it stops, and the upload is aborted (an object appears only when it is complete).
+   * @throws SettlementReportOutOfTimeError when it stopped for time
+   */
+  const writeReport = async (settlementId: string, time: InvocationTime): Promise<string> => {
     const key = `${SETTLEMENT_BUCKET.reportsPrefix}${settlementId}.csv`
     const settlements = deps.settlements
     async function * lines (): AsyncGenerator<string> {
       yield reportHeader()
       let cursor: string | undefined
       do {
+        if (time.left() < time.margin / 2) throw new SettlementReportOutOfTimeError(`settlement ${settlementId}'s report stopped: the invocation is about to time out`, { settlementId })
         const page = await settlements.discrepancies(settlementId, { limit: REPORT_PAGE, ...(cursor !== undefined && { cursor }) })
         yield page.discrepancies.map(reportLine).join('')
         cursor = page.nextCursor ?? undefined
@@ -422,6 +482,22 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     }
     return { batchItemFailures }
   }
+}
+
+/** The time an invocation has left, and the margin before its end at which a run stops. */
+interface InvocationTime {
+  left: () => number
+  margin: number
+}
+
+/**
+ * The invocation's clock, as a run starts: the margin is the safety margin, or half the time the
+ * invocation has if that is less, so a function with a short timeout (the local pollers' is the
+ * visibility timeout, 30 s by default) still reads for half of it rather than a row at a time.
+ */
+function invocationTime (context: Context | undefined, safetyMarginMs: number): InvocationTime {
+  const left = (): number => context?.getRemainingTimeInMillis?.() ?? Infinity
+  return { left, margin: Math.min(safetyMarginMs, left() / 2) }
 }
 
 /** A failure of the file itself (format, columns, compression, a line too long), not of the service: the settlement fails, the message is done. */

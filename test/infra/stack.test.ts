@@ -50,6 +50,11 @@ t.test('the function: nodejs22.x on arm64, from dist/lambda.mjs, with its config
   t.equal(Object.keys(resources('AWS::Lambda::Function')).length, 1, 'one function: a Lambdalith')
 })
 
+t.test('the function may run in a loop through the settlement queue: a long file\'s continuations are more than the 16 Lambda stops a loop at', async (t) => {
+  const fn = only<{ Properties: { RecursiveLoop?: string } }>('AWS::Lambda::Function')
+  t.equal(fn.Properties.RecursiveLoop, 'Allow')
+})
+
 t.test('the API keys come from their own Secrets Manager secret, not from the 4 KB of environment variables', async (t) => {
   const fn = only<{ Properties: { Environment: { Variables: Record<string, unknown> } } }>('AWS::Lambda::Function')
   t.notOk('API_KEYS' in fn.Properties.Environment.Variables, 'no key hashes in the environment')
@@ -453,12 +458,12 @@ t.test('the function environment holds only variables paylith reads, plus NODE_O
   t.same(paylithEnvironment({ TABLE_NAM: 'x', TABLE_NAME: undefined }), { TABLE_NAM: 'x' })
 })
 
-t.test('the settlement bucket: encrypted, private, TLS only, reports expire, objects under settlements/ notify the settlement queue', async (t) => {
+t.test('the settlement bucket: encrypted, private, TLS only, reports expire (and their unfinished uploads), objects under settlements/ notify the settlement queue', async (t) => {
   const bucket = only<{ Properties: Record<string, unknown>, DependsOn?: string[] }>('AWS::S3::Bucket')
   t.match(bucket.Properties, {
     BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
     PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-    LifecycleConfiguration: { Rules: [{ Prefix: 'reports/', ExpirationInDays: 90, Status: 'Enabled' }] },
+    LifecycleConfiguration: { Rules: [{ Prefix: 'reports/', ExpirationInDays: 90, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] },
     NotificationConfiguration: {
       QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'settlements/' }] } }, Queue: { 'Fn::GetAtt': [/^SettlementQueue/, 'Arn'] } }]
     }

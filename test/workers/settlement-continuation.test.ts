@@ -157,12 +157,12 @@ for (const gzipped of [false, true]) {
     t.match(first, { status: 'processing', run: 1, rowsProcessed: 8, continued: 1, checkpoint: { columns: HEADER.split(',') } }, 'the first invocation read 8 rows and checkpointed')
     t.equal(first?.checkpoint?.offset === undefined, gzipped, gzipped ? 'no byte offset into a gzipped object' : 'the byte after the last row read')
     const continuations = await drain(t, setup, worker, 7)
-    t.equal(continuations, 4, 'four continuations for 40 rows at 8 an invocation')
-    t.same(setup.sent.map((c) => c.run), [1, 2, 3, 4])
+    t.equal(continuations, 5, 'four continuations for 40 rows at 8 an invocation, and a fifth for the report: the fifth invocation\'s time ran out with its last row')
+    t.same(setup.sent.map((c) => c.run), [1, 2, 3, 4, 5])
 
     const continued = await setup.deps.settlements.get('stl_01JCONT0000000000000000001')
     t.same(outcome(continued), outcome(single), 'the same status, rows, counts and totals')
-    t.match(continued, { status: 'completed', rowsProcessed: 40, run: 4, counts: { matched: 8, amount_mismatch: 4, currency_mismatch: 4, status_mismatch: 4, unknown_payment: 4, duplicate_row: 11, malformed_row: 5 } })
+    t.match(continued, { status: 'completed', rowsProcessed: 40, run: 5, counts: { matched: 8, amount_mismatch: 4, currency_mismatch: 4, status_mismatch: 4, unknown_payment: 4, duplicate_row: 11, malformed_row: 5 } })
     t.same(await discrepanciesOf(setup, 'stl_01JCONT0000000000000000001'), await discrepanciesOf(setup, 'stl_01JCONT0000000000000000000'), 'the same discrepancies, line by line')
   })
 }
@@ -260,7 +260,7 @@ t.test('a short invocation reads for half its time, not a row at a time, when th
   const worker = createSettlementWorker(deps, { safetyMarginMs: 60_000 })
   const context = { awsRequestId: 'test', getRemainingTimeInMillis: () => 30_000 } as unknown as Context
   t.same(await worker(sqsEvent(setup.resources.settlements.queue.name, [notification(setup.config.settlements.bucketName, key, etag)]), context), { batchItemFailures: [] })
-  t.match(await setup.deps.settlements.get('stl_01JCONTSHORT00000000000000'), { status: 'completed', rowsProcessed: 40, run: 0 }, 'a 30 s invocation with a 60 s margin read the whole file')
+  t.match(await setup.deps.settlements.get('stl_01JCONTSHORT00000000000000'), { status: 'completed', rowsProcessed: 40, run: 1, reportKey: 'reports/stl_01JCONTSHORT00000000000000.csv' }, 'a 30 s invocation with a 60 s margin read the whole file (run 0) and wrote its report (run 1)')
 })
 
 t.test('end to end through the settlement queue: the worker sends itself continuations and the local poller delivers them', async (t) => {
@@ -273,5 +273,5 @@ t.test('end to end through the settlement queue: the worker sends itself continu
     const [found] = (await setup.deps.settlements.list({ limit: 1 })).settlements
     return found?.status === 'completed' ? found : undefined
   })
-  t.match(settlement, { rowsProcessed: 40, run: 3, continued: 3, counts: { matched: 8, amount_mismatch: 4, currency_mismatch: 4, status_mismatch: 4, unknown_payment: 4, duplicate_row: 11, malformed_row: 5 } })
+  t.match(settlement, { rowsProcessed: 40, run: 4, continued: 4, counts: { matched: 8, amount_mismatch: 4, currency_mismatch: 4, status_mismatch: 4, unknown_payment: 4, duplicate_row: 11, malformed_row: 5 } })
 })

@@ -9,6 +9,7 @@ import { s3ClientOptions } from '../../src/aws/s3.js'
 import { createSettlementWorker, createdObjectsOf, decodeS3Key, type SettlementWorkerDeps } from '../../src/workers/settlement.js'
 import { settlementContinuations } from '../../src/queue/settlement-continuations.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
+import { emptyCounts } from '../../src/domain/settlements/reconcile.js'
 import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 import { waitFor } from '../helpers/wait.js'
@@ -240,6 +241,23 @@ t.test('with small batches the parse waits on the lookups and progress is saved 
   const key = 'settlements/generic/ten.csv'
   const etag = await built.put(key, [HEADER, ...rows].join('\n'))
   t.same(await worker(sqsEvent(built.resources.settlements.queue.name, [notification(built.config.settlements.bucketName, key, etag)]), {} as never), { batchItemFailures: [] })
-  t.same(saved.map((s) => s.rows), [0, 3, 6, 9, 10], 'saved at the start, every 3 rows, and at the end')
+  t.same(saved.map((s) => s.rows), [0, 3, 6, 9, 10, 10], 'saved at the start, every 3 rows, when every row is counted, and when the report is written')
   t.match(await built.deps.settlements.get('stl_01JTESTSMALLBATCHES0000000'), { status: 'completed', counts: { matched: 10 }, totals: [{ gross: 1000, fee: 10 }] })
+})
+
+t.test('a file for a settlement awaiting its upload is reconciled under it within the hour after its URL expired; after that it gets a settlement of its own', async (t) => {
+  const built = await setUp(t)
+  const now = Date.now()
+  const awaiting = (id: string, uploadExpiresAt: number): Settlement => ({ id, provider: 'generic', fileKey: `settlements/generic/${id}/day.csv`, status: 'awaiting_upload', rowsProcessed: 0, counts: emptyCounts(), totals: [], startedAt: new Date(uploadExpiresAt - 900_000).toISOString(), uploadExpiresAt: new Date(uploadExpiresAt).toISOString() })
+  const late = awaiting('stl_01JAAAA0000000000000000001', now - 59 * 60_000)
+  const expired = awaiting('stl_01JAAAA0000000000000000002', now - 61 * 60_000)
+  const file = `${HEADER}\npay_01JUNKNOWN0000000000000000,,charge,5,EUR,,0\n`
+  for (const settlement of [late, expired]) {
+    await built.deps.settlements.save(settlement)
+    await deliver(built, notification(built.config.settlements.bucketName, settlement.fileKey, await built.put(settlement.fileKey, file)))
+  }
+  t.match(await built.deps.settlements.get(late.id), { status: 'completed', rowsProcessed: 1 }, 'a PUT begun before its URL expired may end after: still this settlement\'s')
+  t.match(await built.deps.settlements.get(expired.id), { status: 'awaiting_upload', rowsProcessed: 0 }, 'left as it was (shown expired)')
+  const { settlements } = await built.deps.settlements.list({ limit: 10 })
+  t.match(settlements.find((s) => s.fileKey === expired.fileKey && s.id !== expired.id), { status: 'completed', rowsProcessed: 1 }, 'the late file got a settlement of its own')
 })

@@ -3,8 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { NotFoundError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
-import { emptyCounts } from '../../domain/settlements/reconcile.js'
-import { uploadKey } from '../../aws/resources.js'
+import { requireIdempotencyKey } from '../../domain/idempotency.js'
+import { headerValues } from '../../http/headers.js'
+import { createSettlementUseCase, settlementKeyScope } from '../../use-cases/create-settlement.js'
+import { UPLOAD_WINDOW_SECONDS, settlementAsOf } from '../../domain/settlements/upload-window.js'
+import { CreatePaymentHeadersSchema } from '../payments/schemas.js'
 import { DiscrepancySchema, NewSettlementSchema, SettlementIdSchema, SettlementSchema, SettlementUploadSchema } from './schemas.js'
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
@@ -14,30 +17,40 @@ const Page = {
 }
 
 /** What the settlement routes need. */
-export type SettlementRouteDeps = Pick<Deps, 'settlements' | 'settlementFiles' | 'settlementIds' | 'clock'>
-
-/** How long a presigned upload URL works. */
-export const UPLOAD_URL_SECONDS = 15 * 60
+export type SettlementRouteDeps = Pick<Deps, 'config' | 'settlements' | 'settlementFiles' | 'settlementIds' | 'clock'>
 
 /** Admin: uploads of settlement files, their reconciliations, and each one's discrepancies. */
 export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRouteDeps }> = async (app, { deps }) => {
+  const createSettlement = createSettlementUseCase({
+    settlements: deps.settlements,
+    ids: deps.settlementIds,
+    clock: deps.clock,
+    idempotencyTtlSeconds: deps.config.idempotencyTtlSeconds,
+    uploadUrl: async (key, seconds) => deps.settlementFiles.uploadUrl(key, seconds),
+    uploadSeconds: UPLOAD_WINDOW_SECONDS
+  })
+
   app.post('', {
     config: { auth: { scope: 'admin' } },
     schema: {
       summary: 'Starts a settlement: answers a presigned URL to PUT the provider\'s file to.',
-      description: 'The file is reconciled once it is uploaded; this settlement (found by its id) follows it from `awaiting_upload` on.',
+      description: 'Requires an Idempotency-Key, as payment creation does: a retry with the same key and body answers the same settlement ' +
+        '(its upload URL signed again for what is left of the same 15 minutes), never a second one. ' +
+        'The file is reconciled once it is uploaded; this settlement (found by its id) follows it from `awaiting_upload` on.',
       tags: ['settlements'],
+      headers: CreatePaymentHeadersSchema,
       body: NewSettlementSchema,
-      response: { 201: SettlementUploadSchema, ...Problems, 503: ProblemResponse }
+      response: { 201: SettlementUploadSchema, ...Problems, 409: ProblemResponse, 422: ProblemResponse, 503: ProblemResponse }
     }
   }, async (request, reply) => {
-    const { provider, fileName } = request.body
-    const id = deps.settlementIds()
-    const now = deps.clock()
-    const fileKey = uploadKey(provider, id, fileName)
-    const uploadUrl = await deps.settlementFiles.uploadUrl(fileKey, UPLOAD_URL_SECONDS)
-    await deps.settlements.save({ id, provider, fileKey, status: 'awaiting_upload', rowsProcessed: 0, counts: emptyCounts(), totals: [], startedAt: now.toISOString() })
-    return reply.code(201).send({ id, status: 'awaiting_upload', fileKey, uploadUrl, expiresAt: new Date(now.getTime() + UPLOAD_URL_SECONDS * 1000).toISOString() })
+    const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/settlements')
+    const result = await createSettlement({ input: request.body, scope: settlementKeyScope(request.apiKey?.id ?? ''), key })
+    if (!result.replayed) {
+      request.log.info({ settlementId: result.settlementId }, 'settlement created, awaiting its file')
+      return reply.code(result.statusCode).send(result.body)
+    }
+    request.log.info({ settlementId: result.settlementId }, 'idempotent replay')
+    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
   })
 
   app.get('', {
@@ -51,14 +64,16 @@ export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRoute
   }, async (request) => {
     const { limit, cursor } = request.query
     const page = await deps.settlements.list({ limit, ...(cursor !== undefined && { cursor }) })
-    return { data: page.settlements, nextCursor: page.nextCursor }
+    const now = deps.clock()
+    return { data: page.settlements.map((settlement) => settlementAsOf(settlement, now)), nextCursor: page.nextCursor }
   })
 
   app.get('/:id', {
     config: { auth: { scope: 'admin' } },
     schema: {
       summary: 'One settlement file\'s reconciliation: status, counts per classification, totals per currency.',
-      description: 'Updated as the file is read (at least every 10,000 rows).',
+      description: 'Updated as the file is read (at least every 10,000 rows). `awaiting_upload` until the file comes; ' +
+        '`expired` when it did not come within an hour of `uploadExpiresAt` (a file put there later gets a settlement of its own).',
       tags: ['settlements'],
       params: Type.Object({ id: SettlementIdSchema }),
       response: { 200: SettlementSchema, ...Problems, 404: ProblemResponse }
@@ -66,7 +81,7 @@ export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRoute
   }, async (request) => {
     const settlement = await deps.settlements.get(request.params.id)
     if (settlement === undefined) throw new NotFoundError(`settlement ${request.params.id} does not exist`)
-    return settlement
+    return settlementAsOf(settlement, deps.clock())
   })
 
   app.get('/:id/discrepancies', {

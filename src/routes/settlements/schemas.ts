@@ -14,7 +14,9 @@ export const SettlementSchema = Type.Object({
   id: SettlementIdSchema,
   provider: Type.String({ description: 'From the key: settlements/<provider>/...' }),
   fileKey: Type.String(),
-  status: Type.Union([Type.Literal('awaiting_upload'), Type.Literal('processing'), Type.Literal('completed'), Type.Literal('failed')]),
+  status: Type.Union([Type.Literal('awaiting_upload'), Type.Literal('expired'), Type.Literal('processing'), Type.Literal('completed'), Type.Literal('failed')], {
+    description: 'awaiting_upload: made by POST /v1/settlements, no file yet; expired: no file came within an hour of uploadExpiresAt (it stays expired; a file put later gets a settlement of its own).'
+  }),
   rowsProcessed: Type.Integer({ minimum: 0 }),
   counts: Type.Object(Object.fromEntries(CLASSIFICATIONS.map((classification) => [classification, Type.Integer({ minimum: 0 })]))),
   totals: Type.Array(Type.Object({
@@ -25,6 +27,7 @@ export const SettlementSchema = Type.Object({
   }), { description: 'Of the readable, first-seen rows, per currency.' }),
   reportKey: Type.Optional(Type.String({ description: 'Where the report of every discrepancy is in the settlement bucket (reports/<id>.csv), once completed.' })),
   startedAt: Type.String({ format: 'date-time' }),
+  uploadExpiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'For a settlement made by POST /v1/settlements: when its upload URL expires.' })),
   completedAt: Type.Optional(Type.String({ format: 'date-time' })),
   error: Type.Optional(Type.String({ description: 'Why a failed file could not be reconciled (the missing columns, a bad encoding).' }))
 })
