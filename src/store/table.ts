@@ -260,6 +260,12 @@ export function itemKindOf (pk: string): string {
   return pk.split('#', 1)[0] ?? ''
 }
 
+/** The payment id of a payment's partition key (`PAYMENT#pay_…`, its own item's, its refunds', its events'); empty for another kind. */
+export function paymentIdOfKey (pk: string): string {
+  const prefix = paymentPk('')
+  return pk.startsWith(prefix) ? pk.slice(prefix.length) : ''
+}
+
 /** Whether a primary key is a payment's own item (not one of its history events). */
 export function isPaymentKey (primaryKey: { pk?: string, sk?: string }): boolean {
   return primaryKey.sk === ItemKind.payment && itemKindOf(primaryKey.pk ?? '') === ItemKind.payment
