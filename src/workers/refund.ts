@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import { UnknownPaymentError, VersionConflictError } from '../domain/errors.js'
+import { StaleRefundError, UnknownPaymentError, VersionConflictError } from '../domain/errors.js'
+import { PROVIDER_KEY_WINDOW_MS } from './charge.js'
 import { providerIdempotencyKey } from '../domain/payment.js'
 import type { Refund } from '../domain/refund.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
@@ -51,6 +52,7 @@ export function createRefundHandler (deps: SettleRefundDeps & {
   charge: Pick<ResilientCharge, 'refund' | 'retryAfterMs' | 'providerName'>
   workQueue: Pick<WorkQueue, 'defer'>
   config: { provider: { breaker: { resetTimeoutMs: number } } }
+  clock: () => Date
 }): CommandHandler<RefundCommand> {
   const refund: CommandHandler<RefundCommand> = async ({ paymentId, refundId }, _record, context) => {
     const pending = await deps.refunds.get(refundId)
@@ -58,6 +60,12 @@ export function createRefundHandler (deps: SettleRefundDeps & {
     if (pending.status !== 'pending') {
       deps.logger.info({ paymentId, refundId, status: pending.status }, 'refund: nothing to do, the refund already ended')
       return
+    }
+    // Not accepted yet, it may have reached the provider all the same. Past the providers' 24 h
+    // idempotency window a second create could refund twice, so it is left to a person; one the
+    // provider accepted (a reference) is only read back, safe at any age.
+    if (pending.providerRef === undefined && deps.clock().getTime() - Date.parse(pending.createdAt) > PROVIDER_KEY_WINDOW_MS) {
+      throw new StaleRefundError(`refund: refund ${refundId} has been pending since ${pending.createdAt}; asking the provider again could refund twice`, { paymentId, refundId, createdAt: pending.createdAt })
     }
     const payment = await deps.payments.get(paymentId)
     if (payment === undefined) throw new UnknownPaymentError(`refund: no payment ${paymentId}`)

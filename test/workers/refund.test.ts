@@ -242,3 +242,14 @@ t.test('a sandbox refund named by its reference is read from the sandbox\'s own 
   t.same(await sandbox.refund({ ...request, idempotencyKey: `${refundId}/1`, refundRef: made.providerRef }, { signal: new AbortController().signal }), made)
   t.equal(sandbox.refundsFor(refundId), 1)
 })
+
+t.test('a refund never accepted and older than the providers\' idempotency window is not asked for again (it could refund twice): the message fails toward a dead letter', async (t) => {
+  let now = new Date('2026-11-27T12:00:00.000Z')
+  const built = await build(t, { deps: { clock: () => now } })
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, payment, 100)
+  now = new Date(now.getTime() + 24 * 3_600_000)
+  await t.rejects(createRefundHandler(built.deps)({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context()), { name: 'StaleRefundError' })
+  t.equal((built.deps.provider as SandboxProvider).attemptsFor(refundId), 0, 'the provider was not called')
+  t.equal((await built.deps.refunds.get(refundId))?.status, 'pending')
+})
