@@ -8,7 +8,7 @@ import type { Payment } from '../../src/domain/payment.js'
 import { createLocalContext } from '../../src/local/lambda-context.js'
 import type { SandboxProvider } from '../../src/providers/sandbox.js'
 import { createRefundSweeper } from '../../src/workers/sweeper.js'
-import { build } from '../helpers/build.js'
+import { bearer, build } from '../helpers/build.js'
 import { sqsEvent } from '../helpers/events.js'
 import { storeSucceededPayment } from '../helpers/payments.js'
 
@@ -101,7 +101,7 @@ t.test('a stuck refund is re-sent at growing intervals at most SWEEP_MAX_RESENDS
   const created = new Date('2026-11-27T12:00:00.000Z').getTime()
   let now = created
   const written: string[] = []
-  const { deps } = await build(t, { deps: { clock: () => new Date(now), metricsDestination: { write: (chunk: string) => written.push(chunk) } } })
+  const { app, deps } = await build(t, { deps: { clock: () => new Date(now), metricsDestination: { write: (chunk: string) => written.push(chunk) } } })
   const payment = await storeSucceededPayment(deps, { amount: 1000 })
   const refund = await storeRefund(deps, payment, 100, new Date(created))
   const sweep = createRefundSweeper(deps, { staleAfterMs: 60 * SECOND, maxPerRun: 100, maxResends: 2 })
@@ -119,6 +119,8 @@ t.test('a stuck refund is re-sent at growing intervals at most SWEEP_MAX_RESENDS
 
   const stored = await deps.refunds.get(refund.id)
   t.match(stored, { status: 'pending', resends: { count: 2 }, attention: { reason: 'resends-exhausted', since: new Date(created + 421 * SECOND).toISOString() } })
+  const read = await app.inject({ method: 'GET', url: `/v1/refunds/${refund.id}`, headers: bearer() })
+  t.same(read.json().attention, { reason: 'resends-exhausted', since: new Date(created + 421 * SECOND).toISOString() }, 'the refund says so itself')
   t.equal((await receiveCommands(deps, 3)).length, 2, 'two refund commands in all')
   deps.metrics.flush()
   const documents = metricDocuments(written)
