@@ -461,13 +461,18 @@ export class PaylithStack extends Stack {
       { evaluationPeriods: 3, datapointsToAlarm: 3 })
     // The sweeper (every five minutes) flags payments a person must look at: each one is heard of.
     const attentionReasons = Object.values(AttentionReason)
-    alarm('PaymentsNeedAttention', 'The paylith sweeper flagged payments that need a person.', new cloudwatch.MathExpression({
+    const needAttention = (metricName: MetricName) => new cloudwatch.MathExpression({
       expression: attentionReasons.map((_, index) => `FILL(reason${index}, 0)`).join(' + '),
       usingMetrics: Object.fromEntries(attentionReasons.map((reason, index) => [`reason${index}`, new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE, metricName: MetricName.paymentsNeedAttention, dimensionsMap: { reason }, statistic: 'Sum', period: Duration.minutes(5)
+        namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { reason }, statistic: 'Sum', period: Duration.minutes(5)
       })])),
       period: Duration.minutes(5)
-    }), { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
+    })
+    alarm('PaymentsNeedAttention', 'The paylith sweeper flagged payments that need a person.', needAttention(MetricName.paymentsNeedAttention),
+      { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
+    // Likewise refunds: one still pending that the sweeper gave up on, or too old to re-send, holds its reservation.
+    alarm('RefundsNeedAttention', 'The paylith sweeper flagged pending refunds that need a person.', needAttention(MetricName.refundsNeedAttention),
+      { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD })
     // A secret that cannot be read: with none cached, requests that need it are answered 503;
     // with one cached, a key or secret changed since is not seen. Either way someone must know.
     const secretReads = SECRET_FAILURES.map(([secret, fallback]) => new cloudwatch.Metric({

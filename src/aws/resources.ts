@@ -17,8 +17,8 @@ export const TABLE = {
    */
   gsi2: { name: 'GSI2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
   /**
-   * Sparse: unsettled payments (pending, processing) by creation day, each day in shards so no
-   * one partition key takes every create and status change of a day. It holds only what the
+   * Sparse: unsettled payments (pending, processing) and pending refunds by creation day, each
+   * day in shards so no one partition key takes every create and status change of a day. It holds only what the
    * sweeper reads: a status change writes about 100 bytes here, not the whole payment.
    */
   gsi3: { name: 'GSI3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: ['id', 'createdAt', 'version', 'attention', 'resends'] },

@@ -43,6 +43,7 @@ export const InternalErrorCode = {
   queueSend: 'PAYLITH_QUEUE_SEND_FAILED',
   unknownPayment: 'PAYLITH_PAYMENT_UNKNOWN',
   staleCharge: 'PAYLITH_CHARGE_STALE',
+  staleRefund: 'PAYLITH_REFUND_STALE',
   settlementFileUnreadable: 'PAYLITH_SETTLEMENT_FILE_UNREADABLE',
   settlementReportOutOfTime: 'PAYLITH_SETTLEMENT_REPORT_OUT_OF_TIME'
 } as const
@@ -161,6 +162,9 @@ export class UnknownPaymentError extends defineError('UnknownPaymentError', Inte
 /** A charge too old to retry safely: calling the provider again could charge twice. */
 export class StaleChargeError extends defineError('StaleChargeError', InternalErrorCode.staleCharge)<{ paymentId: string, createdAt: string }> {}
 
+/** A refund never accepted by the provider and too old to ask for again safely: a new call could refund twice. */
+export class StaleRefundError extends defineError('StaleRefundError', InternalErrorCode.staleRefund)<{ paymentId: string, refundId: string, createdAt: string }> {}
+
 /** A settlement file that cannot be reconciled at all (an unknown format, missing columns): the settlement fails. */
 export class SettlementFileError extends defineError('SettlementFileError', InternalErrorCode.settlementFileUnreadable)<{ missingColumns?: string[] }> {}
 
@@ -205,5 +209,6 @@ export type DomainError =
   | UnknownCommandError
   | UnknownPaymentError
   | StaleChargeError
+  | StaleRefundError
   | SettlementFileError
   | SettlementReportOutOfTimeError

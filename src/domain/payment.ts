@@ -108,8 +108,9 @@ export interface PaymentEvent {
 }
 
 /**
- * The idempotency key paylith sends the provider for this payment's charge: its id, and once a
- * key has been spent on a saved 5xx answer (see `providerKeyGeneration`), its id and generation.
+ * The idempotency key paylith sends the provider for this payment's charge (or this refund): its
+ * id, and once a key has been spent on a saved 5xx answer (see `providerKeyGeneration`), its id
+ * and generation (`pay_…/1`, `re_…/1`).
  */
 export function providerIdempotencyKey (payment: Pick<Payment, 'id' | 'providerKeyGeneration'>): string {
   const generation = payment.providerKeyGeneration ?? 0

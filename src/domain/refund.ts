@@ -1,3 +1,5 @@
+import type { PaymentAttention, PaymentResends } from './payment.js'
+
 /** The states a refund can be in: `pending → succeeded | failed`, both final. */
 export const RefundStatus = {
   pending: 'pending',
@@ -44,6 +46,15 @@ export interface Refund {
   providerRef?: string
   /** Absent: started through the API. */
   origin?: RefundOrigin
+  /**
+   * How many of the provider idempotency keys this refund has given up on (a create answered with
+   * a 5xx that made no refund, see the Stripe provider); absent: none. Never shown by the API.
+   */
+  providerKeyGeneration?: number
+  /** Set when the sweeper stopped re-sending it and a person has to look; dropped when it ends. */
+  attention?: PaymentAttention
+  /** How often the sweeper re-sent its `refund` command, and when it may next. */
+  resends?: PaymentResends
   createdAt: string
   updatedAt: string
 }

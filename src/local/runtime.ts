@@ -20,7 +20,7 @@ import { startStreamPoller, streamPollerCheck, streamPollerOptions, streamPoller
 import { fileStreamPosition } from './stream-position.js'
 import { watchFaults, type FaultsWatcher } from './faults.js'
 import { injectThrottling } from './injected-throttling.js'
-import { createSweeper } from '../workers/sweeper.js'
+import { createRefundSweeper, createSweeper } from '../workers/sweeper.js'
 
 /** The whole service running on one machine: HTTP server, pollers and, if started, the emulator. */
 export interface LocalRuntime {
@@ -192,19 +192,26 @@ async function startEmulators (config: Config, logger: Logger): Promise<StartedE
 }
 
 /**
- * The sweeper's logic, once, at boot, for every unsettled payment (not only the stale ones)
- * it has not given up on: their charge commands were lost with the last run's in-memory queue.
- * Charging is idempotent, so one sent twice costs nothing; these replace lost messages, so
- * they do not count against a payment's re-sends. Bounded by the sweep's limits and one
- * invocation's time; a failure is logged and left to the scheduled sweeps.
+ * The sweeper's logic, once, at boot, for every unsettled payment and pending refund (not only
+ * the stale ones) it has not given up on: their charge and refund commands were lost with the
+ * last run's in-memory queue. Charging and refunding are idempotent, so one sent twice costs
+ * nothing; these replace lost messages, so they do not count against the re-sends. Bounded by
+ * the sweep's limits and one invocation's time each; a failure is logged and left to the
+ * scheduled sweeps.
  */
 async function recoverUnsettled (deps: Deps, config: Config, logger: Logger, timeoutMs: number): Promise<void> {
-  const sweep = createSweeper(deps, { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun, maxResends: config.sweeper.maxResends, recovery: true })
-  try {
-    const { resent } = await invokeLocally<{ resent: number }>(async (event, context) => sweep(event as ScheduledEvent, context), scheduledExampleEvent({ region: config.aws.region }), 'paylith-local', timeoutMs)
-    if (resent > 0) logger.info({ resent }, 'restart: charge commands re-sent for payments left unsettled by the last run')
-  } catch (error) {
-    logger.error({ err: error }, 'restart: re-sending the unsettled payments\' charges failed; the scheduled sweep will retry')
+  const options = { staleAfterMs: 0, maxPerRun: config.sweeper.maxPerRun, maxResends: config.sweeper.maxResends, recovery: true }
+  const sweeps = [
+    { sweep: createSweeper(deps, options), what: 'charge commands re-sent for payments left unsettled by the last run' },
+    { sweep: createRefundSweeper(deps, options), what: 'refund commands re-sent for refunds left pending by the last run' }
+  ]
+  for (const { sweep, what } of sweeps) {
+    try {
+      const { resent } = await invokeLocally<{ resent: number }>(async (event, context) => sweep(event as ScheduledEvent, context), scheduledExampleEvent({ region: config.aws.region }), 'paylith-local', timeoutMs)
+      if (resent > 0) logger.info({ resent }, `restart: ${what}`)
+    } catch (error) {
+      logger.error({ err: error }, `restart: re-sending what the last run left unsettled failed (${what}); the scheduled sweep will retry`)
+    }
   }
 }
 

@@ -16,7 +16,10 @@ export const MetricName = {
   webhookDuplicate: 'WebhookDuplicate',
   batchItemFailures: 'BatchItemFailures',
   circuitOpened: 'CircuitOpened',
+  /** A charge was given back to the queue for later while the breaker was open (dimension `reason`). */
   chargeDeferred: 'ChargeDeferred',
+  /** A refund was given back to the queue for later while the breaker was open (dimension `reason`). */
+  refundDeferred: 'RefundDeferred',
   /** The provider refused a charge as misconfigured (a bad key, a refused parameter, an idempotency key reused): a person must look (dimension `provider`). */
   providerMisconfigured: 'ProviderMisconfigured',
   deadLetters: 'DeadLetters',
@@ -28,6 +31,10 @@ export const MetricName = {
   webhooksGivenUp: 'WebhooksGivenUp',
   /** A payment newly says it needs a person (dimension `reason`: an attention reason). */
   paymentsNeedAttention: 'PaymentsNeedAttention',
+  /** The sweeper re-sent a pending refund's refund command. */
+  refundsResent: 'RefundsResent',
+  /** A pending refund newly says it needs a person (dimension `reason`: an attention reason). */
+  refundsNeedAttention: 'RefundsNeedAttention',
   /**
    * DynamoDB refused a write for a transient reason (dimensions `operation`, `reason`: a
    * cancellation reason such as `ThrottlingError`, or `TransactionConflictException`; `outcome`:

@@ -75,6 +75,7 @@ export interface SandboxProvider extends PaymentProvider {
 export function createSandboxProvider (options: SandboxOptions): SandboxProvider {
   const results = new Map<string, ChargeResult>()
   const refundResults = new Map<string, RefundResult>()
+  const refundsByRef = new Map<string, RefundResult>()
   const refunds = new Map<string, number>()
   const attempts = new Map<string, number>()
   const charges = new Map<string, number>()
@@ -149,6 +150,9 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
     async refund (request, { signal }) {
       const key = request.idempotencyKey
       await reach(key, signal)
+      // A refund it made before, named by its reference: its own record (under any key it was made with).
+      const made = request.refundRef === undefined ? undefined : refundsByRef.get(request.refundRef)
+      if (made !== undefined) return made
       const previous = refundResults.get(key)
       if (previous !== undefined) return previous
       const outcome = SANDBOX_REFUND_OUTCOMES[(request.amount % 100) as keyof typeof SANDBOX_REFUND_OUTCOMES]
@@ -156,6 +160,7 @@ export function createSandboxProvider (options: SandboxOptions): SandboxProvider
       const result: RefundResult = outcome === undefined ? { outcome: 'succeeded', providerRef } : { outcome: 'failed', providerRef, reason: outcome.reason }
       if (result.outcome === 'succeeded') refunds.set(request.refundId, (refunds.get(request.refundId) ?? 0) + 1)
       refundResults.set(key, result)
+      refundsByRef.set(providerRef, result)
       sendWebhook(result.outcome === 'failed' ? 'refund.failed' : 'refund.succeeded', {
         refundId: request.refundId,
         paymentId: request.paymentId,

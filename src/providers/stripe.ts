@@ -46,7 +46,10 @@ interface StripeErrorLike {
  * cancelled and fails as `authentication_required`. On-session (`client`) it is not confirmed:
  * its client secret goes to the merchant's front end (Stripe.js), and the webhook settles it.
  * Refunds go through the Refunds API (`refunds.create` on the PaymentIntent) with the refund id
- * as Stripe's Idempotency-Key and in its metadata.
+ * as Stripe's Idempotency-Key and in its metadata; one accepted but not settled (`pending`) is
+ * read back by its id (`refunds.retrieve`) on the next attempt. A create answered with a 5xx
+ * adopts the refund Stripe made for that refund id if there is one (`refunds.list` on the
+ * intent), and only otherwise spends the key (`re_…/1`, …).
  * The official SDK is imported on the first call only, so it costs nothing at cold start.
  */
 export function createStripeProvider (options: StripeOptions): PaymentProvider {
@@ -155,6 +158,8 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
   }
 
   const refundWith = async (sdk: Stripe, request: RefundRequest): Promise<RefundResult> => {
+    // Accepted before and not settled then (its webhook may have been lost): read it back.
+    if (request.refundRef !== undefined) return refundResult(await call(async () => sdk.refunds.retrieve(request.refundRef as string)))
     if (request.providerRef === undefined) throw new ProviderConfigurationError(`stripe: payment ${request.paymentId} has no PaymentIntent to refund`)
     let amount: number
     try {
@@ -162,18 +167,28 @@ export function createStripeProvider (options: StripeOptions): PaymentProvider {
     } catch (error) {
       throw new ProviderConfigurationError(`stripe: ${(error as Error).message}`, { cause: error })
     }
+    const params: Stripe.RefundCreateParams = {
+      payment_intent: request.providerRef,
+      amount,
+      ...(request.reason !== undefined && STRIPE_REFUND_REASONS.has(request.reason) && { reason: request.reason as Stripe.RefundCreateParams.Reason }),
+      // The refund id, whatever the key: how a refund made under a spent key is found again.
+      metadata: { refundId: request.refundId, paymentId: request.paymentId }
+    }
     try {
-      const refund = await sdk.refunds.create({
-        payment_intent: request.providerRef,
-        amount,
-        ...(request.reason !== undefined && STRIPE_REFUND_REASONS.has(request.reason) && { reason: request.reason as Stripe.RefundCreateParams.Reason }),
-        metadata: { refundId: request.refundId, paymentId: request.paymentId }
-      }, { idempotencyKey: request.idempotencyKey })
-      return refundResult(refund)
+      return refundResult(await sdk.refunds.create(params, { idempotencyKey: request.idempotencyKey }))
     } catch (error) {
       // Stripe refuses the refund itself (already refunded, disputed): an answer, not an outage.
-      const { type, code } = error as StripeErrorLike
+      const { type, code, statusCode } = error as StripeErrorLike
       if (type === 'StripeInvalidRequestError' && code !== undefined && REFUSED_REFUND_CODES.has(code)) return { outcome: 'failed', reason: code }
+      if (statusCode !== undefined && statusCode >= 500) {
+        // Stripe saves a 5xx for its key and replays it for 24 hours, but unlike an unconfirmed
+        // intent, a refund create it answered so may have refunded: a new key could refund twice.
+        // So first look for the refund it made for this refund id; only if there is none is the
+        // key spent, and the next attempt creates with the next one.
+        const made = await refundMadeFor(sdk, request.providerRef, request.refundId)
+        if (made !== undefined) return refundResult(made)
+        await request.retireIdempotencyKey?.()
+      }
       throw classify(error)
     }
   }
@@ -203,6 +218,21 @@ const STRIPE_REFUND_REASONS: ReadonlySet<string> = new Set(['duplicate', 'fraudu
 
 /** Stripe error codes that refuse a refund for good (https://docs.stripe.com/error-codes). */
 const REFUSED_REFUND_CODES: ReadonlySet<string> = new Set(['charge_already_refunded', 'charge_disputed', 'refund_disputed_payment'])
+
+/**
+ * The refund Stripe made on the PaymentIntent for paylith's refund `refundId` (by its
+ * `metadata.refundId`), if any. The list endpoint reads what Stripe has now; the Search API
+ * would not do: Stripe documents it as eventually consistent, not for read-after-write.
+ * NOTE: https://docs.stripe.com/api/refunds/list
+ */
+async function refundMadeFor (sdk: Stripe, paymentIntent: string, refundId: string): Promise<Stripe.Refund | undefined> {
+  return call(async () => {
+    for await (const refund of sdk.refunds.list({ payment_intent: paymentIntent, limit: 100 })) {
+      if (refund.metadata?.refundId === refundId) return refund
+    }
+    return undefined
+  })
+}
 
 /** A Stripe Refund in paylith's terms: `pending` and `requires_action` are settled later by webhook. */
 function refundResult (refund: Stripe.Refund): RefundResult {

@@ -52,8 +52,19 @@ export interface RefundRequest {
   /** The provider's charge (Stripe: the PaymentIntent) to refund. */
   providerRef?: string
   reason?: string
-  /** The provider-side idempotency key: the refund id, so a retry never refunds twice. */
+  /**
+   * The provider-side idempotency key: the refund id (with a generation once a key is spent), so
+   * a retry never refunds twice.
+   */
   idempotencyKey: string
+  /**
+   * Gives up the current idempotency key because the provider answered it with a 5xx (which it
+   * replays for that key) and made no refund for it; records the next key (before anything is
+   * sent with it) and returns it. The request's `idempotencyKey` is the new key afterwards.
+   */
+  retireIdempotencyKey?: () => Promise<string>
+  /** The provider's refund an earlier attempt made (accepted, not settled then): read back, never created again. */
+  refundRef?: string
 }
 
 /** What a provider answered about a refund. */
@@ -104,6 +115,9 @@ export interface PaymentProvider {
    * TransientProviderError, a failure about this request alone as ProviderRequestError.
    */
   charge: (request: ChargeRequest, options: { signal: AbortSignal }) => Promise<ChargeResult>
-  /** Refunds once per idempotency key; a refusal is a result (`failed`), errors as for charge. */
+  /**
+   * Refunds once per idempotency key, or reads back the refund `refundRef` names; a refusal is a
+   * result (`failed`), errors as for charge.
+   */
   refund: (request: RefundRequest, options: { signal: AbortSignal }) => Promise<RefundResult>
 }

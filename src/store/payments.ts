@@ -6,8 +6,7 @@ import {
   type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import pLimit from 'p-limit'
-import { AttentionReason, type NewPayment, type Payment, type PaymentAttention, type PaymentEvent, type PaymentResends } from '../domain/payment.js'
+import { type NewPayment, type Payment, type PaymentAttention, type PaymentEvent, type PaymentResends } from '../domain/payment.js'
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
@@ -15,7 +14,8 @@ import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { queryListing, querySharded } from './listing.js'
 import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
-import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions, unsettledSortKey, type UnsettledPartition } from './table.js'
+import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions } from './table.js'
+import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
 import { hasTransactionConflict, writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
@@ -35,27 +35,7 @@ export interface PaymentPage {
   nextCursor: string | null
 }
 
-/** An unsettled payment as the sweeper sees it. */
-export interface UnsettledEntry {
-  id: string
-  createdAt: string
-  version: number
-  /** It already says why it needs a person. */
-  flagged: boolean
-  /** Why, when it says so. */
-  attention?: PaymentAttention
-  /** How often the sweeper re-sent its charge (0: never). */
-  resends: number
-}
-
-/** Which unsettled payments the sweeper's listing leaves out: those it gave up on (attention `resends-exhausted`), and those not due. */
-export interface ResendFilter {
-  /** Leaves out those whose next re-send is due after this time. */
-  dueBy?: string
-}
-
-/** How many partitions of the unsettled index one listing queries at once. */
-const UNSETTLED_QUERY_CONCURRENCY = 4
+export type { ResendFilter, UnsettledEntry } from './unsettled.js'
 
 /** Details recorded with a status change. */
 export interface TransitionDetails {
@@ -297,71 +277,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       throw cancelled.error
     },
 
-    async listUnsettled (day, { from, to }, limit, filter) {
-      if (limit <= 0) return []
-      const due = filter?.dueBy === undefined ? '' : '(attribute_not_exists(#resends) OR #resends.#nextAt <= :dueBy) AND '
-      const filterNames = filter === undefined
-        ? {}
-        : { '#attention': 'attention', '#reason': 'reason', ...(filter.dueBy !== undefined && { '#resends': 'resends', '#nextAt': 'nextAt' }) }
-      const filterValues = filter === undefined
-        ? {}
-        : marshall({ ':exhausted': AttentionReason.resendsExhausted, ...(filter.dueBy !== undefined && { ':dueBy': filter.dueBy }) })
-      // Each partition's oldest `limit` (paged: a filter applies after the page's Limit).
-      const listPartition = async ({ index, partitionKey, sortKey, partition }: UnsettledPartition): Promise<UnsettledEntry[]> => {
-        const found: UnsettledEntry[] = []
-        let startKey: Record<string, AttributeValue> | undefined
-        do {
-          const page = await dynamodb.send(new QueryCommand({
-            TableName: tableName,
-            IndexName: index,
-            KeyConditionExpression: '#pk = :partition AND #sk BETWEEN :from AND :to',
-            ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey, ...filterNames },
-            ExpressionAttributeValues: { ':partition': { S: partition }, ':from': { S: from }, ':to': { S: to }, ...filterValues },
-            ProjectionExpression: TABLE.gsi3.projection.join(', '),
-            ...(filter !== undefined && { FilterExpression: `${due}(attribute_not_exists(#attention) OR #attention.#reason <> :exhausted)` }),
-            Limit: limit - found.length,
-            ExclusiveStartKey: startKey
-          }))
-          found.push(...(page.Items ?? []).map(unsettledEntry).filter((entry) => entry.id !== ''))
-          startKey = page.LastEvaluatedKey
-        } while (startKey !== undefined && found.length < limit)
-        return found
-      }
-      const limitConcurrency = pLimit(UNSETTLED_QUERY_CONCURRENCY)
-      const partitions = await Promise.all(unsettledPartitions(day).map(async (partition) => limitConcurrency(async () => listPartition(partition))))
-      return oldestFirst(partitions.flat()).slice(0, limit)
-    },
+    listUnsettled: async (day, range, limit, filter) => queryUnsettled(dynamodb, tableName, unsettledPartitions(day), range, limit, filter),
 
-    recordResend: async (payment, resends) => writeIfCondition(dynamodb, new UpdateItemCommand({
-      TableName: tableName,
-      Key: marshall(Keys.payment(payment.id)),
-      UpdateExpression: 'SET #resends = :resends',
-      ConditionExpression: `version = :version AND #status IN (:pending, :processing) AND ${resends.count === 1 ? 'attribute_not_exists(#resends)' : '#resends.#count = :previous'}`,
-      ExpressionAttributeNames: { '#resends': 'resends', '#status': 'status', ...(resends.count !== 1 && { '#count': 'count' }) },
-      ExpressionAttributeValues: marshall({
-        ':resends': resends,
-        ':version': payment.version,
-        ':pending': 'pending',
-        ':processing': 'processing',
-        ...(resends.count !== 1 && { ':previous': resends.count - 1 })
-      })
-    })),
+    recordResend: async (payment, resends) => writeIfCondition(dynamodb, resendUpdate(tableName, Keys.payment(payment.id), resends, unsettledGuard(payment))),
 
-    flagResendsExhausted: async (payment, attention) => writeIfCondition(dynamodb, new UpdateItemCommand({
-      TableName: tableName,
-      Key: marshall(Keys.payment(payment.id)),
-      UpdateExpression: 'SET #attention = :attention',
-      ConditionExpression: `version = :version AND #status IN (:pending, :processing) AND ${payment.resends === 0 ? '(attribute_not_exists(#resends) OR #resends.#count = :resends)' : '#resends.#count = :resends'} AND (attribute_not_exists(#attention) OR #attention.#reason <> :reason)`,
-      ExpressionAttributeNames: { '#attention': 'attention', '#status': 'status', '#resends': 'resends', '#count': 'count', '#reason': 'reason' },
-      ExpressionAttributeValues: marshall({
-        ':attention': attention,
-        ':version': payment.version,
-        ':pending': 'pending',
-        ':processing': 'processing',
-        ':resends': payment.resends,
-        ':reason': attention.reason
-      }, { removeUndefinedValues: true })
-    })),
+    flagResendsExhausted: async (payment, attention) => writeIfCondition(dynamodb, resendsExhaustedUpdate(tableName, Keys.payment(payment.id), payment.resends, attention, unsettledGuard(payment))),
 
     async markAwaitingProvider (payment, providerRef) {
       const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
@@ -416,22 +336,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       throw cancelled.error
     },
 
-    flagAttention: async (payment, attention) => writeIfCondition(dynamodb, new UpdateItemCommand({
-      TableName: tableName,
-      Key: marshall(Keys.payment(payment.id)),
-      UpdateExpression: 'SET #attention = :attention',
-      ConditionExpression: `version = :version AND #status IN (:pending, :processing) AND ${attention.deadLetterId === undefined
-        ? 'attribute_not_exists(#attention)'
-        : '(attribute_not_exists(#attention.#deadLetterId) OR #attention.#deadLetterId <> :deadLetterId)'}`,
-      ExpressionAttributeNames: { '#attention': 'attention', '#status': 'status', ...(attention.deadLetterId !== undefined && { '#deadLetterId': 'deadLetterId' }) },
-      ExpressionAttributeValues: marshall({
-        ':attention': attention,
-        ':version': payment.version,
-        ':pending': 'pending',
-        ':processing': 'processing',
-        ...(attention.deadLetterId !== undefined && { ':deadLetterId': attention.deadLetterId })
-      }, { removeUndefinedValues: true })
-    })),
+    flagAttention: async (payment, attention) => writeIfCondition(dynamodb, attentionUpdate(tableName, Keys.payment(payment.id), attention, unsettledGuard(payment))),
 
     async findByProviderRef (providerRef) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.providerRef(providerRef)), ConsistentRead: true }))
@@ -441,17 +346,13 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
   }
 }
 
-/** The sweeper's view of a payment item read from the unsettled index. */
-function unsettledEntry (item: Record<string, AttributeValue>): UnsettledEntry {
-  const { id = '', createdAt = '', version = 0, attention, resends } = fromItem<Partial<Payment>>(item)
-  return { id, createdAt, version, flagged: attention !== undefined, ...(attention !== undefined && { attention }), resends: resends?.count ?? 0 }
-}
-
-/** Unsettled entries oldest first (as one partition orders them), each payment once. */
-function oldestFirst (entries: UnsettledEntry[]): UnsettledEntry[] {
-  const byId = new Map(entries.map((entry) => [entry.id, entry]))
-  const order = (entry: UnsettledEntry) => unsettledSortKey(entry.createdAt, entry.id)
-  return [...byId.values()].sort((a, b) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)
+/** What a payment must still be for the sweeper to write it: at the version read, and unsettled. */
+function unsettledGuard (payment: Pick<Payment, 'version'>): UnsettledGuard {
+  return {
+    condition: 'version = :version AND #status IN (:pending, :processing)',
+    names: { '#status': 'status' },
+    values: { ':version': payment.version, ':pending': 'pending', ':processing': 'processing' }
+  }
 }
 
 /**

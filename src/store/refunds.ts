@@ -1,4 +1,4 @@
-import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { InvalidTransitionError } from '../domain/errors.js'
@@ -7,7 +7,11 @@ import type { PaymentStatus } from '../domain/payment-status.js'
 import type { Refund } from '../domain/refund.js'
 import { unixSeconds } from '../domain/time.js'
 import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
-import { Keys, REFUND_SORT_KEY_PREFIX, fromItem, toItem } from './table.js'
+import { Keys, REFUND_SORT_KEY_PREFIX, UNSETTLED_KEY_ATTRIBUTES, fromItem, paymentIdOfKey, toItem, unsettledRefundPartitions } from './table.js'
+import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
+import { writeIfCondition } from './conditional.js'
+import type { PaymentAttention, PaymentResends } from '../domain/payment.js'
+import { VersionConflictError } from '../domain/errors.js'
 import { writeTransaction } from './transaction.js'
 import { THROTTLING_REASONS, TransientReason, retryTransient, throttledError, type TransientRetry } from './transient.js'
 
@@ -27,6 +31,11 @@ export interface SettledRefund {
   refund: Refund
   /** The payment after a success (amountRefunded, status, version); undefined after a failure. */
   payment?: Payment
+}
+
+/** A pending refund as the sweeper sees it: an unsettled entry, and its payment. */
+export interface UnsettledRefund extends UnsettledEntry {
+  paymentId: string
 }
 
 /** The statuses a payment may be refunded from. */
@@ -63,6 +72,31 @@ export interface RefundStore {
    * @throws InvalidTransitionError for a payment that never succeeded (a webhook ahead of the charge: retried)
    */
   recordExternal: (payment: Payment, refund: Refund) => Promise<'recorded' | 'duplicate'>
+  /**
+   * Pending refunds created on `day` (YYYY-MM-DD) in [`from`, `to`], oldest first, at most
+   * `limit`, from the sweeper's index (GSI3, `UNSETTLED_REFUND#<day>#<n>`); with `filter`, only
+   * those the sweeper may act on now.
+   */
+  listUnsettled: (day: string, range: { from: string, to: string }, limit: number, filter?: ResendFilter) => Promise<UnsettledRefund[]>
+  /** Records the sweeper's `resends.count`-th re-send of a refund still pending, once: of two overlapping sweeps, one wins. */
+  recordResend: (refund: Pick<Refund, 'id' | 'paymentId'>, resends: PaymentResends) => Promise<boolean>
+  /** Says the sweeper gave up on a refund still pending and re-sent `resends` times; false when it ended, was re-sent since or says so already. */
+  flagResendsExhausted: (refund: Pick<Refund, 'id' | 'paymentId'> & { resends: number }, attention: PaymentAttention) => Promise<boolean>
+  /** Says why a refund still pending needs a person (set only where no attention is); false when it ended or says so already. */
+  flagAttention: (refund: Pick<Refund, 'id' | 'paymentId'>, attention: PaymentAttention) => Promise<boolean>
+  /**
+   * Records the provider's refund (Stripe `re_…`) on a refund still pending that it accepted but
+   * has not settled, so the next `refund` command reads it back instead of creating it again.
+   * Returns the refund with it.
+   * @throws VersionConflictError when the refund ended, or holds another reference
+   */
+  recordProviderRef: (refund: Refund, providerRef: string) => Promise<Refund>
+  /**
+   * Moves a pending refund with no provider reference on to its next provider idempotency key
+   * (`providerKeyGeneration` + 1): the current one is spent. Returns the refund with it.
+   * @throws VersionConflictError when the refund ended, has a reference, or another attempt moved its key first
+   */
+  retireProviderKey: (refund: Refund) => Promise<Refund>
 }
 
 /**
@@ -108,7 +142,8 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
     Update: {
       TableName: tableName,
       Key: marshall(Keys.refund(refund.paymentId, refund.id)),
-      UpdateExpression: `SET #status = :to, updatedAt = :at${outcome.providerRef !== undefined ? ', providerRef = :ref' : ''}${outcome.status === 'failed' ? ', failureReason = :reason' : ''}`,
+      // Ended: out of the sweeper's index, and nothing for a person to look at any more.
+      UpdateExpression: `SET #status = :to, updatedAt = :at${outcome.providerRef !== undefined ? ', providerRef = :ref' : ''}${outcome.status === 'failed' ? ', failureReason = :reason' : ''} REMOVE attention, ${UNSETTLED_KEY_ATTRIBUTES.join(', ')}`,
       ConditionExpression: '#status = :pending',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: marshall({
@@ -147,7 +182,8 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
           }
         },
-        refund: { Put: { TableName: tableName, Item: toItem(Keys.refund(refund.paymentId, refund.id), refund), ConditionExpression: 'attribute_not_exists(pk)' } },
+        // In the sweeper's sparse index (GSI3) while pending: ending it removes the entry.
+        refund: { Put: { TableName: tableName, Item: toItem({ ...Keys.refund(refund.paymentId, refund.id), ...Keys.unsettledRefund(refund.createdAt, refund.id) }, refund), ConditionExpression: 'attribute_not_exists(pk)' } },
         lookup: { Put: { TableName: tableName, Item: toItem(Keys.refundLookup(refund.id), { refundId: refund.id, paymentId: refund.paymentId }), ConditionExpression: 'attribute_not_exists(pk)' } }
       }
       // Throttling, and another refund writing the payment, are tried again; a conflict on the key means another request holds it (in flight).
@@ -212,7 +248,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
               }
             }
           }, { operation, policy: conflictPolicy })
-          if (cancelled === undefined) return { refund: { ...refund, status: 'failed', failureReason: outcome.reason, updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) } }
+          if (cancelled === undefined) return { refund: { ...withoutAttention(refund), status: 'failed', failureReason: outcome.reason, updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) } }
           if (cancelled.reasons.refund?.Code === 'ConditionalCheckFailed') return undefined
           if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the end of refund ${refund.id}`)
           throw cancelled.error
@@ -238,7 +274,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
         if (cancelled === undefined) {
           const { attention: _cleared, ...rest } = payment
           return {
-            refund: { ...refund, status: 'succeeded', updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) },
+            refund: { ...withoutAttention(refund), status: 'succeeded', updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) },
             payment: { ...rest, status: to, version, updatedAt: at, amountRefunded: refunded, amountReserved: (payment.amountReserved ?? refund.amount) - refund.amount }
           }
         }
@@ -282,6 +318,54 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
         if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
         payment = await readPayment(payment.id)
       }
+    },
+
+    async listUnsettled (day, range, limit, filter) {
+      const entries = await queryUnsettled(dynamodb, tableName, unsettledRefundPartitions(day), range, limit, filter)
+      return entries.map((entry) => ({ ...entry, paymentId: paymentIdOfKey(entry.pk) }))
+    },
+
+    recordResend: async (refund, resends) => writeIfCondition(dynamodb, resendUpdate(tableName, Keys.refund(refund.paymentId, refund.id), resends, PENDING)),
+
+    flagResendsExhausted: async (refund, attention) => writeIfCondition(dynamodb, resendsExhaustedUpdate(tableName, Keys.refund(refund.paymentId, refund.id), refund.resends, attention, PENDING)),
+
+    flagAttention: async (refund, attention) => writeIfCondition(dynamodb, attentionUpdate(tableName, Keys.refund(refund.paymentId, refund.id), attention, PENDING)),
+
+    async recordProviderRef (refund, providerRef) {
+      if (refund.providerRef === providerRef) return refund
+      const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
+        TableName: tableName,
+        Key: marshall(Keys.refund(refund.paymentId, refund.id)),
+        UpdateExpression: 'SET providerRef = :ref',
+        ConditionExpression: `${PENDING.condition} AND (attribute_not_exists(providerRef) OR providerRef = :ref)`,
+        ExpressionAttributeNames: PENDING.names,
+        ExpressionAttributeValues: marshall({ ...PENDING.values, ':ref': providerRef })
+      }), { operation: 'refunds.recordProviderRef', policy: conflictPolicy })
+      if (!written) throw new VersionConflictError(`refund ${refund.id} ended or holds another provider reference than ${providerRef}`, { paymentId: refund.paymentId, expectedVersion: 0 })
+      return { ...refund, providerRef }
+    },
+
+    async retireProviderKey (refund) {
+      const generation = refund.providerKeyGeneration ?? 0
+      const written = await writeIfCondition(dynamodb, new UpdateItemCommand({
+        TableName: tableName,
+        Key: marshall(Keys.refund(refund.paymentId, refund.id)),
+        UpdateExpression: 'SET providerKeyGeneration = :next',
+        ConditionExpression: `${PENDING.condition} AND attribute_not_exists(providerRef) AND ${generation === 0 ? 'attribute_not_exists(providerKeyGeneration)' : 'providerKeyGeneration = :current'}`,
+        ExpressionAttributeNames: PENDING.names,
+        ExpressionAttributeValues: marshall({ ...PENDING.values, ':next': generation + 1, ...(generation !== 0 && { ':current': generation }) })
+      }), { operation: 'refunds.retireProviderKey', policy: conflictPolicy })
+      if (!written) throw new VersionConflictError(`refund ${refund.id} ended, has a provider reference, or moved on from provider key generation ${generation}`, { paymentId: refund.paymentId, expectedVersion: 0 })
+      return { ...refund, providerKeyGeneration: generation + 1 }
     }
   }
+}
+
+/** What a refund must still be for the sweeper (or a provider reference, or a new key) to be written on it: pending. */
+const PENDING: UnsettledGuard = { condition: '#status = :pending', names: { '#status': 'status' }, values: { ':pending': 'pending' } }
+
+/** A refund that ended: its attention, if it had one, is over. */
+function withoutAttention (refund: Refund): Refund {
+  const { attention: _over, ...rest } = refund
+  return rest
 }

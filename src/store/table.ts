@@ -59,6 +59,16 @@ export const PAYMENT_LISTING_SHARDS = 8
  */
 export const SETTLEMENT_SEEN_SHARDS = 16
 
+/**
+ * How many partition keys one day of pending refunds is spread over in GSI3. A refund writes its
+ * entry about twice (its create and the delete when it ends; the sweeper's rare re-sends once
+ * more), each under 1 KB, so one key holds about 500 refunds a second and 4 about 2,000, far more
+ * than refunds come (far fewer than payments, even with several partial refunds of one); a sweep
+ * reads 4 partitions a day.
+ * NOTE: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-sharding.html
+ */
+export const UNSETTLED_REFUND_SHARDS = 4
+
 /** The kinds of item in the table, as their `pk` prefixes. */
 export const ItemKind = {
   payment: 'PAYMENT',
@@ -80,6 +90,7 @@ const REFUND_SK_PREFIX = 'REFUND#'
 const SUMMARY_SK = 'SUMMARY'
 const DEAD_LETTER_LISTING = 'DEADLETTERS'
 const UNSETTLED_PREFIX = 'UNSETTLED#'
+const UNSETTLED_REFUND_PREFIX = 'UNSETTLED_REFUND#'
 const PAYMENT_LISTING = 'PAYMENTS'
 const SETTLEMENT_LISTING = 'SETTLEMENTS'
 const deadLettersOfPayment = (paymentId: string): string => `${DEAD_LETTER_LISTING}#${paymentId}`
@@ -106,6 +117,8 @@ export const Keys = {
   paymentListing: (createdAt: string, paymentId: string) => gsi2(paymentListingPartition(shardOf(paymentId, PAYMENT_LISTING_SHARDS)), `${createdAt}#${paymentId}`),
   /** GSI3, only while a payment is unsettled: by the day it was created (`2026-11-27`), in its shard of that day. */
   unsettledPayment: (createdAt: string, paymentId: string) => gsi3(unsettledPartition(createdAt.slice(0, 10), unsettledShard(paymentId)), unsettledSortKey(createdAt, paymentId)),
+  /** GSI3, only while a refund is pending: by the day it was created, in its shard of that day (`UNSETTLED_REFUND#2026-11-27#2`). */
+  unsettledRefund: (createdAt: string, refundId: string) => gsi3(unsettledRefundPartition(createdAt.slice(0, 10), shardOf(refundId, UNSETTLED_REFUND_SHARDS)), unsettledSortKey(createdAt, refundId)),
   /** A refund, in its payment's partition: a consistent query lists a payment's refunds, oldest first (ids are ULIDs). */
   refund: (paymentId: string, refundId: string) => key(paymentPk(paymentId), `${REFUND_SK_PREFIX}${refundId}`),
   /** Which payment a refund belongs to, so it can be read by its id alone. */
@@ -191,13 +204,23 @@ export function unsettledPartitions (day: string): UnsettledPartition[] {
   return [...shards, { index: GSI2.name, partitionKey: GSI2.partitionKey, sortKey: GSI2.sortKey, partition: `${UNSETTLED_PREFIX}${day}` }]
 }
 
-/** The sort key of an unsettled payment (in any of its partitions): oldest first, the id breaking ties. */
+/** The GSI3 partition of the refunds created on `day` in `shard` that are still pending: `UNSETTLED_REFUND#2026-11-27#2`. */
+export function unsettledRefundPartition (day: string, shard: number): string {
+  return `${UNSETTLED_REFUND_PREFIX}${day}#${shard}`
+}
+
+/** Every GSI3 partition holding the refunds created on `day` that are still pending. */
+export function unsettledRefundPartitions (day: string): UnsettledPartition[] {
+  return Array.from({ length: UNSETTLED_REFUND_SHARDS }, (_, shard): UnsettledPartition => ({ index: GSI3.name, partitionKey: GSI3.partitionKey, sortKey: GSI3.sortKey, partition: unsettledRefundPartition(day, shard) }))
+}
+
+/** The sort key of an unsettled payment or pending refund (in any of its partitions): oldest first, the id breaking ties. */
 export function unsettledSortKey (createdAt: string, paymentId: string): string {
   return `${createdAt}#${paymentId}`
 }
 
 /**
- * The attributes that put a payment in the unsettled index: removed when it leaves. GSI2's
+ * The attributes that put a payment (or a refund) in the unsettled index: removed when it leaves. GSI2's
  * unsettled key of before is replaced by the payment's listing key (paymentListing) instead.
  */
 export const UNSETTLED_KEY_ATTRIBUTES = [GSI3.partitionKey, GSI3.sortKey] as const
@@ -258,6 +281,12 @@ export function fromItem<T> (item: Record<string, AttributeValue>): T {
 /** The kind of item a `pk` belongs to: `PAYMENT` for `PAYMENT#pay_...`. */
 export function itemKindOf (pk: string): string {
   return pk.split('#', 1)[0] ?? ''
+}
+
+/** The payment id of a payment's partition key (`PAYMENT#pay_…`, its own item's, its refunds', its events'); empty for another kind. */
+export function paymentIdOfKey (pk: string): string {
+  const prefix = paymentPk('')
+  return pk.startsWith(prefix) ? pk.slice(prefix.length) : ''
 }
 
 /** Whether a primary key is a payment's own item (not one of its history events). */

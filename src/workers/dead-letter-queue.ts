@@ -4,13 +4,14 @@ import type { SQSRecord } from 'aws-lambda'
 import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import { MalformedCommandError } from '../domain/errors.js'
-import { PAYMENT_ID_PATTERN } from '../domain/ids.js'
+import { PAYMENT_ID_PATTERN, REFUND_ID_PATTERN } from '../domain/ids.js'
 import { AttentionReason, type Payment } from '../domain/payment.js'
 import { withLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import { CommandType, parseWorkCommand, type WorkCommand } from '../queue/commands.js'
 import { deadLetterOf, type DeadLetter, type DeadLetterStore, type StreamBatch } from '../store/dead-letters.js'
 import type { PaymentStore } from '../store/payments.js'
+import type { RefundStore } from '../store/refunds.js'
 import type { WebhookStore } from '../store/webhooks.js'
 import { queueNameOf } from '../aws/resources.js'
 import { readStreamRange } from '../aws/stream-records.js'
@@ -20,6 +21,7 @@ import type { SqsWorker } from './types.js'
 export interface DeadLetterWorkerDeps {
   deadLetters: DeadLetterStore
   payments: Pick<PaymentStore, 'get' | 'findByProviderRef' | 'flagAttention'>
+  refunds: Pick<RefundStore, 'flagAttention'>
   webhooks: Pick<WebhookStore, 'get'>
   metrics: Metrics
   logger: Logger
@@ -32,13 +34,27 @@ export interface DeadLetterWorkerDeps {
 const PAYMENT_ID = new RegExp(PAYMENT_ID_PATTERN)
 /** Only a well-formed id is looked up: a command's body is not trusted to make a valid key. */
 const isPaymentId = (value: string | undefined): value is string => value !== undefined && PAYMENT_ID.test(value)
+const REFUND_ID = new RegExp(REFUND_ID_PATTERN)
+
+/** The refund a `refund` command names (well-formed ids only), if the message is one. */
+function refundOf (body: string): { id: string, paymentId: string } | undefined {
+  let command: WorkCommand
+  try {
+    command = parseWorkCommand(body)
+  } catch (error) {
+    if (error instanceof MalformedCommandError) return undefined
+    throw error
+  }
+  return command.type === CommandType.refund && isPaymentId(command.paymentId) && REFUND_ID.test(command.refundId) ? { id: command.refundId, paymentId: command.paymentId } : undefined
+}
 
 /**
  * The dead-letter-queue worker: every message that exhausted its receives (or every stream
  * batch that exhausted its retries) becomes a dead-letter record, once per message id, with an
  * alert metric and an error log line. Admin routes list and redrive them. A command that names
- * a payment (a charge, or a webhook event for one) records its payment id, and the payment,
- * while still unsettled, says it needs attention and which dead letter tells why. A stream
+ * a payment (a charge, a refund, or a webhook event for one) records its payment id, and the
+ * payment, while still unsettled, says it needs attention and which dead letter tells why (a
+ * refund still pending says so itself). A stream
  * batch's on-failure record names only a sequence number range, so its records are read back
  * from the stream (which keeps them 24 hours) and kept with the dead letter, for a redrive.
  */
@@ -77,7 +93,10 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
       if (payment !== undefined) {
         const earlier = stored ? undefined : await deps.deadLetters.get(record.messageId)
         if (stored || earlier?.status === 'open') {
-          await deps.payments.flagAttention(payment, { reason: AttentionReason.deadLettered, since: earlier?.deadLetteredAt ?? deadLetteredAt, deadLetterId: record.messageId })
+          const attention = { reason: AttentionReason.deadLettered, since: earlier?.deadLetteredAt ?? deadLetteredAt, deadLetterId: record.messageId }
+          await deps.payments.flagAttention(payment, attention)
+          const refund = refundOf(record.body)
+          if (refund !== undefined) await deps.refunds.flagAttention(refund, attention)
         }
       }
       if (!stored) return

@@ -8,7 +8,7 @@ import { CommandType } from '../queue/commands.js'
 import { createDeadLetterWorker } from './dead-letter-queue.js'
 import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox.js'
 import { ItemKind } from '../store/table.js'
-import { createSweeper } from './sweeper.js'
+import { createRefundSweeper, createSweeper } from './sweeper.js'
 import { createTableStreamWorker } from './table-stream.js'
 import { createWebhookSafetyNet } from './webhook-safety-net.js'
 import { createSettlementWorker } from './settlement.js'
@@ -27,6 +27,8 @@ export function createWorkers (deps: Deps): WorkerRegistry {
     maxResends: deps.config.sweeper.maxResends
   }
   const sweeper = createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, schedule)
+  // The same sweep over refunds still pending, on the same schedule and settings.
+  const refundSweeper = createRefundSweeper({ ...relay, refunds: deps.refunds, clock: deps.clock, metrics: deps.metrics }, schedule)
   // Separate from the payment sweep, on the same schedule and settings: stored webhooks never applied.
   const webhookSafetyNet = createWebhookSafetyNet({ ...relay, webhooks: deps.webhooks, clock: deps.clock, metrics: deps.metrics }, schedule)
   return {
@@ -51,9 +53,10 @@ export function createWorkers (deps: Deps): WorkerRegistry {
     streams: {
       [deps.config.tableName]: createStreamWorker(deps)
     },
-    // Answers the sweep's counts; the safety net's are in its log line and metric.
+    // Answers the payment sweep's counts; the refund sweep's and the safety net's are in their log lines and metrics.
     scheduled: async (event, context) => {
       const swept = await sweeper(event, context)
+      await refundSweeper(event, context)
       await webhookSafetyNet(event, context)
       return swept
     }

@@ -45,7 +45,7 @@ export interface ProviderFailureDeps {
  * back to the queue (then the DLQ), the work left as it was (`stays`). While the breaker is open
  * the provider is not called and the message is deferred instead (WorkQueue.defer): the outage is
  * not the message's fault, so it must not spend the receives that send it to the dead-letter
- * queue; each deferral is a `ChargeDeferred` metric, which is how operators see an outage.
+ * queue; each deferral is a `ChargeDeferred` (or `RefundDeferred`) metric, which is how operators see an outage.
  * Anything else fails the message.
  */
 export function withProviderFailures<C extends WorkCommand & { paymentId: string }> (
@@ -65,7 +65,7 @@ export function withProviderFailures<C extends WorkCommand & { paymentId: string
       const deferrals = deferralsOf(record) + Math.max(0, Number(record.attributes.ApproximateReceiveCount) - 1)
       const delaySeconds = deferralDelaySeconds({ retryAfterMs: deps.charge.retryAfterMs(), resetTimeoutMs: deps.config.provider.breaker.resetTimeoutMs, deferrals })
       const deferred = await deps.workQueue.defer(record, delaySeconds)
-      deps.metrics.count(MetricName.chargeDeferred, { reason: DeferralReason.circuitOpen })
+      deps.metrics.count(what.name === 'refund' ? MetricName.refundDeferred : MetricName.chargeDeferred, { reason: DeferralReason.circuitOpen })
       deps.logger.warn({ ...what.ids(command), delaySeconds, deferrals, deferred }, `${what.name} deferred: the provider circuit is open`)
       // Hidden (FIFO): the record must fail, or it would be deleted; its visibility is already set.
       if (deferred === Deferred.hidden) throw error

@@ -1,8 +1,11 @@
 import type { Logger } from 'pino'
-import { UnknownPaymentError } from '../domain/errors.js'
+import { StaleRefundError, UnknownPaymentError, VersionConflictError } from '../domain/errors.js'
+import { PROVIDER_KEY_WINDOW_MS } from './charge.js'
+import { providerIdempotencyKey } from '../domain/payment.js'
 import type { Refund } from '../domain/refund.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
 import type { ResilientCharge } from '../providers/resilient.js'
+import type { RefundRequest } from '../providers/types.js'
 import type { RefundCommand } from '../queue/commands.js'
 import type { WorkQueue } from '../queue/work-queue.js'
 import type { PaymentStore } from '../store/payments.js'
@@ -34,19 +37,22 @@ export async function settleRefund (deps: SettleRefundDeps, refund: Refund, outc
 
 /**
  * `refund`: asks the provider for a pending refund once, with the refund id as the provider's
- * idempotency key (a retry after a crash replays, never refunds twice), behind the same breaker,
+ * idempotency key (a retry after a crash replays, never refunds twice; a key the provider
+ * answered with a 5xx and made no refund for is spent, `re_…/1`), behind the same breaker,
  * timeouts and retries as charges; then the refund succeeds (the payment's amountRefunded and
  * status move) or fails (its reservation is released). A refund no longer pending is acknowledged
  * as is (a redelivery, or its webhook came first). Accepted but pending at the provider, it stays
- * pending until the provider's webhook ends it. While the breaker is open the message is deferred,
- * as a charge is; an outage throws, so SQS redelivers it.
+ * pending with the provider's reference recorded until the provider's webhook ends it, or the
+ * next command (the sweeper's re-send) reads it back from the provider and ends it. While the
+ * breaker is open the message is deferred, as a charge is; an outage throws, so SQS redelivers it.
  */
 export function createRefundHandler (deps: SettleRefundDeps & {
   payments: Pick<PaymentStore, 'get'>
-  refunds: Pick<RefundStore, 'get' | 'settle'>
+  refunds: Pick<RefundStore, 'get' | 'settle' | 'recordProviderRef' | 'retireProviderKey'>
   charge: Pick<ResilientCharge, 'refund' | 'retryAfterMs' | 'providerName'>
   workQueue: Pick<WorkQueue, 'defer'>
   config: { provider: { breaker: { resetTimeoutMs: number } } }
+  clock: () => Date
 }): CommandHandler<RefundCommand> {
   const refund: CommandHandler<RefundCommand> = async ({ paymentId, refundId }, _record, context) => {
     const pending = await deps.refunds.get(refundId)
@@ -55,24 +61,50 @@ export function createRefundHandler (deps: SettleRefundDeps & {
       deps.logger.info({ paymentId, refundId, status: pending.status }, 'refund: nothing to do, the refund already ended')
       return
     }
+    // Not accepted yet, it may have reached the provider all the same. Past the providers' 24 h
+    // idempotency window a second create could refund twice, so it is left to a person; one the
+    // provider accepted (a reference) is only read back, safe at any age.
+    if (pending.providerRef === undefined && deps.clock().getTime() - Date.parse(pending.createdAt) > PROVIDER_KEY_WINDOW_MS) {
+      throw new StaleRefundError(`refund: refund ${refundId} has been pending since ${pending.createdAt}; asking the provider again could refund twice`, { paymentId, refundId, createdAt: pending.createdAt })
+    }
     const payment = await deps.payments.get(paymentId)
     if (payment === undefined) throw new UnknownPaymentError(`refund: no payment ${paymentId}`)
-    const result = await deps.charge.refund({
+    let current = pending
+    const request: RefundRequest = {
       refundId,
       paymentId,
       amount: pending.amount,
       currency: pending.currency,
       ...(payment.providerRef !== undefined && { providerRef: payment.providerRef }),
       ...(pending.reason !== undefined && { reason: pending.reason }),
-      idempotencyKey: refundId
-    }, () => context?.getRemainingTimeInMillis() ?? 30_000)
+      ...(pending.providerRef !== undefined && { refundRef: pending.providerRef }),
+      idempotencyKey: providerIdempotencyKey(pending),
+      retireIdempotencyKey: async () => {
+        current = await deps.refunds.retireProviderKey(current)
+        request.idempotencyKey = providerIdempotencyKey(current)
+        return request.idempotencyKey
+      }
+    }
+    const result = await deps.charge.refund(request, () => context?.getRemainingTimeInMillis() ?? 30_000)
     if (result.outcome === 'pending') {
-      deps.logger.info({ paymentId, refundId, providerRef: result.providerRef }, 'refund accepted, not settled yet: the provider\'s webhook will end it')
+      await recordAccepted(current, result.providerRef)
       return
     }
-    await settleRefund(deps, pending, result.outcome === 'succeeded'
+    await settleRefund(deps, current, result.outcome === 'succeeded'
       ? { status: 'succeeded', providerRef: result.providerRef }
       : { status: 'failed', reason: result.reason, ...(result.providerRef !== undefined && { providerRef: result.providerRef }) })
+  }
+
+  /** Keeps the provider's refund on the refund, so the next command (the sweeper's re-send) reads it back. */
+  const recordAccepted = async (refund: Refund, providerRef: string): Promise<void> => {
+    try {
+      await deps.refunds.recordProviderRef(refund, providerRef)
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error
+      deps.logger.info({ paymentId: refund.paymentId, refundId: refund.id, providerRef }, 'refund accepted, and already ended meanwhile (its webhook came first): nothing more to record')
+      return
+    }
+    deps.logger.info({ paymentId: refund.paymentId, refundId: refund.id, providerRef }, 'refund accepted, not settled yet: the provider\'s webhook will end it, or the sweeper\'s re-send reads it back')
   }
 
   return withProviderFailures(deps, { name: 'refund', stays: 'the refund stays pending', ids: ({ paymentId, refundId }) => ({ paymentId, refundId }) }, refund)

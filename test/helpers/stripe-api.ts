@@ -35,6 +35,36 @@ export function paymentIntent (status: string, overrides: Record<string, unknown
   }
 }
 
+/** A Refund as Stripe answers it (https://docs.stripe.com/api/refunds/object), in `status`. */
+export function stripeRefund (status: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: 're_3MtwBwLkdIwHu7ix0Jk2dR6t',
+    object: 'refund',
+    amount: 1000,
+    balance_transaction: status === 'succeeded' ? 'txn_1MtwBwLkdIwHu7ixJ4b4tPgs' : null,
+    charge: 'ch_3MtwBwLkdIwHu7ix28a3tqPa',
+    created: 1680800504,
+    currency: 'eur',
+    failure_reason: null,
+    metadata: {},
+    payment_intent: 'pi_3MtwBwLkdIwHu7ix28a3tqPa',
+    reason: null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status,
+    transfer_reversal: null,
+    ...overrides
+  }
+}
+
+/**
+ * A page of a list endpoint as Stripe answers it (https://docs.stripe.com/api/pagination):
+ * `GET /v1/refunds?payment_intent=…` is `{ object: "list", data, has_more, url }`.
+ */
+export function stripeList (url: string, data: unknown[], hasMore = false): Record<string, unknown> {
+  return { object: 'list', data, has_more: hasMore, url }
+}
+
 /** Stripe's error body: `{ error: { type, code, message, ... } }`. */
 export function stripeError (type: string, code: string | undefined, message: string, extra: Record<string, unknown> = {}): { error: Record<string, unknown> } {
   return { error: { type, ...(code !== undefined && { code }), message, ...extra } }

@@ -252,15 +252,17 @@ t.test('failed stream records alarm: the BatchItemFailures the stream worker emi
   })
 })
 
-t.test('a payment flagged as needing a person alarms: PaymentsNeedAttention of every reason, summed per sweep interval, >= 1', async (t) => {
-  const alarm = alarmNamed('PaymentsNeedAttention')
-  t.match(alarm, { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 })
-  const stats = (alarm.Metrics ?? []).filter((m) => m.MetricStat !== undefined)
-  t.same(stats.map((m) => [m.MetricStat?.Metric.Namespace, m.MetricStat?.Metric.MetricName, m.MetricStat?.Metric.Dimensions, m.MetricStat?.Stat, m.MetricStat?.Period]),
-    Object.values(AttentionReason).map((reason) => ['paylith', 'PaymentsNeedAttention', [{ Name: 'reason', Value: reason }], 'Sum', 300]))
-  const expression = (alarm.Metrics ?? []).find((m) => m.Expression !== undefined)
-  t.equal(expression?.Expression, stats.map((m) => `FILL(${m.Id}, 0)`).join(' + '), 'the sum of every reason')
-})
+for (const [name, kind] of [['PaymentsNeedAttention', 'payment'], ['RefundsNeedAttention', 'pending refund']] as const) {
+  t.test(`a ${kind} flagged as needing a person alarms: ${name} of every reason, summed per sweep interval, >= 1`, async (t) => {
+    const alarm = alarmNamed(name)
+    t.match(alarm, { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 })
+    const stats = (alarm.Metrics ?? []).filter((m) => m.MetricStat !== undefined)
+    t.same(stats.map((m) => [m.MetricStat?.Metric.Namespace, m.MetricStat?.Metric.MetricName, m.MetricStat?.Metric.Dimensions, m.MetricStat?.Stat, m.MetricStat?.Period]),
+      Object.values(AttentionReason).map((reason) => ['paylith', name, [{ Name: 'reason', Value: reason }], 'Sum', 300]))
+    const expression = (alarm.Metrics ?? []).find((m) => m.Expression !== undefined)
+    t.equal(expression?.Expression, stats.map((m) => `FILL(${m.Id}, 0)`).join(' + '), 'the sum of every reason')
+  })
+}
 
 t.test('a secret that cannot be read alarms: SecretUnavailable of every secret, with or without a cached value, summed over five minutes, >= 1', async (t) => {
   const alarm = alarmNamed('SecretsUnavailable')
@@ -287,7 +289,7 @@ t.test('every alarm notifies the alarm topic, on alarm and on return to OK', asy
   t.equal(topics.length, 1, 'one alarm topic')
   const topic = { Ref: topics[0] }
   const alarms = Object.entries(resources('AWS::CloudWatch::Alarm')) as Array<[string, { Properties: { AlarmActions?: unknown[], OKActions?: unknown[] } }]>
-  t.equal(alarms.length, 13)
+  t.equal(alarms.length, 14)
   for (const [id, alarm] of alarms) {
     t.same(alarm.Properties.AlarmActions, [topic], `${id} alarms the topic`)
     t.same(alarm.Properties.OKActions, [topic], `${id} tells the topic when it is OK again`)

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/observability/logger.js'
 import { build, bearer, type Built } from '../helpers/build.js'
 import { jsonLines } from '../helpers/lines.js'
 import { sqsRecord } from '../helpers/events.js'
-import { storePayment } from '../helpers/payments.js'
+import { storePayment, storeSucceededPayment } from '../helpers/payments.js'
 
 const context = () => createLocalContext('paylith-test', 30_000)
 
@@ -108,6 +108,21 @@ t.test('a dead-lettered charge names its payment, and the payment shows attentio
   const moved = await readPayment(built, payment.id)
   t.equal(moved.status, 'succeeded')
   t.notOk('attention' in moved, 'the next status change clears it')
+})
+
+t.test('a dead-lettered refund command names its payment, and the refund still pending shows attention with the dead letter\'s id', async (t) => {
+  const now = new Date('2026-11-27T12:00:00.000Z')
+  const built = await build(t, { deps: { clock: () => now } })
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const created = await built.app.inject({ method: 'POST', url: `/v1/payments/${payment.id}/refunds`, headers: { ...bearer('all'), 'idempotency-key': 'dead-refund' }, payload: { amount: 100 } })
+  const refundId = created.json().id as string
+
+  const record = await deadLetter(built, JSON.stringify({ type: 'refund', paymentId: payment.id, refundId }))
+
+  t.match(await built.deps.deadLetters.get(record.messageId), { paymentId: payment.id, status: 'open' })
+  const read = (await built.app.inject({ method: 'GET', url: `/v1/refunds/${refundId}`, headers: bearer('all') })).json()
+  t.same(read.attention, { reason: 'dead-lettered', since: now.toISOString(), deadLetterId: record.messageId })
+  t.notOk('attention' in (await readPayment(built, payment.id)), 'the succeeded payment is not the one stuck')
 })
 
 t.test('a dead-lettered apply-webhook names the payment its stored event names, by id or by provider reference', async (t) => {

@@ -10,7 +10,9 @@ import { CircuitOpenError } from '../../src/providers/resilient.js'
 import { createResilientCharge } from '../../src/providers/resilient.js'
 import { createStripeProvider } from '../../src/providers/stripe.js'
 import { jsonLines } from '../helpers/lines.js'
-import { scriptedStripe, stripeError } from '../helpers/stripe-api.js'
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
+import { createRefundSweeper } from '../../src/workers/sweeper.js'
+import { scriptedStripe, stripeError, stripeList, stripeRefund, type ScriptedAnswer } from '../helpers/stripe-api.js'
 import { build, bearer } from '../helpers/build.js'
 import { storeSucceededPayment } from '../helpers/payments.js'
 import { sqsEvent, sqsRecord } from '../helpers/events.js'
@@ -111,9 +113,12 @@ t.test('while the breaker is open the refund is deferred, not tried', async (t) 
     retryAfterMs: () => 1_000,
     providerName: 'sandbox'
   })
-  const handler = createRefundHandler({ ...built.deps, charge, workQueue: { defer: async (_record, seconds) => { deferred.push(seconds); return 'resent' as const } } })
+  const { deps, metrics, documents } = withMetrics(built)
+  const handler = createRefundHandler({ ...deps, charge, workQueue: { defer: async (_record, seconds) => { deferred.push(seconds); return 'resent' as const } } })
   await handler({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
   t.equal(deferred.length, 1, 'given back to the queue for later')
+  metrics.flush()
+  t.same(documents.filter((document) => document.RefundDeferred !== undefined || document.ChargeDeferred !== undefined).map((document) => [document.reason, document.RefundDeferred]), [['circuit-open', 1]], 'counted as a refund\'s deferral, not a charge\'s')
   t.equal((await built.deps.refunds.get(refundId))?.status, 'pending')
 })
 
@@ -150,4 +155,101 @@ t.test('Stripe: the Refunds API on the PaymentIntent, with the refund id as Idem
   t.match(await built.deps.refunds.get(ids[3] as string), { status: 'failed', failureReason: 'charge_already_refunded' })
   t.match(await built.deps.payments.get(isk.id), { status: 'partially_refunded', amountRefunded: 500, amountReserved: 600 })
   t.notOk(lines.some((line) => Number(line.level) >= 50), 'no error logged')
+})
+
+/** A refund handler whose provider is Stripe on the loopback API, through the resilient wrapper (two tries a call). */
+async function stripeRefunds (t: Parameters<typeof scriptedStripe>[0], built: Built, script: ScriptedAnswer[]) {
+  const api = await scriptedStripe(t, script)
+  const provider = createStripeProvider({ secretKey: async () => 'sk_test_refunds', defaultPaymentMethod: undefined, timeoutMs: 2_000, keyMaxAgeMs: 300_000, apiBase: { host: '127.0.0.1', port: api.port, protocol: 'http' } })
+  const { lines, sink } = jsonLines()
+  const logger = createLogger({ logLevel: 'info' }, sink)
+  const metrics = createMetrics({ destination: sink })
+  const charge = createResilientCharge(provider, { timeoutMs: 2_000, maxAttempts: 2, backoffBaseMs: 1, backoffCapMs: 1, volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 1_000 }, { logger, metrics })
+  return { ...api, lines, handler: createRefundHandler({ ...built.deps, charge, logger, metrics }) }
+}
+
+const stripeRefundBody = (status: string, refundId: string, paymentId: string, extra: Record<string, unknown> = {}) => stripeRefund(status, { metadata: { refundId, paymentId }, ...extra })
+
+t.test('Stripe: a refund accepted as pending keeps Stripe\'s refund id, and the sweeper\'s re-send reads it back and ends it (its webhook lost)', async (t) => {
+  let now = new Date('2026-11-27T12:00:00.000Z')
+  const built = await build(t, { deps: { clock: () => now } })
+  const payment = await storeSucceededPayment(built.deps, { amount: 5000 })
+  const refundId = await requestRefund(built, payment, 1000)
+  const { handler, seen, unexpected } = await stripeRefunds(t, built, [
+    { method: 'POST', path: '/v1/refunds', status: 200, body: stripeRefundBody('pending', refundId, payment.id) },
+    { method: 'GET', path: '/v1/refunds/re_3MtwBwLkdIwHu7ix0Jk2dR6t', status: 200, body: stripeRefundBody('succeeded', refundId, payment.id) }
+  ])
+
+  await handler({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
+  t.match(await built.deps.refunds.get(refundId), { status: 'pending', providerRef: 're_3MtwBwLkdIwHu7ix0Jk2dR6t' }, 'accepted: Stripe\'s refund id recorded, still pending')
+
+  now = new Date(now.getTime() + 3_600_000)
+  const sweep = createRefundSweeper(built.deps, { staleAfterMs: 900_000, maxPerRun: 10, maxResends: 5 })
+  t.same(await sweep({ version: '0', id: 'e', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '1', time: '', region: 'us-east-1', resources: [], detail: {} }, context()), { resent: 1, gaveUp: 0, needAttention: 0 })
+  const { Messages = [] } = await built.deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  t.same(Messages.map((message) => JSON.parse(message.Body ?? '{}')), [{ type: 'refund', paymentId: payment.id, refundId }])
+  await handler(JSON.parse(Messages[0]?.Body ?? '{}'), sqsRecord('q', '{}'), context())
+
+  t.match(await built.deps.refunds.get(refundId), { status: 'succeeded', providerRef: 're_3MtwBwLkdIwHu7ix0Jk2dR6t' })
+  t.match(await built.deps.payments.get(payment.id), { status: 'partially_refunded', amountRefunded: 1000, amountReserved: 0 })
+  t.same(seen.map((r) => r.method), ['POST', 'GET'], 'read back, not created again')
+  t.same(unexpected, [])
+})
+
+t.test('Stripe: a refund create answered 500 with no refund made spends the key (a generation on the refund) and refunds with re_…/1 in the same invocation', async (t) => {
+  const built = await build(t)
+  const payment = await storeSucceededPayment(built.deps, { amount: 5000 })
+  const refundId = await requestRefund(built, payment, 1000)
+  const { handler, seen, unexpected, lines } = await stripeRefunds(t, built, [
+    { method: 'POST', path: '/v1/refunds', status: 500, body: stripeError('api_error', undefined, 'An unknown error occurred') },
+    { method: 'GET', path: '/v1/refunds?', status: 200, body: stripeList('/v1/refunds', []) },
+    { method: 'POST', path: '/v1/refunds', status: 200, body: stripeRefundBody('succeeded', refundId, payment.id) }
+  ])
+
+  await handler({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
+  t.match(await built.deps.refunds.get(refundId), { status: 'succeeded', providerKeyGeneration: 1, providerRef: 're_3MtwBwLkdIwHu7ix0Jk2dR6t' })
+  t.same(seen.filter((r) => r.method === 'POST').map((r) => r.idempotencyKey), [refundId, `${refundId}/1`])
+  t.same(unexpected, [])
+  t.notOk(lines.some((line) => Number(line.level) >= 50), 'no error logged')
+  const read = await built.app.inject({ method: 'GET', url: `/v1/refunds/${refundId}`, headers: bearer() })
+  t.notOk('providerKeyGeneration' in read.json(), 'never shown by the API')
+})
+
+t.test('Stripe: a refund create answered 500 that Stripe did make is adopted: no second create, no key spent', async (t) => {
+  const built = await build(t)
+  const payment = await storeSucceededPayment(built.deps, { amount: 5000 })
+  const refundId = await requestRefund(built, payment, 1000)
+  const { handler, seen, unexpected } = await stripeRefunds(t, built, [
+    { method: 'POST', path: '/v1/refunds', status: 500, body: stripeError('api_error', undefined, 'An unknown error occurred') },
+    { method: 'GET', path: '/v1/refunds?', status: 200, body: stripeList('/v1/refunds', [stripeRefundBody('succeeded', refundId, payment.id)]) }
+  ])
+
+  await handler({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
+  const stored = await built.deps.refunds.get(refundId)
+  t.match(stored, { status: 'succeeded', providerRef: 're_3MtwBwLkdIwHu7ix0Jk2dR6t' })
+  t.equal(stored?.providerKeyGeneration, undefined)
+  t.equal(seen.filter((r) => r.method === 'POST').length, 1)
+  t.same(unexpected, [])
+})
+
+t.test('a sandbox refund named by its reference is read from the sandbox\'s own record, not made again', async (t) => {
+  const built = await build(t)
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, payment, 100)
+  const sandbox = built.deps.provider as SandboxProvider
+  const request = { refundId, paymentId: payment.id, amount: 100, currency: 'EUR', idempotencyKey: refundId }
+  const made = await sandbox.refund(request, { signal: new AbortController().signal })
+  t.same(await sandbox.refund({ ...request, idempotencyKey: `${refundId}/1`, refundRef: made.providerRef }, { signal: new AbortController().signal }), made)
+  t.equal(sandbox.refundsFor(refundId), 1)
+})
+
+t.test('a refund never accepted and older than the providers\' idempotency window is not asked for again (it could refund twice): the message fails toward a dead letter', async (t) => {
+  let now = new Date('2026-11-27T12:00:00.000Z')
+  const built = await build(t, { deps: { clock: () => now } })
+  const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, payment, 100)
+  now = new Date(now.getTime() + 24 * 3_600_000)
+  await t.rejects(createRefundHandler(built.deps)({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context()), { name: 'StaleRefundError' })
+  t.equal((built.deps.provider as SandboxProvider).attemptsFor(refundId), 0, 'the provider was not called')
+  t.equal((await built.deps.refunds.get(refundId))?.status, 'pending')
 })

@@ -22,6 +22,7 @@ export function toRefundResponse (refund: Refund): RefundResponse {
     status: refund.status,
     reason: refund.reason ?? null,
     ...(refund.failureReason !== undefined && { failureReason: refund.failureReason }),
+    ...(refund.attention !== undefined && { attention: refund.attention }),
     createdAt: refund.createdAt,
     updatedAt: refund.updatedAt
   }

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { REFUND_ID_PATTERN } from '../../domain/ids.js'
 import { MAX_REFUND_REASON_LENGTH, REFUND_STATUSES, RefundReason } from '../../domain/refund.js'
+import { AttentionReason } from '../../domain/payment.js'
 import { PaymentIdSchema } from '../payments/schemas.js'
 
 /** A refund id: `re_` and a ULID. */
@@ -21,6 +22,16 @@ export const CreateRefundBodySchema = Type.Object({
 }, { additionalProperties: false })
 export type CreateRefundBody = Static<typeof CreateRefundBodySchema>
 
+/** Why a pending refund needs a person (the sweeper stopped re-sending it). */
+export const RefundAttentionSchema = Type.Object({
+  reason: Type.Union(Object.values(AttentionReason).map((reason) => Type.Literal(reason)), {
+    description: 'unsettled-too-long: pending for longer than providers keep idempotency keys, so paylith will not ask the provider again; ' +
+      'resends-exhausted: the sweeper re-sent its refund command as often as it may (SWEEP_MAX_RESENDS) and stopped.'
+  }),
+  since: Type.String({ format: 'date-time' }),
+  deadLetterId: Type.Optional(Type.String())
+}, { description: 'Present while a pending refund has stopped moving and a person has to look (its amount stays reserved); gone when it ends.' })
+
 /** A refund as the API returns it. */
 export const RefundSchema = Type.Object({
   id: RefundIdSchema,
@@ -30,6 +41,7 @@ export const RefundSchema = Type.Object({
   status: Type.Union(REFUND_STATUSES.map((status) => Type.Literal(status)), { description: 'pending → succeeded | failed. A failed refund gives its amount back to what is refundable.' }),
   reason: Type.Union([Type.String(), Type.Null()]),
   failureReason: Type.Optional(Type.String({ description: 'On a failed refund: the provider\'s code.', examples: ['refund_declined'] })),
+  attention: Type.Optional(RefundAttentionSchema),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' })
 }, { $id: 'Refund' })
