@@ -112,7 +112,7 @@ export function replayFor (claim: IdempotencyClaim, taken: TakenKey, now: Date):
     throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', inFlight)
   }
   if (record.fingerprint !== claim.fingerprint) {
-    throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request body; use a new key for a new payment', { key: claim.key, paymentId: record.paymentId })
+    throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request body; use a new key for a new request', { key: claim.key, paymentId: record.paymentId })
   }
   return record
 }

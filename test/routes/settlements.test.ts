@@ -166,6 +166,7 @@ t.test('the same key with another body is the 422 payments use; another key is a
   const first = (await createSettlement(built, 'k1')).json()
   const problem = assertProblem(t, await createSettlement(built, 'k1', { provider: 'stripe', fileName: 'day.csv' }), 422, 'idempotency-key-reused')
   t.match(problem, { detail: /different request body/ })
+  t.notMatch(problem.detail, /payment/, 'the detail names no payment: the key was a settlement\'s')
   const other = await createSettlement(built, 'k2')
   t.equal(other.statusCode, 201)
   t.not(other.json().id, first.id)
