@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Payment } from '../domain/payment.js'
-import type { Classification, CurrencyTotals } from '../domain/settlements/reconcile.js'
+import { emptyCounts, type Classification, type CurrencyTotals } from '../domain/settlements/reconcile.js'
 import { fullJitter } from '../lib/retry.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { writeIfCondition } from './conditional.js'
@@ -228,7 +228,7 @@ export function createSettlementStore ({ dynamodb, tableName, transient = DEFAUL
     },
     async list (page) {
       const { items, nextCursor } = await queryListing(dynamodb, tableName, Listings.settlements, page)
-      return { settlements: items.map((item) => fromItem<Settlement>(item)), nextCursor }
+      return { settlements: items.map(settlementOf), nextCursor }
     },
     async discrepancies (settlementId, { limit, cursor }) {
       if (cursor !== undefined && !/^\d{1,10}$/.test(cursor)) throw new InvalidCursorError('the cursor is malformed; start again without one', { listing: `discrepancies:${settlementId}` })
@@ -245,7 +245,7 @@ export function createSettlementStore ({ dynamodb, tableName, transient = DEFAUL
     },
     async get (settlementId) {
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: toItem(Keys.settlement(settlementId), {}), ConsistentRead: true }))
-      return Item === undefined ? undefined : fromItem<Settlement>(Item)
+      return Item === undefined ? undefined : settlementOf(Item)
     },
     async putDiscrepancies (settlementId, discrepancies) {
       await batchWrite(discrepancies.map((discrepancy) => toItem(Keys.settlementDiscrepancy(settlementId, discrepancy.line), discrepancy)))
@@ -266,4 +266,10 @@ export function createSettlementStore ({ dynamodb, tableName, transient = DEFAUL
       return found
     }
   }
+}
+
+/** A stored settlement, with a count for every classification (one stored before a classification existed has none for it). */
+function settlementOf (item: Record<string, AttributeValue>): Settlement {
+  const settlement = fromItem<Settlement>(item)
+  return { ...settlement, counts: { ...emptyCounts(), ...settlement.counts } }
 }

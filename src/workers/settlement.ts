@@ -8,8 +8,8 @@ import { SettlementFileError, SettlementReportOutOfTimeError } from '../domain/e
 import type { IdGenerator } from '../domain/ids.js'
 import type { Payment } from '../domain/payment.js'
 import {
-  CLASSIFICATIONS,
   Classification,
+  DISCREPANCIES,
   addToTotals,
   classify,
   emptyCounts,
@@ -243,7 +243,8 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
     if (checkpoint !== undefined) {
       // A try of this run that failed may have saved progress past the checkpoint: it counts again from there.
       settlement.rowsProcessed = checkpoint.rowsProcessed
-      settlement.counts = { ...checkpoint.counts }
+      // A checkpoint from before a classification existed has no count for it yet.
+      settlement.counts = { ...emptyCounts(), ...checkpoint.counts }
       settlement.totals = checkpoint.totals.map((total) => ({ ...total }))
     }
     const provider = settlement.provider
@@ -321,7 +322,7 @@ export function createSettlementWorker (deps: SettlementWorkerDeps, options: Par
   const finished = (settlement: Settlement, run: number): void => {
     const provider = settlement.provider
     deps.metrics.count(MetricName.settlementRows, { provider }, settlement.rowsProcessed)
-    const discrepancies = CLASSIFICATIONS.filter((classification) => classification !== Classification.matched).reduce((sum, classification) => sum + settlement.counts[classification], 0)
+    const discrepancies = DISCREPANCIES.reduce((sum, classification) => sum + settlement.counts[classification], 0)
     if (discrepancies > 0) deps.metrics.count(MetricName.settlementDiscrepancies, { provider }, discrepancies)
     deps.logger.info({ settlementId: settlement.id, key: settlement.fileKey, status: settlement.status, rows: settlement.rowsProcessed, runs: run + 1, counts: settlement.counts }, 'settlement file reconciled')
   }

@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/wait.js'
 import { assertProblem } from '../helpers/problems.js'
 import { pollSettlements } from '../helpers/settlements.js'
 
-const COUNTS = { matched: 3, amount_mismatch: 1, currency_mismatch: 0, status_mismatch: 0, unknown_payment: 2, duplicate_row: 0, malformed_row: 0 }
+const COUNTS = { matched: 3, amount_mismatch: 1, currency_mismatch: 0, status_mismatch: 0, unknown_payment: 2, duplicate_row: 0, malformed_row: 0, not_reconciled: 0 }
 
 function settlement (id: string, startedAt: string): Settlement {
   return { id, provider: 'generic', fileKey: `settlements/generic/${id}.csv`, status: 'completed', rowsProcessed: 6, counts: { ...COUNTS }, totals: [{ currency: 'EUR', gross: 600, fee: 6, net: 594 }], startedAt, completedAt: startedAt }
@@ -34,6 +34,17 @@ t.test('GET /v1/settlements/{id} answers the settlement, for admin keys only', a
   const forbidden = await built.app.inject({ method: 'GET', url: `/v1/settlements/${FIRST}`, headers: bearer('read') })
   t.equal(forbidden.statusCode, 403)
   t.match(forbidden.headers['content-type'], /^application\/problem\+json/)
+})
+
+t.test('a settlement stored before not_reconciled existed is answered with that count at 0, by the GET and the listing', async (t) => {
+  const built = await build(t)
+  const { not_reconciled: _absent, ...before } = COUNTS
+  await built.deps.settlements.save({ ...settlement(FIRST, '2026-11-27T10:00:00.000Z'), counts: before as typeof COUNTS })
+  const response = await built.app.inject({ method: 'GET', url: `/v1/settlements/${FIRST}`, headers: bearer('admin') })
+  t.equal(response.statusCode, 200)
+  t.same(response.json().counts, COUNTS)
+  const listed = await built.app.inject({ method: 'GET', url: '/v1/settlements', headers: bearer('admin') })
+  t.same(listed.json().data[0].counts, COUNTS)
 })
 
 t.test('an unknown settlement is a 404 problem, a malformed id a 400', async (t) => {

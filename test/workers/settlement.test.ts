@@ -10,6 +10,7 @@ import { createSettlementWorker, createdObjectsOf, decodeS3Key, type SettlementW
 import { settlementContinuations } from '../../src/queue/settlement-continuations.js'
 import type { Discrepancy, Settlement } from '../../src/store/settlements.js'
 import { emptyCounts } from '../../src/domain/settlements/reconcile.js'
+import { createMetrics } from '../../src/observability/metrics.js'
 import { build, type Built, type Teardownable } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 import { waitFor } from '../helpers/wait.js'
@@ -224,7 +225,33 @@ t.test('a Stripe itemized payout reconciliation file: any column order, decimal 
   const key = 'settlements/stripe/payouts.csv'
   await deliver(built, notification(built.config.settlements.bucketName, key, await built.put(key, file)))
   const settlement = await built.deps.settlements.get('stl_01JTEST0000000000000000000')
-  t.match(settlement, { provider: 'stripe', status: 'completed', rowsProcessed: 3, counts: { matched: 1, duplicate_row: 1, malformed_row: 1 }, totals: [{ currency: 'EUR', gross: 1000, fee: 36, net: 964 }] })
+  t.match(settlement, { provider: 'stripe', status: 'completed', rowsProcessed: 3, counts: { matched: 1, duplicate_row: 1, malformed_row: 1, not_reconciled: 0 }, totals: [{ currency: 'EUR', gross: 1000, fee: 36, net: 964 }] })
+})
+
+t.test('Stripe rows paylith keeps no record of (a dispute, its reversal, a Stripe fee) are in the totals and listed for a person, not discrepancies', async (t) => {
+  const built = await setUp(t)
+  await built.deps.payments.transition(await storePayment(built.deps, { amount: 1000 }), 'succeeded', { providerRef: 'pi_eur' })
+  const file = [
+    'reporting_category,gross,currency,balance_transaction_id,fee,net,payment_intent_id',
+    'charge,10.00,eur,txn_1,0.36,9.64,pi_eur',
+    'dispute,-10.00,eur,txn_2,15.00,-25.00,pi_eur',
+    'dispute_reversal,10.00,eur,txn_3,-15.00,25.00,pi_eur',
+    'fee,-2.00,eur,txn_4,0.00,-2.00,',
+    'fee,-2.00,eur,txn_4,0.00,-2.00,'
+  ].join('\n')
+  const key = 'settlements/stripe/with-disputes.csv'
+  const written: string[] = []
+  const metrics = createMetrics({ destination: { write: (chunk: string) => written.push(chunk) } })
+  const worker = createSettlementWorker({ ...workerDeps(built), metrics, newId: () => 'stl_01JTESTDISPUTES00000000000' })
+  t.same(await worker(sqsEvent(built.resources.settlements.queue.name, [notification(built.config.settlements.bucketName, key, await built.put(key, file))]), {} as never), { batchItemFailures: [] })
+  metrics.flush()
+  const id = 'stl_01JTESTDISPUTES00000000000'
+  t.match(await built.deps.settlements.get(id), { status: 'completed', rowsProcessed: 5, counts: { matched: 1, not_reconciled: 3, duplicate_row: 1, malformed_row: 0, unknown_payment: 0 }, totals: [{ currency: 'EUR', gross: 800, fee: 36, net: 764 }] })
+  const { discrepancies } = await built.deps.settlements.discrepancies(id, { limit: 10 })
+  t.same(discrepancies.map((d) => [d.line, d.classification]), [[3, 'not_reconciled'], [4, 'not_reconciled'], [5, 'not_reconciled'], [6, 'duplicate_row']], 'each listed with its line, the repeated balance transaction still a duplicate')
+  t.match(discrepancies[0], { reason: /reporting_category dispute/ })
+  const documents = written.join('').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.same(documents.filter((d) => 'SettlementDiscrepancies' in d).map((d) => d.SettlementDiscrepancies), [1], 'only the duplicate counts as a discrepancy (and alarms)')
 })
 
 t.test('with small batches the parse waits on the lookups and progress is saved as it goes', async (t) => {

@@ -11,7 +11,9 @@ export const Classification = {
   statusMismatch: 'status_mismatch',
   unknownPayment: 'unknown_payment',
   duplicateRow: 'duplicate_row',
-  malformedRow: 'malformed_row'
+  malformedRow: 'malformed_row',
+  /** A balance transaction of a kind paylith keeps no record of (a dispute, a Stripe fee, …): in the totals, listed for a person, no discrepancy. */
+  notReconciled: 'not_reconciled'
 } as const
 
 /** One classification. */
@@ -20,13 +22,19 @@ export type Classification = (typeof Classification)[keyof typeof Classification
 /** Every classification, in the order the counts list them. */
 export const CLASSIFICATIONS: readonly Classification[] = Object.values(Classification)
 
+/** The classifications that say paylith and the provider disagree: every one but `matched` and `not_reconciled` (what `SettlementDiscrepancies` counts and alarms on). */
+export const DISCREPANCIES: readonly Classification[] = CLASSIFICATIONS.filter((classification) => classification !== Classification.matched && classification !== Classification.notReconciled)
+
 /** Counts of a settlement that has read nothing yet: every classification at 0. */
 export function emptyCounts (): Record<Classification, number> {
   return Object.fromEntries(CLASSIFICATIONS.map((classification) => [classification, 0])) as Record<Classification, number>
 }
 
-/** What a row settles. */
-export type SettlementRowType = 'charge' | 'refund'
+/**
+ * What a row settles: a charge or a refund of a payment, or `other`, a balance transaction
+ * paylith keeps no record of (its `category` says which).
+ */
+export type SettlementRowType = 'charge' | 'refund' | 'other'
 
 /** One settled row of a provider's file, amounts in integer minor units. */
 export interface SettlementRow {
@@ -37,6 +45,9 @@ export interface SettlementRow {
   paymentId?: string
   providerRef?: string
   type: SettlementRowType
+  /** The provider's category of an `other` row (`dispute`, `fee`, …). */
+  category?: string
+  /** A charge's or refund's size; an `other` row's signed gross (a dispute takes money: negative). */
   amount: number
   fee: number
   /** Upper-case ISO 4217 code. */
@@ -100,6 +111,7 @@ const REFUNDED_STATUSES: ReadonlySet<PaymentStatus> = new Set<PaymentStatus>(['p
  * or in full); a refund must find the payment refunded (in part or in full) and not exceed its amount.
  */
 export function classify (row: SettlementRow, payment: Pick<Payment, 'amount' | 'currency' | 'status'> | undefined): { classification: Classification, reason?: string } {
+  if (row.type === 'other') return { classification: Classification.notReconciled, reason: `reporting_category ${row.category ?? ''}: paylith keeps no record of these; counted in the totals` }
   if (payment === undefined) return { classification: Classification.unknownPayment, reason: 'no payment with this id or provider reference' }
   if (row.currency !== payment.currency) return { classification: Classification.currencyMismatch, reason: `file says ${row.currency}, paylith has ${payment.currency}` }
   if (row.type === 'charge') {
@@ -124,11 +136,15 @@ export interface CurrencyTotals {
 export function addToTotals (totals: Map<string, CurrencyTotals>, row: SettlementRow): void {
   const current = totals.get(row.currency) ?? { currency: row.currency, gross: 0, fee: 0, net: 0 }
   const gross = row.type === 'refund' ? -Math.abs(row.amount) : row.amount
+  // An `other` row's amount is already signed (a dispute or a fee takes money, a reversal gives it back).
   current.gross += gross
   current.fee += row.fee
   current.net += gross - row.fee
   totals.set(row.currency, current)
 }
+
+/** Stripe's reporting categories paylith reconciles against its payments; the others are read as `other` rows. */
+const STRIPE_RECONCILED_CATEGORIES: ReadonlySet<string> = new Set(['charge', 'refund'])
 
 /** The columns of Stripe's itemized payout reconciliation report that paylith reads (`payment_metadata[paymentId]` too, when the report has it). */
 export const STRIPE_COLUMNS = ['balance_transaction_id', 'currency', 'gross', 'fee', 'reporting_category', 'payment_intent_id'] as const
@@ -139,9 +155,12 @@ export const STRIPE_PAYMENT_ID_COLUMN = 'payment_metadata[paymentId]'
 /**
  * Reads one row of Stripe's itemized payout reconciliation report: decimal major units in a
  * lower-case currency, to minor units by the currency's exponent. The balance transaction
- * makes a row the same row twice. Reporting categories other than `charge` and `refund` are
- * not reconciled yet and read as malformed, saying so.
+ * makes a row the same row twice. Reporting categories other than `charge` and `refund`
+ * (`dispute`, `dispute_reversal`, `fee`, `refund_failure`, `other_adjustment`, …) are rows
+ * paylith keeps no record of: read as `other`, with their signed gross, for the totals and a
+ * person; they need no payment.
  * NOTE: https://docs.stripe.com/reports/payout-reconciliation
+ * NOTE: https://docs.stripe.com/reports/reporting-categories
  */
 export function readStripeRow (fields: Record<string, string>, line: number): SettlementRow | MalformedRow {
   const problems: string[] = []
@@ -151,8 +170,9 @@ export function readStripeRow (fields: Record<string, string>, line: number): Se
   const paymentId = fields[STRIPE_PAYMENT_ID_COLUMN]?.trim() ?? ''
   const providerRef = fields.payment_intent_id?.trim() ?? ''
   if (balanceTransaction === '') problems.push('balance_transaction_id is required')
-  if (category !== 'charge' && category !== 'refund') problems.push(`reporting_category ${JSON.stringify(category)} is not reconciled yet (charge and refund are)`)
-  if (paymentId === '' && providerRef === '') problems.push('payment_intent_id or payment_metadata[paymentId] is required')
+  const reconciled = STRIPE_RECONCILED_CATEGORIES.has(category)
+  if (category === '') problems.push('reporting_category is required')
+  if (reconciled && paymentId === '' && providerRef === '') problems.push(`payment_intent_id or payment_metadata[paymentId] is required for a ${category}`)
   const currencyKnown = isCurrencyCode(currency)
   if (!currencyKnown) problems.push(`currency must be an ISO 4217 code, found ${JSON.stringify(fields.currency ?? '')}`)
   const gross = currencyKnown ? toMinorUnits(fields.gross ?? '', currency) : undefined
@@ -166,9 +186,10 @@ export function readStripeRow (fields: Record<string, string>, line: number): Se
     rowKey: balanceTransaction,
     ...(paymentId !== '' && { paymentId }),
     ...(providerRef !== '' && { providerRef }),
-    type: category as SettlementRowType,
-    // A refund's gross is negative in the report; paylith compares its size.
-    amount: Math.abs(gross),
+    ...(reconciled
+      // A refund's gross is negative in the report; paylith compares its size.
+      ? { type: category as SettlementRowType, amount: Math.abs(gross) }
+      : { type: 'other' as const, category, amount: gross }),
     fee,
     currency,
     ...(settledAt !== undefined && settledAt !== '' && { settledAt })

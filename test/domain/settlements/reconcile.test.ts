@@ -10,8 +10,19 @@ t.test('a Stripe row reads its lower-case currency and decimal amounts exactly',
 
 t.test('a Stripe row that does not read says every reason', async (t) => {
   t.match(readStripeRow({ ...STRIPE, currency: 'eur', gross: '10.005', fee: 'x' }, 4), { line: 4, error: /gross must be a decimal amount with at most 2 decimals in EUR.*fee must be/ })
-  t.match(readStripeRow({ ...STRIPE, reporting_category: 'payout', balance_transaction_id: '', payment_intent_id: '' }, 5), { error: /balance_transaction_id is required; reporting_category "payout" is not reconciled yet.*payment_intent_id or payment_metadata/ })
+  t.match(readStripeRow({ ...STRIPE, reporting_category: 'charge', balance_transaction_id: '', payment_intent_id: '' }, 5), { error: /^balance_transaction_id is required; payment_intent_id or payment_metadata\[paymentId\] is required for a charge$/ })
+  t.match(readStripeRow({ ...STRIPE, reporting_category: '' }, 5), { error: /^reporting_category is required$/ })
   t.match(readStripeRow({ ...STRIPE, currency: 'xxx' }, 6), { error: /currency must be an ISO 4217 code/ })
+})
+
+t.test('a Stripe row of a category paylith keeps no record of reads as `other`, signed, and needs no payment', async (t) => {
+  const dispute = readStripeRow({ ...STRIPE, currency: 'eur', gross: '-10.00', fee: '15.00', reporting_category: 'dispute' }, 7)
+  t.match(dispute, { line: 7, rowKey: 'txn_1', type: 'other', category: 'dispute', amount: -1000, fee: 1500, currency: 'EUR', providerRef: 'pi_1' })
+  const fee = readStripeRow({ ...STRIPE, currency: 'eur', gross: '-2.00', fee: '0', reporting_category: 'fee', payment_intent_id: '' }, 8)
+  t.match(fee, { type: 'other', category: 'fee', amount: -200 })
+  t.notOk('paymentId' in fee || 'providerRef' in fee, 'a Stripe fee names no payment')
+  t.same(classify(dispute as SettlementRow, { amount: 1000, currency: 'EUR', status: 'succeeded' }), { classification: 'not_reconciled', reason: 'reporting_category dispute: paylith keeps no record of these; counted in the totals' })
+  t.equal(classify(fee as SettlementRow, undefined).classification, 'not_reconciled', 'whatever payment it names, or none')
 })
 
 t.test('a refund is matched against a refunded payment and not above its amount', async (t) => {
