@@ -1,4 +1,4 @@
-import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, type AttributeValue, type CancellationReason, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { IdempotencyRecord } from '../domain/idempotency.js'
 import { Keys, fromItem, toItem } from './table.js'
@@ -21,4 +21,12 @@ export async function readIdempotencyRecord (dynamodb: DynamoDBClient, tableName
 /** A stored idempotency item as a record. */
 export function toIdempotencyRecord (item: Record<string, AttributeValue>): IdempotencyRecord {
   return fromItem<IdempotencyRecord>(item)
+}
+
+/**
+ * The record that holds a key a transaction could not take: the old item its cancellation reason
+ * returned (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`), else read again.
+ */
+export async function recordHoldingKey (dynamodb: DynamoDBClient, tableName: string, record: Pick<IdempotencyRecord, 'scope' | 'key'>, reason: CancellationReason): Promise<IdempotencyRecord | undefined> {
+  return reason.Item === undefined ? readIdempotencyRecord(dynamodb, tableName, record.scope, record.key) : toIdempotencyRecord(reason.Item)
 }

@@ -13,10 +13,10 @@ import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { queryListing, querySharded } from './listing.js'
-import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
+import { idempotencyItem, readIdempotencyRecord, recordHoldingKey } from './idempotency.js'
 import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions } from './table.js'
 import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
-import { hasTransactionConflict, writeTransaction } from './transaction.js'
+import { hasTransactionConflict, throwIfThrottled, writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
 
@@ -170,15 +170,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
-      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
-        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, 'the new payment')
-      }
+      throwIfThrottled(cancelled, { operation, policy: transient }, 'the new payment')
       if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
       const { idempotency } = cancelled.reasons
       if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
-      const existing = idempotency.Item === undefined
-        ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
-        : toIdempotencyRecord(idempotency.Item)
+      const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
       return { created: false, by: 'completed', record: existing, cause: cancelled.error }
     },
 
@@ -199,16 +195,12 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         event: put(eventItem(eventOf(payment, canceled)), 'attribute_not_exists(pk)')
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { canceled: true }
-      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
-        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, `payment ${payment.id}'s cancel`)
-      }
+      throwIfThrottled(cancelled, { operation, policy: transient }, `payment ${payment.id}'s cancel`)
       const { idempotency, payment: paymentReason, event } = cancelled.reasons
       // The key first: a request that holds it (or held it) decides the answer, whatever the payment did.
       if (idempotency?.Code === 'TransactionConflict') return { canceled: false, by: 'in-flight', cause: cancelled.error }
       if (idempotency?.Code === 'ConditionalCheckFailed') {
-        const existing = idempotency.Item === undefined
-          ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
-          : toIdempotencyRecord(idempotency.Item)
+        const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
         return { canceled: false, by: 'completed', record: existing, cause: cancelled.error }
       }
       const moved = (reason: { Code?: string } | undefined) => reason?.Code === 'ConditionalCheckFailed' || reason?.Code === 'TransactionConflict'

@@ -6,7 +6,7 @@ import type { Payment, PaymentEvent } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import type { Refund } from '../domain/refund.js'
 import { unixSeconds } from '../domain/time.js'
-import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
+import { idempotencyItem, recordHoldingKey } from './idempotency.js'
 import { Keys, REFUND_SORT_KEY_PREFIX, UNSETTLED_KEY_ATTRIBUTES, fromItem, paymentIdOfKey, toItem, unsettledRefundPartitions } from './table.js'
 import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
 import { writeIfCondition } from './conditional.js'
@@ -197,9 +197,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
       if (idempotency?.Code === TransientReason.transactionConflict) return { outcome: 'key-taken', taken: { by: 'in-flight', cause: cancelled.error } }
       if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the refund of ${refund.paymentId}`)
       if (idempotency?.Code === 'ConditionalCheckFailed') {
-        const existing = idempotency.Item === undefined
-          ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
-          : toIdempotencyRecord(idempotency.Item)
+        const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
         return { outcome: 'key-taken', taken: { by: 'completed', record: existing, cause: cancelled.error } }
       }
       if (payment?.Code === 'ConditionalCheckFailed') {

@@ -15,9 +15,9 @@ import { fullJitter } from '../lib/retry.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { writeIfCondition } from './conditional.js'
 import { InvalidCursorError } from '../domain/errors.js'
-import { idempotencyItem, readIdempotencyRecord, toIdempotencyRecord } from './idempotency.js'
-import { hasTransactionConflict, writeTransaction } from './transaction.js'
-import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
+import { idempotencyItem, recordHoldingKey } from './idempotency.js'
+import { hasTransactionConflict, throwIfThrottled, writeTransaction } from './transaction.js'
+import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, type TransientRetry } from './transient.js'
 import { queryListing } from './listing.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
 
@@ -174,15 +174,11 @@ export function createSettlementStore ({ dynamodb, tableName, transient = DEFAUL
         settlement: { Put: { TableName: tableName, Item: settlementItem(settlement), ConditionExpression: 'attribute_not_exists(pk)' } }
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
-      if (cancelled.transient !== undefined && THROTTLING_REASONS.includes(cancelled.transient)) {
-        throw throttledError({ operation, reason: cancelled.transient, policy: transient, cause: cancelled.error }, 'the new settlement')
-      }
+      throwIfThrottled(cancelled, { operation, policy: transient }, 'the new settlement')
       if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
       const { idempotency } = cancelled.reasons
       if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
-      const existing = idempotency.Item === undefined
-        ? await readIdempotencyRecord(dynamodb, tableName, record.scope, record.key)
-        : toIdempotencyRecord(idempotency.Item)
+      const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
       return { created: false, by: 'completed', record: existing, cause: cancelled.error }
     },
     async claimFile ({ bucket, key, etag }, settlementId) {

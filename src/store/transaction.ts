@@ -1,5 +1,5 @@
 import { TransactWriteItemsCommand, TransactionCanceledException, type CancellationReason, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb'
-import { TransientReason, retryTransient, type TransientRetry } from './transient.js'
+import { THROTTLING_REASONS, TransientReason, retryTransient, throttledError, type TransientRetry } from './transient.js'
 
 /** A cancelled transaction: each item's cancellation reason under the name it was written by. */
 export interface CancelledTransaction<Name extends string> {
@@ -73,4 +73,14 @@ function transientReason (reasons: readonly CancellationReason[]): TransientReas
 /** Whether any item of a cancelled transaction met another transaction writing it at the same time. */
 export function hasTransactionConflict (cancelled: CancelledTransaction<string>): boolean {
   return Object.values<CancellationReason | undefined>(cancelled.reasons).some((reason) => reason?.Code === 'TransactionConflict')
+}
+
+/**
+ * Throws when DynamoDB kept throttling a transaction until its retries ran out (nothing was
+ * written): the caller answers 503 with Retry-After. `subject` names the write in the message.
+ * @throws DependencyThrottledError
+ */
+export function throwIfThrottled (cancelled: CancelledTransaction<string>, retry: TransactionRetry, subject: string): void {
+  if (cancelled.transient === undefined || !THROTTLING_REASONS.includes(cancelled.transient)) return
+  throw throttledError({ operation: retry.operation, reason: cancelled.transient, policy: retry.policy, cause: cancelled.error }, subject)
 }
