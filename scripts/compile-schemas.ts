@@ -2,7 +2,9 @@ import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import { _ } from 'ajv'
 import standaloneCode from 'ajv/dist/standalone/index.js'
 import { build, type Plugin } from 'esbuild'
-import { fileURLToPath } from 'node:url'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { recordSerializers, type SerializerRequest } from '../src/http/lazy-compilers.js'
 import { ajvOptions, newAjv, type AjvMode } from '../src/lib/ajv.js'
 import { schemaKey } from '../src/lib/schema-key.js'
@@ -45,7 +47,9 @@ export async function recordSchemas (): Promise<{ validators: ValidatorRequest[]
   recordSerializers((request) => serializers.push(request))
   let openapi: unknown
   try {
-    // Imported only now, so that the validators made at import (work-queue commands) are recorded.
+    // Imported only now, so that the validators made at import (work-queue commands) are recorded;
+    // the workers' modules too, which the service imports only on a worker's first event.
+    for (const file of readdirSync(source('workers')).filter((name) => name.endsWith('.ts'))) await import(pathToFileURL(join(source('workers'), file)).href)
     const { loadConfig } = await import('../src/config/load.js')
     const { createService } = await import('../src/service.js')
     const { app } = createService(loadConfig(BUILD_ENV))
