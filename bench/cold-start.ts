@@ -53,7 +53,7 @@ export function coldPathBytes (): { cold: number, total: number } {
     }
   }
   follow('lambda.mjs', '')
-  const files = ['chunks', 'compiled'].flatMap((dir) => existsSync(join(dist, dir)) ? readdirSync(join(dist, dir)).map((file) => join(dir, file)) : [])
+  const files = ['chunks', 'compiled'].flatMap((dir) => existsSync(join(dist, dir)) ? (readdirSync(join(dist, dir), { recursive: true }) as string[]).map((file) => join(dir, file)).filter((file) => statSync(join(dist, file)).isFile()) : [])
   return {
     cold: size('lambda.mjs') + [...statics].reduce((sum, file) => sum + size(file), 0),
     total: size('lambda.mjs') + files.reduce((sum, file) => sum + size(file), 0)
