@@ -167,7 +167,9 @@ export async function writeCompiledFiles (modules: CompiledModule[], outdir: str
     outdir: `${outdir}/compiled`,
     outExtension: { '.js': '.cjs' },
     bundle: true,
-    minify: true,
+    // Names kept: an error thrown inside (a value a serializer cannot write) says what the runtime compiler's code says.
+    minifyWhitespace: true,
+    minifySyntax: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20',
