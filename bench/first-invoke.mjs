@@ -2,19 +2,31 @@
 // `GET /v1/payments/{id}` of a payment that does not exist, which reads DynamoDB and answers
 // 404. Prints, last, the process's CPU time (user + system, ms) and peak RSS (KiB) as JSON.
 // Used by bench/cold-start.ts for paylith's bundle and the naive Lambdalith alike; the table,
-// the endpoints and the API key come from the environment it is given.
+// the endpoints and the API key come from the environment it is given. With `--then-create`
+// (paylith's bundles only: the naive one has no such route) it then makes a second request to a
+// route not used yet, `POST /v1/payments` (a create, 201), and prints that request's CPU too
+// (`createCpuMs`): what the first request to another route pays for what loads on first use.
 const id = 'pay_01JBENCH0000000000000000AA'
-const path = `/v1/payments/${id}`
 const { handler } = await import(process.argv[2])
-const response = await handler({
+const event = (method, path, headers = {}, body) => ({
   version: '2.0',
   routeKey: '$default',
   rawPath: path,
   rawQueryString: '',
-  headers: { host: 'abc.execute-api.us-east-1.amazonaws.com', authorization: `Bearer ${process.env.BENCH_API_KEY}` },
-  requestContext: { accountId: '1', apiId: 'abc', domainName: 'abc.execute-api.us-east-1.amazonaws.com', domainPrefix: 'abc', http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'bench' }, requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0 },
+  headers: { host: 'abc.execute-api.us-east-1.amazonaws.com', authorization: `Bearer ${process.env.BENCH_API_KEY}`, ...headers },
+  requestContext: { accountId: '1', apiId: 'abc', domainName: 'abc.execute-api.us-east-1.amazonaws.com', domainPrefix: 'abc', http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'bench' }, requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0 },
+  ...(body !== undefined && { body }),
   isBase64Encoded: false
-}, { awsRequestId: 'bench', getRemainingTimeInMillis: () => 30000 })
+})
+const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 30000 }
+const cpuMs = () => { const { user, system } = process.cpuUsage(); return (user + system) / 1000 }
+const response = await handler(event('GET', `/v1/payments/${id}`), context)
 if (response.statusCode !== 404) throw new Error(`first invoke answered ${response.statusCode}: ${response.body}`)
-const { user, system } = process.cpuUsage()
-process.stdout.write(`\n${JSON.stringify({ cpuMs: (user + system) / 1000, maxRssKiB: process.resourceUsage().maxRSS })}`)
+const first = { cpuMs: cpuMs(), maxRssKiB: process.resourceUsage().maxRSS }
+if (process.argv[3] === '--then-create') {
+  const body = JSON.stringify({ amount: 1999, currency: 'EUR', customerId: 'cus_bench_cold' })
+  const created = await handler(event('POST', '/v1/payments', { 'content-type': 'application/json', 'idempotency-key': `bench-${process.pid}-${Date.now()}` }, body), context)
+  if (created.statusCode !== 201) throw new Error(`the create answered ${created.statusCode}: ${created.body}`)
+  first.createCpuMs = cpuMs() - first.cpuMs
+}
+process.stdout.write(`\n${JSON.stringify(first)}`)

@@ -116,7 +116,7 @@ export async function run (): Promise<BenchRow[]> {
     if (response.batchItemFailures.length > 0) throw new Error(`${side} run ${i}: the batch failed at ${JSON.stringify(response.batchItemFailures)}`)
   }
 
-  const emptyQueue = () => deps.sqs.send(new PurgeQueueCommand({ QueueUrl: deps.config.queues.work.url }))
+  const emptyQueue = async () => (await deps.sqs()).send(new PurgeQueueCommand({ QueueUrl: deps.config.queues.work.url }))
   const timings = await interleavePrepared(emptyQueue, { serial: (i) => handle('serial', i), concurrent: (i) => handle('concurrent', i) })
 
   // The record's two calls alone: the charge command's SendMessage, the summary's apply.

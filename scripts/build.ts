@@ -1,5 +1,5 @@
 import { build, type Plugin } from 'esbuild'
-import { readdir, rm, stat } from 'node:fs/promises'
+import { readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compiledSchemasPlugin } from './compile-schemas.js'
 
@@ -7,7 +7,8 @@ import { compiledSchemasPlugin } from './compile-schemas.js'
 // `handler`, with everything the cold start needs in that one file. Modules loaded only by a
 // dynamic import (the Stripe SDK, the Secrets Manager client) go to chunks beside it, so a
 // function that never uses them never reads or parses them.
-// Validators and serializers are compiled here, not at runtime (scripts/compile-schemas.ts).
+// Validators and serializers are compiled here, not at runtime (scripts/compile-schemas.ts),
+// each into a file of its own in dist/compiled/, read the first time it is used.
 const outdir = 'dist'
 await rm(outdir, { recursive: true, force: true })
 const schemas = await compiledSchemasPlugin()
@@ -39,8 +40,13 @@ const result = await build({
   logLevel: 'warning'
 })
 
+await schemas.writeFiles(outdir)
+// `npm run build -- --metafile <file>`: what is in each output, by input (esbuild's metafile), for looking into the cold path.
+const metafileArg = process.argv.indexOf('--metafile')
+if (metafileArg !== -1) await writeFile(process.argv[metafileArg + 1] ?? 'dist-metafile.json', JSON.stringify(result.metafile))
+
 const main = await stat(join(outdir, 'lambda.mjs'))
 const chunks = await readdir(join(outdir, 'chunks')).catch(() => [] as string[])
 let chunkBytes = 0
 for (const file of chunks) chunkBytes += (await stat(join(outdir, 'chunks', file))).size
-console.log(`built ${outdir}/lambda.mjs: ${(main.size / 1024).toFixed(1)} KiB (${Object.keys(result.metafile.inputs).length} modules); chunks: ${chunks.length} files, ${(chunkBytes / 1024).toFixed(1)} KiB; compiled at build time: ${schemas.validators} validators, ${schemas.serializers} serializers`)
+console.log(`built ${outdir}/lambda.mjs: ${(main.size / 1024).toFixed(1)} KiB (${Object.keys(result.metafile.inputs).length} modules); chunks: ${chunks.length} files, ${(chunkBytes / 1024).toFixed(1)} KiB; compiled at build time: ${schemas.validators} validators, ${schemas.serializers} serializers (dist/compiled/, each read on first use)`)

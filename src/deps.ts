@@ -1,6 +1,8 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { Logger } from 'pino'
-import { createAwsClients, lazyStreamsClient, type AwsClients } from './aws/clients.js'
+import { clientOptions, lazyClient, lazySqsClient, lazyStreamsClient, type LazyClient } from './aws/clients.js'
 import type { Config } from './config/load.js'
 import { createIdGenerator, createRefundIdGenerator, createSettlementIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger, currentLogContext } from './observability/logger.js'
@@ -24,8 +26,11 @@ import { secretsManagerFetcher } from './aws/secrets-manager.js'
 import { cachedApiKeys, staticApiKeys, type ApiKeySource } from './config/api-keys.js'
 
 /** Everything the app and the workers depend on, built once per process (cold start). */
-export interface Deps extends AwsClients {
+export interface Deps {
   config: Config
+  dynamodb: DynamoDBClient
+  /** The SQS client, built (and the SQS SDK loaded) on first use: workers send, the HTTP path never does. */
+  sqs: LazyClient<SQSClient>
   logger: Logger
   /** The current time; injected so tests and the status machine never read the wall clock directly. */
   clock: () => Date
@@ -68,7 +73,9 @@ export interface ReadinessCheck {
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'refunds' | 'webhooks' | 'summaries' | 'deadLetters' | 'settlements' | 'table' | 'workQueue' | 'charge'>> & {
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'sqs' | 'payments' | 'refunds' | 'webhooks' | 'summaries' | 'deadLetters' | 'settlements' | 'table' | 'workQueue' | 'charge'>> & {
+  /** An SQS client built already (the local runtime's and the tests', on the emulator); it then serves `deps.sqs`. */
+  sqs?: SQSClient
   /** Where the metric documents go (stdout unless given): the local terminal's choice, or a test's sink. */
   metricsDestination?: MetricsDestination
   /** Aborted when the local runtime shuts down: provider calls and retries in flight are abandoned. */
@@ -79,11 +86,9 @@ export type DepsOverrides = Partial<Omit<Deps, 'config' | 'payments' | 'refunds'
 
 /** Builds the dependencies from configuration. Makes no network calls. */
 export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps {
-  const clients = overrides.dynamodb !== undefined && overrides.sqs !== undefined
-    ? { dynamodb: overrides.dynamodb, sqs: overrides.sqs }
-    : createAwsClients(config)
-  const dynamodb = overrides.dynamodb ?? clients.dynamodb
-  const sqs = overrides.sqs ?? clients.sqs
+  const dynamodb = overrides.dynamodb ?? new DynamoDBClient(clientOptions(config, 'dynamodb'))
+  const given = overrides.sqs
+  const sqs = given === undefined ? lazySqsClient(config) : lazyClient(async () => given)
   const clock = overrides.clock ?? (() => new Date())
   const logger = overrides.logger ?? createLogger(config)
   const metrics = overrides.metrics ?? createMetrics({ destination: overrides.metricsDestination, clock, context: currentLogContext })

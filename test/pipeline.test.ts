@@ -138,7 +138,7 @@ t.test('the whole loop', async (t) => {
 
   t.test('a poison message ends as a dead-letter record, and can be redriven once', async (t) => {
     const poison = JSON.stringify({ type: 'charge', paymentId: 'pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M' })
-    await runtime.deps.sqs.send(new SendMessageCommand({ QueueUrl: runtime.config.queues.work.url, MessageBody: poison }))
+    await (await runtime.deps.sqs()).send(new SendMessageCommand({ QueueUrl: runtime.config.queues.work.url, MessageBody: poison }))
     const deadLetter = await waitFor('the dead letter', async () => {
       const { body } = await api('GET', '/v1/dead-letters?limit=10', undefined, bearer('admin'))
       return body.data.find((d: { body: string }) => d.body === poison)

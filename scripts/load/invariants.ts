@@ -1,6 +1,7 @@
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
-import { clientOptions, type AwsClients } from '../../src/aws/clients.js'
+import { clientOptions } from '../../src/aws/clients.js'
+import type { AwsClients } from '../../src/local/clients.js'
 import { loadConfig, type Config } from '../../src/config/load.js'
 import type { IdempotencyRecord } from '../../src/domain/idempotency.js'
 import type { Payment, PaymentEvent } from '../../src/domain/payment.js'

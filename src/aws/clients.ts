@@ -1,13 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
-import { SQSClient } from '@aws-sdk/client-sqs'
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { Config } from '../config/load.js'
-
-/** The AWS SDK clients paylith uses, built once per process and shared. */
-export interface AwsClients {
-  dynamodb: DynamoDBClient
-  sqs: SQSClient
-}
 
 /**
  * Options for one service's client: the region and, when set, the endpoint (a local emulator
@@ -18,19 +11,52 @@ export function clientOptions (config: Pick<Config, 'aws'>, service: 'dynamodb' 
   return endpoint === undefined ? { region: config.aws.region } : { region: config.aws.region, endpoint }
 }
 
-/** Builds the SDK clients from configuration; no network calls happen here. */
-export function createAwsClients (config: Pick<Config, 'aws'>): AwsClients {
-  return {
-    dynamodb: new DynamoDBClient(clientOptions(config, 'dynamodb')),
-    sqs: new SQSClient(clientOptions(config, 'sqs'))
+/** A client built on its first use, then shared. */
+export interface LazyClient<T> {
+  (): Promise<T>
+  /** Runs `use` on the client once it is built (at once if it is already): how tracing instruments it. */
+  onCreate: (use: (client: T) => void) => void
+}
+
+/** `create` called on the first use only (concurrent first uses share it); a failed create is tried again on the next use. */
+export function lazyClient<T> (create: () => Promise<T>): LazyClient<T> {
+  let client: Promise<T> | undefined
+  let built: T | undefined
+  const uses: Array<(client: T) => void> = []
+  const get = async (): Promise<T> => {
+    client ??= create().then((made) => {
+      for (const use of uses) use(made)
+      built = made
+      return made
+    }, (error: unknown) => {
+      client = undefined
+      throw error
+    })
+    return await client
   }
+  return Object.assign(get, {
+    onCreate (use: (client: T) => void) {
+      if (built !== undefined) use(built)
+      else uses.push(use)
+    }
+  })
+}
+
+/**
+ * The SQS client, built (and the SQS SDK loaded) on first use: the HTTP path never sends to SQS
+ * (the outbox relays through the table's stream), so an API cold start does not load it.
+ */
+export function lazySqsClient (config: Pick<Config, 'aws'>): LazyClient<SQSClient> {
+  return lazyClient(async () => {
+    const { SQSClient } = await import('@aws-sdk/client-sqs')
+    return new SQSClient(clientOptions(config, 'sqs'))
+  })
 }
 
 /** A DynamoDB Streams client built (and its SDK loaded) on first use, then shared: only a stream dead letter reads the stream. */
-export function lazyStreamsClient (config: Pick<Config, 'aws'>): () => Promise<DynamoDBStreamsClient> {
-  let client: Promise<DynamoDBStreamsClient> | undefined
-  return async () => {
-    client ??= import('@aws-sdk/client-dynamodb-streams').then(({ DynamoDBStreamsClient }) => new DynamoDBStreamsClient(clientOptions(config, 'dynamodb')))
-    return client
-  }
+export function lazyStreamsClient (config: Pick<Config, 'aws'>): LazyClient<DynamoDBStreamsClient> {
+  return lazyClient(async () => {
+    const { DynamoDBStreamsClient } = await import('@aws-sdk/client-dynamodb-streams')
+    return new DynamoDBStreamsClient(clientOptions(config, 'dynamodb'))
+  })
 }

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
-import { CURRENCY_FORMAT, currencyFormat } from './formats.js'
+import { CURRENCY_FORMAT, currencyFormat } from './currency-format.js'
 
 /** How values are read: `strict` as they are (JSON bodies, messages); `coercing` from text (query, params, headers). */
 export type AjvMode = 'strict' | 'coercing'

@@ -1,11 +1,5 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js'
-import { isCurrencyCode } from '../domain/currencies.js'
-
-/** The JSON Schema `format` for ISO 4217 currency codes in use. */
-export const CURRENCY_FORMAT = 'iso4217'
-
-/** The currency format's definition, as Ajv takes it. */
-export const currencyFormat = { type: 'string', validate: isCurrencyCode } as const
+import { CURRENCY_FORMAT, currencyFormat } from './currency-format.js'
 
 /**
  * Every format a schema may name: ajv-formats' full set and ISO 4217 currency codes. Validators

@@ -22,7 +22,7 @@ import {
   PutBucketNotificationConfigurationCommand,
   S3Client
 } from '@aws-sdk/client-s3'
-import { createAwsClients, type AwsClients } from '../aws/clients.js'
+import { createAwsClients, type AwsClients } from './clients.js'
 import { s3ClientOptions } from '../aws/s3.js'
 import { excludeConcurrentSqsDeletes } from './sqs-delete-exclusion.js'
 import type { Config } from '../config/load.js'

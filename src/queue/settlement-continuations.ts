@@ -1,4 +1,4 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import { isObject } from '../lib/is-object.js'
 
 /** What the settlement worker sends itself when a file outlasts an invocation: carry on with this run of that settlement. */
@@ -18,10 +18,11 @@ export function isSettlementContinuation (message: unknown): message is Settleme
 export type ContinueSettlement = (continuation: Omit<SettlementContinuation, 'type'>) => Promise<void>
 
 /** Continuations through the settlement queue (`SETTLEMENT_QUEUE_URL`, or the one the local bootstrap found). */
-export function settlementContinuations ({ sqs, url }: { sqs: SQSClient, url: string | undefined }): ContinueSettlement {
+export function settlementContinuations ({ sqs, url }: { sqs: () => Promise<SQSClient>, url: string | undefined }): ContinueSettlement {
   return async ({ settlementId, run }) => {
     if (url === undefined) throw new Error('the settlement queue URL is not known: set SETTLEMENT_QUEUE_URL')
     const continuation: SettlementContinuation = { type: 'settlement-continuation', settlementId, run }
-    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(continuation) }))
+    const { SendMessageCommand } = await import('@aws-sdk/client-sqs')
+    await (await sqs()).send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(continuation) }))
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type MessageAttributeValue, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs'
+import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSRecord } from 'aws-lambda'
 import { isFifoQueue } from '../aws/resources.js'
 import { createBatcher } from '../lib/batcher.js'
@@ -69,9 +69,10 @@ export function deferralsOf (received: Pick<SQSRecord, 'messageAttributes'>): nu
 
 /**
  * Builds the work-queue sender; `url` undefined fails each send with a message that says so.
- * `maxReceiveCount` is the queue's redrive setting (FIFO deferrals keep under it).
+ * `maxReceiveCount` is the queue's redrive setting (FIFO deferrals keep under it). `sqs` gives
+ * the client, and the SQS SDK is imported, at the first send: the HTTP path never sends.
  */
-export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSClient, url: string | undefined, maxReceiveCount?: number }): WorkQueue {
+export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: () => Promise<SQSClient>, url: string | undefined, maxReceiveCount?: number }): WorkQueue {
   const queueUrl = (): string => {
     if (url === undefined) throw new Error('the work queue URL is not known: set WORK_QUEUE_URL')
     return url
@@ -82,7 +83,8 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
     maxConcurrent: SEND_CONCURRENCY,
     run: async (messages) => {
       const entries = messages.map((message, index) => ({ ...message, Id: String(index) }))
-      const { Successful = [], Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl(), Entries: entries }))
+      const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs')
+      const { Successful = [], Failed = [] } = await (await sqs()).send(new SendMessageBatchCommand({ QueueUrl: queueUrl(), Entries: entries }))
       const sent = new Set(Successful.map((entry) => entry.Id))
       const failed = new Map(Failed.map((entry) => [entry.Id, entry]))
       return entries.map(({ Id }) => {
@@ -112,7 +114,8 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
     },
 
     async redrive (deadLetter) {
-      await sqs.send(new SendMessageCommand({
+      const { SendMessageCommand } = await import('@aws-sdk/client-sqs')
+      await (await sqs()).send(new SendMessageCommand({
         QueueUrl: queueUrl(),
         MessageBody: deadLetter.body,
         MessageAttributes: toSqsAttributes(deadLetter.messageAttributes),
@@ -124,10 +127,12 @@ export function createWorkQueue ({ sqs, url, maxReceiveCount = 5 }: { sqs: SQSCl
       const delay = Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds)))
       const receiveCount = Number(received.attributes.ApproximateReceiveCount)
       if (fifo && receiveCount < maxReceiveCount - 1) {
-        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl(), ReceiptHandle: received.receiptHandle, VisibilityTimeout: delay }))
+        const { ChangeMessageVisibilityCommand } = await import('@aws-sdk/client-sqs')
+        await (await sqs()).send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl(), ReceiptHandle: received.receiptHandle, VisibilityTimeout: delay }))
         return Deferred.hidden
       }
-      await sqs.send(new SendMessageCommand({
+      const { SendMessageCommand } = await import('@aws-sdk/client-sqs')
+      await (await sqs()).send(new SendMessageCommand({
         QueueUrl: queueUrl(),
         MessageBody: received.body,
         MessageAttributes: {

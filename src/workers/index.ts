@@ -1,20 +1,31 @@
 import type { Context, DynamoDBRecord } from 'aws-lambda'
 import { isFifoQueue } from '../aws/resources.js'
 import type { Deps } from '../deps.js'
-import { createApplyWebhookHandler } from './apply-webhook.js'
-import { createChargeHandler } from './charge.js'
-import { createRefundHandler } from './refund.js'
 import { CommandType } from '../queue/commands.js'
-import { createDeadLetterWorker } from './dead-letter-queue.js'
-import { createPaymentChangeHandler, createWebhookChangeHandler } from './outbox.js'
 import { ItemKind } from '../store/table.js'
-import { createRefundSweeper, createSweeper } from './sweeper.js'
-import { createTableStreamWorker } from './table-stream.js'
-import { createWebhookSafetyNet } from './webhook-safety-net.js'
-import { createSettlementWorker } from './settlement.js'
 import { settlementContinuations } from '../queue/settlement-continuations.js'
 import type { StreamWorker, WorkerRegistry } from './types.js'
-import { createWorkQueueWorker, type CommandHandlers } from './work-queue.js'
+import type { CommandHandlers } from './work-queue.js'
+
+// The workers' modules (./modules.js) are imported on the first event each worker gets
+// (onFirstEvent): an API cold start neither loads nor builds them. The import is literal, so the
+// bundle puts them in a chunk of their own; `npm run build` imports every module here to record
+// their schemas.
+
+/**
+ * A worker built from its modules on the first event it handles, then reused: `make` runs once
+ * (concurrent first events share it; a failed load is tried again on the next event).
+ */
+export function onFirstEvent<E, R> (make: () => Promise<(event: E, context: Context) => Promise<R>>): (event: E, context: Context) => Promise<R> {
+  let worker: Promise<(event: E, context: Context) => Promise<R>> | undefined
+  return async (event, context) => {
+    worker ??= make().catch((error: unknown) => {
+      worker = undefined
+      throw error
+    })
+    return await (await worker)(event, context)
+  }
+}
 
 /** The workers of this deployment, keyed by the queue and the table they consume. */
 export function createWorkers (deps: Deps): WorkerRegistry {
@@ -26,21 +37,19 @@ export function createWorkers (deps: Deps): WorkerRegistry {
     maxPerRun: deps.config.sweeper.maxPerRun,
     maxResends: deps.config.sweeper.maxResends
   }
-  const sweeper = createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, schedule)
-  // The same sweep over refunds still pending, on the same schedule and settings.
-  const refundSweeper = createRefundSweeper({ ...relay, refunds: deps.refunds, clock: deps.clock, metrics: deps.metrics }, schedule)
-  // Separate from the payment sweep, on the same schedule and settings: stored webhooks never applied.
-  const webhookSafetyNet = createWebhookSafetyNet({ ...relay, webhooks: deps.webhooks, clock: deps.clock, metrics: deps.metrics }, schedule)
   return {
     queues: {
-      [work.name]: createWorkQueueWorker(deps, {
-        [CommandType.charge]: createChargeHandler(deps),
-        [CommandType.applyWebhook]: createApplyWebhookHandler(deps),
-        [CommandType.refund]: createRefundHandler(deps)
-      } satisfies Required<CommandHandlers>, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) }),
-      [deadLetter.name]: createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency),
+      [work.name]: onFirstEvent(async () => {
+        const { createWorkQueueWorker, createChargeHandler, createApplyWebhookHandler, createRefundHandler } = await import('./modules.js')
+        return createWorkQueueWorker(deps, {
+          [CommandType.charge]: createChargeHandler(deps),
+          [CommandType.applyWebhook]: createApplyWebhookHandler(deps),
+          [CommandType.refund]: createRefundHandler(deps)
+        } satisfies Required<CommandHandlers>, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) })
+      }),
+      [deadLetter.name]: onFirstEvent(async () => (await import('./modules.js')).createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)),
       // Its dead-letter queue has no worker: a file that failed three times stays there, alarmed on.
-      [deps.config.settlements.queueName]: createSettlementWorker({
+      [deps.config.settlements.queueName]: onFirstEvent(async () => (await import('./modules.js')).createSettlementWorker({
         files: deps.settlementFiles,
         settlements: deps.settlements,
         continueLater: settlementContinuations({ sqs: deps.sqs, url: deps.config.settlements.queueUrl }),
@@ -48,18 +57,26 @@ export function createWorkers (deps: Deps): WorkerRegistry {
         metrics: deps.metrics,
         logger: deps.logger,
         clock: deps.clock
-      }, { safetyMarginMs: deps.config.settlements.safetyMarginMs })
+      }, { safetyMarginMs: deps.config.settlements.safetyMarginMs }))
     },
     streams: {
       [deps.config.tableName]: createStreamWorker(deps)
     },
-    // Answers the payment sweep's counts; the refund sweep's and the safety net's are in their log lines and metrics.
-    scheduled: async (event, context) => {
-      const swept = await sweeper(event, context)
-      await refundSweeper(event, context)
-      await webhookSafetyNet(event, context)
-      return swept
-    }
+    scheduled: onFirstEvent(async () => {
+      const { createSweeper, createRefundSweeper, createWebhookSafetyNet } = await import('./modules.js')
+      const sweeper = createSweeper({ ...relay, payments: deps.payments, clock: deps.clock, metrics: deps.metrics }, schedule)
+      // The same sweep over refunds still pending, on the same schedule and settings.
+      const refundSweeper = createRefundSweeper({ ...relay, refunds: deps.refunds, clock: deps.clock, metrics: deps.metrics }, schedule)
+      // Separate from the payment sweep, on the same schedule and settings: stored webhooks never applied.
+      const webhookSafetyNet = createWebhookSafetyNet({ ...relay, webhooks: deps.webhooks, clock: deps.clock, metrics: deps.metrics }, schedule)
+      // Answers the payment sweep's counts; the refund sweep's and the safety net's are in their log lines and metrics.
+      return async (event, context) => {
+        const swept = await sweeper(event, context)
+        await refundSweeper(event, context)
+        await webhookSafetyNet(event, context)
+        return swept
+      }
+    })
   }
 }
 
@@ -68,11 +85,14 @@ export type StreamWorkerDeps = Pick<Deps, 'workQueue' | 'summaries' | 'logger' |
 
 /** The table-stream worker with this deployment's change handlers: the stream mapping's, and a stream dead letter's redrive. */
 export function createStreamWorker (deps: StreamWorkerDeps): StreamWorker {
-  const relay = { workQueue: deps.workQueue, logger: deps.logger }
-  return createTableStreamWorker(deps, {
-    [ItemKind.payment]: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
-    [ItemKind.webhook]: createWebhookChangeHandler(relay)
-  }, { concurrency: deps.config.streamConcurrency })
+  return onFirstEvent(async () => {
+    const { createTableStreamWorker, createPaymentChangeHandler, createWebhookChangeHandler } = await import('./modules.js')
+    const relay = { workQueue: deps.workQueue, logger: deps.logger }
+    return createTableStreamWorker(deps, {
+      [ItemKind.payment]: createPaymentChangeHandler({ ...relay, summaries: deps.summaries }),
+      [ItemKind.webhook]: createWebhookChangeHandler(relay)
+    }, { concurrency: deps.config.streamConcurrency })
+  })
 }
 
 /** Runs stream records again through the change handlers; says the sequence number of the lowest that failed, if one did. */

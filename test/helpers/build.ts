@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { App } from '../../src/app.js'
 import { bootstrapLocal, type LocalResources } from '../../src/local/bootstrap.js'
-import { createAwsClients } from '../../src/aws/clients.js'
+import { createAwsClients, type AwsClients } from '../../src/local/clients.js'
 import { loadConfig, type Config } from '../../src/config/load.js'
 import type { Deps, DepsOverrides } from '../../src/deps.js'
 import type { LambdaHandler } from '../../src/lambda/handler.js'
@@ -20,6 +20,8 @@ export interface Built {
   workers: WorkerRegistry
   handler: LambdaHandler
   resources: LocalResources
+  /** The clients the service was given (`deps.sqs` gives this SQS client on first use): a test receives or injects faults through them. */
+  clients: AwsClients
 }
 
 /** The slice of a tap test `build` uses. */
@@ -93,7 +95,7 @@ export async function build (t: Teardownable, options: BuildOptions = {}): Promi
   const service = createService(config, { ...clients, metricsDestination: { write: () => true }, ...(options.logger !== undefined && { logger: options.logger }), ...options.deps })
   options.configure?.(service.app)
   t.teardown(() => service.app.close())
-  return { ...service, resources }
+  return { ...service, resources, clients }
 }
 
 /** Names the resources without creating them, for an endpoint that is meant to be down. */

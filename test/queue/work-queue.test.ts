@@ -7,7 +7,7 @@ import { createWorkQueue, Deferred, deferralsOf, MAX_DELAY_SECONDS } from '../..
  * An SQS client that keeps what it was asked to send, one entry per message (a batch's entries
  * with the batch's QueueUrl and without their Ids), and the size of each batch.
  */
-function recordingSqs (): { sqs: SQSClient, sent: SendMessageCommandInput[], batches: number[] } {
+function recordingSqs (): { sqs: () => Promise<SQSClient>, sent: SendMessageCommandInput[], batches: number[] } {
   const sent: SendMessageCommandInput[] = []
   const batches: number[] = []
   const sqs = {
@@ -22,7 +22,7 @@ function recordingSqs (): { sqs: SQSClient, sent: SendMessageCommandInput[], bat
       return { Successful: (input.Entries ?? []).map(({ Id }) => ({ Id, MessageId: `m-${Id}`, MD5OfMessageBody: '' })) }
     }
   } as unknown as SQSClient
-  return { sqs, sent, batches }
+  return { sqs: async () => sqs, sent, batches }
 }
 
 t.test('on a standard queue a command is sent with its correlation id and no FIFO fields', async (t) => {
@@ -82,10 +82,10 @@ t.test('on a FIFO queue an event id too long for a group or deduplication id is 
 })
 
 /** An SQS client that keeps every command's name and input. */
-function recordingAnySqs (): { sqs: SQSClient, calls: Array<{ name: string, input: Record<string, unknown> }> } {
+function recordingAnySqs (): { sqs: () => Promise<SQSClient>, calls: Array<{ name: string, input: Record<string, unknown> }> } {
   const calls: Array<{ name: string, input: Record<string, unknown> }> = []
   const sqs = { send: async (command: { constructor: { name: string }, input: Record<string, unknown> }) => { calls.push({ name: command.constructor.name, input: command.input }); return {} } } as unknown as SQSClient
-  return { sqs, calls }
+  return { sqs: async () => sqs, calls }
 }
 
 const received = (receiveCount: number, deferrals?: number) => ({
@@ -158,7 +158,7 @@ t.test('a message SQS refuses fails its own send only; a batch call that fails f
       return { Successful: [{ Id: first?.Id }], Failed: [{ Id: second?.Id, Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad characters' }] }
     }
   } as unknown as SQSClient
-  const queue = createWorkQueue({ sqs, url: 'https://sqs.example/123/work' })
+  const queue = createWorkQueue({ sqs: async () => sqs, url: 'https://sqs.example/123/work' })
   const [ok, refused, unanswered] = await Promise.allSettled([
     queue.send({ type: 'charge', paymentId: 'pay_ok' }),
     queue.send({ type: 'charge', paymentId: 'pay_refused' }),

@@ -25,7 +25,7 @@ const redrive = (built: Built, id: string, key: keyof typeof TEST_KEYS = 'admin'
   built.app.inject({ method: 'POST', url: `/v1/dead-letters/${encodeURIComponent(id)}/redrive`, headers: bearer(key) })
 
 async function workQueueMessages (built: Built): Promise<Message[]> {
-  const { Messages = [] } = await built.deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))
+  const { Messages = [] } = await built.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))
   return Messages
 }
 
@@ -139,7 +139,7 @@ t.test('when the work queue refuses the message the redrive is 503 and the dead 
   const id = await deadLetter(built)
   // Fault injection (the emulator cannot refuse a send on demand): SQS fails the first send.
   let failures = 1
-  built.deps.sqs.middlewareStack.add((next, context) => async (args) => {
+  built.clients.sqs.middlewareStack.add((next, context) => async (args) => {
     if (context.commandName === 'SendMessageCommand' && failures > 0) {
       failures -= 1
       throw new Error('SQS is unavailable')

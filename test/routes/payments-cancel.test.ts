@@ -206,7 +206,7 @@ t.test('a canceled payment leaves the unsettled index, so the sweeper never re-s
 
   const sweep = createSweeper(built.deps, { staleAfterMs: 60_000, maxPerRun: 100, maxResends: 5 })
   t.same(await sweep({} as never, context()), { resent: 1, gaveUp: 0, needAttention: 0 }, 'only the payment still pending is re-sent')
-  const { Messages = [] } = await built.deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+  const { Messages = [] } = await built.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
   t.same(Messages.map((message) => JSON.parse(message.Body ?? '{}').paymentId), [stuck.id])
 })
 
@@ -223,7 +223,7 @@ t.test('the outbox relays a payment\'s charge once, on its INSERT: the cancel se
   const records = await streamRecords(config, resources.streamArn)
   t.same(await stream(streamEvent(records), context()), { batchItemFailures: [] })
 
-  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+  const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
   t.same(Messages.map((message) => JSON.parse(message.Body ?? '{}').paymentId).sort(), [kept.id, payment.id].sort(), 'one charge per INSERT, none for the cancel')
   t.same((await deps.summaries.get(customerId))?.totals, [
     { currency: 'EUR', status: 'canceled', count: 1, amount: 1200 },

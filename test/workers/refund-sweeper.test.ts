@@ -30,7 +30,7 @@ async function storeRefund (deps: Deps, payment: Payment, amount: number, create
 async function receiveCommands (deps: Deps, expected: number): Promise<Array<Record<string, string>>> {
   const commands: Array<Record<string, string>> = []
   for (let polls = 0; polls < 5 && commands.length < expected; polls++) {
-    const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }))
+    const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }))
     commands.push(...Messages.map((message) => JSON.parse(message.Body ?? '{}')))
   }
   return commands

@@ -186,7 +186,7 @@ t.test('Stripe: a refund accepted as pending keeps Stripe\'s refund id, and the 
   now = new Date(now.getTime() + 3_600_000)
   const sweep = createRefundSweeper(built.deps, { staleAfterMs: 900_000, maxPerRun: 10, maxResends: 5 })
   t.same(await sweep({ version: '0', id: 'e', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '1', time: '', region: 'us-east-1', resources: [], detail: {} }, context()), { resent: 1, gaveUp: 0, needAttention: 0 })
-  const { Messages = [] } = await built.deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  const { Messages = [] } = await (await built.deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   t.same(Messages.map((message) => JSON.parse(message.Body ?? '{}')), [{ type: 'refund', paymentId: payment.id, refundId }])
   await handler(JSON.parse(Messages[0]?.Body ?? '{}'), sqsRecord('q', '{}'), context())
 

@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.js'
 /** Fault injection (the emulator cannot refuse sends on demand): the work queue refuses every send while `down`. */
 function workQueueDown (built: Built): { down: boolean } {
   const fault = { down: true }
-  built.deps.sqs.middlewareStack.add((next, context) => async (args) => {
+  built.clients.sqs.middlewareStack.add((next, context) => async (args) => {
     const url = (args.input as { QueueUrl?: string }).QueueUrl
     if (fault.down && url === built.config.queues.work.url && /^SendMessage(Batch)?Command$/.test(context.commandName ?? '')) throw new Error('SQS is unavailable')
     return next(args)
@@ -31,14 +31,14 @@ async function receive (sqs: SQSClient, url: string): Promise<string[]> {
 /** Runs the stream through the real handler until the batch is discarded, and the dead-letter worker on its on-failure record: the dead letter's id. */
 async function discardedBatch (t: Teardownable, built: Built): Promise<string> {
   const poller = startStreamPoller({
-    ...streamPollerOptions({ config: built.config, clients: built.deps, resources: built.resources }, { dispatch: built.handler, logger: createLogger({ logLevel: 'silent' }), invocationTimeoutMs: 10_000 }),
+    ...streamPollerOptions({ config: built.config, clients: built.clients, resources: built.resources }, { dispatch: built.handler, logger: createLogger({ logLevel: 'silent' }), invocationTimeoutMs: 10_000 }),
     pollIntervalMs: 50,
     maxRetries: 1
   })
   t.teardown(() => poller.stop())
   let failures: string[] = []
   await waitFor('the on-failure record', async () => {
-    failures = await receive(built.deps.sqs, built.resources.queues.deadLetter.url)
+    failures = await receive(built.clients.sqs, built.resources.queues.deadLetter.url)
     return failures.length > 0
   }, { timeoutMs: 20_000 })
   await poller.stop()
@@ -70,7 +70,7 @@ t.test('a discarded stream batch is a dead letter with its records; its redrive 
   const redriven = await built.app.inject({ method: 'POST', url: `/v1/dead-letters/${id}/redrive`, headers: bearer() })
   t.equal(redriven.statusCode, 200)
   t.match(redriven.json(), { messageId: id, kind: 'stream-batch', status: 'redriven' })
-  const commands = (await receive(built.deps.sqs, built.resources.queues.work.url)).map((body) => JSON.parse(body))
+  const commands = (await receive(built.clients.sqs, built.resources.queues.work.url)).map((body) => JSON.parse(body))
   t.same(commands, [{ type: 'charge', paymentId: payment.id }], 'the charge command is relayed')
   const summary = await built.deps.summaries.get('cus_discarded')
   t.match(summary?.totals, [{ currency: 'EUR', count: 1 }], 'the summary counts the payment')

@@ -26,7 +26,7 @@ t.test('the sweeper re-sends charge commands for payments that stopped moving, a
   const result = await workers.scheduled?.(scheduled, createLocalContext('paylith-test', 30_000))
   t.same(result, { resent: 2, gaveUp: 0, needAttention: 1 })
 
-  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))
+  const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))
   const commands = Messages.map((m) => JSON.parse(m.Body ?? '{}')).sort((a, b) => a.paymentId.localeCompare(b.paymentId))
   t.same(commands, [{ type: 'charge', paymentId: stuckPending.id }, { type: 'charge', paymentId: stuckProcessing.id }].sort((a, b) => a.paymentId.localeCompare(b.paymentId)),
     'the fresh, the settled and the too-old payments were not re-sent')
@@ -41,7 +41,7 @@ t.test('payments too old to re-send never crowd out ones that can be, and are re
   const resendable = await create('resendable', 16)
 
   t.same(await workers.scheduled?.(scheduled, createLocalContext('paylith-test', 30_000)), { resent: 1, gaveUp: 0, needAttention: 3 })
-  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   t.same(Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId), [resendable.id])
 })
 
@@ -85,7 +85,7 @@ t.test('a short invocation still sweeps: the margin kept back scales with its ti
   const stuck = await storePayment(deps, { customerId: 'cus_short_budget', createdAt: new Date(now.getTime() - 2 * HOUR) })
 
   t.same(await workers.scheduled?.(scheduled, createLocalContext('paylith-test', 3_000)), { resent: 1, gaveUp: 0, needAttention: 0 })
-  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   t.same(Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId), [stuck.id])
 })
 
@@ -133,7 +133,7 @@ t.test('a stuck payment is re-sent at growing intervals (stale × 2ⁿ after the
   t.same(await sweepAt(sentAt + 479), { resent: 0, gaveUp: 0, needAttention: 0 })
   t.same(await sweepAt(sentAt + 480), { resent: 0, gaveUp: 1, needAttention: 0 }, 'the bound: no fourth re-send, it is given up on')
   t.same(await sweepAt(sentAt + 10_000), { resent: 0, gaveUp: 0, needAttention: 0 }, 'once, and never re-sent after')
-  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   t.equal(Messages.length, 3, 'three charge commands in all')
 })
 
@@ -169,7 +169,7 @@ t.test('two overlapping sweeps never both re-send a payment', async (t) => {
   t.equal(sweeps.reduce((sum, result) => sum + result.resent, 0), 8, 'eight re-sends among the three sweeps')
   const received: string[] = []
   for (let polls = 0; polls < 5 && received.length < 8; polls++) {
-    const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }))
+    const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }))
     received.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId as string))
   }
   t.same(received.sort(), [...ids].sort(), 'one charge command per payment')
@@ -210,7 +210,7 @@ t.test('the restart recovery re-sends unsettled payments without counting it, an
 
   t.same(await recover(scheduled, createLocalContext('paylith-test', 30_000)), { resent: 1, gaveUp: 0, needAttention: 0 })
   t.equal((await deps.payments.get(fresh.id))?.resends, undefined, 'not counted as a re-send')
-  const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+  const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   t.same(Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId), [fresh.id])
 })
 
@@ -231,7 +231,7 @@ t.test('the sweeper finds stale payments in every shard of the day, the oldest f
   const received = async (count: number) => {
     const ids: string[] = []
     for (let polls = 0; polls < 5 && ids.length < count; polls++) {
-      const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }))
+      const { Messages = [] } = await (await deps.sqs()).send(new ReceiveMessageCommand({ QueueUrl: deps.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }))
       ids.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}').paymentId as string))
     }
     return ids.sort()

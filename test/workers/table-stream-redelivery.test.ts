@@ -35,7 +35,7 @@ function onDynamoDbCommand (built: Built, fn: (commandName: string, input: unkno
 async function queuedCommands (built: Built): Promise<WorkCommand[]> {
   const commands: WorkCommand[] = []
   for (;;) {
-    const { Messages = [] } = await built.deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }))
+    const { Messages = [] } = await built.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.config.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }))
     if (Messages.length === 0) return commands
     commands.push(...Messages.map((message) => JSON.parse(message.Body ?? '{}') as WorkCommand))
   }

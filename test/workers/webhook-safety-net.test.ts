@@ -18,7 +18,7 @@ function webhookEvent (eventId: string, paymentId: string, receivedAt: Date, typ
 
 /** The commands waiting in the work queue, parsed. */
 async function commands (built: Built): Promise<unknown[]> {
-  const { Messages = [] } = await built.deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.resources.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+  const { Messages = [] } = await built.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: built.resources.queues.work.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
   return Messages.map((message) => JSON.parse(message.Body ?? '{}'))
 }
 

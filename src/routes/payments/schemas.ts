@@ -3,7 +3,7 @@ import { PAYMENT_ID_PATTERN } from '../../domain/ids.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../domain/idempotency.js'
 import { AttentionReason, ChargeConfirmation } from '../../domain/payment.js'
 import { PAYMENT_STATUSES } from '../../domain/payment-status.js'
-import { CURRENCY_FORMAT } from '../../lib/formats.js'
+import { CURRENCY_FORMAT } from '../../lib/currency-format.js'
 
 /** A payment id: `pay_` and a ULID. */
 export const PaymentIdSchema = Type.String({ pattern: PAYMENT_ID_PATTERN, description: '`pay_` followed by a ULID.', examples: ['pay_01JDQ3V0J6Q8ZC7W8E5T0R2N4M'] })

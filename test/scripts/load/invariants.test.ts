@@ -112,7 +112,7 @@ t.test('a healthy run holds every invariant, and each fabricated violation fails
   })
   await breaks(Invariant.no5xx, async () => [{ route: 'GET /v1/payments/:id', at: Date.now(), ms: 5, status: 500, error: 'internal' }])
   await breaks(Invariant.noMessageLost, async () => {
-    await sqs.send(new SendMessageCommand({ QueueUrl: runtime.resources.queues.work.url, MessageBody: JSON.stringify({ type: 'charge', paymentId: charged[1] }) }))
+    await (await sqs()).send(new SendMessageCommand({ QueueUrl: runtime.resources.queues.work.url, MessageBody: JSON.stringify({ type: 'charge', paymentId: charged[1] }) }))
     return undefined
   })
   await breaks(Invariant.historyForward, async () => {
