@@ -121,6 +121,18 @@ async function fileFor (built: Built): Promise<string> {
   return [HEADER, ...rows].join('\n') + '\n'
 }
 
+/** The test file reconciled once in a single pass (settlement `…0000`): what a chain of runs of it must end as. */
+async function reconciledOnce (t: Teardownable): Promise<{ setup: Setup, body: string, bucket: string, queue: string, worker: SqsWorker, single: Settlement | undefined }> {
+  const setup = await setUp(t)
+  const body = await fileFor(setup)
+  const bucket = setup.config.settlements.bucketName
+  const queue = setup.resources.settlements.queue.name
+  const worker = setup.worker()
+  const singleKey = 'settlements/generic/single.csv'
+  await worker(sqsEvent(queue, [notification(bucket, singleKey, await setup.put(singleKey, body))]), budget(1_000))
+  return { setup, body, bucket, queue, worker, single: await setup.deps.settlements.get('stl_01JCONT0000000000000000000') }
+}
+
 /** Delivers every continuation sent so far (and those they send), each in an invocation of its own with the budget. */
 async function drain (t: Test, setup: Setup, worker: SqsWorker, rowsPerRun: number): Promise<number> {
   let delivered = 0
@@ -168,14 +180,7 @@ for (const gzipped of [false, true]) {
 }
 
 t.test('a continuation delivered again, during the chain or after it, changes nothing', async (t) => {
-  const setup = await setUp(t)
-  const body = await fileFor(setup)
-  const bucket = setup.config.settlements.bucketName
-  const queue = setup.resources.settlements.queue.name
-  const worker = setup.worker()
-  const singleKey = 'settlements/generic/single.csv'
-  await worker(sqsEvent(queue, [notification(bucket, singleKey, await setup.put(singleKey, body))]), budget(1_000))
-  const single = await setup.deps.settlements.get('stl_01JCONT0000000000000000000')
+  const { setup, body, bucket, queue, worker, single } = await reconciledOnce(t)
 
   const key = 'settlements/generic/again.csv'
   const original = notification(bucket, key, await setup.put(key, body))
@@ -202,14 +207,7 @@ t.test('a continuation delivered again, during the chain or after it, changes no
 })
 
 t.test('a continuation whose try fails after saving progress is tried again from its checkpoint, counting nothing twice', async (t) => {
-  const setup = await setUp(t)
-  const body = await fileFor(setup)
-  const bucket = setup.config.settlements.bucketName
-  const queue = setup.resources.settlements.queue.name
-  const worker = setup.worker()
-  const singleKey = 'settlements/generic/single.csv'
-  await worker(sqsEvent(queue, [notification(bucket, singleKey, await setup.put(singleKey, body))]), budget(1_000))
-  const single = await setup.deps.settlements.get('stl_01JCONT0000000000000000000')
+  const { setup, body, bucket, queue, worker, single } = await reconciledOnce(t)
 
   const key = 'settlements/generic/crashes.csv'
   await worker(sqsEvent(queue, [notification(bucket, key, await setup.put(key, body))]), budget(7))
