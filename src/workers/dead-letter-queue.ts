@@ -36,16 +36,19 @@ const PAYMENT_ID = new RegExp(PAYMENT_ID_PATTERN)
 const isPaymentId = (value: string | undefined): value is string => value !== undefined && PAYMENT_ID.test(value)
 const REFUND_ID = new RegExp(REFUND_ID_PATTERN)
 
-/** The refund a `refund` command names (well-formed ids only), if the message is one. */
-function refundOf (body: string): { id: string, paymentId: string } | undefined {
-  let command: WorkCommand
+/** The work command a dead-lettered message carries, if it reads as one (a stream batch's record, or a malformed body, does not). */
+function commandOf (body: string): WorkCommand | undefined {
   try {
-    command = parseWorkCommand(body)
+    return parseWorkCommand(body)
   } catch (error) {
     if (error instanceof MalformedCommandError) return undefined
     throw error
   }
-  return command.type === CommandType.refund && isPaymentId(command.paymentId) && REFUND_ID.test(command.refundId) ? { id: command.refundId, paymentId: command.paymentId } : undefined
+}
+
+/** The refund a `refund` command names (well-formed ids only), if the command is one. */
+function refundOf (command: WorkCommand | undefined): { id: string, paymentId: string } | undefined {
+  return command?.type === CommandType.refund && isPaymentId(command.paymentId) && REFUND_ID.test(command.refundId) ? { id: command.refundId, paymentId: command.paymentId } : undefined
 }
 
 /**
@@ -61,14 +64,8 @@ function refundOf (body: string): { id: string, paymentId: string } | undefined 
 export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueName: string, concurrency: number): SqsWorker {
   const limit = pLimit(concurrency)
   /** The existing payment a work command names, if any: for apply-webhook, through its stored event. */
-  const paymentOf = async (body: string): Promise<Payment | undefined> => {
-    let command: WorkCommand
-    try {
-      command = parseWorkCommand(body)
-    } catch (error) {
-      if (error instanceof MalformedCommandError) return undefined
-      throw error
-    }
+  const paymentOf = async (command: WorkCommand | undefined): Promise<Payment | undefined> => {
+    if (command === undefined) return undefined
     if (command.type !== CommandType.applyWebhook) return isPaymentId(command.paymentId) ? deps.payments.get(command.paymentId) : undefined
     const event = await deps.webhooks.get(command.provider, command.eventId)
     if (isPaymentId(event?.paymentId)) return deps.payments.get(event.paymentId)
@@ -79,7 +76,8 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
       const batchInfo = streamBatchInfoOf(record.body)
       const streamBatch = batchInfo !== undefined
       const sourceArn = (record.attributes as unknown as Record<string, string | undefined>).DeadLetterQueueSourceArn
-      const payment = streamBatch ? undefined : await paymentOf(record.body)
+      const command = streamBatch ? undefined : commandOf(record.body)
+      const payment = await paymentOf(command)
       const deadLetteredAt = deps.clock().toISOString()
       const stored = await deps.deadLetters.recordOnce(deadLetterOf(record, {
         sourceQueue: streamBatch ? 'stream' : (sourceArn === undefined ? sourceQueueName : queueNameOf(sourceArn)),
@@ -95,7 +93,7 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
         if (stored || earlier?.status === 'open') {
           const attention = { reason: AttentionReason.deadLettered, since: earlier?.deadLetteredAt ?? deadLetteredAt, deadLetterId: record.messageId }
           await deps.payments.flagAttention(payment, attention)
-          const refund = refundOf(record.body)
+          const refund = refundOf(command)
           if (refund !== undefined) await deps.refunds.flagAttention(refund, attention)
         }
       }
