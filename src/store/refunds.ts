@@ -138,6 +138,23 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
     const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.refund(paymentId, refundId)), ConsistentRead: true }))
     return Item === undefined ? undefined : fromItem<Refund>(Item)
   }
+  /**
+   * The payment's side of a refund that succeeded: its update to the move (conditional on the
+   * version it was read at; `alsoSet` what else the path changes) and the move's history event.
+   */
+  const refundedPaymentWrites = (payment: Payment, move: ReturnType<typeof refundedMove>, at: string, amount: number, alsoSet: string) => ({
+    payment: {
+      Update: {
+        TableName: tableName,
+        Key: marshall(Keys.payment(payment.id)),
+        UpdateExpression: `SET #status = :to, version = :version, updatedAt = :at, amountRefunded = :refunded, ${alsoSet}`,
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({ ':to': move.to, ':version': move.version, ':at': at, ':refunded': move.refunded, ':amount': amount, ':expected': payment.version })
+      }
+    },
+    event: { Put: { TableName: tableName, Item: toItem(Keys.paymentEvent(payment.id, move.version), move.event), ConditionExpression: 'attribute_not_exists(pk)' } }
+  })
   const refundUpdate = (refund: Refund, outcome: RefundOutcome, at: string) => ({
     Update: {
       TableName: tableName,
@@ -254,20 +271,12 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
 
         const payment = await readPayment(refund.paymentId)
         if (payment === undefined) throw new Error(`refund ${refund.id}: its payment ${refund.paymentId} does not exist`)
-        const { to, version, refunded, event } = refundedMove(payment, refund.amount, at, `refund ${refund.id} succeeded: ${refund.amount} ${refund.currency}`)
+        const move = refundedMove(payment, refund.amount, at, `refund ${refund.id} succeeded: ${refund.amount} ${refund.currency}`)
+        const { to, version, refunded } = move
         const cancelled = await writeTransaction(dynamodb, {
           refund: refundUpdate(refund, outcome, at),
-          payment: {
-            Update: {
-              TableName: tableName,
-              Key: marshall(Keys.payment(payment.id)),
-              UpdateExpression: 'SET #status = :to, version = :version, updatedAt = :at, amountRefunded = :refunded, amountReserved = amountReserved - :amount REMOVE attention',
-              ConditionExpression: 'version = :expected',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: marshall({ ':to': to, ':version': version, ':at': at, ':refunded': refunded, ':amount': refund.amount, ':expected': payment.version })
-            }
-          },
-          event: { Put: { TableName: tableName, Item: toItem(Keys.paymentEvent(payment.id, version), event), ConditionExpression: 'attribute_not_exists(pk)' } }
+          // Its reservation becomes refunded: released here.
+          ...refundedPaymentWrites(payment, move, at, refund.amount, 'amountReserved = amountReserved - :amount REMOVE attention')
         }, { operation, policy: conflictPolicy })
         if (cancelled === undefined) {
           const { attention: _cleared, ...rest } = payment
@@ -293,22 +302,13 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
           throw new InvalidTransitionError(`payment ${payment.id} is ${payment.status}: a refund made at the provider cannot be recorded before it succeeded`, { paymentId: payment.id, from: payment.status, to: 'partially_refunded' })
         }
         const at = clock().toISOString()
-        const { to, version, refunded, event } = refundedMove(payment, refund.amount, at, `refund ${providerRef} made at the provider: ${refund.amount} ${refund.currency}`)
+        const move = refundedMove(payment, refund.amount, at, `refund ${providerRef} made at the provider: ${refund.amount} ${refund.currency}`)
         const cancelled = await writeTransaction(dynamodb, {
           claim: { Put: { TableName: tableName, Item: toItem(Keys.providerRef(providerRef), { paymentId: payment.id, refundId: refund.id }), ConditionExpression: 'attribute_not_exists(pk)' } },
           refund: { Put: { TableName: tableName, Item: toItem(Keys.refund(payment.id, refund.id), refund), ConditionExpression: 'attribute_not_exists(pk)' } },
           lookup: { Put: { TableName: tableName, Item: toItem(Keys.refundLookup(refund.id), { refundId: refund.id, paymentId: payment.id }), ConditionExpression: 'attribute_not_exists(pk)' } },
-          payment: {
-            Update: {
-              TableName: tableName,
-              Key: marshall(Keys.payment(payment.id)),
-              UpdateExpression: 'SET #status = :to, version = :version, updatedAt = :at, amountRefunded = :refunded, amountRefundable = if_not_exists(amountRefundable, amount) - :amount',
-              ConditionExpression: 'version = :expected',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: marshall({ ':to': to, ':version': version, ':at': at, ':refunded': refunded, ':amount': refund.amount, ':expected': payment.version })
-            }
-          },
-          event: { Put: { TableName: tableName, Item: toItem(Keys.paymentEvent(payment.id, version), event), ConditionExpression: 'attribute_not_exists(pk)' } }
+          // Nothing was reserved for it: what is left to refund shrinks instead.
+          ...refundedPaymentWrites(payment, move, at, refund.amount, 'amountRefundable = if_not_exists(amountRefundable, amount) - :amount')
         }, { operation, policy: conflictPolicy })
         if (cancelled === undefined) return 'recorded'
         if (cancelled.reasons.claim?.Code === 'ConditionalCheckFailed') return 'duplicate'
