@@ -17,7 +17,7 @@ import { idempotencyItem, readIdempotencyRecord, recordHoldingKey } from './idem
 import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions } from './table.js'
 import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
 import { hasTransactionConflict, throwIfThrottled, writeTransaction } from './transaction.js'
-import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, throttledError, type TransientRetry } from './transient.js'
+import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
 
 /** The outcome of an idempotent create: written, or the key was taken (what the domain decides on). */
@@ -170,7 +170,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
-      throwIfThrottled(cancelled, { operation, policy: transient }, 'the new payment')
+      throwIfThrottled(cancelled, { operation, policy: transient, retryOn: THROTTLING_REASONS }, 'the new payment')
       if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
       const { idempotency } = cancelled.reasons
       if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
@@ -195,7 +195,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         event: put(eventItem(eventOf(payment, canceled)), 'attribute_not_exists(pk)')
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { canceled: true }
-      throwIfThrottled(cancelled, { operation, policy: transient }, `payment ${payment.id}'s cancel`)
+      throwIfThrottled(cancelled, { operation, policy: transient, retryOn: THROTTLING_REASONS }, `payment ${payment.id}'s cancel`)
       const { idempotency, payment: paymentReason, event } = cancelled.reasons
       // The key first: a request that holds it (or held it) decides the answer, whatever the payment did.
       if (idempotency?.Code === 'TransactionConflict') return { canceled: false, by: 'in-flight', cause: cancelled.error }
@@ -259,7 +259,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       // Conditional on the version read, so a second try never moves the payment twice.
       }, { operation: 'payments.transition', policy: transient })
       if (cancelled === undefined) return next
-      if (cancelled.transient !== undefined) throw throttledError({ operation: 'payments.transition', reason: cancelled.transient, policy: transient, cause: cancelled.error }, `payment ${payment.id}'s move to ${to}`)
+      throwIfThrottled(cancelled, { operation: 'payments.transition', policy: transient }, `payment ${payment.id}'s move to ${to}`)
       if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
         throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
       }
@@ -318,7 +318,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         providerRef: put(toItem(Keys.providerRef(providerRef), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })
       }, { operation: 'payments.recordProviderRef', policy: transient })
       if (cancelled === undefined) return { ...payment, providerRef }
-      if (cancelled.transient !== undefined) throw throttledError({ operation: 'payments.recordProviderRef', reason: cancelled.transient, policy: transient, cause: cancelled.error }, `payment ${payment.id}'s provider reference`)
+      throwIfThrottled(cancelled, { operation: 'payments.recordProviderRef', policy: transient }, `payment ${payment.id}'s provider reference`)
       if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
         throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
       }

@@ -12,8 +12,8 @@ import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, 
 import { writeIfCondition } from './conditional.js'
 import type { PaymentAttention, PaymentResends } from '../domain/payment.js'
 import { VersionConflictError } from '../domain/errors.js'
-import { writeTransaction } from './transaction.js'
-import { THROTTLING_REASONS, TransientReason, retryTransient, throttledError, type TransientRetry } from './transient.js'
+import { throwIfThrottled, writeTransaction } from './transaction.js'
+import { THROTTLING_REASONS, TransientReason, retryTransient, type TransientRetry } from './transient.js'
 
 /** The outcome of an idempotent refund: written with its reservation, the key was taken, or the payment refused it (as it was then; undefined: no such payment). */
 export type RefundCreateOutcome =
@@ -212,7 +212,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
       if (cancelled === undefined) return { outcome: 'created' }
       const { idempotency, payment } = cancelled.reasons
       if (idempotency?.Code === TransientReason.transactionConflict) return { outcome: 'key-taken', taken: { by: 'in-flight', cause: cancelled.error } }
-      if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the refund of ${refund.paymentId}`)
+      throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the refund of ${refund.paymentId}`)
       if (idempotency?.Code === 'ConditionalCheckFailed') {
         const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
         return { outcome: 'key-taken', taken: { by: 'completed', record: existing, cause: cancelled.error } }
@@ -265,7 +265,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
           }, { operation, policy: conflictPolicy })
           if (cancelled === undefined) return { refund: { ...withoutAttention(refund), status: 'failed', failureReason: outcome.reason, updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) } }
           if (cancelled.reasons.refund?.Code === 'ConditionalCheckFailed') return undefined
-          if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the end of refund ${refund.id}`)
+          throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the end of refund ${refund.id}`)
           throw cancelled.error
         }
 
@@ -286,7 +286,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
           }
         }
         if (cancelled.reasons.refund?.Code === 'ConditionalCheckFailed') return undefined
-        if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the end of refund ${refund.id}`)
+        throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the end of refund ${refund.id}`)
         // The payment moved since it was read: read it again and decide again.
         if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
       }
@@ -312,7 +312,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
         }, { operation, policy: conflictPolicy })
         if (cancelled === undefined) return 'recorded'
         if (cancelled.reasons.claim?.Code === 'ConditionalCheckFailed') return 'duplicate'
-        if (cancelled.transient !== undefined) throw throttledError({ operation, reason: cancelled.transient, policy: conflictPolicy, cause: cancelled.error }, `the refund ${providerRef} of ${payment.id}`)
+        throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the refund ${providerRef} of ${payment.id}`)
         if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
         payment = await readPayment(payment.id)
       }

@@ -9,8 +9,8 @@ import type { Payment } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import { writeIfCondition } from './conditional.js'
 import { Keys, fromItem, toItem } from './table.js'
-import { writeTransaction, type CancelledTransaction } from './transaction.js'
-import { DEFAULT_TRANSIENT_RETRY, throttledError, type TransientRetry } from './transient.js'
+import { throwIfThrottled, writeTransaction, type CancelledTransaction } from './transaction.js'
+import { DEFAULT_TRANSIENT_RETRY, type TransientRetry } from './transient.js'
 import { fullJitter } from '../lib/retry.js'
 
 /** One bucket of a customer's summary: how many payments, for how much, in a currency and status. */
@@ -141,7 +141,7 @@ export function createSummaryStore ({ dynamodb, tableName, transient = DEFAULT_T
     }, { operation: OPERATION, policy: transient })
     if (cancelled !== undefined) {
       if (cancelled.reasons.contribution?.Code === 'ConditionalCheckFailed') return cancelled
-      if (cancelled.transient !== undefined) throw throttledError({ operation: OPERATION, reason: cancelled.transient, policy: transient, cause: cancelled.error }, `the summary of ${payment.customerId} for ${payment.id} v${payment.version}`)
+      throwIfThrottled(cancelled, { operation: OPERATION, policy: transient }, `the summary of ${payment.customerId} for ${payment.id} v${payment.version}`)
       throw cancelled.error
     }
     // Only the first version can move it: createdAt never changes, and a redelivered first

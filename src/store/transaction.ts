@@ -1,5 +1,5 @@
 import { TransactWriteItemsCommand, TransactionCanceledException, type CancellationReason, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb'
-import { THROTTLING_REASONS, TransientReason, retryTransient, throttledError, type TransientRetry } from './transient.js'
+import { TransientReason, retryTransient, throttledError, type TransientRetry } from './transient.js'
 
 /** A cancelled transaction: each item's cancellation reason under the name it was written by. */
 export interface CancelledTransaction<Name extends string> {
@@ -76,11 +76,12 @@ export function hasTransactionConflict (cancelled: CancelledTransaction<string>)
 }
 
 /**
- * Throws when DynamoDB kept throttling a transaction until its retries ran out (nothing was
- * written): the caller answers 503 with Retry-After. `subject` names the write in the message.
+ * Throws when a transaction was cancelled for a transient reason its retry covers (`retryOn`,
+ * every transient reason unless given) and the tries ran out: nothing was written, and the
+ * caller answers 503 with Retry-After. `subject` names the write in the message.
  * @throws DependencyThrottledError
  */
 export function throwIfThrottled (cancelled: CancelledTransaction<string>, retry: TransactionRetry, subject: string): void {
-  if (cancelled.transient === undefined || !THROTTLING_REASONS.includes(cancelled.transient)) return
+  if (cancelled.transient === undefined || !(retry.retryOn ?? TRANSIENT_ORDER).includes(cancelled.transient)) return
   throw throttledError({ operation: retry.operation, reason: cancelled.transient, policy: retry.policy, cause: cancelled.error }, subject)
 }
