@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { requireIdempotencyKey } from '../../domain/idempotency.js'
 import { headerValues } from '../../http/headers.js'
+import { sendIdempotent } from '../../http/idempotent-reply.js'
 import type { Payment, PaymentEvent } from '../../domain/payment.js'
 import type { Deps } from '../../deps.js'
 import { AmountNotChargeableError, NotFoundError } from '../../domain/errors.js'
@@ -78,12 +79,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
     const notChargeable = deps.config.provider.name === 'stripe' ? stripeAmountProblem(currency, amount) : undefined
     if (notChargeable !== undefined) throw new AmountNotChargeableError(notChargeable, { currency, amount })
     const result = await createPayment({ input: request.body, scope: request.apiKey?.id ?? '', key })
-    if (!result.replayed) {
-      request.log.info({ paymentId: result.paymentId }, 'payment created')
-      return reply.code(result.statusCode).send(result.body)
-    }
-    request.log.info({ paymentId: result.paymentId }, 'idempotent replay')
-    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
+    return sendIdempotent(reply, result, { paymentId: result.paymentId }, 'payment created')
   })
 
   app.get('/:id', {
@@ -131,12 +127,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
     const paymentId = request.params.id
     const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/payments/{id}/cancel')
     const result = await cancelPayment({ paymentId, scope: request.apiKey?.id ?? '', key })
-    if (!result.replayed) {
-      request.log.info({ paymentId }, 'payment canceled')
-      return reply.code(result.statusCode).send(result.body)
-    }
-    request.log.info({ paymentId }, 'idempotent replay')
-    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
+    return sendIdempotent(reply, result, { paymentId }, 'payment canceled')
   })
 
   app.get('/:id/events', {

@@ -5,6 +5,7 @@ import { NotFoundError } from '../../domain/errors.js'
 import { requireIdempotencyKey } from '../../domain/idempotency.js'
 import type { Refund } from '../../domain/refund.js'
 import { headerValues } from '../../http/headers.js'
+import { sendIdempotent } from '../../http/idempotent-reply.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { createRefundUseCase, refundKeyScope } from '../../use-cases/create-refund.js'
 import { CreatePaymentHeadersSchema, PaymentParamsSchema } from '../payments/schemas.js'
@@ -56,12 +57,7 @@ export const refundRoutes: FastifyPluginAsyncTypebox<{ deps: RefundRouteDeps }> 
   }, async (request, reply) => {
     const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), `POST /v1/payments/${request.params.id}/refunds`)
     const result = await createRefund({ paymentId: request.params.id, input: request.body, scope: refundKeyScope(request.apiKey?.id ?? ''), key })
-    if (!result.replayed) {
-      request.log.info({ paymentId: request.params.id, refundId: result.refundId }, 'refund created')
-      return reply.code(result.statusCode).send(result.body)
-    }
-    request.log.info({ paymentId: request.params.id }, 'idempotent replay')
-    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
+    return sendIdempotent(reply, result, { paymentId: request.params.id, refundId: result.refundId }, 'refund created')
   })
 
   app.get('/payments/:id/refunds', {

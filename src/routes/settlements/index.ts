@@ -5,6 +5,7 @@ import { NotFoundError } from '../../domain/errors.js'
 import { ProblemResponse } from '../../http/schemas.js'
 import { requireIdempotencyKey } from '../../domain/idempotency.js'
 import { headerValues } from '../../http/headers.js'
+import { sendIdempotent } from '../../http/idempotent-reply.js'
 import { createSettlementUseCase, settlementKeyScope } from '../../use-cases/create-settlement.js'
 import { UPLOAD_WINDOW_SECONDS, settlementAsOf } from '../../domain/settlements/upload-window.js'
 import { CreatePaymentHeadersSchema } from '../payments/schemas.js'
@@ -45,12 +46,7 @@ export const settlementRoutes: FastifyPluginAsyncTypebox<{ deps: SettlementRoute
   }, async (request, reply) => {
     const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), 'POST /v1/settlements')
     const result = await createSettlement({ input: request.body, scope: settlementKeyScope(request.apiKey?.id ?? ''), key })
-    if (!result.replayed) {
-      request.log.info({ settlementId: result.settlementId }, 'settlement created, awaiting its file')
-      return reply.code(result.statusCode).send(result.body)
-    }
-    request.log.info({ settlementId: result.settlementId }, 'idempotent replay')
-    return reply.code(result.statusCode).header('idempotent-replayed', 'true').send(result.body)
+    return sendIdempotent(reply, result, { settlementId: result.settlementId }, 'settlement created, awaiting its file')
   })
 
   app.get('', {
