@@ -1,6 +1,7 @@
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { Config } from '../config/load.js'
+import { onceAsync } from '../lib/once.js'
 
 /**
  * Options for one service's client: the region and, when set, the endpoint (a local emulator
@@ -20,20 +21,14 @@ export interface LazyClient<T> {
 
 /** `create` called on the first use only (concurrent first uses share it); a failed create is tried again on the next use. */
 export function lazyClient<T> (create: () => Promise<T>): LazyClient<T> {
-  let client: Promise<T> | undefined
   let built: T | undefined
   const uses: Array<(client: T) => void> = []
-  const get = async (): Promise<T> => {
-    client ??= create().then((made) => {
-      for (const use of uses) use(made)
-      built = made
-      return made
-    }, (error: unknown) => {
-      client = undefined
-      throw error
-    })
-    return await client
-  }
+  const get = onceAsync(async () => {
+    const made = await create()
+    for (const use of uses) use(made)
+    built = made
+    return made
+  })
   return Object.assign(get, {
     onCreate (use: (client: T) => void) {
       if (built !== undefined) use(built)

@@ -1,6 +1,7 @@
 import type { Context, DynamoDBRecord } from 'aws-lambda'
 import { isFifoQueue } from '../aws/resources.js'
 import type { Deps } from '../deps.js'
+import { onceAsync } from '../lib/once.js'
 import { CommandType } from '../queue/commands.js'
 import { ItemKind } from '../store/table.js'
 import { settlementContinuations } from '../queue/settlement-continuations.js'
@@ -17,14 +18,8 @@ import type { CommandHandlers } from './work-queue.js'
  * (concurrent first events share it; a failed load is tried again on the next event).
  */
 export function onFirstEvent<E, R> (make: () => Promise<(event: E, context: Context) => Promise<R>>): (event: E, context: Context) => Promise<R> {
-  let worker: Promise<(event: E, context: Context) => Promise<R>> | undefined
-  return async (event, context) => {
-    worker ??= make().catch((error: unknown) => {
-      worker = undefined
-      throw error
-    })
-    return await (await worker)(event, context)
-  }
+  const worker = onceAsync(make)
+  return async (event, context) => await (await worker())(event, context)
 }
 
 /** The workers of this deployment, keyed by the queue and the table they consume. */
