@@ -52,10 +52,13 @@ interface SweepTarget<E extends UnsettledEntry> {
   /** What the item is, and the command re-sent for it, as log lines say them: `payment` / `charge`, `refund` / `refund`. */
   noun: string
   command: string
-  listUnsettled: (day: string, range: { from: string, to: string }, limit: number, filter?: ResendFilter) => Promise<E[]>
-  recordResend: (entry: E, resends: PaymentResends) => Promise<boolean>
-  flagResendsExhausted: (entry: E, attention: PaymentAttention) => Promise<boolean>
-  flagAttention: (entry: E, attention: PaymentAttention) => Promise<boolean>
+  /** Where its unsettled items are listed and their re-sends and attention recorded (the payment or the refund store). */
+  store: {
+    listUnsettled: (day: string, range: { from: string, to: string }, limit: number, filter?: ResendFilter) => Promise<E[]>
+    recordResend: (entry: E, resends: PaymentResends) => Promise<boolean>
+    flagResendsExhausted: (entry: E, attention: PaymentAttention) => Promise<boolean>
+    flagAttention: (entry: E, attention: PaymentAttention) => Promise<boolean>
+  }
   /** Sends its command again. */
   send: (entry: E) => Promise<void>
   /** Counted once per re-send. */
@@ -99,14 +102,14 @@ function createSweep<E extends UnsettledEntry> (deps: SweepDeps, target: SweepTa
 
     const giveUp = async (entry: E): Promise<boolean> => {
       const attention: PaymentAttention = { reason: AttentionReason.resendsExhausted, since: iso(now), ...(entry.attention?.deadLetterId !== undefined && { deadLetterId: entry.attention.deadLetterId }) }
-      if (!await target.flagResendsExhausted(entry, attention)) return false
+      if (!await target.store.flagResendsExhausted(entry, attention)) return false
       deps.metrics.count(target.attentionMetric, { reason: AttentionReason.resendsExhausted })
       deps.logger.error({ ...target.ids(entry), createdAt: entry.createdAt, resends: entry.resends }, `sweeper: ${target.command} re-sent as often as allowed and the ${target.noun} still has not moved; not re-sending it again, it needs a person`)
       return true
     }
     // Claims the re-send on the item first: of two overlapping sweeps, only one sends.
     const claimResend = async (entry: E): Promise<boolean> => options.recovery === true ||
-      target.recordResend(entry, { count: entry.resends + 1, nextAt: nextResendAt(now, entry.resends + 1, options.staleAfterMs) })
+      target.store.recordResend(entry, { count: entry.resends + 1, nextAt: nextResendAt(now, entry.resends + 1, options.staleAfterMs) })
 
     // Re-send: only the window [23 h ago, stale], queried as such so older ones never crowd it out;
     // the index query itself leaves out items not due yet and those already given up on.
@@ -114,7 +117,7 @@ function createSweep<E extends UnsettledEntry> (deps: SweepDeps, target: SweepTa
     let resent = 0
     let gaveUp = 0
     for (const dayStart of [now - RESEND_WINDOW_MS, now]) {
-      const inDay = await target.listUnsettled(day(dayStart), { from: resendAfter, to: staleBefore }, options.maxPerRun - resent, filter)
+      const inDay = await target.store.listUnsettled(day(dayStart), { from: resendAfter, to: staleBefore }, options.maxPerRun - resent, filter)
       for (const entry of inDay) {
         if (!enoughTime()) break
         // Recovery replaces lost messages: it neither counts nor gives up (the listing leaves out those given up on).
@@ -134,10 +137,10 @@ function createSweep<E extends UnsettledEntry> (deps: SweepDeps, target: SweepTa
     // Report: unsettled for longer than providers keep idempotency keys, never sent again.
     let needAttention = 0
     for (let daysAgo = 0; daysAgo < LOOKBACK_DAYS && enoughTime(); daysAgo++) {
-      const tooOld = await target.listUnsettled(day(now - daysAgo * DAY_MS), { from: '0', to: resendAfter }, REPORT_LIMIT - needAttention)
+      const tooOld = await target.store.listUnsettled(day(now - daysAgo * DAY_MS), { from: '0', to: resendAfter }, REPORT_LIMIT - needAttention)
       for (const entry of tooOld) {
         deps.logger.error({ ...target.ids(entry), createdAt: entry.createdAt }, `sweeper: ${target.noun} unsettled for longer than the providers keep idempotency keys; needs a person`)
-        if (!entry.flagged && await target.flagAttention(entry, { reason: AttentionReason.unsettledTooLong, since: iso(now) })) {
+        if (!entry.flagged && await target.store.flagAttention(entry, { reason: AttentionReason.unsettledTooLong, since: iso(now) })) {
           deps.metrics.count(target.attentionMetric, { reason: AttentionReason.unsettledTooLong })
         }
       }
@@ -166,10 +169,7 @@ export function createSweeper (deps: SweepDeps & { payments: PaymentStore, workQ
   return createSweep(deps, {
     noun: 'payment',
     command: CommandType.charge,
-    listUnsettled: deps.payments.listUnsettled,
-    recordResend: deps.payments.recordResend,
-    flagResendsExhausted: deps.payments.flagResendsExhausted,
-    flagAttention: deps.payments.flagAttention,
+    store: deps.payments,
     send: async (entry) => deps.workQueue.send({ type: CommandType.charge, paymentId: entry.id }),
     resentMetric: MetricName.chargesResent,
     attentionMetric: MetricName.paymentsNeedAttention,
@@ -190,10 +190,7 @@ export function createRefundSweeper (deps: SweepDeps & { refunds: Pick<RefundSto
   return createSweep<UnsettledRefund>(deps, {
     noun: 'refund',
     command: CommandType.refund,
-    listUnsettled: deps.refunds.listUnsettled,
-    recordResend: deps.refunds.recordResend,
-    flagResendsExhausted: deps.refunds.flagResendsExhausted,
-    flagAttention: deps.refunds.flagAttention,
+    store: deps.refunds,
     send: async (entry) => deps.workQueue.send({ type: CommandType.refund, paymentId: entry.paymentId, refundId: entry.id }),
     resentMetric: MetricName.refundsResent,
     attentionMetric: MetricName.refundsNeedAttention,
