@@ -17,11 +17,11 @@ export type Sweeper = (event: ScheduledEvent, context: Context) => Promise<{ res
 
 /** How the sweeper decides a payment (or a refund) has stopped moving. */
 export interface SweeperOptions {
-  /** An unsettled payment older than this is sent its charge command again; the n-th re-send waits this × 2ⁿ⁻¹ after the one before. */
+  /** An unsettled payment (or refund) older than this is sent its command again; the n-th re-send waits this × 2ⁿ⁻¹ after the one before. */
   staleAfterMs: number
   /** At most this many re-sends per run. */
   maxPerRun: number
-  /** At most this many re-sends per payment; when the next falls due, it is flagged `resends-exhausted` instead. */
+  /** At most this many re-sends per payment (or refund); when the next falls due, it is flagged `resends-exhausted` instead. */
   maxResends: number
   /**
    * Replaces charge commands a restart lost (the local runtime, at boot): re-sends every unsettled
