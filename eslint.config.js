@@ -31,7 +31,11 @@ export default tseslint.config(
       '@typescript-eslint/no-redeclare': 'off',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a derived union type.' }]
+      // `Type` is one object holding every TypeBox builder, so a bundle keeps them all (46 KiB); the namespace keeps only those used (8 KiB).
+      'no-restricted-syntax': ['error',
+        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a derived union type.' },
+        { selector: "ImportDeclaration[source.value='@sinclair/typebox'] > ImportSpecifier[imported.name='Type']", message: "Use `import * as Type from '@sinclair/typebox'`: the bundle then keeps only the builders it uses." }
+      ]
     }
   }
 )

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
 
 /** One failing field of a validation problem. */
 const InvalidParamSchema = Type.Object({

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
 import { MalformedCommandError } from '../domain/errors.js'
 import type { Validator } from '../lib/ajv.js'
 import { validatorOf } from '../lib/validators.js'

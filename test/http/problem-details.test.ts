@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
 import t from 'tap'
 import type { App } from '../../src/app.js'
 import { IdempotencyKeyInFlightError, NotFoundError, UnknownPaymentError } from '../../src/domain/errors.js'

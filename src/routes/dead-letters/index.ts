@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { AlreadyRedrivenError, DependencyUnavailableError, NotFoundError, NotRedrivableError } from '../../domain/errors.js'

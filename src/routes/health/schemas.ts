@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
 
 /** `GET /health` answer: the process is up. */
 export const HealthSchema = Type.Object({

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { requireIdempotencyKey } from '../../domain/idempotency.js'
 import { headerValues } from '../../http/headers.js'

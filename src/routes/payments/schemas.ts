@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
 import { PAYMENT_ID_PATTERN } from '../../domain/ids.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../domain/idempotency.js'
 import { AttentionReason, ChargeConfirmation } from '../../domain/payment.js'

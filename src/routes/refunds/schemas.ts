@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
 import { REFUND_ID_PATTERN } from '../../domain/ids.js'
 import { MAX_REFUND_REASON_LENGTH, REFUND_STATUSES, RefundReason } from '../../domain/refund.js'
 import { AttentionReason } from '../../domain/payment.js'

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox'
+import * as Type from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
 import { SETTLEMENT_ID_PATTERN } from '../../domain/ids.js'
 import { CLASSIFICATIONS } from '../../domain/settlements/reconcile.js'
 import { SettlementFormat } from '../../settlements/read-rows.js'
