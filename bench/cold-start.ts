@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { coldPathFiles } from '../scripts/cold-path.js'
 import { findNode22 } from '../scripts/node22.js'
 import { hashApiKey } from '../src/config/api-keys.js'
 import { bootstrapLocal } from '../src/local/bootstrap.js'
@@ -48,20 +49,12 @@ function measure (node: string, args: string[], env: NodeJS.ProcessEnv): Sample 
   return JSON.parse(out.trim().split('\n').pop() ?? '') as Sample
 }
 
-/** The cold path's bytes: lambda.mjs and the chunks it imports statically, and those they do (not the lazy ones, nor dist/compiled/). */
+/** The cold path's bytes (scripts/cold-path.ts), and all of dist/'s bytes. */
 export function coldPathBytes (): { cold: number, total: number } {
   const size = (file: string) => statSync(join(dist, file)).size
-  const statics = new Set<string>()
-  const follow = (file: string, dir: string) => {
-    for (const [, name] of readFileSync(join(dist, file), 'utf8').matchAll(/(?:from|import)\s*"\.\/([^"]+\.mjs)"/g)) {
-      const chunk = join(dir, name as string)
-      if (!statics.has(chunk)) { statics.add(chunk); follow(chunk, 'chunks') }
-    }
-  }
-  follow('lambda.mjs', '')
   const files = ['chunks', 'compiled'].flatMap((dir) => existsSync(join(dist, dir)) ? (readdirSync(join(dist, dir), { recursive: true }) as string[]).map((file) => join(dir, file)).filter((file) => statSync(join(dist, file)).isFile()) : [])
   return {
-    cold: size('lambda.mjs') + [...statics].reduce((sum, file) => sum + size(file), 0),
+    cold: coldPathFiles(dist).reduce((sum, file) => sum + size(file), 0),
     total: size('lambda.mjs') + files.reduce((sum, file) => sum + size(file), 0)
   }
 }

@@ -31,7 +31,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   mainFields: ['module', 'main'],
-  alias: { yaml: './scripts/yaml-stub.cjs', '@fastify/ajv-compiler': './scripts/compilers-stub.cjs', '@fastify/fast-json-stringify-compiler': './scripts/compilers-stub.cjs' },
+  alias: { yaml: './scripts/yaml-stub.cjs', 'thread-stream': './scripts/thread-stream-stub.cjs', '@fastify/ajv-compiler': './scripts/compilers-stub.cjs', '@fastify/fast-json-stringify-compiler': './scripts/compilers-stub.cjs' },
   legalComments: 'none',
   // `npm run build -- --sourcemap`: .map files beside each output, for reading a CPU profile of the bundle by source file.
   sourcemap: process.argv.includes('--sourcemap'),

@@ -7,7 +7,6 @@ import type { Config } from './config/load.js'
 import { createIdGenerator, createRefundIdGenerator, createSettlementIdGenerator, type IdGenerator } from './domain/ids.js'
 import { createLogger, currentLogContext } from './observability/logger.js'
 import { MetricName, SecretFallback, SecretName, createMetrics, type Metrics, type MetricsDestination } from './observability/metrics.js'
-import { createResilientCharge, type ResilientCharge } from './providers/resilient.js'
 import { sandboxFromConfig } from './providers/sandbox.js'
 import { createStripeProvider } from './providers/stripe.js'
 import type { PaymentProvider } from './providers/types.js'
@@ -58,9 +57,10 @@ export interface Deps {
   table: TableProbe
   /** Sends commands to the work queue. */
   workQueue: WorkQueue
+  /** The provider as configured; the workers put it behind a circuit breaker (resilientChargeFor) when they load. */
   provider: PaymentProvider
-  /** The provider behind a circuit breaker, with timeouts and retries. */
-  charge: ResilientCharge
+  /** Aborted when the local runtime shuts down: provider calls and retries in flight are abandoned. */
+  stopSignal?: AbortSignal
   /** Further readiness checks `/ready` runs after DynamoDB's (the local pollers'); none in Lambda. */
   readiness?: () => ReadinessCheck[]
 }
@@ -73,13 +73,11 @@ export interface ReadinessCheck {
 }
 
 /** Optional replacements for the parts of Deps tests or the local server provide themselves. */
-export type DepsOverrides = Partial<Omit<Deps, 'config' | 'sqs' | 'payments' | 'refunds' | 'webhooks' | 'summaries' | 'deadLetters' | 'settlements' | 'table' | 'workQueue' | 'charge'>> & {
+export type DepsOverrides = Partial<Omit<Deps, 'config' | 'sqs' | 'payments' | 'refunds' | 'webhooks' | 'summaries' | 'deadLetters' | 'settlements' | 'table' | 'workQueue'>> & {
   /** An SQS client built already (the local runtime's and the tests', on the emulator); it then serves `deps.sqs`. */
   sqs?: SQSClient
   /** Where the metric documents go (stdout unless given): the local terminal's choice, or a test's sink. */
   metricsDestination?: MetricsDestination
-  /** Aborted when the local runtime shuts down: provider calls and retries in flight are abandoned. */
-  stopSignal?: AbortSignal
   /** How a Secrets Manager secret is read (secretsManagerFetcher unless given): a test counts or cuts the reads. */
   secretFetcher?: (secretId: string) => SecretFetcher
 }
@@ -130,13 +128,7 @@ export function createDeps (config: Config, overrides: DepsOverrides = {}): Deps
     table: createTableProbe({ dynamodb, tableName }),
     workQueue: createWorkQueue({ sqs, url: config.queues.work.url, maxReceiveCount: config.maxReceiveCount }),
     provider,
-    charge: createResilientCharge(provider, {
-      timeoutMs: config.provider.timeoutMs,
-      maxAttempts: config.provider.maxAttempts,
-      backoffBaseMs: config.provider.backoffBaseMs,
-      backoffCapMs: config.provider.backoffCapMs,
-      ...config.provider.breaker
-    }, { logger, metrics, ...(overrides.stopSignal !== undefined && { stopSignal: overrides.stopSignal }) }),
+    ...(overrides.stopSignal !== undefined && { stopSignal: overrides.stopSignal }),
     ...(overrides.readiness !== undefined && { readiness: overrides.readiness })
   }
 }

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { coldPathFiles } from '../scripts/cold-path.js'
 import { findNode22 } from '../scripts/node22.js'
 import { createLocalContext } from '../src/local/lambda-context.js'
 import { useLambdaEnvironment } from './helpers/lambda-env.js'
@@ -45,6 +47,25 @@ t.test('the bundle serves the OpenAPI document generated at build time: the one 
   t.same(JSON.parse(response.body), (await app.inject({ method: 'GET', url: '/openapi.json' })).json())
 })
 
+t.test('an API cold start reads none of what loads on first use', async (t) => {
+  const dist = fileURLToPath(new URL('../dist/', import.meta.url))
+  const files = coldPathFiles(dist)
+  t.ok(files.length > 1 && files.includes('lambda.mjs'), `the cold path is lambda.mjs and its static chunks (${files.length} files)`)
+  const coldPath = files.map((file) => readFileSync(new URL(file, `file://${dist}`), 'utf8')).join('\n')
+  // A string only each of these holds, and that the rest of the bundle does hold (so the check can fail).
+  const firstUse = {
+    'the workers': 'charge: nothing to do, the payment is already settled',
+    'the provider\'s circuit breaker (opossum)': 'EOPENBREAKER',
+    'the Stripe SDK': 'api.stripe.com'
+  }
+  const everything = readdirAll(dist).map((file) => readFileSync(file, 'utf8')).join('\n')
+  for (const [what, marker] of Object.entries(firstUse)) {
+    t.ok(everything.includes(marker), `the bundle holds ${what}`)
+    t.notOk(coldPath.includes(marker), `${what}: not on the cold path`)
+  }
+  t.notOk(everything.includes('the worker thread exited'), 'pino\'s transports (thread-stream) are left out of the bundle')
+})
+
 t.test('the bundle rejects an unknown event with UnsupportedEventError', async (t) => {
   await t.rejects(handler({ hello: 'world' }, context()), { name: 'UnsupportedEventError' })
 })
@@ -73,4 +94,9 @@ async function runOn (binary: string, events: unknown[]): Promise<{ node: string
     })
     child.stdin?.end(JSON.stringify(events))
   })
+}
+
+/** Every .mjs file under `dir`. */
+function readdirAll (dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((file) => file.endsWith('.mjs')).map((file) => join(dir, file))
 }

@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum'
 import type { Logger } from 'pino'
+import type { Config } from '../config/load.js'
 import { fullJitter, retry } from '../lib/retry.js'
 import { withoutLogContext } from '../observability/logger.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
@@ -173,6 +174,23 @@ export function createResilientCharge (provider: PaymentProvider, options: Resil
     await guarded({ key: request.refundId, paymentId: request.paymentId, run: async (signal) => provider.refund(request, { signal }) }, remainingTimeMs) as RefundResult
   const retryAfterMs = (): number => breaker.opened ? Math.max(0, reopensAt - now()) : 0
   return Object.assign(charge, { refund, breaker, retryAfterMs, providerName: provider.name })
+}
+
+/**
+ * The configured provider behind the process's one breaker, with the configured timeouts and
+ * retries. The workers build it when they load (only they call the provider, so opossum is not on
+ * an API cold start's path), once per process: the charge and refund handlers share it.
+ */
+export function resilientChargeFor ({ provider, config, logger, metrics, stopSignal }: {
+  provider: PaymentProvider
+  config: Pick<Config, 'provider'>
+  logger: Logger
+  metrics: Metrics
+  /** Aborted when the local runtime shuts down (see createResilientCharge). */
+  stopSignal?: AbortSignal
+}): ResilientCharge {
+  const { timeoutMs, maxAttempts, backoffBaseMs, backoffCapMs, breaker } = config.provider
+  return createResilientCharge(provider, { timeoutMs, maxAttempts, backoffBaseMs, backoffCapMs, ...breaker }, { logger, metrics, ...(stopSignal !== undefined && { stopSignal }) })
 }
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts, whichever comes first. */

@@ -35,11 +35,13 @@ export function createWorkers (deps: Deps): WorkerRegistry {
   return {
     queues: {
       [work.name]: onFirstEvent(async () => {
-        const { createWorkQueueWorker, createChargeHandler, createApplyWebhookHandler, createRefundHandler } = await import('./modules.js')
+        const { createWorkQueueWorker, createChargeHandler, createApplyWebhookHandler, createRefundHandler, resilientChargeFor } = await import('./modules.js')
+        // One breaker for the process: charges and refunds count against the same provider.
+        const charge = resilientChargeFor(deps)
         return createWorkQueueWorker(deps, {
-          [CommandType.charge]: createChargeHandler(deps),
+          [CommandType.charge]: createChargeHandler({ ...deps, charge }),
           [CommandType.applyWebhook]: createApplyWebhookHandler(deps),
-          [CommandType.refund]: createRefundHandler(deps)
+          [CommandType.refund]: createRefundHandler({ ...deps, charge })
         } satisfies Required<CommandHandlers>, { concurrency: deps.config.workerConcurrency, fifo: isFifoQueue(work.name) })
       }),
       [deadLetter.name]: onFirstEvent(async () => (await import('./modules.js')).createDeadLetterWorker(deps, work.name, deps.config.workerConcurrency)),

@@ -7,6 +7,7 @@ import { createAwsClients, type AwsClients } from '../../src/local/clients.js'
 import { loadConfig, type Config } from '../../src/config/load.js'
 import type { Deps, DepsOverrides } from '../../src/deps.js'
 import type { LambdaHandler } from '../../src/lambda/handler.js'
+import { resilientChargeFor, type ResilientCharge } from '../../src/providers/resilient.js'
 import { createService } from '../../src/service.js'
 import type { WorkerRegistry } from '../../src/workers/types.js'
 import { hashApiKey } from '../../src/config/api-keys.js'
@@ -122,4 +123,9 @@ export async function closedEndpoint (): Promise<string> {
   server.close()
   await once(server, 'close')
   return `http://127.0.0.1:${port}`
+}
+
+/** Deps with the provider behind its breaker, as the workers build them on load: what the charge and refund handlers take. */
+export function withBreaker<D extends Deps> (deps: D): D & { charge: ResilientCharge } {
+  return { ...deps, charge: resilientChargeFor(deps) }
 }

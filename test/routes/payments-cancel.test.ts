@@ -9,7 +9,7 @@ import type { SandboxProvider } from '../../src/providers/sandbox.js'
 import { Keys } from '../../src/store/table.js'
 import { createChargeHandler } from '../../src/workers/charge.js'
 import { createSweeper } from '../../src/workers/sweeper.js'
-import { build, bearer, type Built, type TEST_KEYS } from '../helpers/build.js'
+import { build, bearer, withBreaker, type Built, type TEST_KEYS } from '../helpers/build.js'
 import { sqsRecord, streamEvent } from '../helpers/events.js'
 import { cancelTransactions } from '../helpers/faults.js'
 import { jsonLines } from '../helpers/lines.js'
@@ -144,7 +144,7 @@ t.test('concurrent cancels with one key: one cancel, the others replay it or are
 t.test('cancel vs charge, started together: exactly one wins, and a canceled payment never reaches the provider', async (t) => {
   const built = await build(t)
   const provider = built.deps.provider as SandboxProvider
-  const charge = createChargeHandler(built.deps)
+  const charge = createChargeHandler(withBreaker(built.deps))
   const ITERATIONS = 40
   const outcomes = { canceled: 0, charged: 0 }
   for (let i = 0; i < ITERATIONS; i++) {
@@ -181,7 +181,7 @@ t.test('a charge command for a canceled payment is acknowledged without calling 
   const built = await build(t)
   const payment = await storePayment(built.deps)
   t.equal((await cancel(built, payment.id)).statusCode, 200)
-  await createChargeHandler(built.deps)({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), context())
+  await createChargeHandler(withBreaker(built.deps))({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), context())
   t.equal((built.deps.provider as SandboxProvider).attemptsFor(payment.id), 0)
   t.equal((await built.deps.payments.get(payment.id))?.status, 'canceled')
 })

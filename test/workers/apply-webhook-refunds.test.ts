@@ -8,7 +8,7 @@ import type { SandboxProvider } from '../../src/providers/sandbox.js'
 import { createApplyWebhookHandler } from '../../src/workers/apply-webhook.js'
 import { createRefundHandler } from '../../src/workers/refund.js'
 import { createLocalContext } from '../../src/local/lambda-context.js'
-import { build, bearer, type Built } from '../helpers/build.js'
+import { build, bearer, withBreaker, type Built } from '../helpers/build.js'
 import { jsonLines } from '../helpers/lines.js'
 import { storeSucceededPayment } from '../helpers/payments.js'
 import { sqsRecord } from '../helpers/events.js'
@@ -27,7 +27,7 @@ function harness (built: Built) {
     await createApplyWebhookHandler(deps)({ type: 'apply-webhook', provider, eventId: event.eventId }, sqsRecord('q', '{}'), undefined)
   }
   const worker = async (payment: Payment, refundId: string): Promise<void> => {
-    await createRefundHandler(deps)({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
+    await createRefundHandler(withBreaker(deps))({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
   }
   const counted = (name: string): number => {
     metrics.flush()

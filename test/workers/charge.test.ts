@@ -8,7 +8,7 @@ import { createResilientCharge } from '../../src/providers/resilient.js'
 import { createStripeProvider } from '../../src/providers/stripe.js'
 import { jsonLines } from '../helpers/lines.js'
 import { paymentIntent, scriptedStripe, stripeError } from '../helpers/stripe-api.js'
-import { build } from '../helpers/build.js'
+import { build, withBreaker } from '../helpers/build.js'
 import { storePayment } from '../helpers/payments.js'
 import { sqsEvent, sqsRecord } from '../helpers/events.js'
 
@@ -20,7 +20,7 @@ t.test('a payment processing for longer than the providers keep idempotency keys
   const { deps } = await build(t, { deps: { clock: () => now } })
   const payment = await storePayment(deps, { customerId: 'cus_old', createdAt: new Date(now.getTime() - 30 * HOUR) })
   await deps.payments.transition(payment, 'processing')
-  const charge = createChargeHandler(deps)
+  const charge = createChargeHandler(withBreaker(deps))
   await t.rejects(charge({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000)), { name: 'StaleChargeError' })
   t.equal((await deps.payments.get(payment.id))?.status, 'processing', 'left for a person, through the dead-letter queue')
 })
@@ -30,7 +30,7 @@ t.test('a payment awaiting the provider\'s webhook is acknowledged without anoth
   const payment = await storePayment(deps, { customerId: 'cus_wait' })
   const processing = await deps.payments.transition(payment, 'processing')
   await deps.payments.markAwaitingProvider(processing, 'pi_wait')
-  const charge = createChargeHandler(deps)
+  const charge = createChargeHandler(withBreaker(deps))
   await charge({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
   t.equal((deps.provider as SandboxProvider).attemptsFor(payment.id), 0, 'the (sandbox) provider was not called')
   t.equal((await deps.payments.get(payment.id))?.status, 'processing')
@@ -51,7 +51,7 @@ t.test('a provider outage fails the message for redelivery after exactly PROVIDE
 t.test('an on-session payment moves to requires_action with its client secret, and the provider reference stored', async (t) => {
   const { deps } = await build(t)
   const payment = await storePayment(deps, { customerId: 'cus_onsession', input: { confirmation: 'client' } })
-  const charge = createChargeHandler(deps)
+  const charge = createChargeHandler(withBreaker(deps))
   await charge({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
   const stored = await deps.payments.get(payment.id)
   t.equal(stored?.status, 'requires_action')
@@ -66,7 +66,7 @@ t.test('an off-session charge the issuer wants authenticated fails as authentica
   const { deps } = await build(t)
   // The sandbox answers authentication_required for an amount ending in 81.
   const payment = await storePayment(deps, { customerId: 'cus_sca', amount: 1081 })
-  await createChargeHandler(deps)({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
+  await createChargeHandler(withBreaker(deps))({ type: 'charge', paymentId: payment.id }, sqsRecord('q', '{}'), createLocalContext('paylith-test', 30_000))
   const stored = await deps.payments.get(payment.id)
   t.equal(stored?.status, 'failed')
   t.equal(stored?.failureReason, 'authentication_required')

@@ -13,7 +13,7 @@ import { jsonLines } from '../helpers/lines.js'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import { createRefundSweeper } from '../../src/workers/sweeper.js'
 import { scriptedStripe, stripeError, stripeList, stripeRefund, type ScriptedAnswer } from '../helpers/stripe-api.js'
-import { build, bearer } from '../helpers/build.js'
+import { build, bearer, withBreaker } from '../helpers/build.js'
 import { storeSucceededPayment } from '../helpers/payments.js'
 import { sqsEvent, sqsRecord } from '../helpers/events.js'
 
@@ -35,7 +35,7 @@ t.test('a sandbox refund succeeds: the refund ends succeeded, the payment partia
   const built = await build(t)
   const { deps, metrics, documents } = withMetrics(built)
   const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
-  const handler = createRefundHandler(deps)
+  const handler = createRefundHandler(withBreaker(deps))
 
   const first = await requestRefund(built, payment, 300)
   await handler({ type: 'refund', paymentId: payment.id, refundId: first }, sqsRecord('q', '{}'), context())
@@ -55,7 +55,7 @@ t.test('a redelivered refund command asks the provider nothing more and changes 
   const { deps, metrics, documents } = withMetrics(built)
   const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
   const refundId = await requestRefund(built, payment, 100)
-  const handler = createRefundHandler(deps)
+  const handler = createRefundHandler(withBreaker(deps))
   for (let i = 0; i < 3; i++) await handler({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
   const sandbox = built.deps.provider as SandboxProvider
   t.equal(sandbox.attemptsFor(refundId), 1)
@@ -70,7 +70,7 @@ t.test('a sandbox refund whose amount ends in 51 fails as refund_declined and gi
   const { deps, metrics, documents } = withMetrics(built)
   const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
   const refundId = await requestRefund(built, payment, 151)
-  await createRefundHandler(deps)({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
+  await createRefundHandler(withBreaker(deps))({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context())
   t.match(await built.deps.refunds.get(refundId), { status: 'failed', failureReason: 'refund_declined' })
   t.match(await built.deps.payments.get(payment.id), { status: 'succeeded', amountReserved: 0, amountRefundable: 1000, version: payment.version })
   const read = await built.app.inject({ method: 'GET', url: `/v1/refunds/${refundId}`, headers: bearer() })
@@ -82,7 +82,7 @@ t.test('a sandbox refund whose amount ends in 51 fails as refund_declined and gi
 t.test('a refund command for no refund throws, so SQS retries it and then dead-letters it', async (t) => {
   const built = await build(t)
   const payment = await storeSucceededPayment(built.deps)
-  await t.rejects(createRefundHandler(built.deps)({ type: 'refund', paymentId: payment.id, refundId: built.deps.refundIds() }, sqsRecord('q', '{}'), context()), { name: 'UnknownPaymentError' })
+  await t.rejects(createRefundHandler(withBreaker(built.deps))({ type: 'refund', paymentId: payment.id, refundId: built.deps.refundIds() }, sqsRecord('q', '{}'), context()), { name: 'UnknownPaymentError' })
 })
 
 t.test('a provider outage fails the message through the work-queue worker, and the refund stays pending', async (t) => {
@@ -249,7 +249,7 @@ t.test('a refund never accepted and older than the providers\' idempotency windo
   const payment = await storeSucceededPayment(built.deps, { amount: 1000 })
   const refundId = await requestRefund(built, payment, 100)
   now = new Date(now.getTime() + 24 * 3_600_000)
-  await t.rejects(createRefundHandler(built.deps)({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context()), { name: 'StaleRefundError' })
+  await t.rejects(createRefundHandler(withBreaker(built.deps))({ type: 'refund', paymentId: payment.id, refundId }, sqsRecord('q', '{}'), context()), { name: 'StaleRefundError' })
   t.equal((built.deps.provider as SandboxProvider).attemptsFor(refundId), 0, 'the provider was not called')
   t.equal((await built.deps.refunds.get(refundId))?.status, 'pending')
 })
