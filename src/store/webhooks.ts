@@ -46,6 +46,13 @@ export interface WebhookStore {
   claimResend: (entry: UnappliedWebhook, now: Date) => Promise<boolean>
   /** Takes the event out of the unapplied index without applying it (its re-sends are spent); false if it was applied or claimed meanwhile. */
   giveUp: (entry: UnappliedWebhook, now: Date) => Promise<boolean>
+  /**
+   * Takes a stored, unapplied event out of the unapplied index because its apply-webhook command
+   * dead-lettered naming no payment paylith knows: the dead letter (`deadLetterId`) is then its one
+   * record, for a person to redrive or close, instead of the safety net re-sending it into more.
+   * False if it was applied, parked before, or is not stored.
+   */
+  parkDeadLettered: (provider: string, eventId: string, deadLetterId: string, now: Date) => Promise<boolean>
 }
 
 /** Items read per Query page of the unapplied index. */
@@ -160,6 +167,15 @@ export function createWebhookStore ({ dynamodb, tableName }: { dynamodb: DynamoD
       ConditionExpression: '#gsiSk = :current',
       ExpressionAttributeNames: { '#gsiPk': TABLE.gsi1.partitionKey, '#gsiSk': TABLE.gsi1.sortKey },
       ExpressionAttributeValues: marshall({ ':current': unappliedWebhookSortKey(entry.since, entry.provider, entry.eventId), ':now': now.toISOString() })
+    })),
+
+    parkDeadLettered: async (provider, eventId, deadLetterId, now) => writeIfCondition(dynamodb, new UpdateItemCommand({
+      TableName: tableName,
+      Key: marshall(Keys.webhookEvent(provider, eventId)),
+      UpdateExpression: 'SET applyGaveUpAt = :now, deadLetterId = :deadLetterId REMOVE #gsiPk, #gsiSk',
+      ConditionExpression: 'attribute_exists(#gsiSk) AND attribute_not_exists(appliedAt)',
+      ExpressionAttributeNames: { '#gsiPk': TABLE.gsi1.partitionKey, '#gsiSk': TABLE.gsi1.sortKey },
+      ExpressionAttributeValues: marshall({ ':now': now.toISOString(), ':deadLetterId': deadLetterId })
     }))
   }
 }

@@ -22,7 +22,7 @@ export interface DeadLetterWorkerDeps {
   deadLetters: DeadLetterStore
   payments: Pick<PaymentStore, 'get' | 'findByProviderRef' | 'flagAttention'>
   refunds: Pick<RefundStore, 'flagAttention'>
-  webhooks: Pick<WebhookStore, 'get'>
+  webhooks: Pick<WebhookStore, 'get' | 'parkDeadLettered'>
   metrics: Metrics
   logger: Logger
   clock: () => Date
@@ -57,7 +57,9 @@ function refundOf (command: WorkCommand | undefined): { id: string, paymentId: s
  * alert metric and an error log line. Admin routes list and redrive them. A command that names
  * a payment (a charge, a refund, or a webhook event for one) records its payment id, and the
  * payment, while still unsettled, says it needs attention and which dead letter tells why (a
- * refund still pending says so itself). A stream
+ * refund still pending says so itself). A webhook event whose command dead-lettered naming no
+ * payment paylith knows leaves the webhook safety net: re-sent, it would only dead-letter again
+ * (each time alerting), so this dead letter is its one record, to redrive or close. A stream
  * batch's on-failure record names only a sequence number range, so its records are read back
  * from the stream (which keeps them 24 hours) and kept with the dead letter, for a redrive.
  */
@@ -88,13 +90,18 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
       }))
       // Flagged after the record exists, and again on a redelivery while it is open (the flag
       // may have failed after the record was written): the flag names this dead letter once.
-      if (payment !== undefined) {
+      const unmatchedWebhook = payment === undefined && command?.type === CommandType.applyWebhook ? command : undefined
+      if (payment !== undefined || unmatchedWebhook !== undefined) {
         const earlier = stored ? undefined : await deps.deadLetters.get(record.messageId)
         if (stored || earlier?.status === 'open') {
-          const attention = { reason: AttentionReason.deadLettered, since: earlier?.deadLetteredAt ?? deadLetteredAt, deadLetterId: record.messageId }
-          await deps.payments.flagAttention(payment, attention)
-          const refund = refundOf(command)
-          if (refund !== undefined) await deps.refunds.flagAttention(refund, attention)
+          if (payment !== undefined) {
+            const attention = { reason: AttentionReason.deadLettered, since: earlier?.deadLetteredAt ?? deadLetteredAt, deadLetterId: record.messageId }
+            await deps.payments.flagAttention(payment, attention)
+            const refund = refundOf(command)
+            if (refund !== undefined) await deps.refunds.flagAttention(refund, attention)
+          } else if (unmatchedWebhook !== undefined && await deps.webhooks.parkDeadLettered(unmatchedWebhook.provider, unmatchedWebhook.eventId, record.messageId, deps.clock())) {
+            deps.logger.warn({ provider: unmatchedWebhook.provider, eventId: unmatchedWebhook.eventId }, 'dead letter: the webhook event names no payment paylith knows; the safety net stops re-sending it, this dead letter is its record')
+          }
         }
       }
       if (!stored) return

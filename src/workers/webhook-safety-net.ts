@@ -27,7 +27,8 @@ export interface WebhookSafetyNetOptions {
  * both send; it is re-sent every `staleAfterMs` at most `maxResends` times, then taken out of
  * the index with an error line and a `WebhooksGivenUp` count, which alarms: its commands have
  * most likely dead-lettered by then (and each dead letter alerts too), but one that was lost
- * would otherwise go unheard.
+ * would otherwise go unheard. An event whose command dead-lettered naming no known payment is
+ * taken out of the index by the dead-letter worker, so it is never re-sent into more.
  */
 export function createWebhookSafetyNet (deps: { webhooks: WebhookStore, workQueue: Pick<WorkQueue, 'send'>, clock: () => Date, logger: Logger, metrics: Pick<Metrics, 'count'> }, options: WebhookSafetyNetOptions): WebhookSafetyNet {
   return async () => {

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/observability/logger.js'
 import { build, bearer, type Built } from '../helpers/build.js'
 import { jsonLines } from '../helpers/lines.js'
 import { sqsRecord } from '../helpers/events.js'
+import { createWebhookSafetyNet } from '../../src/workers/webhook-safety-net.js'
 import { storePayment, storeSucceededPayment } from '../helpers/payments.js'
 
 const context = () => createLocalContext('paylith-test', 30_000)
@@ -149,6 +150,32 @@ t.test('a dead-lettered apply-webhook names the payment its stored event names, 
     const stored = await built.deps.deadLetters.get(record.messageId)
     t.ok(stored !== undefined && !('paymentId' in stored), 'an event that names no known payment is recorded without one')
   }
+})
+
+t.test('a dead-lettered webhook event that names no known payment leaves the safety net: one dead letter, not one per re-send', async (t) => {
+  const built = await build(t)
+  const known = await storePayment(built.deps)
+  const receivedAt = new Date(Date.now() - 3_600_000).toISOString()
+  const event = (eventId: string, names: { paymentId?: string, providerRef?: string }) => built.deps.webhooks.recordOnce({
+    provider: 'standard', eventId, providerType: 'payment.succeeded', type: 'payment.succeeded', payload: Buffer.from('{}'), receivedAt, expiresAt: 2_000_000_000, ...names
+  })
+  await event('evt_foreign', { providerRef: 'pi_another_app' })
+  await event('evt_ours', { paymentId: known.id })
+  const waiting = async () => (await built.deps.webhooks.listUnapplied(new Date().toISOString(), 10)).map((entry) => entry.eventId).sort()
+  t.same(await waiting(), ['evt_foreign', 'evt_ours'], 'both stored events wait to be applied')
+
+  const foreign = sqsRecord(built.config.queues.deadLetter.name, JSON.stringify({ type: 'apply-webhook', provider: 'standard', eventId: 'evt_foreign' }))
+  await deadLetter(built, foreign.body, foreign)
+  await deadLetter(built, JSON.stringify({ type: 'apply-webhook', provider: 'standard', eventId: 'evt_ours' }))
+
+  t.same(await waiting(), ['evt_ours'], 'the event for a known payment stays: a re-send may yet apply it')
+  t.match(await built.deps.webhooks.get('standard', 'evt_foreign'), { deadLetterId: foreign.messageId, applyGaveUpAt: String })
+  const net = createWebhookSafetyNet(built.deps, { staleAfterMs: 60_000, maxPerRun: 10, maxResends: 5 })
+  const scheduled = { version: '0', id: 'e', 'detail-type': 'Scheduled Event' as const, source: 'aws.events' as const, account: '1', time: '', region: 'us-east-1', resources: [], detail: {} }
+  t.same(await net(scheduled, context()), { webhooksResent: 1, webhooksGivenUp: 0 }, 'the safety net re-sends the known payment\'s event only')
+  t.notOk(await built.deps.webhooks.parkDeadLettered('standard', 'evt_foreign', 'another', new Date()), 'parked once: a redelivery of the dead letter changes nothing')
+  t.notOk(await built.deps.webhooks.parkDeadLettered('standard', 'evt_never_stored', 'another', new Date()), 'an event never stored is not written')
+  t.equal(await built.deps.webhooks.get('standard', 'evt_never_stored'), undefined)
 })
 
 t.test('a dead letter of a settled payment carries its id but flags nothing; malformed and foreign bodies name no payment', async (t) => {
