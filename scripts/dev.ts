@@ -4,17 +4,20 @@ import { once } from 'node:events'
 import { SCOPES, hashApiKey } from '../src/config/api-keys.js'
 import { join } from 'node:path'
 import { EmulatorUnavailableError, startDynamoDbLocal, startLocalEmulator, type LocalEmulator } from '../src/local/emulator.js'
+import { watchParent } from '../src/local/parent-watch.js'
 
 // `npm run dev`: `npm start` that restarts on every source change. The emulators start once,
 // here, and outlive the restarts: moto (SQS, Secrets Manager) and DynamoDB Local with the data
 // kept in LOCAL_DATA_DIR (.paylith), as `npm start` keeps it. The server runs under
 // `node --watch` with AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB pointing at them, so it
 // starts none of its own; endpoints you set are passed on as they are. Ctrl-C stops the
-// server, then the emulators.
+// server, then the emulators; so does npm going away (npm 11 exits on SIGTERM without passing
+// it on, as `npm start` knows too: src/local/parent-watch.ts).
 const SERVER = ['--import', 'tsx', '--watch', 'src/server.ts']
 const STOP_TIMEOUT_MS = 15_000
 
 const env: NodeJS.ProcessEnv = { ...process.env }
+const parentPid = process.ppid
 const emulators: LocalEmulator[] = []
 const wantsDynamoDbLocal = env.AWS_ENDPOINT_URL === undefined && env.AWS_ENDPOINT_URL_DYNAMODB === undefined && env.LOCAL_DYNAMODB !== 'moto'
 if (env.AWS_ENDPOINT_URL === undefined) {
@@ -58,6 +61,10 @@ const stop = (signal: NodeJS.Signals): void => {
 }
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
+watchParent(() => {
+  process.stdout.write('paylith dev: the process that started this one is gone; stopping\n')
+  stop('SIGTERM')
+}, { initialPid: parentPid })
 const [code] = await exited
 clearTimeout(killTimer)
 await Promise.all(emulators.map((started) => started.stop()))

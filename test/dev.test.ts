@@ -4,6 +4,7 @@ import { utimesSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import t from 'tap'
+import { descendants, isRunning } from './helpers/processes.js'
 
 // `npm run dev` as a user runs it: its own emulator, the server under `node --watch`.
 const cwd = new URL('..', import.meta.url)
@@ -59,4 +60,35 @@ t.test('npm run dev restarts the server on a source change, keeps its emulator a
   t.equal(code, 0, 'exits cleanly')
   await t.rejects(fetch(`${first.endpoint}/moto-api/data.json`), 'the emulator is gone')
   await t.rejects(fetch(`${second.url}/health`), 'the server is gone')
+})
+
+t.test('SIGTERM to npm alone (which does not pass it on) stops npm run dev, its server and its emulators', async (t) => {
+  const env: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info' }
+  delete env.AWS_ENDPOINT_URL
+  delete env.AWS_ENDPOINT_URL_DYNAMODB
+  const npm = spawn('npm', ['run', 'dev', '--silent'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const pid = npm.pid as number
+  let processes: number[] = []
+  t.teardown(() => { for (const each of [pid, ...processes]) if (isRunning(each)) process.kill(each, 'SIGKILL') })
+  const exited = once(npm, 'exit')
+  let stdout = ''
+  npm.stderr.resume()
+  const listening: Array<{ url: string, endpoint: string }> = []
+  createInterface({ input: npm.stdout }).on('line', (line) => {
+    stdout += `${line}\n`
+    try {
+      const parsed = JSON.parse(line) as { url?: unknown, endpoint?: unknown }
+      if (typeof parsed.url === 'string' && typeof parsed.endpoint === 'string') listening.push({ url: parsed.url, endpoint: parsed.endpoint })
+    } catch { /* not JSON */ }
+  })
+  const started = await waitFor(() => listening[0], 60_000)
+  processes = descendants(pid)
+  t.ok(processes.length >= 4, `npm runs the dev script, which runs the server and the emulators (${processes.length} processes)`)
+
+  npm.kill('SIGTERM')
+  await exited
+  await waitFor(() => processes.every((each) => !isRunning(each)) ? true : undefined, 20_000)
+  t.match(stdout, /the process that started this one is gone; stopping/, 'the dev script noticed npm was gone')
+  await t.rejects(fetch(`${started.endpoint}/moto-api/data.json`), 'the emulator is gone')
+  await t.rejects(fetch(`${started.url}/health`), 'the server is gone')
 })

@@ -1,30 +1,12 @@
-import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
 import t from 'tap'
 import { TEST_API_KEYS } from './helpers/build.js'
+import { descendants, isRunning } from './helpers/processes.js'
 import { createPayment, startServer, waitForLine } from './helpers/server.js'
 import { waitFor } from './helpers/wait.js'
 
 // How the local server stops: with npm gone, and with a charge retrying.
-
-/** Every process under `pid`, deepest last. */
-function descendants (pid: number): number[] {
-  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((row) => row.trim().split(/\s+/).map(Number))
-  const found: number[] = []
-  const visit = (parent: number) => { for (const [child, ppid] of rows) if (ppid === parent && child !== undefined) { found.push(child); visit(child) } }
-  visit(pid)
-  return found
-}
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 t.test('SIGTERM to npm alone (which does not pass it on) stops the server and its emulators within seconds', async (t) => {
   const npm = startServer({ API_KEYS: TEST_API_KEYS }, { npm: true })
