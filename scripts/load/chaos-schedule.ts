@@ -40,8 +40,9 @@ export function chaosSchedule (plan: ChaosPlan): ScheduledFault[] {
   const at = (share: number): number => Math.round(plan.durationMs * share)
   const outageAt = at(0.32)
   const schedule: ScheduledFault[] = [
-    // Long enough to outlast the restart (seconds, whatever D is) by as much again in a short run.
-    { atMs: at(0.05), durationMs: at(0.45), fault: { kind: 'dynamodb-throttle', rate: plan.throttleRate } },
+    // Long enough to outlast the restart (seconds, whatever D is) by as much again in a short
+    // run, and lengthened by the restart's time in any case, so the app always meets it.
+    { atMs: at(0.05), durationMs: at(0.45), fault: { kind: 'dynamodb-throttle', rate: plan.throttleRate }, outlastsRestarts: true },
     { atMs: at(0.08), durationMs: 0, fault: { kind: 'kill' } },
     { atMs: at(0.16), durationMs: at(0.08), fault: { kind: 'sqs-duplicates', visibilityTimeoutSeconds: plan.duplicateVisibilitySeconds } },
     { atMs: at(0.25), durationMs: at(0.06), fault: { kind: 'provider-latency', latencyMs: plan.latencyMs } }

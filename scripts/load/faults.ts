@@ -23,6 +23,12 @@ export interface ScheduledFault {
   atMs: number
   durationMs: number
   fault: Fault
+  /**
+   * A file fault meant to reach the app whatever a restart costs: its window is lengthened by
+   * the time the app spent restarting within it (a slow machine's restart could otherwise take
+   * the whole window, and the fault would be reported as injected while the app never saw it).
+   */
+  outlastsRestarts?: boolean
 }
 
 /** What was injected, when: a row of the report's "faults injected" table. */
@@ -58,6 +64,9 @@ export async function runFaultSchedule ({ schedule, faultsFile, app, signal }: F
   const elapsed = (): number => Date.now() - started
   const injected: InjectedFault[] = []
   const open = new Set<ScheduledFault>()
+  // The app's time spent restarting so far, and the restart under way if any.
+  let restartedMs = 0
+  let restarting: Promise<void> | undefined
   writeFaults(faultsFile, {})
 
   const runOne = async (entry: ScheduledFault): Promise<void> => {
@@ -68,13 +77,29 @@ export async function runFaultSchedule ({ schedule, faultsFile, app, signal }: F
     injected.push(row)
     try {
       if (fault.kind === 'kill') {
-        await app.crashAndRestart()
+        const from = elapsed()
+        restarting = app.crashAndRestart()
+        try {
+          await restarting
+        } finally {
+          restartedMs += elapsed() - from
+          restarting = undefined
+        }
       } else if (fault.kind === 'action') {
         await fault.run()
       } else {
         open.add(entry)
         writeFaults(faultsFile, combine([...open].map((e) => e.fault)))
-        await sleep(entry.durationMs, undefined, { signal }).catch(() => {})
+        const openedMs = elapsed()
+        const restartedBefore = restartedMs
+        // Ends durationMs after it opened, plus (when it outlasts restarts) the restarts' time since.
+        const endMs = (): number => openedMs + entry.durationMs + (entry.outlastsRestarts === true ? restartedMs - restartedBefore : 0)
+        // (signal.aborted is read through a function: the check above would narrow it to false for good.)
+        const aborted = (): boolean => signal?.aborted === true
+        while (!aborted() && elapsed() < endMs()) {
+          await sleep(endMs() - elapsed(), undefined, { signal }).catch(() => {})
+          if (entry.outlastsRestarts === true) await restarting?.catch(() => {})
+        }
         open.delete(entry)
         writeFaults(faultsFile, combine([...open].map((e) => e.fault)))
       }

@@ -102,3 +102,21 @@ t.test('overlapping faults combine: down if any, the highest latency and rate, t
   ]), { provider: { latencyMs: 900, down: true }, dynamodb: { throttleRate: 0.5 }, sqs: { visibilityTimeoutSeconds: 1 } })
   t.same(combine([]), {})
 })
+
+t.test('a fault that outlasts restarts is lengthened by the time the app spent restarting within it; others keep their window', async (t) => {
+  const faultsFile = faultsPath()
+  const app = { crashAndRestart: async () => { await new Promise((resolve) => setTimeout(resolve, 300)) } }
+  const injected = await runFaultSchedule({
+    faultsFile,
+    app,
+    schedule: [
+      { atMs: 0, durationMs: 200, fault: { kind: 'dynamodb-throttle', rate: 0.2 }, outlastsRestarts: true },
+      { atMs: 0, durationMs: 200, fault: { kind: 'provider-down' } },
+      { atMs: 50, durationMs: 0, fault: { kind: 'kill' } }
+    ]
+  })
+  const lasted = (name: string) => { const row = injected.find((each) => each.fault === name); return row === undefined ? 0 : row.endedMs - row.startedMs }
+  t.ok(lasted('kill') >= 290, `the restart took ${lasted('kill')} ms`)
+  t.ok(lasted('dynamodb-throttle') >= 200 + lasted('kill') - 20 && lasted('dynamodb-throttle') < 200 + lasted('kill') + 100, `the throttle lasted ${lasted('dynamodb-throttle')} ms: its 200 and the restart's time`)
+  t.ok(lasted('provider-down') < 290, `the outage kept its window (${lasted('provider-down')} ms)`)
+})
