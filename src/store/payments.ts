@@ -148,8 +148,15 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       TableName: tableName,
       Item: item,
       ConditionExpression: condition,
-      ...(values !== undefined && { ExpressionAttributeValues: values }),
-      // A failed condition hands back the item that failed it: a replay needs no second read.
+      ...(values !== undefined && { ExpressionAttributeValues: values })
+    }
+  })
+  // Claims an Idempotency-Key: free if never used or if its record has expired (TTL deletion
+  // lags). A failed condition hands back the record that holds the key: a replay needs no
+  // second read. (Only this put asks for it: no other item's cancellation reason is read.)
+  const claimKey = (record: IdempotencyRecord) => ({
+    Put: {
+      ...put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }).Put,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
     }
   })
@@ -163,8 +170,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
     async createIdempotently (payment, record) {
       const operation = 'payments.create'
       const cancelled = await writeTransaction(dynamodb, {
-        // A key is free if never used or if its record has expired (TTL deletion lags).
-        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
+        idempotency: claimKey(record),
         payment: put(paymentItem(payment), 'attribute_not_exists(pk)'),
         event: put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
@@ -181,7 +187,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
     async cancelIdempotently (payment, canceled, record) {
       const operation = 'payments.cancel'
       const cancelled = await writeTransaction(dynamodb, {
-        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
+        idempotency: claimKey(record),
         // Still pending at the version read: the charge worker's pending → processing is conditional on the same version, so one of the two wins.
         payment: {
           Put: {
