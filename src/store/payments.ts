@@ -169,10 +169,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
   return {
     async createIdempotently (payment, record) {
       const operation = 'payments.create'
+      const created = newPaymentItems(payment)
       const cancelled = await writeTransaction(dynamodb, {
         idempotency: claimKey(record),
-        payment: put(paymentItem(payment), 'attribute_not_exists(pk)'),
-        event: put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
+        payment: put(created.payment, 'attribute_not_exists(pk)'),
+        event: put(created.event, 'attribute_not_exists(pk)')
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
@@ -375,6 +376,11 @@ export function movedPayment (payment: Payment, to: PaymentStatus, now: Date, de
 /** The history event of the move from `payment` to `next`. */
 function eventOf (payment: Payment, next: Payment, reason?: string): PaymentEvent {
   return { paymentId: payment.id, version: next.version, status: next.status, previousStatus: payment.status, at: next.updatedAt, ...(reason !== undefined && { reason }) }
+}
+
+/** The items a new payment is written as (with its key's record): the payment, in its listings, and its first history event. */
+export function newPaymentItems (payment: Payment): { payment: Record<string, AttributeValue>, event: Record<string, AttributeValue> } {
+  return { payment: paymentItem(payment), event: eventItem(firstEvent(payment)) }
 }
 
 function firstEvent (payment: Payment): PaymentEvent {
