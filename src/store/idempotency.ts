@@ -1,11 +1,28 @@
 import { GetItemCommand, type AttributeValue, type CancellationReason, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { IdempotencyRecord } from '../domain/idempotency.js'
-import { Keys, fromItem, toItem } from './table.js'
+import { Keys, fromItem } from './table.js'
 
-/** The attributes an idempotency record is stored with. */
+/**
+ * The attributes an idempotency record is stored with: what `toItem` makes of it, written out,
+ * since every create writes one and `marshall` walks and checks every value (about 10 µs a
+ * record, against 1 µs). Typed by the record's own fields, so a field added to the record does
+ * not compile here until it is stored too.
+ */
 export function idempotencyItem (record: IdempotencyRecord): Record<string, AttributeValue> {
-  return toItem(Keys.idempotency(record.scope, record.key), record)
+  const attributes: Record<keyof IdempotencyRecord, AttributeValue> = {
+    scope: { S: record.scope },
+    key: { S: record.key },
+    fingerprint: { S: record.fingerprint },
+    paymentId: { S: record.paymentId },
+    statusCode: { N: String(record.statusCode) },
+    body: { S: record.body },
+    createdAt: { S: record.createdAt },
+    expiresAt: { N: String(record.expiresAt) }
+  }
+  const item: Record<string, AttributeValue> = {}
+  for (const [name, value] of Object.entries(Keys.idempotency(record.scope, record.key))) item[name] = { S: value }
+  return Object.assign(item, attributes)
 }
 
 /** Reads a record (strongly consistent), or undefined if there is none. */

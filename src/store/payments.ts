@@ -148,8 +148,15 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       TableName: tableName,
       Item: item,
       ConditionExpression: condition,
-      ...(values !== undefined && { ExpressionAttributeValues: values }),
-      // A failed condition hands back the item that failed it: a replay needs no second read.
+      ...(values !== undefined && { ExpressionAttributeValues: values })
+    }
+  })
+  // Claims an Idempotency-Key: free if never used or if its record has expired (TTL deletion
+  // lags). A failed condition hands back the record that holds the key: a replay needs no
+  // second read. (Only this put asks for it: no other item's cancellation reason is read.)
+  const claimKey = (record: IdempotencyRecord) => ({
+    Put: {
+      ...put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }).Put,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
     }
   })
@@ -162,11 +169,11 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
   return {
     async createIdempotently (payment, record) {
       const operation = 'payments.create'
+      const created = newPaymentItems(payment)
       const cancelled = await writeTransaction(dynamodb, {
-        // A key is free if never used or if its record has expired (TTL deletion lags).
-        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
-        payment: put(paymentItem(payment), 'attribute_not_exists(pk)'),
-        event: put(eventItem(firstEvent(payment)), 'attribute_not_exists(pk)')
+        idempotency: claimKey(record),
+        payment: put(created.payment, 'attribute_not_exists(pk)'),
+        event: put(created.event, 'attribute_not_exists(pk)')
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
@@ -181,7 +188,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
     async cancelIdempotently (payment, canceled, record) {
       const operation = 'payments.cancel'
       const cancelled = await writeTransaction(dynamodb, {
-        idempotency: put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }),
+        idempotency: claimKey(record),
         // Still pending at the version read: the charge worker's pending → processing is conditional on the same version, so one of the two wins.
         payment: {
           Put: {
@@ -369,6 +376,11 @@ export function movedPayment (payment: Payment, to: PaymentStatus, now: Date, de
 /** The history event of the move from `payment` to `next`. */
 function eventOf (payment: Payment, next: Payment, reason?: string): PaymentEvent {
   return { paymentId: payment.id, version: next.version, status: next.status, previousStatus: payment.status, at: next.updatedAt, ...(reason !== undefined && { reason }) }
+}
+
+/** The items a new payment is written as (with its key's record): the payment, in its listings, and its first history event. */
+export function newPaymentItems (payment: Payment): { payment: Record<string, AttributeValue>, event: Record<string, AttributeValue> } {
+  return { payment: paymentItem(payment), event: eventItem(firstEvent(payment)) }
 }
 
 function firstEvent (payment: Payment): PaymentEvent {

@@ -7,6 +7,8 @@ import { idempotentAnswers, type CreatedResponse } from './idempotent-answers.js
 /** What a create did: made the payment, or replayed the answer of the request that did. */
 export interface CreatePaymentResult<Body> extends CreatedResponse<Body> {
   paymentId: string
+  /** A new payment's body as the JSON text its key stores (a replay's is parsed from it). */
+  json?: string
   replayed: boolean
 }
 
@@ -44,6 +46,6 @@ export function createPaymentUseCase<Body> (
 
     answers.remember(record)
     deps.metrics.count(MetricName.paymentCreated)
-    return { paymentId: payment.id, ...response, replayed: false }
+    return { paymentId: payment.id, ...response, json: record.body, replayed: false }
   }
 }

@@ -173,6 +173,19 @@ t.test('Idempotency-Key', async (t) => {
     t.same(again.json(), first.json())
   })
 
+  t.test('a replay answers the very bytes of the original answer, and its content type', async (t) => {
+    // The original is the JSON text the key stores, sent as it is; the replay goes through the response schema's serializer.
+    const payload = body({ customerId: 'cus_bytes', description: 'Order "1001" — ünïcode', metadata: { b: '2', a: '1', constructor: 'c' }, confirmation: 'automatic', providerCustomer: 'cus_Bytes1', providerPaymentMethod: 'pm_Bytes_1' })
+    const first = await create(built, payload, { 'idempotency-key': 'order-bytes' })
+    const again = await create(built, payload, { 'idempotency-key': 'order-bytes' })
+    t.equal(first.statusCode, 201)
+    t.equal(again.headers['idempotent-replayed'], 'true')
+    t.equal(again.body, first.body)
+    t.equal(first.headers['content-type'], 'application/json; charset=utf-8')
+    t.equal(again.headers['content-type'], first.headers['content-type'])
+    t.equal(first.headers['content-length'], String(Buffer.byteLength(first.body)))
+  })
+
   t.test('the quoted form is the same key as the bare form', async (t) => {
     const bare = await create(built, body(), { 'idempotency-key': 'quoted-1' })
     const quoted = await create(built, body(), { 'idempotency-key': '"quoted-1"' })

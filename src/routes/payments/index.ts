@@ -24,7 +24,12 @@ import {
 
 const Problems = { 400: ProblemResponse, 401: ProblemResponse, 403: ProblemResponse }
 
-/** The API's view of a stored payment: internal fields (version, provider details) stay inside. */
+/**
+ * The API's view of a stored payment: internal fields (version, provider details) stay inside.
+ * Its keys come in the order the response serializer writes them (required ones first, then the
+ * optional ones in schema order), so a new payment's JSON text, which its Idempotency-Key stores
+ * and the create sends as it is, has the very bytes a replay's serializer gives.
+ */
 function toPaymentResponse (payment: Payment): PaymentResponse {
   return {
     id: payment.id,
@@ -32,6 +37,8 @@ function toPaymentResponse (payment: Payment): PaymentResponse {
     amount: payment.amount,
     currency: payment.currency,
     customerId: payment.customerId,
+    createdAt: payment.createdAt,
+    updatedAt: payment.updatedAt,
     ...(payment.description !== undefined && { description: payment.description }),
     ...(payment.metadata !== undefined && { metadata: payment.metadata }),
     ...(payment.confirmation !== undefined && { confirmation: payment.confirmation }),
@@ -39,10 +46,8 @@ function toPaymentResponse (payment: Payment): PaymentResponse {
     ...(payment.providerPaymentMethod !== undefined && { providerPaymentMethod: payment.providerPaymentMethod }),
     ...(payment.clientSecret !== undefined && payment.status === 'requires_action' && { clientSecret: payment.clientSecret }),
     ...(payment.failureReason !== undefined && { failureReason: payment.failureReason }),
-    amountRefunded: payment.amountRefunded ?? 0,
     ...(payment.attention !== undefined && { attention: payment.attention }),
-    createdAt: payment.createdAt,
-    updatedAt: payment.updatedAt
+    amountRefunded: payment.amountRefunded ?? 0
   }
 }
 
