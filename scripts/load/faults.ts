@@ -64,9 +64,11 @@ export async function runFaultSchedule ({ schedule, faultsFile, app, signal }: F
   const elapsed = (): number => Date.now() - started
   const injected: InjectedFault[] = []
   const open = new Set<ScheduledFault>()
-  // The app's time spent restarting so far, and the restart under way if any.
-  let restartedMs = 0
+  // When the app was restarting (`toMs` unset while under way), and the restart under way if any.
+  const restarts: Array<{ fromMs: number, toMs?: number }> = []
   let restarting: Promise<void> | undefined
+  /** How long the app spent restarting since `sinceMs` (a restart under way counts so far). */
+  const restartedSince = (sinceMs: number): number => restarts.reduce((sum, { fromMs, toMs }) => sum + Math.max(0, (toMs ?? elapsed()) - Math.max(fromMs, sinceMs)), 0)
   writeFaults(faultsFile, {})
 
   const runOne = async (entry: ScheduledFault): Promise<void> => {
@@ -77,12 +79,13 @@ export async function runFaultSchedule ({ schedule, faultsFile, app, signal }: F
     injected.push(row)
     try {
       if (fault.kind === 'kill') {
-        const from = elapsed()
+        const restart: { fromMs: number, toMs?: number } = { fromMs: elapsed() }
+        restarts.push(restart)
         restarting = app.crashAndRestart()
         try {
           await restarting
         } finally {
-          restartedMs += elapsed() - from
+          restart.toMs = elapsed()
           restarting = undefined
         }
       } else if (fault.kind === 'action') {
@@ -91,9 +94,8 @@ export async function runFaultSchedule ({ schedule, faultsFile, app, signal }: F
         open.add(entry)
         writeFaults(faultsFile, combine([...open].map((e) => e.fault)))
         const openedMs = elapsed()
-        const restartedBefore = restartedMs
-        // Ends durationMs after it opened, plus (when it outlasts restarts) the restarts' time since.
-        const endMs = (): number => openedMs + entry.durationMs + (entry.outlastsRestarts === true ? restartedMs - restartedBefore : 0)
+        // Ends durationMs after it opened, plus (when it outlasts restarts) the time the app spent restarting since.
+        const endMs = (): number => openedMs + entry.durationMs + (entry.outlastsRestarts === true ? restartedSince(openedMs) : 0)
         // (signal.aborted is read through a function: the check above would narrow it to false for good.)
         const aborted = (): boolean => signal?.aborted === true
         while (!aborted() && elapsed() < endMs()) {
