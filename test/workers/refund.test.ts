@@ -14,7 +14,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import { createRefundSweeper } from '../../src/workers/sweeper.js'
 import { scriptedStripe, stripeError, stripeList, stripeRefund, type ScriptedAnswer } from '../helpers/stripe-api.js'
 import { build, bearer, withBreaker } from '../helpers/build.js'
-import { storeSucceededPayment } from '../helpers/payments.js'
+import { storePayment, storeSucceededPayment } from '../helpers/payments.js'
 import { sqsEvent, sqsRecord } from '../helpers/events.js'
 
 const context = () => createLocalContext('paylith-test', 30_000)
@@ -100,6 +100,24 @@ t.test('a provider outage fails the message through the work-queue worker, and t
   sandbox.setDown(false)
   t.same(await worker(event, context()), { batchItemFailures: [] }, 'the redelivery refunds')
   t.equal((await built.deps.refunds.get(refundId))?.status, 'succeeded')
+})
+
+t.test('charges and refunds share one breaker: failed charges open it, and a refund then waits, not tried', async (t) => {
+  const built = await build(t, { env: { PROVIDER_MAX_ATTEMPTS: '1', BREAKER_VOLUME_THRESHOLD: '2', BREAKER_ERROR_PERCENTAGE: '50', BREAKER_RESET_TIMEOUT_MS: '60000' } })
+  const sandbox = built.deps.provider as SandboxProvider
+  const worker = built.workers.queues[built.config.queues.work.name]
+  if (worker === undefined) throw new Error('no work-queue worker')
+  const succeeded = await storeSucceededPayment(built.deps, { amount: 1000 })
+  const refundId = await requestRefund(built, succeeded, 100)
+  sandbox.setDown(true)
+  const pending = [await storePayment(built.deps), await storePayment(built.deps)]
+  const charges = sqsEvent(built.config.queues.work.name, pending.map((payment) => JSON.stringify({ type: 'charge', paymentId: payment.id })))
+  t.equal((await worker(charges, context())).batchItemFailures.length, 2, 'both charges failed: the provider is down')
+
+  const refund = sqsEvent(built.config.queues.work.name, [JSON.stringify({ type: 'refund', paymentId: succeeded.id, refundId })])
+  t.same(await worker(refund, context()), { batchItemFailures: [] }, 'the refund is deferred (sent again for later), not failed')
+  t.equal(sandbox.attemptsFor(refundId), 0, 'the open breaker, opened by charges, kept the refund from the provider')
+  t.equal((await built.deps.refunds.get(refundId))?.status, 'pending')
 })
 
 t.test('while the breaker is open the refund is deferred, not tried', async (t) => {
