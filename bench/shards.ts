@@ -28,7 +28,7 @@ export async function run (): Promise<BenchRow[]> {
     while (next < PAYMENTS) {
       const i = next++
       const payment = newPayment(deps.ids(), { amount: 1999, currency: 'EUR', customerId: `cus_bench_${i % 100}` }, new Date(Date.parse(`${DAY}T00:00:00.000Z`) + i * 40_000))
-      const record = newIdempotencyRecord({ scope: 'bench', key: randomUUID(), fingerprint: 'f' }, { paymentId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
+      const record = newIdempotencyRecord({ scope: 'bench', key: randomUUID(), fingerprint: 'f' }, { resourceId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
       const outcome = await deps.payments.createIdempotently(payment, record)
       if (!outcome.created) throw new Error(`payment ${payment.id} was not created`)
     }

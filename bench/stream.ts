@@ -53,7 +53,7 @@ async function storePayments (deps: Deps, count: number, offset: number): Promis
   const limit = pLimit(20)
   const ids = await Promise.all(Array.from({ length: count }, (_, i) => limit(async () => {
     const payment = newPayment(deps.ids(), { amount: 1000 + (i % 50), currency: 'EUR', customerId: `cus_bench_${(offset + i) % CUSTOMERS}` }, deps.clock())
-    const record = newIdempotencyRecord({ scope: 'bench', key: randomUUID(), fingerprint: 'f' }, { paymentId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
+    const record = newIdempotencyRecord({ scope: 'bench', key: randomUUID(), fingerprint: 'f' }, { resourceId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
     await deps.payments.createIdempotently(payment, record)
     return payment.id
   })))

@@ -10,6 +10,7 @@ import { FASTIFY_PROBLEMS, PROBLEMS } from '../../src/http/problems.js'
 import { readSandboxLedger, type SandboxLedgerEntry } from '../../src/providers/sandbox-ledger.js'
 import type { DeadLetter } from '../../src/store/dead-letters.js'
 import { createSummaryStore, type CustomerSummary, type SummaryBucket } from '../../src/store/summaries.js'
+import { toIdempotencyRecord } from '../../src/store/idempotency.js'
 import { ItemKind, fromItem, isPaymentEventSortKey, isPaymentKey, itemKindOf } from '../../src/store/table.js'
 import type { RequestRecord } from './types.js'
 
@@ -82,7 +83,7 @@ export async function takeSnapshot ({ env, ledgerFile, clients }: {
       const kind = itemKindOf(key.pk ?? '')
       if (isPaymentKey(key)) snapshot.payments.push(fromItem<Payment>(item))
       else if (kind === ItemKind.payment && isPaymentEventSortKey(key.sk)) snapshot.events.push(fromItem<PaymentEvent>(item))
-      else if (kind === ItemKind.idempotency) snapshot.idempotency.push(fromItem<IdempotencyRecord>(item))
+      else if (kind === ItemKind.idempotency) snapshot.idempotency.push(toIdempotencyRecord(item))
       else if (kind === ItemKind.deadLetter) snapshot.deadLetters.push(fromItem<DeadLetter>(item))
     }
     startKey = page.LastEvaluatedKey
@@ -167,8 +168,8 @@ function oneKeyOnePayment ({ payments, idempotency }: Snapshot, records: readonl
   // made two payments).
   const recordsByKey = new Map<string, IdempotencyRecord[]>()
   for (const record of idempotency) recordsByKey.set(record.key, [...recordsByKey.get(record.key) ?? [], record])
-  const tableDisagrees = [...answered].filter(([key, ids]) => (recordsByKey.get(key) ?? []).some((record) => !ids.has(record.paymentId)) || (recordsByKey.get(key) ?? []).length === 0)
-  const keysOfPayment = countBy(idempotency, (record) => record.paymentId)
+  const tableDisagrees = [...answered].filter(([key, ids]) => (recordsByKey.get(key) ?? []).some((record) => !ids.has(record.resourceId)) || (recordsByKey.get(key) ?? []).length === 0)
+  const keysOfPayment = countBy(idempotency, (record) => record.resourceId)
   const notOneKey = payments.filter((payment) => keysOfPayment.get(payment.id) !== 1)
   return result(Invariant.oneKeyOnePayment, answeredTwice.length === 0 && tableDisagrees.length === 0 && notOneKey.length === 0,
     `${answered.size} keys answered with a payment; keys answered with two payments: ${answeredTwice.length}${examples(answeredTwice.map(([key, ids]) => `${key} → ${[...ids].join(', ')}`))}; ` +

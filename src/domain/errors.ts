@@ -118,7 +118,7 @@ export class IdempotencyKeyMissingError extends defineError('IdempotencyKeyMissi
 export class IdempotencyKeyInvalidError extends defineError('IdempotencyKeyInvalidError', ErrorCode.idempotencyKeyInvalid)<{ problem: string }> {}
 
 /** The key was used before with another request body. */
-export class IdempotencyKeyReusedError extends defineError('IdempotencyKeyReusedError', ErrorCode.idempotencyKeyReused)<{ key: string, paymentId: string }> {}
+export class IdempotencyKeyReusedError extends defineError('IdempotencyKeyReusedError', ErrorCode.idempotencyKeyReused)<{ key: string, resourceId: string }> {}
 
 /** Another request with the same key is still being processed; retry after a moment. */
 export class IdempotencyKeyInFlightError extends defineError('IdempotencyKeyInFlightError', ErrorCode.idempotencyKeyInFlight)<{ key: string, retryAfterSeconds: number }> {}

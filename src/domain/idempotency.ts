@@ -64,7 +64,8 @@ export interface IdempotencyClaim {
 
 /** A completed request remembered under its key: enough to replay the original answer. */
 export interface IdempotencyRecord extends IdempotencyClaim {
-  paymentId: string
+  /** The id its answer names, of what the request made or changed: a payment, a refund or a settlement. */
+  resourceId: string
   statusCode: number
   /** The original response body, as JSON text. */
   body: string
@@ -76,7 +77,7 @@ export interface IdempotencyRecord extends IdempotencyClaim {
 /** The record a request leaves under its key when it completes at `now`, live for `ttlSeconds`. */
 export function newIdempotencyRecord (
   claim: IdempotencyClaim,
-  response: Pick<IdempotencyRecord, 'paymentId' | 'statusCode' | 'body'>,
+  response: Pick<IdempotencyRecord, 'resourceId' | 'statusCode' | 'body'>,
   now: Date,
   ttlSeconds: number
 ): IdempotencyRecord {
@@ -112,7 +113,7 @@ export function replayFor (claim: IdempotencyClaim, taken: TakenKey, now: Date):
     throw new IdempotencyKeyInFlightError('the Idempotency-Key changed hands while this request ran; retry shortly', inFlight)
   }
   if (record.fingerprint !== claim.fingerprint) {
-    throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request body; use a new key for a new request', { key: claim.key, paymentId: record.paymentId })
+    throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request body; use a new key for a new request', { key: claim.key, resourceId: record.resourceId })
   }
   return record
 }

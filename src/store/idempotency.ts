@@ -14,7 +14,7 @@ export function idempotencyItem (record: IdempotencyRecord): Record<string, Attr
     scope: { S: record.scope },
     key: { S: record.key },
     fingerprint: { S: record.fingerprint },
-    paymentId: { S: record.paymentId },
+    resourceId: { S: record.resourceId },
     statusCode: { N: String(record.statusCode) },
     body: { S: record.body },
     createdAt: { S: record.createdAt },
@@ -35,9 +35,13 @@ export async function readIdempotencyRecord (dynamodb: DynamoDBClient, tableName
   return Item === undefined ? undefined : toIdempotencyRecord(Item)
 }
 
-/** A stored idempotency item as a record. */
+/**
+ * A stored idempotency item as a record. Records written before 2026-11-29 name their resource
+ * `paymentId` (a refund's record its payment's id); they live a day at most (the key's TTL).
+ */
 export function toIdempotencyRecord (item: Record<string, AttributeValue>): IdempotencyRecord {
-  return fromItem<IdempotencyRecord>(item)
+  const { paymentId, ...record } = fromItem<Omit<IdempotencyRecord, 'resourceId'> & { resourceId?: string, paymentId?: string }>(item)
+  return { ...record, resourceId: record.resourceId ?? paymentId ?? '' }
 }
 
 /**

@@ -53,7 +53,7 @@ export function cancelPaymentUseCase<Body> (
       const now = deps.clock()
       const canceled = movedPayment(payment, 'canceled', now)
       const response = respond(canceled)
-      const record = newIdempotencyRecord(claim, { paymentId, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
+      const record = newIdempotencyRecord(claim, { resourceId: paymentId, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
       const outcome = await deps.payments.cancelIdempotently(payment, canceled, record)
       if (outcome.canceled) {
         answers.remember(record)

@@ -6,7 +6,8 @@ import { idempotentAnswers, type CreatedResponse } from './idempotent-answers.js
 
 /** What a create did: made the payment, or replayed the answer of the request that did. */
 export interface CreatePaymentResult<Body> extends CreatedResponse<Body> {
-  paymentId: string
+  /** The payment's id. */
+  resourceId: string
   /** A new payment's body as the JSON text its key stores (a replay's is parsed from it). */
   json?: string
   replayed: boolean
@@ -40,12 +41,12 @@ export function createPaymentUseCase<Body> (
 
     const payment = newPayment(deps.ids(), input, now)
     const response = respond(payment)
-    const record = newIdempotencyRecord(claim, { paymentId: payment.id, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
+    const record = newIdempotencyRecord(claim, { resourceId: payment.id, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
     const outcome = await deps.payments.createIdempotently(payment, record)
     if (!outcome.created) return answers.replay(claim, outcome)
 
     answers.remember(record)
     deps.metrics.count(MetricName.paymentCreated)
-    return { paymentId: payment.id, ...response, json: record.body, replayed: false }
+    return { resourceId: payment.id, ...response, json: record.body, replayed: false }
   }
 }

@@ -8,7 +8,8 @@ import { idempotentAnswers, type CreatedResponse } from './idempotent-answers.js
 
 /** What a refund request did: made the refund, or replayed the answer of the request that did. */
 export interface CreateRefundResult<Body> extends CreatedResponse<Body> {
-  refundId?: string
+  /** The refund's id (a replay of a record written before 2026-11-29: its payment's). */
+  resourceId: string
   replayed: boolean
 }
 
@@ -54,7 +55,7 @@ export function createRefundUseCase<Body> (
     const amount = input.amount ?? (available > 0 ? available : payment.amount)
     const refund = newRefund(deps.ids(), payment, amount, input.reason, now)
     const response = respond(refund)
-    const record = newIdempotencyRecord(claim, { paymentId, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
+    const record = newIdempotencyRecord(claim, { resourceId: refund.id, statusCode: response.statusCode, body: JSON.stringify(response.body) }, now, deps.idempotencyTtlSeconds)
     const outcome = await deps.refunds.createIdempotently(refund, record)
     if (outcome.outcome === 'key-taken') return answers.replay(claim, outcome.taken)
     if (outcome.outcome === 'refused') {
@@ -69,6 +70,6 @@ export function createRefundUseCase<Body> (
 
     answers.remember(record)
     deps.metrics.count(MetricName.refundCreated)
-    return { refundId: refund.id, ...response, replayed: false }
+    return { resourceId: refund.id, ...response, replayed: false }
   }
 }

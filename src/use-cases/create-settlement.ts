@@ -54,7 +54,7 @@ export function createSettlementUseCase (deps: {
 }): (request: CreateSettlementRequest) => Promise<CreateSettlementResult> {
   const answers = idempotentAnswers<SettlementUpload>(deps.clock)
 
-  const replayed = async ({ paymentId: settlementId, statusCode, body }: ReplayedResponse<SettlementUpload>): Promise<CreateSettlementResult> => {
+  const replayed = async ({ resourceId: settlementId, statusCode, body }: ReplayedResponse<SettlementUpload>): Promise<CreateSettlementResult> => {
     const left = Math.floor((Date.parse(body.expiresAt) - deps.clock().getTime()) / 1000)
     const uploadUrl = left >= 1 ? await deps.uploadUrl(body.fileKey, left) : body.uploadUrl
     return { settlementId, statusCode, body: { ...body, uploadUrl }, replayed: true }
@@ -71,8 +71,7 @@ export function createSettlementUseCase (deps: {
     const expiresAt = new Date(now.getTime() + deps.uploadSeconds * 1000).toISOString()
     const body: SettlementUpload = { id, status: 'awaiting_upload', fileKey, uploadUrl: await deps.uploadUrl(fileKey, deps.uploadSeconds), expiresAt }
     const settlement: Settlement = { id, provider: input.provider, fileKey, status: 'awaiting_upload', rowsProcessed: 0, counts: emptyCounts(), totals: [], startedAt: now.toISOString(), uploadExpiresAt: expiresAt }
-    // The record's paymentId is the id its answer names: here the settlement's.
-    const record = newIdempotencyRecord(claim, { paymentId: id, statusCode: 201, body: JSON.stringify(body) }, now, deps.idempotencyTtlSeconds)
+    const record = newIdempotencyRecord(claim, { resourceId: id, statusCode: 201, body: JSON.stringify(body) }, now, deps.idempotencyTtlSeconds)
     const outcome = await deps.settlements.createIdempotently(settlement, record)
     if (!outcome.created) return replayed(answers.replay(claim, outcome))
 

@@ -8,7 +8,8 @@ export interface CreatedResponse<Body> {
 
 /** An answer given again: what the request that completed under the key was answered. */
 export interface ReplayedResponse<Body> extends CreatedResponse<Body> {
-  paymentId: string
+  /** The id the original answer names (the record's resourceId). */
+  resourceId: string
   replayed: true
 }
 
@@ -32,7 +33,7 @@ export function idempotentAnswers<Body> (clock: () => Date): IdempotentAnswers<B
   const cache = new IdempotencyCache()
   const answer = (record: IdempotencyRecord): ReplayedResponse<Body> => {
     cache.set(record)
-    return { paymentId: record.paymentId, statusCode: record.statusCode, body: JSON.parse(record.body) as Body, replayed: true }
+    return { resourceId: record.resourceId, statusCode: record.statusCode, body: JSON.parse(record.body) as Body, replayed: true }
   }
   return {
     cached (claim) {

@@ -37,10 +37,10 @@ t.test('the fingerprint ignores key order and sees every field', async (t) => {
 
 const now = new Date('2026-11-27T12:00:00Z')
 const claim = { scope: 'key_1', key: 'k', fingerprint: 'f1' }
-const record = newIdempotencyRecord(claim, { paymentId: 'pay_1', statusCode: 201, body: '{"id":"pay_1"}' }, now, 60)
+const record = newIdempotencyRecord(claim, { resourceId: 'pay_1', statusCode: 201, body: '{"id":"pay_1"}' }, now, 60)
 
 t.test('a record remembers the answer until its time to live has passed', async (t) => {
-  t.same(record, { ...claim, paymentId: 'pay_1', statusCode: 201, body: '{"id":"pay_1"}', createdAt: '2026-11-27T12:00:00.000Z', expiresAt: 1_795_780_860 })
+  t.same(record, { ...claim, resourceId: 'pay_1', statusCode: 201, body: '{"id":"pay_1"}', createdAt: '2026-11-27T12:00:00.000Z', expiresAt: 1_795_780_860 })
   t.ok(isLive(record, new Date(now.getTime() + 59_999)))
   t.notOk(isLive(record, new Date(now.getTime() + 60_000)))
 })
@@ -50,7 +50,7 @@ t.test('the same key with the same body replays the record', async (t) => {
 })
 
 t.test('the same key with another body is refused as reused (422)', async (t) => {
-  t.throws(() => replayFor({ ...claim, fingerprint: 'f2' }, { by: 'completed', record }, now), { name: 'IdempotencyKeyReusedError', code: 'PAYLITH_IDEMPOTENCY_KEY_REUSED', data: { key: 'k', paymentId: 'pay_1' } })
+  t.throws(() => replayFor({ ...claim, fingerprint: 'f2' }, { by: 'completed', record }, now), { name: 'IdempotencyKeyReusedError', code: 'PAYLITH_IDEMPOTENCY_KEY_REUSED', data: { key: 'k', resourceId: 'pay_1' } })
 })
 
 t.test('a key held by a request in flight is refused with a time to retry after (409)', async (t) => {

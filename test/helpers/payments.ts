@@ -10,7 +10,7 @@ import { newPayment } from '../../src/store/payments.js'
  */
 export async function storePayment (deps: Pick<Deps, 'ids' | 'clock' | 'payments'>, options: { customerId?: string, amount?: number, createdAt?: Date, input?: Partial<NewPayment> } = {}): Promise<Payment> {
   const payment = newPayment(deps.ids(), { amount: options.amount ?? 100, currency: 'EUR', customerId: options.customerId ?? 'cus_test', ...options.input }, options.createdAt ?? deps.clock())
-  const record = newIdempotencyRecord({ scope: 'test', key: randomUUID(), fingerprint: 'f' }, { paymentId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
+  const record = newIdempotencyRecord({ scope: 'test', key: randomUUID(), fingerprint: 'f' }, { resourceId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
   await deps.payments.createIdempotently(payment, record)
   return payment
 }

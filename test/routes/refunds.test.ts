@@ -136,6 +136,8 @@ t.test('Idempotency-Key, as for payment creation', async (t) => {
     t.equal(replay.statusCode, 201)
     t.equal(replay.replayed, true)
     t.same(replay.body, first.body)
+    t.equal(first.resourceId, first.body.id, 'a new refund names itself')
+    t.equal(replay.resourceId, first.body.id, 'and so does its replay, read from the key\'s record (the route logs it as refundId)')
   })
 
   t.test('the same key with another body is 422 and refunds nothing', async (t) => {

@@ -9,7 +9,7 @@ import { storePayment, storeSucceededPayment } from '../helpers/payments.js'
 
 function refundOf (deps: Deps, payment: Payment, amount: number): { refund: Refund, record: ReturnType<typeof newIdempotencyRecord> } {
   const refund = newRefund(deps.refundIds(), payment, amount, undefined, deps.clock())
-  const record = newIdempotencyRecord({ scope: 'test#refunds', key: randomUUID(), fingerprint: randomUUID() }, { paymentId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
+  const record = newIdempotencyRecord({ scope: 'test#refunds', key: randomUUID(), fingerprint: randomUUID() }, { resourceId: payment.id, statusCode: 201, body: '{}' }, deps.clock(), 86_400)
   return { refund, record }
 }
 

@@ -20,7 +20,7 @@ const context = () => createLocalContext('paylith-test', 30_000)
 /** Stores a pending refund as the refund route does (with its reservation), created at `createdAt`; nothing relays it here. */
 async function storeRefund (deps: Deps, payment: Payment, amount: number, createdAt: Date): Promise<Refund> {
   const refund = newRefund(deps.refundIds(), payment, amount, undefined, createdAt)
-  const record = newIdempotencyRecord({ scope: 'test#refunds', key: randomUUID(), fingerprint: randomUUID() }, { paymentId: payment.id, statusCode: 201, body: '{}' }, createdAt, 86_400)
+  const record = newIdempotencyRecord({ scope: 'test#refunds', key: randomUUID(), fingerprint: randomUUID() }, { resourceId: payment.id, statusCode: 201, body: '{}' }, createdAt, 86_400)
   const { outcome } = await deps.refunds.createIdempotently(refund, record)
   if (outcome !== 'created') throw new Error(`the refund was not stored: ${outcome}`)
   return refund

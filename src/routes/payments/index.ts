@@ -84,7 +84,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ deps: PaymentRouteDeps }
     const notChargeable = deps.config.provider.name === 'stripe' ? stripeAmountProblem(currency, amount) : undefined
     if (notChargeable !== undefined) throw new AmountNotChargeableError(notChargeable, { currency, amount })
     const result = await createPayment({ input: request.body, scope: request.apiKey?.id ?? '', key })
-    return sendIdempotent(reply, result, { paymentId: result.paymentId }, 'payment created')
+    return sendIdempotent(reply, result, { paymentId: result.resourceId }, 'payment created')
   })
 
   app.get('/:id', {

@@ -57,7 +57,7 @@ export const refundRoutes: FastifyPluginAsyncTypebox<{ deps: RefundRouteDeps }> 
   }, async (request, reply) => {
     const key = requireIdempotencyKey(headerValues(request.raw, 'idempotency-key'), `POST /v1/payments/${request.params.id}/refunds`)
     const result = await createRefund({ paymentId: request.params.id, input: request.body, scope: refundKeyScope(request.apiKey?.id ?? ''), key })
-    return sendIdempotent(reply, result, { paymentId: request.params.id, refundId: result.refundId }, 'refund created')
+    return sendIdempotent(reply, result, { paymentId: request.params.id, refundId: result.resourceId }, 'refund created')
   })
 
   app.get('/payments/:id/refunds', {
