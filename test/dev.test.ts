@@ -3,12 +3,27 @@ import { once } from 'node:events'
 import { utimesSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import t from 'tap'
 import { descendants, isRunning } from './helpers/processes.js'
 
 // `npm run dev` as a user runs it: its own emulator, the server under `node --watch`.
 const cwd = new URL('..', import.meta.url)
 const WATCHED = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+
+/** The dev server's stdout as it comes: all its text, and each `listening` line (the server's URL and its emulator's endpoint). */
+function followStdout (stdout: Readable): { text: () => string, listening: Array<{ url: string, endpoint: string }> } {
+  let text = ''
+  const listening: Array<{ url: string, endpoint: string }> = []
+  createInterface({ input: stdout }).on('line', (line) => {
+    text += `${line}\n`
+    try {
+      const parsed = JSON.parse(line) as { url?: unknown, endpoint?: unknown }
+      if (typeof parsed.url === 'string' && typeof parsed.endpoint === 'string') listening.push({ url: parsed.url, endpoint: parsed.endpoint })
+    } catch { /* not JSON */ }
+  })
+  return { text: () => text, listening }
+}
 
 async function waitFor<T> (find: () => T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -29,20 +44,13 @@ t.test('npm run dev restarts the server on a source change, keeps its emulator a
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { child.kill('SIGKILL') })
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-  let stdout = ''
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  const listening: Array<{ url: string, endpoint: string }> = []
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    stdout += `${line}\n`
-    try {
-      const parsed = JSON.parse(line) as { url?: unknown, endpoint?: unknown }
-      if (typeof parsed.url === 'string' && typeof parsed.endpoint === 'string') listening.push({ url: parsed.url, endpoint: parsed.endpoint })
-    } catch { /* not JSON */ }
-  })
+  const out = followStdout(child.stdout)
+  const { listening } = out
 
   const first = await waitFor(() => listening[0])
-  const key = /\n {4}(plk_local_\S+)\n/.exec(stdout)?.[1] ?? ''
+  const key = /\n {4}(plk_local_\S+)\n/.exec(out.text())?.[1] ?? ''
   t.match(key, /^plk_local_/, 'prints the session\'s key')
   t.equal((await fetch(`${first.url}/health`)).status, 200)
 
@@ -52,7 +60,7 @@ t.test('npm run dev restarts the server on a source change, keeps its emulator a
   t.equal(second.endpoint, first.endpoint, 'on the same emulator, which was not restarted')
   const payments = await fetch(`${second.url}/v1/payments?customerId=cus_dev`, { headers: { authorization: `Bearer ${key}` } })
   t.equal(payments.status, 200, 'the key still works after the restart')
-  t.equal(stdout.match(/plk_local_/g)?.length, 1, 'the key is printed once')
+  t.equal(out.text().match(/plk_local_/g)?.length, 1, 'the key is printed once')
   t.notMatch(stderr, /NodeVersionSupportWarning/, 'no AWS SDK Node version warning on the terminal')
 
   child.kill('SIGINT')
@@ -71,16 +79,9 @@ t.test('SIGTERM to npm alone (which does not pass it on) stops npm run dev, its 
   let processes: number[] = []
   t.teardown(() => { for (const each of [pid, ...processes]) if (isRunning(each)) process.kill(each, 'SIGKILL') })
   const exited = once(npm, 'exit')
-  let stdout = ''
   npm.stderr.resume()
-  const listening: Array<{ url: string, endpoint: string }> = []
-  createInterface({ input: npm.stdout }).on('line', (line) => {
-    stdout += `${line}\n`
-    try {
-      const parsed = JSON.parse(line) as { url?: unknown, endpoint?: unknown }
-      if (typeof parsed.url === 'string' && typeof parsed.endpoint === 'string') listening.push({ url: parsed.url, endpoint: parsed.endpoint })
-    } catch { /* not JSON */ }
-  })
+  const out = followStdout(npm.stdout)
+  const { listening } = out
   const started = await waitFor(() => listening[0], 60_000)
   processes = descendants(pid)
   t.ok(processes.length >= 4, `npm runs the dev script, which runs the server and the emulators (${processes.length} processes)`)
@@ -88,7 +89,7 @@ t.test('SIGTERM to npm alone (which does not pass it on) stops npm run dev, its 
   npm.kill('SIGTERM')
   await exited
   await waitFor(() => processes.every((each) => !isRunning(each)) ? true : undefined, 20_000)
-  t.match(stdout, /the process that started this one is gone; stopping/, 'the dev script noticed npm was gone')
+  t.match(out.text(), /the process that started this one is gone; stopping/, 'the dev script noticed npm was gone')
   await t.rejects(fetch(`${started.endpoint}/moto-api/data.json`), 'the emulator is gone')
   await t.rejects(fetch(`${started.url}/health`), 'the server is gone')
 })

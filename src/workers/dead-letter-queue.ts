@@ -73,6 +73,24 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
     if (isPaymentId(event?.paymentId)) return deps.payments.get(event.paymentId)
     return event?.providerRef === undefined ? undefined : deps.payments.findByProviderRef(event.providerRef)
   }
+  /**
+   * What an open dead letter asks of what its command names: the payment (and a refund still
+   * pending) flagged with it, or, for a webhook event naming no payment paylith knows, the event
+   * parked out of the safety net.
+   */
+  const followUp = async (command: WorkCommand | undefined, payment: Payment | undefined, { since, deadLetterId }: { since: string, deadLetterId: string }): Promise<void> => {
+    if (payment !== undefined) {
+      const attention = { reason: AttentionReason.deadLettered, since, deadLetterId }
+      await deps.payments.flagAttention(payment, attention)
+      const refund = refundOf(command)
+      if (refund !== undefined) await deps.refunds.flagAttention(refund, attention)
+      return
+    }
+    if (command?.type !== CommandType.applyWebhook) return
+    if (await deps.webhooks.parkDeadLettered(command.provider, command.eventId, deadLetterId, deps.clock())) {
+      deps.logger.warn({ provider: command.provider, eventId: command.eventId }, 'dead letter: the webhook event names no payment paylith knows; the safety net stops re-sending it, this dead letter is its record')
+    }
+  }
   const handleRecord = async (record: SQSRecord, recorded: Record<DeadLetter['kind'], number>): Promise<void> => {
     await withLogContext({ messageId: record.messageId }, async () => {
       const batchInfo = streamBatchInfoOf(record.body)
@@ -88,21 +106,11 @@ export function createDeadLetterWorker (deps: DeadLetterWorkerDeps, sourceQueueN
         ...(payment !== undefined && { paymentId: payment.id }),
         ...(batchInfo !== undefined && { streamBatch: await readBack(batchInfo, record.messageId) })
       }))
-      // Flagged after the record exists, and again on a redelivery while it is open (the flag
-      // may have failed after the record was written): the flag names this dead letter once.
-      const unmatchedWebhook = payment === undefined && command?.type === CommandType.applyWebhook ? command : undefined
-      if (payment !== undefined || unmatchedWebhook !== undefined) {
+      // Done after the record exists, and again on a redelivery while it is open (it may have
+      // failed after the record was written): it names this dead letter once.
+      if (payment !== undefined || command?.type === CommandType.applyWebhook) {
         const earlier = stored ? undefined : await deps.deadLetters.get(record.messageId)
-        if (stored || earlier?.status === 'open') {
-          if (payment !== undefined) {
-            const attention = { reason: AttentionReason.deadLettered, since: earlier?.deadLetteredAt ?? deadLetteredAt, deadLetterId: record.messageId }
-            await deps.payments.flagAttention(payment, attention)
-            const refund = refundOf(command)
-            if (refund !== undefined) await deps.refunds.flagAttention(refund, attention)
-          } else if (unmatchedWebhook !== undefined && await deps.webhooks.parkDeadLettered(unmatchedWebhook.provider, unmatchedWebhook.eventId, record.messageId, deps.clock())) {
-            deps.logger.warn({ provider: unmatchedWebhook.provider, eventId: unmatchedWebhook.eventId }, 'dead letter: the webhook event names no payment paylith knows; the safety net stops re-sending it, this dead letter is its record')
-          }
-        }
+        if (stored || earlier?.status === 'open') await followUp(command, payment, { since: earlier?.deadLetteredAt ?? deadLetteredAt, deadLetterId: record.messageId })
       }
       if (!stored) return
       recorded[streamBatch ? 'stream-batch' : 'message'] += 1
