@@ -1,6 +1,7 @@
-import { GetItemCommand, type AttributeValue, type CancellationReason, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, type AttributeValue, type CancellationReason, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { IdempotencyRecord } from '../domain/idempotency.js'
+import { unixSeconds } from '../domain/time.js'
 import { Keys, fromItem } from './table.js'
 
 /**
@@ -23,6 +24,23 @@ export function idempotencyItem (record: IdempotencyRecord): Record<string, Attr
   const item: Record<string, AttributeValue> = {}
   for (const [name, value] of Object.entries(Keys.idempotency(record.scope, record.key))) item[name] = { S: value }
   return Object.assign(item, attributes)
+}
+
+/**
+ * The transaction item that claims an Idempotency-Key with its record: free if never used or if
+ * its record has expired by `now` (TTL deletion lags). A failed condition hands back the record
+ * that holds the key (`ALL_OLD`), so a replay needs no second read (recordHoldingKey).
+ */
+export function claimKey (tableName: string, record: IdempotencyRecord, now: Date): TransactWriteItem {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: idempotencyItem(record),
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+      ExpressionAttributeValues: { ':now': { N: String(unixSeconds(now)) } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD'
+    }
+  }
 }
 
 /** Reads a record (strongly consistent), or undefined if there is none. */

@@ -10,10 +10,9 @@ import { type NewPayment, type Payment, type PaymentAttention, type PaymentEvent
 import { canTransition, type PaymentStatus } from '../domain/payment-status.js'
 import { InvalidTransitionError, VersionConflictError } from '../domain/errors.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
-import { unixSeconds } from '../domain/time.js'
 import { writeIfCondition } from './conditional.js'
 import { queryListing, querySharded } from './listing.js'
-import { idempotencyItem, readIdempotencyRecord, recordHoldingKey } from './idempotency.js'
+import { claimKey, readIdempotencyRecord, recordHoldingKey } from './idempotency.js'
 import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions } from './table.js'
 import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
 import { hasTransactionConflict, throwIfThrottled, writeTransaction } from './transaction.js'
@@ -34,8 +33,6 @@ export interface PaymentPage {
   payments: Payment[]
   nextCursor: string | null
 }
-
-export type { ResendFilter, UnsettledEntry } from './unsettled.js'
 
 /** Details recorded with a status change. */
 export interface TransitionDetails {
@@ -151,15 +148,6 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       ...(values !== undefined && { ExpressionAttributeValues: values })
     }
   })
-  // Claims an Idempotency-Key: free if never used or if its record has expired (TTL deletion
-  // lags). A failed condition hands back the record that holds the key: a replay needs no
-  // second read. (Only this put asks for it: no other item's cancellation reason is read.)
-  const claimKey = (record: IdempotencyRecord) => ({
-    Put: {
-      ...put(idempotencyItem(record), 'attribute_not_exists(pk) OR expiresAt <= :now', { ':now': { N: String(unixSeconds(clock())) } }).Put,
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
-    }
-  })
 
   const getPayment = async (paymentId: string): Promise<Payment | undefined> => {
     const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(Keys.payment(paymentId)), ConsistentRead: true }))
@@ -171,7 +159,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       const operation = 'payments.create'
       const created = newPaymentItems(payment)
       const cancelled = await writeTransaction(dynamodb, {
-        idempotency: claimKey(record),
+        idempotency: claimKey(tableName, record, clock()),
         payment: put(created.payment, 'attribute_not_exists(pk)'),
         event: put(created.event, 'attribute_not_exists(pk)')
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
@@ -188,7 +176,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
     async cancelIdempotently (payment, canceled, record) {
       const operation = 'payments.cancel'
       const cancelled = await writeTransaction(dynamodb, {
-        idempotency: claimKey(record),
+        idempotency: claimKey(tableName, record, clock()),
         // Still pending at the version read: the charge worker's pending → processing is conditional on the same version, so one of the two wins.
         payment: {
           Put: {

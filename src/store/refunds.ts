@@ -5,8 +5,7 @@ import { InvalidTransitionError } from '../domain/errors.js'
 import type { Payment, PaymentEvent } from '../domain/payment.js'
 import type { PaymentStatus } from '../domain/payment-status.js'
 import type { Refund } from '../domain/refund.js'
-import { unixSeconds } from '../domain/time.js'
-import { idempotencyItem, recordHoldingKey } from './idempotency.js'
+import { claimKey, recordHoldingKey } from './idempotency.js'
 import { Keys, REFUND_SORT_KEY_PREFIX, UNSETTLED_KEY_ATTRIBUTES, fromItem, paymentIdOfKey, toItem, unsettledRefundPartitions } from './table.js'
 import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
 import { writeIfCondition } from './conditional.js'
@@ -177,16 +176,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
     async createIdempotently (refund, record) {
       const operation = 'refunds.create'
       const items = {
-        idempotency: {
-          Put: {
-            TableName: tableName,
-            Item: idempotencyItem(record),
-            // A key is free if never used or if its record has expired (TTL deletion lags).
-            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-            ExpressionAttributeValues: { ':now': { N: String(unixSeconds(clock())) } },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const
-          }
-        },
+        idempotency: claimKey(tableName, record, clock()),
         payment: {
           Update: {
             TableName: tableName,

@@ -15,7 +15,7 @@ import { fullJitter } from '../lib/retry.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { writeIfCondition } from './conditional.js'
 import { InvalidCursorError } from '../domain/errors.js'
-import { idempotencyItem, recordHoldingKey } from './idempotency.js'
+import { claimKey, recordHoldingKey } from './idempotency.js'
 import { hasTransactionConflict, throwIfThrottled, writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, type TransientRetry } from './transient.js'
 import { queryListing } from './listing.js'
@@ -167,10 +167,8 @@ export function createSettlementStore ({ dynamodb, tableName, transient = DEFAUL
   return {
     async createIdempotently (settlement, record) {
       const operation = 'settlements.create'
-      const now = Math.floor(Date.parse(record.createdAt) / 1000)
       const cancelled = await writeTransaction(dynamodb, {
-        // A key is free if never used or if its record has expired (TTL deletion lags).
-        idempotency: { Put: { TableName: tableName, Item: idempotencyItem(record), ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now', ExpressionAttributeValues: { ':now': { N: String(now) } }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+        idempotency: claimKey(tableName, record, new Date(record.createdAt)),
         settlement: { Put: { TableName: tableName, Item: settlementItem(settlement), ConditionExpression: 'attribute_not_exists(pk)' } }
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }

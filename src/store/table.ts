@@ -205,7 +205,7 @@ export function unsettledPartitions (day: string): UnsettledPartition[] {
 }
 
 /** The GSI3 partition of the refunds created on `day` in `shard` that are still pending: `UNSETTLED_REFUND#2026-11-27#2`. */
-export function unsettledRefundPartition (day: string, shard: number): string {
+function unsettledRefundPartition (day: string, shard: number): string {
   return `${UNSETTLED_REFUND_PREFIX}${day}#${shard}`
 }
 
