@@ -165,7 +165,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
-      throwIfThrottled(cancelled, { operation, policy: transient, retryOn: THROTTLING_REASONS }, 'the new payment')
+      throwIfThrottled(cancelled, 'the new payment')
       if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
       const { idempotency } = cancelled.reasons
       if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
@@ -190,7 +190,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         event: put(eventItem(eventOf(payment, canceled)), 'attribute_not_exists(pk)')
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { canceled: true }
-      throwIfThrottled(cancelled, { operation, policy: transient, retryOn: THROTTLING_REASONS }, `payment ${payment.id}'s cancel`)
+      throwIfThrottled(cancelled, `payment ${payment.id}'s cancel`)
       const { idempotency, payment: paymentReason, event } = cancelled.reasons
       // The key first: a request that holds it (or held it) decides the answer, whatever the payment did.
       if (idempotency?.Code === 'TransactionConflict') return { canceled: false, by: 'in-flight', cause: cancelled.error }
@@ -254,7 +254,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       // Conditional on the version read, so a second try never moves the payment twice.
       }, { operation: 'payments.transition', policy: transient })
       if (cancelled === undefined) return next
-      throwIfThrottled(cancelled, { operation: 'payments.transition', policy: transient }, `payment ${payment.id}'s move to ${to}`)
+      throwIfThrottled(cancelled, `payment ${payment.id}'s move to ${to}`)
       if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
         throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
       }
@@ -313,7 +313,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
         providerRef: put(toItem(Keys.providerRef(providerRef), { paymentId: payment.id }), 'attribute_not_exists(pk) OR paymentId = :id', { ':id': { S: payment.id } })
       }, { operation: 'payments.recordProviderRef', policy: transient })
       if (cancelled === undefined) return { ...payment, providerRef }
-      throwIfThrottled(cancelled, { operation: 'payments.recordProviderRef', policy: transient }, `payment ${payment.id}'s provider reference`)
+      throwIfThrottled(cancelled, `payment ${payment.id}'s provider reference`)
       if (cancelled.reasons.payment?.Code === 'ConditionalCheckFailed') {
         throw new VersionConflictError(`payment ${payment.id} changed since version ${payment.version} was read`, { paymentId: payment.id, expectedVersion: payment.version, cause: cancelled.error })
       }

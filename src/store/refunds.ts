@@ -202,7 +202,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
       if (cancelled === undefined) return { outcome: 'created' }
       const { idempotency, payment } = cancelled.reasons
       if (idempotency?.Code === TransientReason.transactionConflict) return { outcome: 'key-taken', taken: { by: 'in-flight', cause: cancelled.error } }
-      throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the refund of ${refund.paymentId}`)
+      throwIfThrottled(cancelled, `the refund of ${refund.paymentId}`, { operation, policy: conflictPolicy })
       if (idempotency?.Code === 'ConditionalCheckFailed') {
         const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
         return { outcome: 'key-taken', taken: { by: 'completed', record: existing, cause: cancelled.error } }
@@ -255,7 +255,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
           }, { operation, policy: conflictPolicy })
           if (cancelled === undefined) return { refund: { ...withoutAttention(refund), status: 'failed', failureReason: outcome.reason, updatedAt: at, ...(outcome.providerRef !== undefined && { providerRef: outcome.providerRef }) } }
           if (cancelled.reasons.refund?.Code === 'ConditionalCheckFailed') return undefined
-          throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the end of refund ${refund.id}`)
+          throwIfThrottled(cancelled, `the end of refund ${refund.id}`)
           throw cancelled.error
         }
 
@@ -276,7 +276,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
           }
         }
         if (cancelled.reasons.refund?.Code === 'ConditionalCheckFailed') return undefined
-        throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the end of refund ${refund.id}`)
+        throwIfThrottled(cancelled, `the end of refund ${refund.id}`)
         // The payment moved since it was read: read it again and decide again.
         if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
       }
@@ -302,7 +302,7 @@ export function createRefundStore ({ dynamodb, tableName, clock, transient }: {
         }, { operation, policy: conflictPolicy })
         if (cancelled === undefined) return 'recorded'
         if (cancelled.reasons.claim?.Code === 'ConditionalCheckFailed') return 'duplicate'
-        throwIfThrottled(cancelled, { operation, policy: conflictPolicy }, `the refund ${providerRef} of ${payment.id}`)
+        throwIfThrottled(cancelled, `the refund ${providerRef} of ${payment.id}`)
         if (cancelled.reasons.payment?.Code !== 'ConditionalCheckFailed' || race >= SETTLE_RACES) throw cancelled.error
         payment = await readPayment(payment.id)
       }

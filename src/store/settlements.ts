@@ -172,7 +172,7 @@ export function createSettlementStore ({ dynamodb, tableName, transient = DEFAUL
         settlement: { Put: { TableName: tableName, Item: settlementItem(settlement), ConditionExpression: 'attribute_not_exists(pk)' } }
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
-      throwIfThrottled(cancelled, { operation, policy: transient, retryOn: THROTTLING_REASONS }, 'the new settlement')
+      throwIfThrottled(cancelled, 'the new settlement')
       if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
       const { idempotency } = cancelled.reasons
       if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error

@@ -141,7 +141,7 @@ export function createSummaryStore ({ dynamodb, tableName, transient = DEFAULT_T
     }, { operation: OPERATION, policy: transient })
     if (cancelled !== undefined) {
       if (cancelled.reasons.contribution?.Code === 'ConditionalCheckFailed') return cancelled
-      throwIfThrottled(cancelled, { operation: OPERATION, policy: transient }, `the summary of ${payment.customerId} for ${payment.id} v${payment.version}`)
+      throwIfThrottled(cancelled, `the summary of ${payment.customerId} for ${payment.id} v${payment.version}`)
       throw cancelled.error
     }
     // Only the first version can move it: createdAt never changes, and a redelivered first

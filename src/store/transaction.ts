@@ -10,6 +10,8 @@ export interface CancelledTransaction<Name extends string> {
    * condition failed; left out when the reasons are an answer about the items.
    */
   transient?: TransientReason
+  /** How it was tried (writeTransaction's `retry`), for throwIfThrottled. */
+  retry?: TransactionRetry
 }
 
 /** How a transaction cancelled for a transient reason is tried again. */
@@ -60,7 +62,7 @@ export async function writeTransaction<Name extends string> (
   return retryTransient(retry.operation, retry.policy, async () => {
     const cancelled = await writeOnce()
     const transient = cancelled?.transient
-    return { value: cancelled, ...(transient !== undefined && retryOn.includes(transient) && { transient }) }
+    return { value: cancelled === undefined ? undefined : { ...cancelled, retry }, ...(transient !== undefined && retryOn.includes(transient) && { transient }) }
   })
 }
 
@@ -78,10 +80,11 @@ export function hasTransactionConflict (cancelled: CancelledTransaction<string>)
 /**
  * Throws when a transaction was cancelled for a transient reason its retry covers (`retryOn`,
  * every transient reason unless given) and the tries ran out: nothing was written, and the
- * caller answers 503 with Retry-After. `subject` names the write in the message.
+ * caller answers 503 with Retry-After. `subject` names the write in the message. The retry is
+ * the one writeTransaction was given, unless the caller retried the transaction itself.
  * @throws DependencyThrottledError
  */
-export function throwIfThrottled (cancelled: CancelledTransaction<string>, retry: TransactionRetry, subject: string): void {
-  if (cancelled.transient === undefined || !(retry.retryOn ?? TRANSIENT_ORDER).includes(cancelled.transient)) return
+export function throwIfThrottled (cancelled: CancelledTransaction<string>, subject: string, retry = cancelled.retry): void {
+  if (retry === undefined || cancelled.transient === undefined || !(retry.retryOn ?? TRANSIENT_ORDER).includes(cancelled.transient)) return
   throw throttledError({ operation: retry.operation, reason: cancelled.transient, policy: retry.policy, cause: cancelled.error }, subject)
 }
