@@ -14,6 +14,11 @@ import { withProviderFailures } from './provider-failures.js'
 /** Providers keep idempotency keys for 24 hours; this is the margin paylith keeps under that. */
 export const PROVIDER_KEY_WINDOW_MS = 23 * 3_600_000
 
+/** Whether something made at `createdAt` is older, at `now`, than a provider call may safely be repeated (PROVIDER_KEY_WINDOW_MS). */
+export function pastProviderKeyWindow (createdAt: string, now: Date): boolean {
+  return now.getTime() - Date.parse(createdAt) > PROVIDER_KEY_WINDOW_MS
+}
+
 /**
  * `charge`: charges a pending payment once. A payment no longer pending or processing is
  * acknowledged as is (a redelivery, or a webhook got there first). Otherwise it moves to
@@ -47,7 +52,7 @@ export function createChargeHandler (deps: {
     }
     // A processing payment may have reached the provider already. Past the providers' 24 h
     // idempotency window a second call could charge again, so it is left to a person.
-    if (deps.clock().getTime() - Date.parse(payment.createdAt) > PROVIDER_KEY_WINDOW_MS) {
+    if (pastProviderKeyWindow(payment.createdAt, deps.clock())) {
       throw new StaleChargeError(`charge: payment ${paymentId} has been processing since ${payment.createdAt}; calling the provider again could charge twice`, { paymentId, createdAt: payment.createdAt })
     }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { StaleRefundError, UnknownPaymentError, VersionConflictError } from '../domain/errors.js'
-import { PROVIDER_KEY_WINDOW_MS } from './charge.js'
+import { pastProviderKeyWindow } from './charge.js'
 import { providerIdempotencyKey } from '../domain/payment.js'
 import type { Refund } from '../domain/refund.js'
 import { MetricName, type Metrics } from '../observability/metrics.js'
@@ -64,7 +64,7 @@ export function createRefundHandler (deps: SettleRefundDeps & {
     // Not accepted yet, it may have reached the provider all the same. Past the providers' 24 h
     // idempotency window a second create could refund twice, so it is left to a person; one the
     // provider accepted (a reference) is only read back, safe at any age.
-    if (pending.providerRef === undefined && deps.clock().getTime() - Date.parse(pending.createdAt) > PROVIDER_KEY_WINDOW_MS) {
+    if (pending.providerRef === undefined && pastProviderKeyWindow(pending.createdAt, deps.clock())) {
       throw new StaleRefundError(`refund: refund ${refundId} has been pending since ${pending.createdAt}; asking the provider again could refund twice`, { paymentId, refundId, createdAt: pending.createdAt })
     }
     const payment = await deps.payments.get(paymentId)
