@@ -2,9 +2,7 @@ import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import { _ } from 'ajv'
 import standaloneCode from 'ajv/dist/standalone/index.js'
 import { build, type Plugin } from 'esbuild'
-import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { recordSerializers, type SerializerRequest } from '../src/http/lazy-compilers.js'
 import { ajvOptions, newAjv, type AjvMode } from '../src/lib/ajv.js'
 import { schemaKey } from '../src/lib/schema-key.js'
@@ -48,8 +46,8 @@ export async function recordSchemas (): Promise<{ validators: ValidatorRequest[]
   let openapi: unknown
   try {
     // Imported only now, so that the validators made at import (work-queue commands) are recorded;
-    // the workers' modules too, which the service imports only on a worker's first event.
-    for (const file of readdirSync(source('workers')).filter((name) => name.endsWith('.ts'))) await import(pathToFileURL(join(source('workers'), file)).href)
+    // the workers' modules too (src/workers/modules.ts, all of them), which the service imports only on a worker's first event.
+    await import('../src/workers/modules.js')
     const { loadConfig } = await import('../src/config/load.js')
     const { createService } = await import('../src/service.js')
     const { app } = createService(loadConfig(BUILD_ENV))
