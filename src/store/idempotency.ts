@@ -1,8 +1,9 @@
 import { GetItemCommand, type AttributeValue, type CancellationReason, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import type { IdempotencyRecord } from '../domain/idempotency.js'
+import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { unixSeconds } from '../domain/time.js'
 import { Keys, fromItem } from './table.js'
+import { hasTransactionConflict, throwIfThrottled, type CancelledTransaction } from './transaction.js'
 
 /**
  * The attributes an idempotency record is stored with: what `toItem` makes of it, written out,
@@ -68,4 +69,18 @@ export function toIdempotencyRecord (item: Record<string, AttributeValue>): Idem
  */
 export async function recordHoldingKey (dynamodb: DynamoDBClient, tableName: string, record: Pick<IdempotencyRecord, 'scope' | 'key'>, reason: CancellationReason): Promise<IdempotencyRecord | undefined> {
   return reason.Item === undefined ? readIdempotencyRecord(dynamodb, tableName, record.scope, record.key) : toIdempotencyRecord(reason.Item)
+}
+
+/**
+ * Who holds the key a create's transaction could not take (its `idempotency` item claimed with
+ * claimKey): a request still in flight (a conflict), or a completed one (its record). Any other
+ * cancellation is thrown.
+ * @throws DependencyThrottledError when throttling outlasted the transaction's retries
+ */
+export async function keyTaken (dynamodb: DynamoDBClient, tableName: string, record: Pick<IdempotencyRecord, 'scope' | 'key'>, cancelled: CancelledTransaction<string>, subject: string): Promise<TakenKey> {
+  throwIfThrottled(cancelled, subject)
+  if (hasTransactionConflict(cancelled)) return { by: 'in-flight', cause: cancelled.error }
+  const idempotency = cancelled.reasons.idempotency
+  if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
+  return { by: 'completed', record: await recordHoldingKey(dynamodb, tableName, record, idempotency), cause: cancelled.error }
 }

@@ -12,10 +12,10 @@ import { InvalidTransitionError, VersionConflictError } from '../domain/errors.j
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { writeIfCondition } from './conditional.js'
 import { queryListing, querySharded } from './listing.js'
-import { claimKey, readIdempotencyRecord, recordHoldingKey } from './idempotency.js'
+import { claimKey, keyTaken, readIdempotencyRecord, recordHoldingKey } from './idempotency.js'
 import { Keys, Listings, UNSETTLED_KEY_ATTRIBUTES, allPaymentsListing, fromItem, isPaymentEventSortKey, isPaymentKey, primaryKeyOf, toItem, unsettledPartitions } from './table.js'
 import { attentionUpdate, queryUnsettled, resendUpdate, resendsExhaustedUpdate, type ResendFilter, type UnsettledEntry, type UnsettledGuard } from './unsettled.js'
-import { hasTransactionConflict, throwIfThrottled, writeTransaction } from './transaction.js'
+import { throwIfThrottled, writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, type TransientRetry } from './transient.js'
 import { TABLE } from '../aws/resources.js'
 
@@ -165,12 +165,7 @@ export function createPaymentStore ({ dynamodb, tableName, clock, transient = DE
       // Throttling is tried again; a conflict means another request holds the key (in flight), an answer.
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
-      throwIfThrottled(cancelled, 'the new payment')
-      if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
-      const { idempotency } = cancelled.reasons
-      if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
-      const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
-      return { created: false, by: 'completed', record: existing, cause: cancelled.error }
+      return { created: false, ...await keyTaken(dynamodb, tableName, record, cancelled, 'the new payment') }
     },
 
     async cancelIdempotently (payment, canceled, record) {

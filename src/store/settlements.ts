@@ -15,8 +15,8 @@ import { fullJitter } from '../lib/retry.js'
 import type { IdempotencyRecord, TakenKey } from '../domain/idempotency.js'
 import { writeIfCondition } from './conditional.js'
 import { InvalidCursorError } from '../domain/errors.js'
-import { claimKey, recordHoldingKey } from './idempotency.js'
-import { hasTransactionConflict, throwIfThrottled, writeTransaction } from './transaction.js'
+import { claimKey, keyTaken } from './idempotency.js'
+import { writeTransaction } from './transaction.js'
 import { DEFAULT_TRANSIENT_RETRY, THROTTLING_REASONS, type TransientRetry } from './transient.js'
 import { queryListing } from './listing.js'
 import { Keys, Listings, fromItem, toItem } from './table.js'
@@ -172,12 +172,7 @@ export function createSettlementStore ({ dynamodb, tableName, transient = DEFAUL
         settlement: { Put: { TableName: tableName, Item: settlementItem(settlement), ConditionExpression: 'attribute_not_exists(pk)' } }
       }, { operation, policy: transient, retryOn: THROTTLING_REASONS })
       if (cancelled === undefined) return { created: true }
-      throwIfThrottled(cancelled, 'the new settlement')
-      if (hasTransactionConflict(cancelled)) return { created: false, by: 'in-flight', cause: cancelled.error }
-      const { idempotency } = cancelled.reasons
-      if (idempotency?.Code !== 'ConditionalCheckFailed') throw cancelled.error
-      const existing = await recordHoldingKey(dynamodb, tableName, record, idempotency)
-      return { created: false, by: 'completed', record: existing, cause: cancelled.error }
+      return { created: false, ...await keyTaken(dynamodb, tableName, record, cancelled, 'the new settlement') }
     },
     async claimFile ({ bucket, key, etag }, settlementId) {
       const fileKey = Keys.settlementFile(bucket, key, etag)
